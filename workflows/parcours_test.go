@@ -1,0 +1,354 @@
+package workflows
+
+import (
+	"context"
+	"log/slog"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// testBundle runs one Parcours workflow in the time-skipping test
+// environment and keeps every read-model write it makes.
+type testBundle struct {
+	env    *testsuite.TestWorkflowEnvironment
+	mu     sync.Mutex
+	writes []SyncInput
+}
+
+func setup(t *testing.T, start time.Time) *testBundle {
+	t.Helper()
+	var suite testsuite.WorkflowTestSuite
+	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
+	tb := &testBundle{env: suite.NewTestWorkflowEnvironment()}
+	tb.env.SetStartTime(start)
+	tb.env.RegisterWorkflowWithOptions(Parcours, RegisterOptions())
+	tb.env.RegisterActivityWithOptions(func(ctx context.Context, in SyncInput) error {
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		tb.writes = append(tb.writes, in)
+		return nil
+	}, activity.RegisterOptions{Name: SyncParcoursActivity})
+	return tb
+}
+
+func (tb *testBundle) state(t *testing.T) ParcoursState {
+	t.Helper()
+	v, err := tb.env.QueryWorkflow(StateQuery)
+	require.NoError(t, err)
+	var s ParcoursState
+	require.NoError(t, v.Get(&s))
+	return s
+}
+
+func (tb *testBundle) last() SyncInput {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	return tb.writes[len(tb.writes)-1]
+}
+
+func (tb *testBundle) events() []Event {
+	tb.mu.Lock()
+	defer tb.mu.Unlock()
+	var out []Event
+	for _, w := range tb.writes {
+		out = append(out, w.Events...)
+	}
+	return out
+}
+
+// at schedules fn at a wall-clock instant of virtual time.
+func (tb *testBundle) at(start, when time.Time, fn func()) {
+	tb.env.RegisterDelayedCallback(fn, when.Sub(start))
+}
+
+// outcome is the end of an update: its handler runs activities, so it is
+// known only after the environment has moved on; check it in a later callback.
+type outcome struct {
+	done bool
+	err  error
+}
+
+// update sends an update; its rejection or result lands in the outcome.
+func (tb *testBundle) update(name string, arg any) *outcome {
+	out := &outcome{}
+	tb.env.UpdateWorkflow(name, "", &testsuite.TestUpdateCallback{
+		OnAccept:   func() {},
+		OnReject:   func(e error) { out.err, out.done = e, true },
+		OnComplete: func(_ any, e error) { out.err, out.done = e, true },
+	}, arg)
+	return out
+}
+
+func (o *outcome) ok(t *testing.T) {
+	t.Helper()
+	require.True(t, o.done, "update still running")
+	require.NoError(t, o.err)
+}
+
+func (o *outcome) rejected(t *testing.T) error {
+	t.Helper()
+	require.True(t, o.done, "update still running")
+	require.Error(t, o.err)
+	return DomainError(o.err)
+}
+
+type tlog struct{ t *testing.T }
+
+func (l tlog) Write(b []byte) (int, error) { l.t.Log(string(b)); return len(b), nil }
+
+func paris(y int, m time.Month, d, h, min int) time.Time {
+	return time.Date(y, m, d, h, min, 0, 0, domain.Paris)
+}
+
+func deadline(s ParcoursState, key string) DeadlineState {
+	for _, d := range s.Deadlines {
+		if d.Key() == key {
+			return d
+		}
+	}
+	return DeadlineState{}
+}
+
+func task(s ParcoursState, kind domain.TaskKind) TaskState {
+	for _, t := range s.Tasks {
+		if t.Kind == kind {
+			return t
+		}
+	}
+	return TaskState{}
+}
+
+func input(entered, received string) ParcoursInput {
+	e, _ := domain.ParseDate(entered)
+	r, _ := domain.ParseDate(received)
+	return ParcoursInput{ParcoursID: "p1", Policy: "departement", EnteredOn: e, ReceivedOn: r}
+}
+
+func TestOrientationDeadlineFiresAtMidnightParisTheNextDay(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 1, 12, 10, 0)
+	tb := setup(t, start)
+
+	tb.at(start, paris(2026, 2, 12, 23, 59), func() {
+		s := tb.state(t)
+		require.Equal(t, domain.DeadlinePending, deadline(s, "orientation/target").Status, "due on 12/02: not overdue that day")
+		require.True(t, task(s, domain.TaskOrient).OverdueAt.IsZero())
+	})
+	tb.at(start, paris(2026, 2, 13, 0, 1), func() {
+		s := tb.state(t)
+		d := deadline(s, "orientation/target")
+		require.Equal(t, domain.DeadlineOverdue, d.Status)
+		require.Equal(t, paris(2026, 2, 13, 0, 0).UTC(), d.OverdueAt.UTC(), "fired at 00:00 Paris on 13/02")
+		require.Equal(t, domain.DeadlinePending, deadline(s, "orientation/legal").Status, "the legal 6 weeks run on")
+		orient := task(s, domain.TaskOrient)
+		require.Equal(t, domain.TaskOpen, orient.Status)
+		require.False(t, orient.OverdueAt.IsZero(), "the task is overdue")
+		require.Equal(t, "2026-02-12", orient.DueOn.String())
+		// The read model received the change.
+		w := tb.last()
+		require.Equal(t, domain.DeadlineOverdue, w.Deadlines[0].Status)
+	})
+	// The legal limit: 6 weeks after receipt on 15/01 is 26/02.
+	tb.at(start, paris(2026, 2, 27, 0, 1), func() {
+		require.Equal(t, domain.DeadlineOverdue, deadline(tb.state(t), "orientation/legal").Status)
+		// The contract target (2 months after entry) is still pending.
+		require.Equal(t, domain.DeadlinePending, deadline(tb.state(t), "contract/target").Status)
+		tb.env.CancelWorkflow()
+	})
+	tb.env.ExecuteWorkflow(Parcours, input("2026-01-12", "2026-01-15"))
+	require.True(t, tb.env.IsWorkflowCompleted())
+
+	var overdue []string
+	for _, e := range tb.events() {
+		if e.Kind == EventDeadlineOverdue {
+			overdue = append(overdue, e.OccurredOn.String())
+		}
+	}
+	require.Equal(t, []string{"2026-02-13", "2026-02-27"}, overdue, "one event per deadline, on the day it became overdue")
+}
+
+func TestOrientationCancelsItsTimersAndStartsTheContractClock(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 1, 31, 9, 0)
+	tb := setup(t, start)
+	orientation := domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS de Caen", ReferentID: "ref-42", DecidedOn: domain.NewDate(2026, 2, 10)}
+
+	var first, again, signed *outcome
+	tb.at(start, paris(2026, 2, 10, 14, 0), func() {
+		first = tb.update(RecordOrientationUpdate, orientation)
+	})
+	tb.at(start, paris(2026, 2, 10, 14, 1), func() {
+		first.ok(t)
+		s := tb.state(t)
+		require.Equal(t, domain.StatusAwaitingContract, s.Status)
+		require.Equal(t, domain.DeadlineMet, deadline(s, "orientation/target").Status)
+		require.Equal(t, domain.DeadlineMet, deadline(s, "orientation/legal").Status)
+		require.Equal(t, domain.TaskDone, task(s, domain.TaskOrient).Status)
+		// Contract: target 2 months after entry on 31/01 = 31/03; law 1 month after 10/02 = 10/03.
+		require.Equal(t, "2026-03-31", deadline(s, "contract/target").DueOn.String())
+		legal := deadline(s, "contract/legal")
+		require.Equal(t, "2026-03-10", legal.DueOn.String())
+		require.Contains(t, legal.Rule, "1 mois après la décision d'orientation le 10/02/2026")
+		sign := task(s, domain.TaskSignContract)
+		require.Equal(t, "ref-42", sign.Assignee)
+		require.Equal(t, "2026-03-10", sign.DueOn.String(), "the task is due at the earliest deadline")
+		// The same request again is answered without change.
+		again = tb.update(RecordOrientationUpdate, orientation)
+	})
+	tb.at(start, paris(2026, 3, 5, 0, 0), func() {
+		again.ok(t)
+		s := tb.state(t)
+		require.Equal(t, domain.DeadlineMet, deadline(s, "orientation/target").Status, "the cancelled timer never fired")
+	})
+	tb.at(start, paris(2026, 3, 11, 0, 0).Add(30*time.Second), func() {
+		s := tb.state(t)
+		require.Equal(t, domain.DeadlineOverdue, deadline(s, "contract/legal").Status)
+		require.False(t, task(s, domain.TaskSignContract).OverdueAt.IsZero())
+		signed = tb.update(RecordContractUpdate, domain.Contract{
+			Kind: domain.ContractEngagement, SignedOn: domain.NewDate(2026, 3, 11),
+			StartsOn: domain.NewDate(2026, 3, 11), EndsOn: domain.NewDate(2026, 9, 10),
+		})
+	})
+	tb.at(start, paris(2026, 3, 11, 0, 1), func() {
+		signed.ok(t)
+		s := tb.state(t)
+		require.Equal(t, domain.StatusInAccompaniment, s.Status)
+		require.Equal(t, domain.DeadlineMet, deadline(s, "contract/target").Status)
+		require.Equal(t, domain.DeadlineMet, deadline(s, "contract/legal").Status, "met late: the overdue mark stays in the timeline")
+		require.Equal(t, domain.TaskDone, task(s, domain.TaskSignContract).Status)
+	})
+	tb.at(start, paris(2026, 6, 1, 0, 0), func() {
+		require.Equal(t, domain.DeadlineMet, deadline(tb.state(t), "contract/target").Status, "31/03 passed with the contract signed")
+		tb.env.CancelWorkflow()
+	})
+	tb.env.ExecuteWorkflow(Parcours, input("2026-01-31", ""))
+
+	kinds := map[string]int{}
+	for _, e := range tb.events() {
+		kinds[e.Kind]++
+	}
+	require.Equal(t, map[string]int{EventEntered: 1, EventOrientationRecord: 1, EventDeadlineOverdue: 1, EventContractSigned: 1}, kinds)
+	for i, e := range tb.events() {
+		require.Equal(t, i+1, e.Seq, "events are numbered without gaps")
+	}
+}
+
+func TestIntakeWithPastDeadlinesIsOverdueAtOnce(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 11, 22, 10, 0)
+	tb := setup(t, start)
+	tb.at(start, start.Add(time.Second), func() {
+		tb.env.CancelWorkflow()
+	})
+	tb.env.ExecuteWorkflow(Parcours, input("2026-09-01", ""))
+	first := tb.writes[0]
+	require.Equal(t, int64(1), first.Version)
+	statuses := map[string]domain.DeadlineStatus{}
+	for _, d := range first.Deadlines {
+		statuses[d.Key()] = d.Status
+	}
+	require.Equal(t, map[string]domain.DeadlineStatus{
+		"orientation/target": domain.DeadlineOverdue, // 01/10
+		"contract/target":    domain.DeadlineOverdue, // 01/11
+		"orientation/legal":  domain.DeadlineOverdue, // 13/10
+	}, statuses, "the very first write already has them overdue")
+	require.Len(t, first.Tasks, 1)
+	require.False(t, first.Tasks[0].OverdueAt.IsZero())
+	require.Equal(t, "2026-10-01", first.Tasks[0].DueOn.String())
+}
+
+func TestUpdatesAreValidated(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 3, 2, 9, 0)
+	tb := setup(t, start)
+	contract := domain.Contract{Kind: domain.ContractCER, SignedOn: domain.NewDate(2026, 3, 2), StartsOn: domain.NewDate(2026, 3, 2), EndsOn: domain.NewDate(2026, 9, 1)}
+	o := domain.Orientation{Track: domain.TrackProfessional, Organism: "France Travail", ReferentID: "ft-1", DecidedOn: domain.NewDate(2026, 3, 2)}
+	early := o
+	early.DecidedOn = domain.NewDate(2026, 2, 27)
+	o2 := o
+	o2.ReferentID = "ft-2"
+	signedEarly := contract
+	signedEarly.SignedOn = domain.NewDate(2026, 3, 1)
+	other := contract
+	other.EndsOn = domain.NewDate(2026, 12, 1)
+
+	// Each update is sent one minute after the previous one, and its outcome
+	// checked when the next one is sent.
+	steps := []struct {
+		name  string
+		arg   any
+		check func(*outcome)
+	}{
+		{RecordContractUpdate, contract, func(o *outcome) {
+			require.Equal(t, domain.ECONFLICT, domain.ErrorCode(o.rejected(t)), "no contract before an orientation")
+		}},
+		{RecordOrientationUpdate, early, func(o *outcome) {
+			err := o.rejected(t)
+			require.Equal(t, domain.EINVALID, domain.ErrorCode(err))
+			require.Equal(t, "decided_on", domain.ErrorField(err))
+		}},
+		{RecordOrientationUpdate, o, func(o *outcome) { o.ok(t) }},
+		{RecordOrientationUpdate, o2, func(o *outcome) {
+			require.Equal(t, domain.ECONFLICT, domain.ErrorCode(o.rejected(t)), "a second, different orientation is refused")
+		}},
+		{RecordContractUpdate, signedEarly, func(o *outcome) {
+			require.Equal(t, "signed_on", domain.ErrorField(o.rejected(t)))
+		}},
+		{RecordContractUpdate, contract, func(o *outcome) { o.ok(t) }},
+		{RecordContractUpdate, contract, func(o *outcome) { o.ok(t) }}, // the same contract again: no change
+		{RecordContractUpdate, other, func(o *outcome) {
+			require.Equal(t, domain.ECONFLICT, domain.ErrorCode(o.rejected(t)))
+		}},
+	}
+	var prev *outcome
+	for i := range len(steps) + 1 {
+		tb.at(start, start.Add(time.Duration(i+1)*time.Minute), func() {
+			if i > 0 {
+				steps[i-1].check(prev)
+			}
+			if i == len(steps) {
+				tb.env.CancelWorkflow()
+				return
+			}
+			prev = tb.update(steps[i].name, steps[i].arg)
+		})
+	}
+	tb.env.ExecuteWorkflow(Parcours, input("2026-03-02", ""))
+	require.Equal(t, domain.StatusInAccompaniment, tb.last().Status)
+}
+
+func TestLawPolicyHasNoContractDeadlineBeforeOrientation(t *testing.T) {
+	t.Parallel()
+	start := paris(2028, 1, 31, 9, 0)
+	tb := setup(t, start)
+	tb.at(start, paris(2028, 3, 13, 23, 0), func() {
+		s := tb.state(t)
+		require.Len(t, s.Deadlines, 1)
+		require.Equal(t, "2028-03-13", s.Deadlines[0].DueOn.String(), "6 weeks from 31/01/2028, through 29/02")
+		require.Equal(t, domain.DeadlinePending, s.Deadlines[0].Status)
+	})
+	tb.at(start, paris(2028, 3, 14, 0, 1), func() {
+		require.Equal(t, domain.DeadlineOverdue, tb.state(t).Deadlines[0].Status)
+		tb.env.CancelWorkflow()
+	})
+	in := input("2028-01-31", "")
+	in.Policy = "loi"
+	tb.env.ExecuteWorkflow(Parcours, in)
+}
+
+func TestUnknownPolicyFailsTheWorkflow(t *testing.T) {
+	t.Parallel()
+	tb := setup(t, paris(2026, 1, 1, 0, 0))
+	in := input("2026-01-01", "")
+	in.Policy = "calvados"
+	tb.env.ExecuteWorkflow(Parcours, in)
+	require.Error(t, tb.env.GetWorkflowError())
+}
