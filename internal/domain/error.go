@@ -7,13 +7,13 @@ import (
 
 // Error codes, mapped once to HTTP statuses in internal/httpapi.
 const (
-	EINVALID      = "invalid"       // a value is malformed or breaks a rule
-	ENOTFOUND     = "not_found"     // no such record, or not visible to the caller
-	ECONFLICT     = "conflict"      // the state does not accept this command
-	EUNAUTHORIZED = "unauthorized"  // no or unknown credentials
-	EFORBIDDEN    = "forbidden"     // the role may not do this
-	EUNAVAILABLE  = "unavailable"   // a dependency does not answer
-	EINTERNAL     = "internal"      // a bug or an unexpected failure
+	EINVALID      = "invalid"      // a value is malformed or breaks a rule
+	ENOTFOUND     = "not_found"    // no such record, or not visible to the caller
+	ECONFLICT     = "conflict"     // the state does not accept this command
+	EUNAUTHORIZED = "unauthorized" // no or unknown credentials
+	EFORBIDDEN    = "forbidden"    // the role may not do this
+	EUNAVAILABLE  = "unavailable"  // a dependency does not answer
+	EINTERNAL     = "internal"     // a bug or an unexpected failure
 )
 
 // Error is an error users may read: Message is French and safe to show.

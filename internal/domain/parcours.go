@@ -1,8 +1,8 @@
 package domain
 
 import (
-	"slices"
 	"regexp"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )

@@ -142,11 +142,11 @@ var (
 	}
 	// Law2025 is the law "pour le plein emploi", in force since 1 January 2025.
 	Law2025 = RuleSet{
-		Name:         "loi-2025",
-		Basis:        BasisLegal,
-		Label:        "délai légal (D262-65-2 CASF, D5411-14-1 code du travail)",
-		Source:       "loi 2023-1196, décret 2024-1244 : D262-65-2 CASF, D5411-14-1 code du travail",
-		InForceFrom:  NewDate(2025, 1, 1),
+		Name:        "loi-2025",
+		Basis:       BasisLegal,
+		Label:       "délai légal (D262-65-2 CASF, D5411-14-1 code du travail)",
+		Source:      "loi 2023-1196, décret 2024-1244 : D262-65-2 CASF, D5411-14-1 code du travail",
+		InForceFrom: NewDate(2025, 1, 1),
 		Rules: []Rule{
 			{Kind: DeadlineOrientation, Delay: Delay{Weeks: 6}, From: AnchorReceipt},
 			{Kind: DeadlineContract, Delay: Delay{Months: 1}, From: AnchorOrientation},

@@ -1,0 +1,99 @@
+package domain
+
+import "time"
+
+// ParcoursView is a parcours as the read model shows it.
+type ParcoursView struct {
+	ID            string         `json:"id"`
+	BeneficiaryID string         `json:"beneficiary_id"`
+	Status        Status         `json:"status"`
+	LastName      string         `json:"last_name"`
+	FirstName     string         `json:"first_name"`
+	BirthDate     Date           `json:"birth_date"`
+	EnteredAt     Date           `json:"entered_at"`
+	ReceivedOn    Date           `json:"received_on"`
+	Policy        string         `json:"policy"`
+	ReferentID    string         `json:"referent_id,omitempty"`
+	Orientation   *Orientation   `json:"orientation,omitempty"`
+	Contract      *Contract      `json:"contract,omitempty"`
+	Deadlines     []DeadlineView `json:"deadlines"`
+	Tasks         []TaskView     `json:"tasks"`
+	Events        []EventView    `json:"events"`
+	CreatedAt     time.Time      `json:"created_at"`
+}
+
+// DeadlineView is one deadline and the rule that produced it.
+type DeadlineView struct {
+	Kind        DeadlineKind   `json:"kind"`
+	Basis       Basis          `json:"basis"`
+	Cycle       int            `json:"cycle"`
+	DueOn       Date           `json:"due_on"`
+	Status      DeadlineStatus `json:"status"`
+	Rule        string         `json:"rule"`
+	Explanation string         `json:"explanation"`
+	RuleSet     string         `json:"rule_set"`
+	MetOn       Date           `json:"met_on"`
+	OverdueAt   *time.Time     `json:"overdue_at"`
+}
+
+// TaskView is one task of someone's inbox.
+type TaskView struct {
+	ID         int64      `json:"id"`
+	ParcoursID string     `json:"parcours_id"`
+	Kind       TaskKind   `json:"kind"`
+	Cycle      int        `json:"cycle"`
+	DueOn      Date       `json:"due_on"`
+	Status     TaskStatus `json:"status"`
+	Overdue    bool       `json:"overdue"`
+	OverdueAt  *time.Time `json:"overdue_at"`
+	Assignee   *string    `json:"assignee"`
+}
+
+// EventView is one fact of a parcours' timeline.
+type EventView struct {
+	Seq        int       `json:"seq"`
+	Kind       string    `json:"kind"`
+	OccurredOn Date      `json:"occurred_on"`
+	At         time.Time `json:"at"`
+	Summary    string    `json:"summary"`
+}
+
+// ParcoursSummary is one line of a parcours list.
+type ParcoursSummary struct {
+	ID            string `json:"id"`
+	BeneficiaryID string `json:"beneficiary_id"`
+	Status        Status `json:"status"`
+	LastName      string `json:"last_name"`
+	FirstName     string `json:"first_name"`
+	EnteredAt     Date   `json:"entered_at"`
+	ReferentID    string `json:"referent_id,omitempty"`
+	NextDueOn     Date   `json:"next_due_on"`
+	Overdue       bool   `json:"overdue"`
+}
+
+// Role is what an account may do.
+type Role string
+
+const (
+	RoleAdmin      Role = "admin"
+	RoleDepartment Role = "department"
+	RoleSupervisor Role = "supervisor"
+	RoleReferent   Role = "referent"
+)
+
+// Roles lists the valid roles.
+var Roles = []Role{RoleAdmin, RoleDepartment, RoleSupervisor, RoleReferent}
+
+// Actor is who makes a request: an API token or, later, a web session.
+type Actor struct {
+	ID         string // "token:12", "system"
+	Name       string
+	Role       Role
+	ReferentID string // for role referent: the référent they are
+}
+
+// System is the actor of the service's own writes.
+var System = Actor{ID: "system", Name: "parcours", Role: RoleAdmin}
+
+// SeesOnlyOwn reports whether the actor sees only the parcours assigned to them.
+func (a Actor) SeesOnlyOwn() bool { return a.Role == RoleReferent }

@@ -1,0 +1,407 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/workflows"
+)
+
+// IntakeResult says what an intake did.
+type IntakeResult struct {
+	ParcoursID string
+	Created    bool // a new parcours row was written
+	Started    bool // its workflow is known to have started
+}
+
+// Intake records a person entering droits et devoirs: the beneficiary (one
+// per external identifier and per NIR) and their open parcours (at most one).
+// Repeating the same intake finds the same parcours; two racing intakes of
+// the same person meet on the unique indexes and find the same row.
+func (db *DB) Intake(ctx context.Context, in domain.Intake, policy string) (IntakeResult, error) {
+	var res IntakeResult
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var benID uuid.UUID
+		var nirBody *string
+		err := tx.QueryRow(ctx, `
+			INSERT INTO beneficiaries (id, external_id, nir, last_name, first_name, birth_date)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (external_id) DO UPDATE SET
+				nir        = coalesce(beneficiaries.nir, EXCLUDED.nir),
+				last_name  = EXCLUDED.last_name,
+				first_name = EXCLUDED.first_name,
+				birth_date = EXCLUDED.birth_date,
+				updated_at = CASE WHEN (beneficiaries.last_name, beneficiaries.first_name, beneficiaries.birth_date, beneficiaries.nir)
+				                       IS DISTINCT FROM (EXCLUDED.last_name, EXCLUDED.first_name, EXCLUDED.birth_date, coalesce(beneficiaries.nir, EXCLUDED.nir))
+				                  THEN now() ELSE beneficiaries.updated_at END
+			RETURNING id, nir_body`,
+			uuid.Must(uuid.NewV7()), in.BeneficiaryID, nullText(in.NIR), in.LastName, in.FirstName, pgDate(in.BirthDate),
+		).Scan(&benID, &nirBody)
+		if isUniqueViolation(err, "beneficiaries_nir_body") {
+			return domain.FieldError("nir", "Ce NIR est déjà enregistré pour un autre bénéficiaire.")
+		}
+		if err != nil {
+			return fmt.Errorf("upsert beneficiary: %w", err)
+		}
+		if in.NIR != "" && nirBody != nil && *nirBody != domain.NIRBody(in.NIR) {
+			return domain.FieldError("nir", "Ce NIR diffère de celui déjà enregistré pour ce bénéficiaire.")
+		}
+
+		received := in.ReceivedOn
+		if received.IsZero() {
+			received = in.EnteredAt
+		}
+		var id uuid.UUID
+		err = tx.QueryRow(ctx, `
+			INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status)
+			VALUES ($1, $2, $3, $4, $5, $6)
+			ON CONFLICT (beneficiary_id) WHERE closed_at IS NULL DO NOTHING
+			RETURNING id`,
+			uuid.Must(uuid.NewV7()), benID, pgDate(in.EnteredAt), pgDate(received), policy, domain.StatusAwaitingOrientation,
+		).Scan(&id)
+		if err == nil {
+			res = IntakeResult{ParcoursID: id.String(), Created: true}
+			return nil
+		}
+		if !errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("insert parcours: %w", err)
+		}
+		var entered pgtype.Date
+		var started *time.Time
+		if err := tx.QueryRow(ctx, `
+			SELECT id, entered_on, workflow_started_at FROM parcours
+			WHERE beneficiary_id = $1 AND closed_at IS NULL`, benID,
+		).Scan(&id, &entered, &started); err != nil {
+			return fmt.Errorf("find open parcours: %w", err)
+		}
+		if e := fromPG(entered); e != in.EnteredAt {
+			return domain.Errorf(domain.ECONFLICT,
+				"Ce bénéficiaire a déjà un parcours ouvert (%s), entré en droits et devoirs le %s.", id, e.French())
+		}
+		res = IntakeResult{ParcoursID: id.String(), Started: started != nil}
+		return nil
+	})
+	return res, err
+}
+
+// MarkStarted records that the parcours' workflow runs.
+func (db *DB) MarkStarted(ctx context.Context, parcoursID string) error {
+	_, err := db.Pool.Exec(ctx, `UPDATE parcours SET workflow_started_at = now() WHERE id = $1 AND workflow_started_at IS NULL`, parcoursID)
+	return err
+}
+
+// Unstarted is a parcours whose workflow may not have been started (the
+// process stopped between the intake's commit and the start).
+type Unstarted struct {
+	ID         string
+	Policy     string
+	EnteredOn  domain.Date
+	ReceivedOn domain.Date
+}
+
+// ListUnstarted lists parcours created before `before` with no started workflow.
+func (db *DB) ListUnstarted(ctx context.Context, before time.Time, limit int) ([]Unstarted, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT id, policy, entered_on, received_on FROM parcours
+		WHERE workflow_started_at IS NULL AND created_at < $1
+		ORDER BY created_at LIMIT $2`, before, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Unstarted, error) {
+		var u Unstarted
+		var id uuid.UUID
+		var e, rcv pgtype.Date
+		err := r.Scan(&id, &u.Policy, &e, &rcv)
+		u.ID, u.EnteredOn, u.ReceivedOn = id.String(), fromPG(e), fromPG(rcv)
+		return u, err
+	})
+}
+
+// StartInfo is what starting a parcours' workflow needs.
+func (db *DB) StartInfo(ctx context.Context, parcoursID string) (Unstarted, error) {
+	var u Unstarted
+	var e, rcv pgtype.Date
+	err := db.Pool.QueryRow(ctx, `SELECT policy, entered_on, received_on FROM parcours WHERE id = $1`, parcoursID).Scan(&u.Policy, &e, &rcv)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return u, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
+	}
+	u.ID, u.EnteredOn, u.ReceivedOn = parcoursID, fromPG(e), fromPG(rcv)
+	return u, err
+}
+
+// ErrUnknownParcours is returned by ApplySync for a parcours with no row.
+var ErrUnknownParcours = errors.New("unknown parcours")
+
+// ApplySync writes a workflow's state to the read model in one transaction.
+// A write older than the row's version is skipped whole, so a retried or
+// late activity never moves the read model backwards.
+func (db *DB) ApplySync(ctx context.Context, in workflows.SyncInput) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		var contract []byte
+		if in.Contract != nil {
+			var err error
+			if contract, err = json.Marshal(in.Contract); err != nil {
+				return err
+			}
+		}
+		var track, organism, referent string
+		var oriented domain.Date
+		if o := in.Orientation; o != nil {
+			track, organism, referent, oriented = string(o.Track), o.Organism, o.ReferentID, o.DecidedOn
+		}
+		tag, err := tx.Exec(ctx, `
+			UPDATE parcours SET status = $2, track = $3, organism = $4, referent_id = $5, oriented_on = $6,
+				contract = $7, version = $8, updated_at = now()
+			WHERE id = $1 AND version <= $8`,
+			in.ParcoursID, in.Status, nullText(track), nullText(organism), nullText(referent), pgDate(oriented), contract, in.Version)
+		if err != nil {
+			return fmt.Errorf("update parcours: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM parcours WHERE id = $1)`, in.ParcoursID).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return fmt.Errorf("%w %s", ErrUnknownParcours, in.ParcoursID)
+			}
+			return nil // a newer state is already there
+		}
+		b := &pgx.Batch{}
+		for _, d := range in.Deadlines {
+			b.Queue(`
+				INSERT INTO deadlines (parcours_id, kind, basis, cycle, rule_set, due_on, anchor, anchor_on, rule, status, met_on, overdue_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				ON CONFLICT (parcours_id, kind, basis, cycle) DO UPDATE SET
+					rule_set = EXCLUDED.rule_set, due_on = EXCLUDED.due_on, anchor = EXCLUDED.anchor,
+					anchor_on = EXCLUDED.anchor_on, rule = EXCLUDED.rule, status = EXCLUDED.status,
+					met_on = EXCLUDED.met_on, overdue_at = EXCLUDED.overdue_at`,
+				in.ParcoursID, d.Kind, d.Basis, d.Cycle, d.RuleSet, pgDate(d.DueOn), d.Anchor, pgDate(d.AnchorOn),
+				d.Rule, d.Status, pgDate(d.MetOn), nullTime(d.OverdueAt))
+		}
+		for _, t := range in.Tasks {
+			b.Queue(`
+				INSERT INTO tasks (parcours_id, kind, cycle, due_on, status, assignee, overdue_at, done_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (parcours_id, kind, cycle) DO UPDATE SET
+					due_on = EXCLUDED.due_on, status = EXCLUDED.status, assignee = EXCLUDED.assignee,
+					overdue_at = EXCLUDED.overdue_at, done_at = EXCLUDED.done_at, updated_at = now()
+				WHERE (tasks.due_on, tasks.status, tasks.assignee, tasks.overdue_at, tasks.done_at)
+				      IS DISTINCT FROM (EXCLUDED.due_on, EXCLUDED.status, EXCLUDED.assignee, EXCLUDED.overdue_at, EXCLUDED.done_at)`,
+				in.ParcoursID, t.Kind, t.Cycle, pgDate(t.DueOn), t.Status, nullText(t.Assignee), nullTime(t.OverdueAt), nullTime(t.DoneAt))
+		}
+		for _, e := range in.Events {
+			b.Queue(`
+				INSERT INTO events (parcours_id, seq, kind, occurred_on, at, summary)
+				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (parcours_id, seq) DO NOTHING`,
+				in.ParcoursID, e.Seq, e.Kind, pgDate(e.OccurredOn), e.At, e.Summary)
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// Scope limits what a query returns to what an actor may see.
+type Scope struct {
+	ReferentID string // when set: only the parcours assigned to this référent
+}
+
+// ScopeOf is the scope of an actor.
+func ScopeOf(a domain.Actor) Scope {
+	if a.SeesOnlyOwn() {
+		return Scope{ReferentID: a.ReferentID}
+	}
+	return Scope{}
+}
+
+// GetParcours reads one parcours with its deadlines, open tasks and events.
+// A parcours outside the scope is not found.
+func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.ParcoursView, error) {
+	var v domain.ParcoursView
+	if _, err := uuid.Parse(id); err != nil {
+		return v, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
+	}
+	var birth, entered, received, oriented pgtype.Date
+	var track, organism, referent *string
+	var contract []byte
+	err := db.Pool.QueryRow(ctx, `
+		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, b.birth_date, p.entered_on, p.received_on,
+		       p.policy, p.track, p.organism, p.referent_id, p.oriented_on, p.contract, p.created_at
+		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
+		WHERE p.id = $1 AND ($2::text IS NULL OR p.referent_id = $2)`, id, nullText(scope.ReferentID),
+	).Scan(&v.ID, &v.BeneficiaryID, &v.Status, &v.LastName, &v.FirstName, &birth, &entered, &received,
+		&v.Policy, &track, &organism, &referent, &oriented, &contract, &v.CreatedAt)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return v, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
+	}
+	if err != nil {
+		return v, fmt.Errorf("load parcours %s: %w", id, err)
+	}
+	v.BirthDate, v.EnteredAt, v.ReceivedOn = fromPG(birth), fromPG(entered), fromPG(received)
+	if referent != nil {
+		v.ReferentID = *referent
+	}
+	if track != nil {
+		v.Orientation = &domain.Orientation{Track: domain.Track(*track), Organism: deref(organism), ReferentID: v.ReferentID, DecidedOn: fromPG(oriented)}
+	}
+	if contract != nil {
+		v.Contract = &domain.Contract{}
+		if err := json.Unmarshal(contract, v.Contract); err != nil {
+			return v, fmt.Errorf("parcours %s contract: %w", id, err)
+		}
+	}
+	if v.Deadlines, err = db.deadlines(ctx, id); err != nil {
+		return v, err
+	}
+	if v.Tasks, err = db.ListTasks(ctx, TaskFilter{ParcoursID: id, Status: "open", Limit: 100}); err != nil {
+		return v, err
+	}
+	v.Events, err = db.events(ctx, id)
+	return v, err
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}
+
+func (db *DB) deadlines(ctx context.Context, id string) ([]domain.DeadlineView, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT kind, basis, cycle, due_on, status, rule, rule_set, met_on, overdue_at
+		FROM deadlines WHERE parcours_id = $1 ORDER BY cycle, due_on, kind, basis`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.DeadlineView, error) {
+		var d domain.DeadlineView
+		var due, met pgtype.Date
+		err := r.Scan(&d.Kind, &d.Basis, &d.Cycle, &due, &d.Status, &d.Rule, &d.RuleSet, &met, &d.OverdueAt)
+		d.DueOn, d.MetOn = fromPG(due), fromPG(met)
+		d.Explanation = domain.Deadline{Kind: d.Kind, DueOn: d.DueOn, Rule: d.Rule}.Explain()
+		return d, err
+	})
+}
+
+func (db *DB) events(ctx context.Context, id string) ([]domain.EventView, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT seq, kind, occurred_on, at, summary FROM events WHERE parcours_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.EventView, error) {
+		var e domain.EventView
+		var on pgtype.Date
+		err := r.Scan(&e.Seq, &e.Kind, &on, &e.At, &e.Summary)
+		e.OccurredOn = fromPG(on)
+		return e, err
+	})
+}
+
+// ParcoursFilter selects a page of parcours.
+type ParcoursFilter struct {
+	Scope
+	Status     domain.Status
+	Overdue    bool
+	ReferentID string
+	Cursor     string // the last id of the previous page
+	Limit      int
+}
+
+// ListParcours lists parcours, newest first, one page at a time.
+func (db *DB) ListParcours(ctx context.Context, f ParcoursFilter) (items []domain.ParcoursSummary, next string, err error) {
+	var cursor any
+	if f.Cursor != "" {
+		c, err := uuid.Parse(f.Cursor)
+		if err != nil {
+			return nil, "", domain.FieldError("cursor", "Curseur de pagination invalide.")
+		}
+		cursor = c
+	}
+	rows, err := db.Pool.Query(ctx, `
+		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, p.entered_on, p.referent_id,
+		       t.next_due, coalesce(t.overdue, false)
+		FROM parcours p
+		JOIN beneficiaries b ON b.id = p.beneficiary_id
+		LEFT JOIN LATERAL (
+			SELECT min(due_on) AS next_due, bool_or(overdue_at IS NOT NULL) AS overdue
+			FROM tasks WHERE parcours_id = p.id AND status = 'open'
+		) t ON true
+		WHERE ($1::text IS NULL OR p.referent_id = $1)
+		  AND ($2::text IS NULL OR p.status = $2)
+		  AND ($3::text IS NULL OR p.referent_id = $3)
+		  AND (NOT $4 OR EXISTS (SELECT 1 FROM tasks o WHERE o.parcours_id = p.id AND o.status = 'open' AND o.overdue_at IS NOT NULL))
+		  AND ($5::uuid IS NULL OR p.id < $5)
+		ORDER BY p.id DESC
+		LIMIT $6`,
+		nullText(f.Scope.ReferentID), nullText(string(f.Status)), nullText(f.ReferentID), f.Overdue, cursor, f.Limit+1)
+	if err != nil {
+		return nil, "", fmt.Errorf("list parcours: %w", err)
+	}
+	items, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.ParcoursSummary, error) {
+		var s domain.ParcoursSummary
+		var entered, due pgtype.Date
+		var referent *string
+		err := r.Scan(&s.ID, &s.BeneficiaryID, &s.Status, &s.LastName, &s.FirstName, &entered, &referent, &due, &s.Overdue)
+		s.EnteredAt, s.NextDueOn, s.ReferentID = fromPG(entered), fromPG(due), deref(referent)
+		return s, err
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	if len(items) > f.Limit {
+		items = items[:f.Limit]
+		next = items[len(items)-1].ID
+	}
+	return items, next, nil
+}
+
+// TaskFilter selects tasks.
+type TaskFilter struct {
+	Scope
+	ParcoursID string
+	Status     string // open, overdue (open and overdue), done; "" for open
+	Assignee   string
+	Limit      int
+}
+
+// ListTasks lists tasks by due date, the most urgent first.
+func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, error) {
+	status, overdueOnly := f.Status, false
+	switch f.Status {
+	case "", "open":
+		status = "open"
+	case "overdue":
+		status, overdueOnly = "open", true
+	}
+	rows, err := db.Pool.Query(ctx, `
+		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, t.assignee
+		FROM tasks t JOIN parcours p ON p.id = t.parcours_id
+		WHERE t.status = $1
+		  AND (NOT $2 OR t.overdue_at IS NOT NULL)
+		  AND ($3::text IS NULL OR p.referent_id = $3 OR t.assignee = $3)
+		  AND ($4::text IS NULL OR t.assignee = $4)
+		  AND ($5::uuid IS NULL OR t.parcours_id = $5)
+		ORDER BY (t.overdue_at IS NULL), t.due_on NULLS LAST, t.id
+		LIMIT $6`,
+		status, overdueOnly, nullText(f.Scope.ReferentID), nullText(f.Assignee), nullText(f.ParcoursID), f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list tasks: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.TaskView, error) {
+		var t domain.TaskView
+		var due pgtype.Date
+		err := r.Scan(&t.ID, &t.ParcoursID, &t.Kind, &t.Cycle, &due, &t.Status, &t.OverdueAt, &t.Assignee)
+		t.DueOn, t.Overdue = fromPG(due), t.OverdueAt != nil && t.Status == domain.TaskOpen
+		return t, err
+	})
+}
