@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"sort"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -212,18 +213,24 @@ func (p *parcoursImpl) nextDeadline() (time.Time, bool) {
 	return next, !next.IsZero()
 }
 
-// fireDue marks overdue every pending deadline whose due date has passed.
+// fireDue marks overdue every pending deadline whose due date has passed,
+// in the order they passed, so that the timeline reads chronologically.
 func (p *parcoursImpl) fireDue(now time.Time) bool {
-	changed := false
-	for i := range p.s.Deadlines {
-		d := &p.s.Deadlines[i]
-		if d.Status != domain.DeadlinePending || now.Before(d.OverdueFrom()) {
-			continue
+	var due []int
+	for i, d := range p.s.Deadlines {
+		if d.Status == domain.DeadlinePending && !now.Before(d.OverdueFrom()) {
+			due = append(due, i)
 		}
+	}
+	sort.SliceStable(due, func(a, b int) bool {
+		return p.s.Deadlines[due[a]].DueOn.Before(p.s.Deadlines[due[b]].DueOn)
+	})
+	for _, i := range due {
+		d := &p.s.Deadlines[i]
 		d.Status, d.OverdueAt = domain.DeadlineOverdue, now
 		p.addEvent(now, EventDeadlineOverdue, d.DueOn.AddDays(1), "Délai dépassé : "+d.Explain()+".")
-		changed = true
 	}
+	changed := len(due) > 0
 	if changed {
 		p.refreshTasks()
 		p.s.Version++

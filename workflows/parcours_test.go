@@ -260,6 +260,13 @@ func TestIntakeWithPastDeadlinesIsOverdueAtOnce(t *testing.T) {
 		"contract/target":    domain.DeadlineOverdue, // 01/11
 		"orientation/legal":  domain.DeadlineOverdue, // 13/10
 	}, statuses, "the very first write already has them overdue")
+	var overdueOn []string
+	for _, e := range first.Events {
+		if e.Kind == EventDeadlineOverdue {
+			overdueOn = append(overdueOn, e.OccurredOn.String())
+		}
+	}
+	require.Equal(t, []string{"2026-10-02", "2026-10-14", "2026-11-02"}, overdueOn, "the timeline is chronological")
 	require.Len(t, first.Tasks, 1)
 	require.False(t, first.Tasks[0].OverdueAt.IsZero())
 	require.Equal(t, "2026-10-01", first.Tasks[0].DueOn.String())

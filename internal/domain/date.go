@@ -43,7 +43,7 @@ func DateOf(t time.Time) Date {
 func ParseDate(s string) (Date, error) {
 	t, err := time.Parse(time.DateOnly, s)
 	if err != nil {
-		return Date{}, fmt.Errorf("date %q: attendu AAAA-MM-JJ", s)
+		return Date{}, fmt.Errorf("%q n'est pas une date valide (attendu AAAA-MM-JJ)", s)
 	}
 	return Date{t.Year(), t.Month(), t.Day()}, nil
 }

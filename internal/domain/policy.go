@@ -90,6 +90,7 @@ type Rule struct {
 	// orientation (law before 2025: PPAE within 1 month, CER within 2).
 	DelayProfessional *Delay
 	From              Anchor
+	Source            string // the article, for a legal rule: "D262-65-2 CASF"
 }
 
 // RuleSet is a named, dated set of clocks.
@@ -132,24 +133,24 @@ var (
 	Law2012 = RuleSet{
 		Name:         "loi-2012",
 		Basis:        BasisLegal,
-		Label:        "délai légal (R262-65-2, L262-35, L262-36 CASF)",
+		Label:        "délai légal",
 		Source:       "R262-65-2 CASF (version 2012), L262-35, L262-36 CASF",
 		InForceUntil: NewDate(2024, 12, 31),
 		Rules: []Rule{
-			{Kind: DeadlineOrientation, Delay: Delay{Months: 2}, From: AnchorReceipt},
-			{Kind: DeadlineContract, Delay: Delay{Months: 2}, DelayProfessional: &Delay{Months: 1}, From: AnchorOrientation},
+			{Kind: DeadlineOrientation, Delay: Delay{Months: 2}, From: AnchorReceipt, Source: "R262-65-2 CASF"},
+			{Kind: DeadlineContract, Delay: Delay{Months: 2}, DelayProfessional: &Delay{Months: 1}, From: AnchorOrientation, Source: "L262-35 et L262-36 CASF"},
 		},
 	}
 	// Law2025 is the law "pour le plein emploi", in force since 1 January 2025.
 	Law2025 = RuleSet{
 		Name:        "loi-2025",
 		Basis:       BasisLegal,
-		Label:       "délai légal (D262-65-2 CASF, D5411-14-1 code du travail)",
+		Label:       "délai légal",
 		Source:      "loi 2023-1196, décret 2024-1244 : D262-65-2 CASF, D5411-14-1 code du travail",
 		InForceFrom: NewDate(2025, 1, 1),
 		Rules: []Rule{
-			{Kind: DeadlineOrientation, Delay: Delay{Weeks: 6}, From: AnchorReceipt},
-			{Kind: DeadlineContract, Delay: Delay{Months: 1}, From: AnchorOrientation},
+			{Kind: DeadlineOrientation, Delay: Delay{Weeks: 6}, From: AnchorReceipt, Source: "D262-65-2 CASF"},
+			{Kind: DeadlineContract, Delay: Delay{Months: 1}, From: AnchorOrientation, Source: "D5411-14-1 code du travail"},
 		},
 	}
 	laws = []RuleSet{Law2012, Law2025}
@@ -277,6 +278,10 @@ func (rs RuleSet) apply(r Rule, f Facts) (Deadline, bool) {
 		delay = *r.DelayProfessional
 	}
 	due := delay.From(on)
+	label := rs.Label
+	if r.Source != "" {
+		label += ", " + r.Source
+	}
 	return Deadline{
 		Kind:     r.Kind,
 		Basis:    rs.Basis,
@@ -284,7 +289,7 @@ func (rs RuleSet) apply(r Rule, f Facts) (Deadline, bool) {
 		DueOn:    due,
 		Anchor:   r.From,
 		AnchorOn: on,
-		Rule:     fmt.Sprintf("%s (%s après %s le %s)", rs.Label, delay.French(), r.From.french(), on.French()),
+		Rule:     fmt.Sprintf("%s (%s après %s le %s)", label, delay.French(), r.From.french(), on.French()),
 	}, true
 }
 

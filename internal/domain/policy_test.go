@@ -30,7 +30,7 @@ func TestDepartementPolicyAtIntake(t *testing.T) {
 	l := ds["orientation/legal"]
 	require.Equal(t, "loi-2025", l.RuleSet)
 	require.Equal(t, "2026-02-26", l.DueOn.String(), "6 weeks after receipt on 15/01/2026")
-	require.Contains(t, l.Rule, "6 semaines après la réception de l'information par le Département le 15/01/2026")
+	require.Equal(t, "délai légal, D262-65-2 CASF (6 semaines après la réception de l'information par le Département le 15/01/2026)", l.Rule)
 }
 
 func TestLegalContractRestartsFromOrientation(t *testing.T) {

@@ -1,0 +1,51 @@
+package activities_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/testsuite"
+
+	"github.com/parcours-rsa/parcours/activities"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+	"github.com/parcours-rsa/parcours/workflows"
+)
+
+func TestSyncParcoursAgainstPostgres(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	db := pgtest.New(t)
+	var suite testsuite.WorkflowTestSuite
+	env := suite.NewTestActivityEnvironment()
+	a := &activities.Activities{Store: db}
+	a.Register(env)
+
+	res, err := db.Intake(ctx, domain.Intake{BeneficiaryID: "CAF-9", LastName: "Durand", FirstName: "Paul",
+		BirthDate: domain.NewDate(1980, 1, 1), EnteredAt: domain.NewDate(2026, 1, 31)}, "departement")
+	require.NoError(t, err)
+
+	in := workflows.SyncInput{
+		ParcoursID: res.ParcoursID, Version: 1, Status: domain.StatusAwaitingOrientation,
+		Tasks:  []workflows.TaskState{{Kind: domain.TaskOrient, Cycle: 1, DueOn: domain.NewDate(2026, 2, 28), Status: domain.TaskOpen}},
+		Events: []workflows.Event{{Seq: 1, Kind: workflows.EventEntered, OccurredOn: domain.NewDate(2026, 1, 31), At: time.Now(), Summary: "Entrée"}},
+	}
+	for range 3 { // at-least-once: the same activity three times
+		_, err = env.ExecuteActivity(workflows.SyncParcoursActivity, in)
+		require.NoError(t, err)
+	}
+	var tasks, events int
+	require.NoError(t, db.Pool.QueryRow(ctx, `SELECT (SELECT count(*) FROM tasks), (SELECT count(*) FROM events)`).Scan(&tasks, &events))
+	require.Equal(t, 1, tasks)
+	require.Equal(t, 1, events)
+
+	// A parcours with no row fails without retry.
+	in.ParcoursID = "0193e0a4-0000-7000-8000-000000000000"
+	_, err = env.ExecuteActivity(workflows.SyncParcoursActivity, in)
+	var appErr *temporal.ApplicationError
+	require.ErrorAs(t, err, &appErr)
+	require.True(t, appErr.NonRetryable())
+}

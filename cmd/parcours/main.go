@@ -1,0 +1,73 @@
+// Command parcours runs the parcours service and its operations.
+//
+//	parcours serve                     HTTP API + worker (+ embedded Temporal and PostgreSQL by default)
+//	parcours worker                    worker only, for an existing Temporal cluster
+//	parcours migrate                   apply the database migrations
+//	parcours token create --name N --role R [--referent ID]
+//	parcours postgres start|stop       the local PostgreSQL cluster (used by make test)
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	m := &Main{Getenv: os.Getenv, Stdout: os.Stdout, Stderr: os.Stderr}
+	if err := m.Run(ctx, os.Args[1:]); err != nil {
+		fmt.Fprintln(os.Stderr, "parcours:", err)
+		os.Exit(1)
+	}
+}
+
+const usage = `parcours — suivi des parcours d'insertion RSA
+
+Usage :
+  parcours serve                      démarre le service (API, interface, worker)
+  parcours worker                     démarre seulement un worker (TEMPORAL_ADDRESS requis)
+  parcours migrate                    applique les migrations de la base
+  parcours token create --name NOM --role admin|department|supervisor|referent [--referent ID]
+                                      crée un jeton d'accès à l'API (affiché une seule fois)
+  parcours postgres start|stop        démarre ou arrête la base PostgreSQL locale
+
+Configuration : variables d'environnement, voir README.md.
+`
+
+// Main is the program, testable without a process: its inputs and outputs
+// are fields.
+type Main struct {
+	Getenv func(string) string
+	Stdout io.Writer
+	Stderr io.Writer
+}
+
+// Run dispatches a command line.
+func (m *Main) Run(ctx context.Context, args []string) error {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return fmt.Errorf("commande manquante")
+	}
+	switch args[0] {
+	case "serve":
+		return m.serve(ctx, true)
+	case "worker":
+		return m.serve(ctx, false)
+	case "migrate":
+		return m.migrate(ctx)
+	case "token":
+		return m.token(ctx, args[1:])
+	case "postgres":
+		return m.postgres(ctx, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return nil
+	}
+	fmt.Fprint(m.Stderr, usage)
+	return fmt.Errorf("commande inconnue %q", args[0])
+}

@@ -1,0 +1,208 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"path/filepath"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/parcours-rsa/parcours/activities"
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/config"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/httpapi"
+	"github.com/parcours-rsa/parcours/internal/pglocal"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/workflows"
+)
+
+func (m *Main) config() (config.Config, *slog.Logger, error) {
+	cfg, err := config.FromEnv(m.Getenv)
+	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	return cfg, logger, err
+}
+
+// database opens the application database: DATABASE_URL, or the local
+// cluster under the data directory, started if needed. stop undoes what
+// database started.
+// With own, a cluster found running (left by a killed service) is adopted
+// and stopped at the end.
+func (m *Main) database(ctx context.Context, cfg config.Config, logger *slog.Logger, own bool) (db *postgres.DB, stop func(), err error) {
+	url, stopCluster := cfg.DatabaseURL, func() {}
+	if url == "" {
+		cluster := &pglocal.Cluster{Dir: filepath.Join(cfg.DataDir, "postgres"), Port: cfg.PGPort, Logger: logger, Adopt: own}
+		if url, err = cluster.Start(ctx); err != nil {
+			return nil, nil, fmt.Errorf("PostgreSQL local : %w", err)
+		}
+		stopCluster = func() {
+			if err := cluster.Stop(context.Background()); err != nil {
+				logger.Error("stop local PostgreSQL", "error", err)
+			}
+		}
+	}
+	if db, err = postgres.Open(ctx, url); err != nil {
+		stopCluster()
+		return nil, nil, err
+	}
+	if err := db.Migrate(ctx, postgres.LatestVersion()); err != nil {
+		db.Close()
+		stopCluster()
+		return nil, nil, fmt.Errorf("migrations : %w", err)
+	}
+	return db, func() { db.Close(); stopCluster() }, nil
+}
+
+// serve runs the service: with http, the API and the worker; without, the
+// worker only (for scaling out against an existing Temporal cluster).
+func (m *Main) serve(ctx context.Context, withHTTP bool) error {
+	cfg, logger, err := m.config()
+	if err != nil {
+		return err
+	}
+	if !withHTTP && cfg.Embedded() {
+		return &config.Error{Var: "TEMPORAL_ADDRESS", Msg: "parcours worker rejoint un serveur Temporal existant : indiquez son adresse"}
+	}
+	policy, _ := domain.LookupPolicy(cfg.Policy)
+
+	// Bind the HTTP address first: a busy port fails before anything starts.
+	var ln net.Listener
+	if withHTTP {
+		if ln, err = net.Listen("tcp", cfg.Addr); err != nil {
+			return &config.Error{Var: "PARCOURS_ADDR", Msg: err.Error()}
+		}
+		defer ln.Close()
+	}
+
+	db, stopDB, err := m.database(ctx, cfg, logger, withHTTP)
+	if err != nil {
+		return err
+	}
+	defer stopDB()
+
+	address := cfg.TemporalAddress
+	if cfg.Embedded() {
+		srv, err := temporal.StartServer(temporal.ServerOptions{
+			DataDir: filepath.Join(cfg.DataDir, "temporal"), Port: cfg.TemporalPort,
+			Namespace: cfg.TemporalNamespace, Logger: logger,
+		})
+		if err != nil {
+			return err
+		}
+		defer srv.Stop()
+		address = srv.Address()
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
+		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLS, Logger: logger,
+	})
+	cancel()
+	if err != nil {
+		return err
+	}
+	defer tc.Close()
+
+	w := newWorker(tc, db)
+	if err := w.Start(); err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
+	defer w.Stop()
+
+	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Logger: logger}
+	go reconcileLoop(ctx, svc, logger)
+
+	if !withHTTP {
+		logger.Info("worker started", "temporal", address, "namespace", cfg.TemporalNamespace)
+		<-ctx.Done()
+		return nil
+	}
+	api := &httpapi.Handler{Service: svc, Logger: logger}
+	hs := &http.Server{Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	m.banner(cfg, address)
+	select {
+	case err := <-errc:
+		return fmt.Errorf("HTTP: %w", err)
+	case <-ctx.Done():
+	}
+	fmt.Fprintln(m.Stdout, "Arrêt en cours…")
+	shutdownCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+	defer cancel()
+	if err := hs.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		logger.Error("HTTP shutdown", "error", err)
+	}
+	return nil
+}
+
+func newWorker(tc client.Client, db *postgres.DB) worker.Worker {
+	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
+	w.RegisterWorkflowWithOptions(workflows.Parcours, workflow.RegisterOptions{Name: workflows.ParcoursWorkflow})
+	(&activities.Activities{Store: db}).Register(w)
+	return w
+}
+
+// reconcileLoop starts, every 30 seconds, the workflows of parcours that
+// were written but whose start was interrupted.
+func reconcileLoop(ctx context.Context, svc *app.Service, logger *slog.Logger) {
+	t := time.NewTicker(30 * time.Second)
+	defer t.Stop()
+	for {
+		if n, err := svc.Reconcile(ctx, 20*time.Second); err != nil && ctx.Err() == nil {
+			logger.Warn("reconcile unstarted parcours", "started", n, "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+func (m *Main) banner(cfg config.Config, temporalAddress string) {
+	db := "DATABASE_URL"
+	if cfg.DatabaseURL == "" {
+		db = fmt.Sprintf("PostgreSQL local (127.0.0.1:%d, données dans %s)", cfg.PGPort, filepath.Join(cfg.DataDir, "postgres"))
+	}
+	tmp := "Temporal " + temporalAddress
+	if cfg.Embedded() {
+		tmp = fmt.Sprintf("Temporal embarqué (%s, données dans %s)", temporalAddress, filepath.Join(cfg.DataDir, "temporal"))
+	}
+	fmt.Fprintf(m.Stdout, `
+parcours est prêt : http://%s
+  API           http://%s/api/v1  (santé : /healthz, disponibilité : /readyz)
+  Base          %s
+  Moteur        %s
+  Règle         %s
+Jeton d'accès : dans un autre terminal,
+  ./bin/parcours token create --name "mon nom" --role admin
+puis : curl -H "Authorization: Bearer <jeton>" http://%s/api/v1/tasks
+Ctrl-C arrête tout proprement ; les données restent dans %s.
+`, cfg.Addr, cfg.Addr, db, tmp, cfg.Policy, cfg.Addr, cfg.DataDir)
+}
+
+func (m *Main) migrate(ctx context.Context) error {
+	cfg, logger, err := m.config()
+	if err != nil {
+		return err
+	}
+	db, stop, err := m.database(ctx, cfg, logger, false)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	v, err := db.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stdout, "Base à jour (migration %03d).\n", v)
+	return nil
+}

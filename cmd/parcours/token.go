@@ -1,0 +1,76 @@
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"path/filepath"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/pglocal"
+)
+
+func (m *Main) token(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage : parcours token create --name NOM --role admin|department|supervisor|referent [--referent ID]")
+	}
+	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	name := fs.String("name", "", "nom de la personne ou du système qui utilisera le jeton")
+	role := fs.String("role", "", "admin, department, supervisor ou referent")
+	referent := fs.String("referent", "", "identifiant du référent (rôle referent)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("token create : %w", err)
+	}
+	cfg, logger, err := m.config()
+	if err != nil {
+		return err
+	}
+	db, stop, err := m.database(ctx, cfg, logger, false)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	svc := &app.Service{DB: db, Logger: logger}
+	token, err := svc.CreateToken(ctx, *name, domain.Role(*role), *referent)
+	if err != nil {
+		if f := domain.ErrorField(err); f != "" {
+			return fmt.Errorf("--%s : %s", f, domain.ErrorMessage(err))
+		}
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "Jeton créé pour %q (rôle %s). Il ne sera plus affiché : conservez-le.\n", *name, *role)
+	fmt.Fprintln(m.Stdout, token)
+	return nil
+}
+
+// postgres starts or stops the local cluster; `make test` uses it to run
+// the tests against a real PostgreSQL with fsync off.
+func (m *Main) postgres(ctx context.Context, args []string) error {
+	if len(args) == 0 || (args[0] != "start" && args[0] != "stop") {
+		return fmt.Errorf("usage : parcours postgres start|stop [--dir DIR] [--port PORT] [--fsync-off]")
+	}
+	fs := flag.NewFlagSet("postgres", flag.ContinueOnError)
+	cfg, logger, err := m.config()
+	if err != nil {
+		return err
+	}
+	dir := fs.String("dir", filepath.Join(cfg.DataDir, "postgres"), "répertoire de la base")
+	port := fs.Int("port", cfg.PGPort, "port TCP sur 127.0.0.1")
+	fsyncOff := fs.Bool("fsync-off", false, "fsync=off (tests seulement)")
+	if err := fs.Parse(args[1:]); err != nil {
+		return err
+	}
+	cluster := &pglocal.Cluster{Dir: *dir, Port: *port, FsyncOff: *fsyncOff, Logger: logger}
+	if args[0] == "stop" {
+		return cluster.StopAny(ctx)
+	}
+	url, err := cluster.Start(ctx)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stdout, url)
+	return nil
+}

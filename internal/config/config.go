@@ -1,0 +1,135 @@
+// Package config reads the service's configuration from the environment.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"net"
+	"path/filepath"
+	"strconv"
+	"strings"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// Config is the whole configuration. Every field has a documented default
+// (README, "Configuration").
+type Config struct {
+	Addr              string // PARCOURS_ADDR
+	DataDir           string // PARCOURS_DATA_DIR
+	DatabaseURL       string // DATABASE_URL; empty: start the local cluster
+	PGPort            int    // PARCOURS_PG_PORT: the local cluster's port
+	TemporalAddress   string // TEMPORAL_ADDRESS; empty: embedded server
+	TemporalNamespace string // TEMPORAL_NAMESPACE
+	TemporalPort      int    // PARCOURS_TEMPORAL_PORT: the embedded frontend
+	TemporalAPIKey    string // TEMPORAL_API_KEY (Temporal Cloud)
+	TemporalTLS       bool   // TEMPORAL_TLS
+	Policy            string // PARCOURS_POLICY
+	LogLevel          slog.Level
+}
+
+// Error names the variable at fault.
+type Error struct {
+	Var, Msg string
+}
+
+func (e *Error) Error() string { return fmt.Sprintf("configuration: %s: %s", e.Var, e.Msg) }
+
+// FromEnv reads the configuration through getenv, applies the defaults and
+// validates it.
+func FromEnv(getenv func(string) string) (Config, error) {
+	c := Config{
+		Addr:              getenv("PARCOURS_ADDR"),
+		DataDir:           getenv("PARCOURS_DATA_DIR"),
+		DatabaseURL:       getenv("DATABASE_URL"),
+		TemporalAddress:   getenv("TEMPORAL_ADDRESS"),
+		TemporalNamespace: getenv("TEMPORAL_NAMESPACE"),
+		TemporalAPIKey:    getenv("TEMPORAL_API_KEY"),
+		Policy:            getenv("PARCOURS_POLICY"),
+	}
+	var err error
+	if c.PGPort, err = intVar(getenv, "PARCOURS_PG_PORT"); err != nil {
+		return c, err
+	}
+	if c.TemporalPort, err = intVar(getenv, "PARCOURS_TEMPORAL_PORT"); err != nil {
+		return c, err
+	}
+	if v := getenv("TEMPORAL_TLS"); v != "" {
+		if c.TemporalTLS, err = strconv.ParseBool(v); err != nil {
+			return c, &Error{"TEMPORAL_TLS", fmt.Sprintf("%q n'est pas un booléen (true ou false)", v)}
+		}
+	}
+	if v := getenv("PARCOURS_LOG_LEVEL"); v != "" {
+		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
+			return c, &Error{"PARCOURS_LOG_LEVEL", fmt.Sprintf("%q : attendu debug, info, warn ou error", v)}
+		}
+	}
+	c = c.WithDefaults()
+	return c, c.Validate()
+}
+
+func intVar(getenv func(string) string, name string) (int, error) {
+	v := getenv(name)
+	if v == "" {
+		return 0, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		return 0, &Error{name, fmt.Sprintf("%q n'est pas un nombre", v)}
+	}
+	return n, nil
+}
+
+// WithDefaults fills what was not set.
+func (c Config) WithDefaults() Config {
+	if c.Addr == "" {
+		c.Addr = "127.0.0.1:8080"
+	}
+	if c.DataDir == "" {
+		c.DataDir = "./data"
+	}
+	if abs, err := filepath.Abs(c.DataDir); err == nil {
+		c.DataDir = abs
+	}
+	if c.PGPort == 0 {
+		c.PGPort = 54329
+	}
+	if c.TemporalNamespace == "" {
+		c.TemporalNamespace = "default"
+	}
+	if c.TemporalPort == 0 {
+		c.TemporalPort = 7233
+	}
+	if c.Policy == "" {
+		c.Policy = domain.DefaultPolicy
+	}
+	return c
+}
+
+// Validate fails on the first invalid value, naming its variable.
+func (c Config) Validate() error {
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		return &Error{"PARCOURS_ADDR", fmt.Sprintf("%q : attendu hôte:port, par exemple 127.0.0.1:8080", c.Addr)}
+	}
+	if c.PGPort < 1 || c.PGPort > 65535 {
+		return &Error{"PARCOURS_PG_PORT", fmt.Sprintf("%d : un port va de 1 à 65535", c.PGPort)}
+	}
+	if c.TemporalPort < 1 || c.TemporalPort > 65535 {
+		return &Error{"PARCOURS_TEMPORAL_PORT", fmt.Sprintf("%d : un port va de 1 à 65535", c.TemporalPort)}
+	}
+	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
+		return &Error{"DATABASE_URL", "attendu une URL postgres://utilisateur:motdepasse@hôte:port/base"}
+	}
+	if c.TemporalAddress != "" {
+		if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
+			return &Error{"TEMPORAL_ADDRESS", fmt.Sprintf("%q : attendu hôte:port, par exemple temporal:7233", c.TemporalAddress)}
+		}
+	}
+	if _, ok := domain.LookupPolicy(c.Policy); !ok {
+		return &Error{"PARCOURS_POLICY", fmt.Sprintf("%q inconnue : valeurs possibles %s", c.Policy, strings.Join(domain.PolicyNames(), ", "))}
+	}
+	return nil
+}
+
+// Embedded reports whether the service runs its own Temporal server.
+func (c Config) Embedded() bool { return c.TemporalAddress == "" }

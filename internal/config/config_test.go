@@ -1,0 +1,42 @@
+package config
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func env(m map[string]string) func(string) string { return func(k string) string { return m[k] } }
+
+func TestDefaults(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1:8080", c.Addr)
+	require.Equal(t, 7233, c.TemporalPort)
+	require.Equal(t, "departement", c.Policy)
+	require.Equal(t, "default", c.TemporalNamespace)
+	require.True(t, c.Embedded())
+	require.Contains(t, c.DataDir, "/data")
+}
+
+func TestInvalidValuesNameTheirVariable(t *testing.T) {
+	t.Parallel()
+	for name, m := range map[string]map[string]string{
+		"PARCOURS_ADDR":          {"PARCOURS_ADDR": "8080"},
+		"PARCOURS_TEMPORAL_PORT": {"PARCOURS_TEMPORAL_PORT": "abc"},
+		"PARCOURS_PG_PORT":       {"PARCOURS_PG_PORT": "70000"},
+		"PARCOURS_POLICY":        {"PARCOURS_POLICY": "calvados"},
+		"DATABASE_URL":           {"DATABASE_URL": "mysql://x"},
+		"TEMPORAL_ADDRESS":       {"TEMPORAL_ADDRESS": "temporal"},
+		"TEMPORAL_TLS":           {"TEMPORAL_TLS": "oui"},
+		"PARCOURS_LOG_LEVEL":     {"PARCOURS_LOG_LEVEL": "chatty"},
+	} {
+		_, err := FromEnv(env(m))
+		require.Error(t, err, name)
+		require.Contains(t, err.Error(), name)
+	}
+	c, err := FromEnv(env(map[string]string{"PARCOURS_POLICY": "loi", "TEMPORAL_ADDRESS": "temporal:7233"}))
+	require.NoError(t, err)
+	require.False(t, c.Embedded())
+}

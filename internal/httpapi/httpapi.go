@@ -1,0 +1,345 @@
+// Package httpapi is the JSON API v1 (chi). Handlers decode, call the
+// app.Service, and encode; Error maps every domain error code to its status
+// in one place.
+package httpapi
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"reflect"
+	"slices"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-chi/chi/v5/middleware"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+)
+
+// Handler serves the API.
+type Handler struct {
+	Service *app.Service
+	Logger  *slog.Logger
+}
+
+type actorKey struct{}
+
+func actorFrom(ctx context.Context) domain.Actor {
+	a, _ := ctx.Value(actorKey{}).(domain.Actor)
+	return a
+}
+
+// Routes is the whole HTTP surface of the API.
+func (h *Handler) Routes() chi.Router {
+	r := chi.NewRouter()
+	r.Use(middleware.RequestID, h.logRequests, middleware.Recoverer)
+	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	r.Get("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		if err := h.Service.Ready(ctx); err != nil {
+			h.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	})
+	r.Route("/api/v1", func(r chi.Router) {
+		r.Use(h.authenticate)
+		r.Post("/parcours", h.handleIntake)
+		r.Get("/parcours", h.handleListParcours)
+		r.Get("/parcours/{id}", h.handleGetParcours)
+		r.Post("/parcours/{id}/orientation", h.handleOrientation)
+		r.Post("/parcours/{id}/contracts", h.handleContract)
+		r.Get("/tasks", h.handleTasks)
+	})
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		h.Error(w, r, domain.Errorf(domain.ENOTFOUND, "Adresse inconnue : %s.", r.URL.Path))
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusMethodNotAllowed, errorBody("method_not_allowed", "Méthode "+r.Method+" non admise ici.", ""))
+	})
+	return r
+}
+
+// logRequests logs one line per request: method, route pattern, status,
+// duration. Never the body or query values (they may hold personal data).
+func (h *Handler) logRequests(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ww := middleware.NewWrapResponseWriter(w, r.ProtoMajor)
+		start := time.Now()
+		next.ServeHTTP(ww, r)
+		level := slog.LevelInfo
+		if ww.Status() >= 500 {
+			level = slog.LevelError
+		}
+		h.Logger.Log(r.Context(), level, "http request", "method", r.Method, "path", r.URL.Path,
+			"status", ww.Status(), "duration_ms", time.Since(start).Milliseconds(), "request_id", middleware.GetReqID(r.Context()))
+	})
+}
+
+func (h *Handler) authenticate(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		header := r.Header.Get("Authorization")
+		token, ok := strings.CutPrefix(header, "Bearer ")
+		if header != "" && !ok {
+			h.Error(w, r, domain.Errorf(domain.EUNAUTHORIZED, "En-tête Authorization invalide : attendu « Bearer <jeton> »."))
+			return
+		}
+		a, err := h.Service.Authenticate(r.Context(), strings.TrimSpace(token))
+		if err != nil {
+			h.Error(w, r, err)
+			return
+		}
+		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, a)))
+	})
+}
+
+func (h *Handler) handleIntake(w http.ResponseWriter, r *http.Request) {
+	var in domain.Intake
+	if err := decode(r, &in); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	v, created, err := h.Service.Intake(r.Context(), actorFrom(r.Context()), in)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	status := http.StatusOK
+	if created {
+		status = http.StatusCreated
+		w.Header().Set("Location", "/api/v1/parcours/"+v.ID)
+	}
+	writeJSON(w, status, v)
+}
+
+func (h *Handler) handleGetParcours(w http.ResponseWriter, r *http.Request) {
+	v, err := h.Service.Get(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) handleListParcours(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := postgres.ParcoursFilter{ReferentID: q.Get("referent_id"), Cursor: q.Get("cursor")}
+	var err error
+	if f.Limit, err = limit(q.Get("limit"), 50, 500); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	if s := q.Get("status"); s != "" {
+		f.Status = domain.Status(s)
+		if !slices.Contains(domain.Statuses, f.Status) {
+			h.Error(w, r, domain.FieldError("status", "Statut inconnu %q : awaiting_orientation, awaiting_contract ou in_accompaniment.", s))
+			return
+		}
+	}
+	if f.Overdue, err = boolParam(q.Get("overdue"), "overdue"); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	items, next, err := h.Service.List(r.Context(), actorFrom(r.Context()), f)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []domain.ParcoursSummary{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": nullable(next)})
+}
+
+func (h *Handler) handleOrientation(w http.ResponseWriter, r *http.Request) {
+	var o domain.Orientation
+	if err := decode(r, &o); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	v, err := h.Service.RecordOrientation(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), o)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) handleContract(w http.ResponseWriter, r *http.Request) {
+	var c domain.Contract
+	if err := decode(r, &c); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	v, err := h.Service.RecordContract(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), c)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *Handler) handleTasks(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := postgres.TaskFilter{Status: q.Get("status"), Assignee: q.Get("assignee")}
+	switch f.Status {
+	case "", "open", "overdue", "done":
+	default:
+		h.Error(w, r, domain.FieldError("status", "Statut de tâche inconnu %q : open, overdue ou done.", f.Status))
+		return
+	}
+	var err error
+	if f.Limit, err = limit(q.Get("limit"), 100, 1000); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	items, err := h.Service.Tasks(r.Context(), actorFrom(r.Context()), f)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []domain.TaskView{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+// Error writes err as {"error": {...}} with the status its code maps to;
+// internal errors are logged and never shown.
+func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
+	code := domain.ErrorCode(err)
+	status := map[string]int{
+		domain.EINVALID:      http.StatusBadRequest,
+		domain.EUNAUTHORIZED: http.StatusUnauthorized,
+		domain.EFORBIDDEN:    http.StatusForbidden,
+		domain.ENOTFOUND:     http.StatusNotFound,
+		domain.ECONFLICT:     http.StatusConflict,
+		domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
+	}[code]
+	if status == 0 {
+		status = http.StatusInternalServerError
+	}
+	if status >= 500 {
+		h.Logger.Error("request failed", "path", r.URL.Path, "code", code, "error", err, "request_id", middleware.GetReqID(r.Context()))
+	}
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Bearer realm="parcours"`)
+	}
+	writeJSON(w, status, errorBody(code, domain.ErrorMessage(err), domain.ErrorField(err)))
+}
+
+func errorBody(code, msg, field string) map[string]any {
+	e := map[string]string{"code": code, "message": msg}
+	if field != "" {
+		e["field"] = field
+	}
+	return map[string]any{"error": e}
+}
+
+// writeJSON renders into a buffer first, so that an encoding failure
+// cannot leave half a response.
+func writeJSON(w http.ResponseWriter, status int, v any) {
+	var buf bytes.Buffer
+	if err := json.NewEncoder(&buf).Encode(v); err != nil {
+		http.Error(w, `{"error":{"code":"internal","message":"Erreur d'encodage."}}`, http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// decode reads a JSON object strictly into the struct v points to: unknown
+// keys, trailing data, wrong types and impossible dates are errors naming
+// their field. Keys are decoded one by one so that every error knows its key.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" && !strings.HasPrefix(ct, "application/json") {
+		return domain.Errorf(domain.EINVALID, "Type de contenu %q non admis : envoyez du JSON (application/json).", ct)
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, 1<<20))
+	var raw map[string]json.RawMessage
+	err := dec.Decode(&raw)
+	var typeErr *json.UnmarshalTypeError
+	var maxErr *http.MaxBytesError
+	switch {
+	case errors.Is(err, io.EOF):
+		return domain.Errorf(domain.EINVALID, "Corps de requête vide : un objet JSON est attendu.")
+	case errors.As(err, &maxErr):
+		return domain.Errorf(domain.EINVALID, "Corps de requête trop grand (1 Mo au plus).")
+	case errors.As(err, &typeErr), err == nil && raw == nil:
+		return domain.Errorf(domain.EINVALID, "Un objet JSON est attendu.")
+	case err != nil:
+		return domain.Errorf(domain.EINVALID, "JSON mal formé.")
+	}
+	if _, err := dec.Token(); !errors.Is(err, io.EOF) {
+		return domain.Errorf(domain.EINVALID, "JSON invalide : une seule valeur attendue.")
+	}
+	rv := reflect.ValueOf(v).Elem()
+	fields := map[string]int{}
+	for i := range rv.NumField() {
+		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
+		if name != "" && name != "-" {
+			fields[name] = i
+		}
+	}
+	keys := make([]string, 0, len(raw))
+	for k := range raw {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		i, ok := fields[k]
+		if !ok {
+			return domain.FieldError(k, "Champ inconnu %q.", k)
+		}
+		if err := json.Unmarshal(raw[k], rv.Field(i).Addr().Interface()); err != nil {
+			if errors.As(err, &typeErr) {
+				return domain.FieldError(k, "Type de valeur invalide pour %q.", k)
+			}
+			return domain.FieldError(k, "Valeur invalide pour %q : %s", k, err.Error())
+		}
+	}
+	return nil
+}
+
+func limit(s string, def, max int) (int, error) {
+	if s == "" {
+		return def, nil
+	}
+	n, err := strconv.Atoi(s)
+	if err != nil || n < 1 || n > max {
+		return 0, domain.FieldError("limit", "limit doit être un entier entre 1 et %d.", max)
+	}
+	return n, nil
+}
+
+func boolParam(s, name string) (bool, error) {
+	if s == "" {
+		return false, nil
+	}
+	b, err := strconv.ParseBool(s)
+	if err != nil {
+		return false, domain.FieldError(name, "%s doit valoir true ou false.", name)
+	}
+	return b, nil
+}
+
+func nullable(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}

@@ -1,0 +1,245 @@
+// Package temporal runs the embedded Temporal server (SQLite file under the
+// data directory) and dials Temporal clients, embedded or remote.
+package temporal
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"go.temporal.io/server/common/cluster"
+	"go.temporal.io/server/common/config"
+	"go.temporal.io/server/common/dynamicconfig"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/log/tag"
+	"go.temporal.io/server/common/membership/static"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/primitives"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	"go.temporal.io/server/temporal"
+)
+
+// ServerOptions configure the embedded server.
+type ServerOptions struct {
+	DataDir   string // the SQLite file and the cluster ID live here
+	IP        string // default 127.0.0.1
+	Port      int    // frontend gRPC port, default 7233
+	Namespace string // created if missing, default "default"
+	Logger    *slog.Logger
+	LogLevel  slog.Level // the server's own logs; default warn
+}
+
+// Server is a running embedded Temporal server.
+type Server struct {
+	srv     temporal.Server
+	address string
+}
+
+// Address is host:port of the frontend.
+func (s *Server) Address() string { return s.address }
+
+// Stop stops every service of the server.
+func (s *Server) Stop() { s.srv.Stop() }
+
+// StartServer starts the four Temporal services in this process, persisted
+// in DataDir/temporal.db. A kill -9 loses nothing that was acknowledged: the
+// file is in WAL mode and timers are rows in it.
+func StartServer(o ServerOptions) (*Server, error) {
+	if o.IP == "" {
+		o.IP = "127.0.0.1"
+	}
+	if o.Port == 0 {
+		o.Port = 7233
+	}
+	if o.Namespace == "" {
+		o.Namespace = "default"
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+	if o.LogLevel == 0 {
+		o.LogLevel = slog.LevelWarn
+	}
+	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
+		return nil, fmt.Errorf("temporal data dir: %w", err)
+	}
+	if err := portFree(o.IP, o.Port); err != nil {
+		return nil, fmt.Errorf("PARCOURS_TEMPORAL_PORT: %w", err)
+	}
+	clusterID, err := persistentClusterID(filepath.Join(o.DataDir, "temporal-cluster-id"))
+	if err != nil {
+		return nil, err
+	}
+	sqlConf, err := sqliteConfig(filepath.Join(o.DataDir, "temporal.db"), o.Namespace)
+	if err != nil {
+		return nil, err
+	}
+	ports := map[string]int{"frontend": o.Port}
+	for _, svc := range []string{"history", "matching", "worker", "frontend-http"} {
+		if ports[svc], err = freePort(o.IP); err != nil {
+			return nil, err
+		}
+	}
+	addr := func(p int) string { return net.JoinHostPort(o.IP, fmt.Sprint(p)) }
+
+	const clusterName = "active"
+	conf := &config.Config{}
+	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
+	conf.Global.Membership.BroadcastAddress = o.IP
+	conf.Persistence.DefaultStore = "sqlite"
+	conf.Persistence.VisibilityStore = "sqlite"
+	conf.Persistence.NumHistoryShards = 1
+	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
+	conf.ClusterMetadata = &cluster.Config{
+		FailoverVersionIncrement: 10,
+		MasterClusterName:        clusterName,
+		CurrentClusterName:       clusterName,
+		ClusterInformation: map[string]cluster.ClusterInformation{clusterName: {
+			Enabled:                true,
+			InitialFailoverVersion: 1,
+			RPCAddress:             addr(o.Port),
+			HTTPAddress:            addr(ports["frontend-http"]),
+			ClusterID:              clusterID,
+		}},
+	}
+	conf.DCRedirectionPolicy.Policy = "noop"
+	conf.Services = map[string]config.Service{}
+	for _, svc := range []string{"frontend", "history", "matching", "worker"} {
+		var s config.Service
+		s.RPC.GRPCPort, s.RPC.BindOnIP = ports[svc], o.IP
+		if svc == "frontend" {
+			s.RPC.HTTPPort = ports["frontend-http"]
+		}
+		conf.Services[svc] = s
+	}
+	conf.Archival.History.State = "disabled"
+	conf.Archival.Visibility.State = "disabled"
+	conf.NamespaceDefaults.Archival.History.State = "disabled"
+	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
+	conf.PublicClient.HostPort = addr(o.Port)
+
+	dyn := dynamicconfig.StaticClient{
+		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
+		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+	}
+	logger := &slogLogger{log: o.Logger.With("component", "temporal-server"), level: o.LogLevel}
+	srv, err := temporal.NewServer(
+		temporal.WithConfig(conf),
+		temporal.ForServices(temporal.DefaultServices),
+		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+			primitives.FrontendService: static.SingleLocalHost(addr(o.Port)),
+			primitives.HistoryService:  static.SingleLocalHost(addr(ports["history"])),
+			primitives.MatchingService: static.SingleLocalHost(addr(ports["matching"])),
+			primitives.WorkerService:   static.SingleLocalHost(addr(ports["worker"])),
+		}),
+		temporal.WithLogger(logger),
+		temporal.WithDynamicConfigClient(dyn),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("build embedded Temporal server: %w", err)
+	}
+	if err := srv.Start(); err != nil {
+		return nil, fmt.Errorf("start embedded Temporal server: %w", err)
+	}
+	return &Server{srv: srv, address: addr(o.Port)}, nil
+}
+
+func sqliteConfig(file, namespace string) (*config.SQL, error) {
+	conf := &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: file,
+		ConnectAttributes: map[string]string{
+			"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000",
+		},
+	}
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		if err := sqliteschema.SetupSchema(conf); err != nil {
+			return nil, fmt.Errorf("create Temporal schema in %s: %w", file, err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig("active", namespace, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
+		return nil, fmt.Errorf("create namespace %s: %w", namespace, err)
+	}
+	return conf, nil
+}
+
+// persistentClusterID reads the cluster's UUID, or makes and keeps one.
+func persistentClusterID(file string) (string, error) {
+	b, err := os.ReadFile(file)
+	if err == nil {
+		if id := strings.TrimSpace(string(b)); id != "" {
+			return id, nil
+		}
+	} else if !errors.Is(err, os.ErrNotExist) {
+		return "", err
+	}
+	id := uuid.NewString()
+	return id, os.WriteFile(file, []byte(id+"\n"), 0o640)
+}
+
+func freePort(ip string) (int, error) {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+func portFree(ip string, port int) error {
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port)))
+	if err != nil {
+		return fmt.Errorf("port %d on %s is taken (another Temporal server or a second parcours?): %w", port, ip, err)
+	}
+	return l.Close()
+}
+
+// slogLogger adapts the server's logger interface to slog.
+type slogLogger struct {
+	log   *slog.Logger
+	level slog.Level
+	tags  []tag.Tag
+}
+
+var _ tlog.Logger = (*slogLogger)(nil)
+
+func (l *slogLogger) emit(level slog.Level, msg string, tags []tag.Tag) {
+	if level < l.level {
+		return
+	}
+	attrs := make([]any, 0, 2*(len(l.tags)+len(tags)))
+	for _, t := range append(l.tags, tags...) {
+		attrs = append(attrs, t.Key(), t.Value())
+	}
+	l.log.Log(context.Background(), level, msg, attrs...)
+}
+
+func (l *slogLogger) Debug(msg string, tags ...tag.Tag)  { l.emit(slog.LevelDebug, msg, tags) }
+func (l *slogLogger) Info(msg string, tags ...tag.Tag)   { l.emit(slog.LevelInfo, msg, tags) }
+func (l *slogLogger) Warn(msg string, tags ...tag.Tag)   { l.emit(slog.LevelWarn, msg, tags) }
+func (l *slogLogger) Error(msg string, tags ...tag.Tag)  { l.emit(slog.LevelError, msg, tags) }
+func (l *slogLogger) DPanic(msg string, tags ...tag.Tag) { l.emit(slog.LevelError, msg, tags) }
+func (l *slogLogger) Panic(msg string, tags ...tag.Tag) {
+	l.emit(slog.LevelError, msg, tags)
+	panic(msg)
+}
+func (l *slogLogger) Fatal(msg string, tags ...tag.Tag) {
+	l.emit(slog.LevelError, msg, tags)
+	os.Exit(1)
+}
+
+// With keeps tags for every later line.
+func (l *slogLogger) With(tags ...tag.Tag) tlog.Logger {
+	return &slogLogger{log: l.log, level: l.level, tags: append(append([]tag.Tag(nil), l.tags...), tags...)}
+}
