@@ -10,11 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
-	"go.temporal.io/sdk/client"
-	"go.temporal.io/sdk/worker"
-	"go.temporal.io/sdk/workflow"
 
-	"github.com/parcours-rsa/parcours/activities"
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/config"
 	"github.com/parcours-rsa/parcours/internal/domain"
@@ -22,7 +18,6 @@ import (
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
-	"github.com/parcours-rsa/parcours/workflows"
 )
 
 func (m *Main) config() (config.Config, *slog.Logger, error) {
@@ -110,7 +105,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	}
 	defer tc.Close()
 
-	w := newWorker(tc, db)
+	w := temporal.NewWorker(tc, db)
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}
@@ -141,13 +136,6 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		logger.Error("HTTP shutdown", "error", err)
 	}
 	return nil
-}
-
-func newWorker(tc client.Client, db *postgres.DB) worker.Worker {
-	w := worker.New(tc, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.Parcours, workflow.RegisterOptions{Name: workflows.ParcoursWorkflow})
-	(&activities.Activities{Store: db}).Register(w)
-	return w
 }
 
 // reconcileLoop starts, every 30 seconds, the workflows of parcours that

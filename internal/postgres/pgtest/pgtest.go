@@ -51,16 +51,25 @@ func New(t testing.TB) *postgres.DB {
 // NewURL creates a fresh, migrated database and returns its URL.
 func NewURL(t testing.TB) string {
 	t.Helper()
-	admin := AdminURL(t)
-	ctx := context.Background()
+	url, drop, err := Create(context.Background(), AdminURL(t))
+	if err != nil {
+		t.Fatalf("test database: %v", err)
+	}
+	t.Cleanup(drop)
+	return url
+}
+
+// Create makes a fresh, migrated database on the cluster at admin and
+// returns its URL and the function that drops it (for TestMain).
+func Create(ctx context.Context, admin string) (url string, drop func(), err error) {
 	conn, err := pgx.Connect(ctx, admin)
 	if err != nil {
-		t.Fatalf("connect to the test cluster: %v", err)
+		return "", nil, fmt.Errorf("connect to the test cluster: %w", err)
 	}
 	defer conn.Close(ctx)
 	tpl, err := ensureTemplate(ctx, conn, admin)
 	if err != nil {
-		t.Fatalf("test template: %v", err)
+		return "", nil, fmt.Errorf("template: %w", err)
 	}
 	name := "t_" + randomHex(8)
 	for attempt := 0; ; attempt++ {
@@ -71,17 +80,17 @@ func NewURL(t testing.TB) string {
 		time.Sleep(50 * time.Millisecond)
 	}
 	if err != nil {
-		t.Fatalf("create test database: %v", err)
+		return "", nil, fmt.Errorf("create test database: %w", err)
 	}
-	t.Cleanup(func() {
+	drop = func() {
 		c, err := pgx.Connect(context.Background(), admin)
 		if err != nil {
 			return
 		}
 		defer c.Close(context.Background())
 		_, _ = c.Exec(context.Background(), fmt.Sprintf(`DROP DATABASE IF EXISTS %s WITH (FORCE)`, name))
-	})
-	return withDatabase(admin, name)
+	}
+	return withDatabase(admin, name), drop, nil
 }
 
 // ensureTemplate creates, once per set of migrations, a migrated template.

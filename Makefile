@@ -1,0 +1,55 @@
+# parcours — the Makefile is the contract: `make run` and `make test` do all the set-up.
+SHELL := /bin/bash
+GO    ?= go
+BIN   := bin/parcours
+WORKFLOWCHECK_VERSION := v0.6.0
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z/-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "} {printf "  make %-16s %s\n", $$1, $$2}'
+
+.PHONY: deps
+deps: ## Install what is missing (PostgreSQL server from Debian)
+	@scripts/deps.sh
+
+.PHONY: build
+build: ## Build bin/parcours
+	$(GO) build -o $(BIN) ./cmd/parcours
+
+.PHONY: run
+run: deps build ## Start the service (local PostgreSQL + embedded Temporal under ./data)
+	./$(BIN) serve
+
+.PHONY: test
+test: deps build bin/workflowcheck ## Run every test (starts a private PostgreSQL with fsync off)
+	@scripts/test.sh
+
+.PHONY: test/race
+test/race: deps build ## Run the tests with the race detector
+	@GOFLAGS=-race scripts/test.sh
+
+.PHONY: lint
+lint: bin/workflowcheck ## go vet, gofmt and workflowcheck
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	bin/workflowcheck ./workflows/...
+
+bin/workflowcheck:
+	GOBIN=$(CURDIR)/bin $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
+
+.PHONY: record-history
+record-history: deps build ## Record a new workflow history for the replay tests (NAME=...)
+	@test -n "$(NAME)" || { echo "usage: make record-history NAME=parcours_v2_something"; exit 1; }
+	@RECORD_HISTORY=$(CURDIR)/workflows/testdata/$(NAME).json scripts/test.sh -run TestParcoursLifecycleOverHTTP ./internal/httpapi/
+
+.PHONY: db/reset
+db/reset: build ## Stop the local PostgreSQL and delete ./data (all local data!)
+	-./$(BIN) postgres stop
+	rm -rf ./data
+
+.PHONY: clean
+clean: ## Remove build outputs and test clusters
+	-./$(BIN) postgres stop --dir /tmp/parcours-test-54339/postgres --port 54339 2>/dev/null
+	rm -rf bin .test

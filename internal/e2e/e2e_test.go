@@ -1,0 +1,330 @@
+// Package e2e runs the real parcours binary with its embedded Temporal
+// server, as a user would: tokens from the command line, the HTTP API, kill -9
+// and restarts.
+package e2e
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+	"github.com/parcours-rsa/parcours/internal/temporal"
+)
+
+// binary is the parcours binary under test: PARCOURS_BIN (make test builds
+// it), else built once here.
+func binary(t *testing.T) string {
+	t.Helper()
+	if b := os.Getenv("PARCOURS_BIN"); b != "" {
+		return b
+	}
+	out := filepath.Join(t.TempDir(), "parcours")
+	cmd := exec.Command("go", "build", "-o", out, "../../cmd/parcours")
+	cmd.Stderr = os.Stderr
+	require.NoError(t, cmd.Run(), "go build")
+	return out
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	p, err := temporal.FreePort()
+	require.NoError(t, err)
+	return p
+}
+
+// service is one run of `parcours serve`.
+type service struct {
+	t      *testing.T
+	bin    string
+	env    []string
+	base   string
+	cmd    *exec.Cmd
+	stdout *bytes.Buffer
+	logs   *bytes.Buffer
+	done   chan error
+}
+
+func newService(t *testing.T, env map[string]string) *service {
+	t.Helper()
+	port := freePort(t)
+	env["PARCOURS_ADDR"] = fmt.Sprintf("127.0.0.1:%d", port)
+	env["PARCOURS_TEMPORAL_PORT"] = fmt.Sprint(freePort(t))
+	s := &service{t: t, bin: binary(t), base: fmt.Sprintf("http://127.0.0.1:%d", port)}
+	s.env = append(os.Environ(), "PARCOURS_LOG_LEVEL=info")
+	for k, v := range env {
+		s.env = append(s.env, k+"="+v)
+	}
+	return s
+}
+
+// start runs serve and waits until /readyz answers 200.
+func (s *service) start() {
+	s.t.Helper()
+	s.stdout, s.logs = &bytes.Buffer{}, &bytes.Buffer{}
+	s.cmd = exec.Command(s.bin, "serve")
+	s.cmd.Env = s.env
+	s.cmd.Stdout, s.cmd.Stderr = &lockedWriter{w: s.stdout}, &lockedWriter{w: s.logs}
+	require.NoError(s.t, s.cmd.Start())
+	s.done = make(chan error, 1)
+	go func() { s.done <- s.cmd.Wait() }()
+	deadline := time.Now().Add(90 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-s.done:
+			s.t.Fatalf("parcours serve exited: %v\nstdout:\n%s\nlogs:\n%s", err, s.stdout, s.logs)
+		default:
+		}
+		if res, err := http.Get(s.base + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	s.t.Fatalf("parcours serve not ready after 90 s\nlogs:\n%s", s.logs)
+}
+
+func (s *service) kill9() {
+	s.t.Helper()
+	require.NoError(s.t, s.cmd.Process.Signal(syscall.SIGKILL))
+	<-s.done
+}
+
+// interrupt sends Ctrl-C and waits for a clean exit.
+func (s *service) interrupt() {
+	s.t.Helper()
+	require.NoError(s.t, s.cmd.Process.Signal(os.Interrupt))
+	select {
+	case err := <-s.done:
+		require.NoError(s.t, err, "clean exit after Ctrl-C; logs:\n%s", s.logs)
+	case <-time.After(60 * time.Second):
+		s.t.Fatal("no exit 60 s after Ctrl-C")
+	}
+}
+
+// token runs `parcours token create` and returns the printed token.
+func (s *service) token(args ...string) string {
+	s.t.Helper()
+	cmd := exec.Command(s.bin, append([]string{"token", "create"}, args...)...)
+	cmd.Env = s.env
+	var out, errb bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errb
+	require.NoError(s.t, cmd.Run(), errb.String())
+	tok := strings.TrimSpace(out.String())
+	require.True(s.t, strings.HasPrefix(tok, "prc_"), tok)
+	return tok
+}
+
+func (s *service) call(token, method, path string, body any) (int, map[string]any) {
+	s.t.Helper()
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		require.NoError(s.t, err)
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequest(method, s.base+path, rd)
+	require.NoError(s.t, err)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "application/json")
+	res, err := http.DefaultClient.Do(req)
+	require.NoError(s.t, err)
+	defer res.Body.Close()
+	var out map[string]any
+	_ = json.NewDecoder(res.Body).Decode(&out)
+	return res.StatusCode, out
+}
+
+// eventually polls cond for up to 15 s.
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		if cond() {
+			return
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	t.Fatalf("not within 15 s: %s", what)
+}
+
+type lockedWriter struct {
+	mu sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(p)
+}
+
+func intake(id string, entered domain.Date) map[string]any {
+	return map[string]any{"beneficiary_id": id, "last_name": "Dupont", "first_name": "Jeanne", "birth_date": "1985-03-12", "entered_at": entered.String()}
+}
+
+func tasksOf(s *service, token, query string) []map[string]any {
+	status, body := s.call(token, "GET", "/api/v1/tasks"+query, nil)
+	require.Equal(s.t, 200, status)
+	var out []map[string]any
+	for _, it := range body["items"].([]any) {
+		out = append(out, it.(map[string]any))
+	}
+	return out
+}
+
+func TestRealBinaryIntakeOrientationAndKill9(t *testing.T) {
+	t.Parallel()
+	dataDir := t.TempDir()
+	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": dataDir})
+	s.start()
+	require.Contains(t, s.stdout.String(), "parcours est prêt : "+s.base)
+	admin := s.token("--name", "Service RSA", "--role", "department")
+	ref := s.token("--name", "Léa Référente", "--role", "referent", "--referent", "ref-7")
+	today := domain.DateOf(time.Now())
+
+	// Entered 40 days ago: the 1-month orientation target has passed; the task is overdue at once.
+	status, p := s.call(admin, "POST", "/api/v1/parcours", intake("E2E-1", today.AddDays(-40)))
+	require.Equal(t, 201, status, p)
+	pid := p["id"].(string)
+	eventually(t, "an overdue orient task", func() bool {
+		for _, task := range tasksOf(s, admin, "?status=overdue&limit=1000") {
+			if task["parcours_id"] == pid && task["kind"] == "orient" {
+				return true
+			}
+		}
+		return false
+	})
+
+	status, p = s.call(admin, "POST", "/api/v1/parcours/"+pid+"/orientation", map[string]any{
+		"track": "socio_professional", "organism": "Association Tremplin", "referent_id": "ref-7", "decided_on": today.String(),
+	})
+	require.Equal(t, 200, status, p)
+	require.Equal(t, "awaiting_contract", p["status"])
+	mine := tasksOf(s, ref, "")
+	require.Len(t, mine, 1, "the référent's inbox has the contract task")
+	require.Equal(t, "sign_contract", mine[0]["kind"])
+	require.Equal(t, today.AddDays(-40).AddMonths(2).String(), mine[0]["due_on"],
+		"due at the earliest deadline: the 2-month target from entry comes before the legal month from the orientation")
+	for _, task := range tasksOf(s, admin, "?limit=1000") {
+		require.False(t, task["parcours_id"] == pid && task["kind"] == "orient", "the orient task is done")
+	}
+
+	// Intakes racing with a kill -9: clients retry after the restart, and
+	// every person ends with exactly one parcours and one orient task.
+	var wg sync.WaitGroup
+	for i := range 20 {
+		wg.Go(func() {
+			body, _ := json.Marshal(intake(fmt.Sprintf("E2E-K%02d", i), today.AddDays(-3)))
+			req, _ := http.NewRequest("POST", s.base+"/api/v1/parcours", bytes.NewReader(body))
+			req.Header.Set("Authorization", "Bearer "+admin)
+			req.Header.Set("Content-Type", "application/json")
+			if res, err := http.DefaultClient.Do(req); err == nil {
+				res.Body.Close()
+			}
+		})
+		if i == 10 {
+			s.kill9()
+		}
+	}
+	wg.Wait()
+	s.start()
+	for i := range 20 {
+		status, body := s.call(admin, "POST", "/api/v1/parcours", intake(fmt.Sprintf("E2E-K%02d", i), today.AddDays(-3)))
+		require.Contains(t, []int{200, 201}, status, body)
+		require.Len(t, body["tasks"], 1)
+	}
+	status, list := s.call(admin, "GET", "/api/v1/parcours?limit=500", nil)
+	require.Equal(t, 200, status)
+	seen := map[string]int{}
+	for _, it := range list["items"].([]any) {
+		seen[it.(map[string]any)["beneficiary_id"].(string)]++
+	}
+	for i := range 20 {
+		require.Equal(t, 1, seen[fmt.Sprintf("E2E-K%02d", i)], "one parcours per person")
+	}
+	orient := 0
+	for _, task := range tasksOf(s, admin, "?limit=1000") {
+		if task["kind"] == "orient" {
+			orient++
+		}
+	}
+	require.Equal(t, 20, orient, "one orient task per new person, none twice")
+
+	// What was there before the kill is still there.
+	status, p = s.call(ref, "GET", "/api/v1/parcours/"+pid, nil)
+	require.Equal(t, 200, status)
+	require.Equal(t, "awaiting_contract", p["status"])
+	status, p = s.call(ref, "POST", "/api/v1/parcours/"+pid+"/contracts", map[string]any{
+		"kind": "contrat_engagement", "signed_on": today.String(), "starts_on": today.String(), "ends_on": today.AddMonths(6).String(),
+	})
+	require.Equal(t, 200, status, p)
+	require.Equal(t, "in_accompaniment", p["status"])
+	require.Empty(t, tasksOf(s, ref, ""))
+
+	// No name reached the logs.
+	s.interrupt()
+	for _, name := range []string{"Dupont", "Jeanne", "1985-03-12"} {
+		require.NotContains(t, s.logs.String(), name)
+		require.NotContains(t, s.stdout.String(), name)
+	}
+}
+
+func TestEmbeddedDefaultsStartAndStopEverything(t *testing.T) {
+	t.Parallel()
+	// The postgres user must reach the data directory: t.TempDir's parent
+	// is closed, so make an open one.
+	root, err := os.MkdirTemp("", "parcours-e2e-")
+	require.NoError(t, err)
+	require.NoError(t, os.Chmod(root, 0o755))
+	t.Cleanup(func() { _ = os.RemoveAll(root) })
+	dataDir := filepath.Join(root, "data")
+	pgPort := freePort(t)
+	s := newService(t, map[string]string{"PARCOURS_DATA_DIR": dataDir, "PARCOURS_PG_PORT": fmt.Sprint(pgPort), "DATABASE_URL": ""})
+	t.Cleanup(func() {
+		cmd := exec.Command(s.bin, "postgres", "stop")
+		cmd.Env = s.env
+		_ = cmd.Run()
+	})
+	s.start()
+	require.Contains(t, s.stdout.String(), "PostgreSQL local (127.0.0.1:")
+	require.Contains(t, s.stdout.String(), "Temporal embarqué")
+	require.FileExists(t, filepath.Join(dataDir, "temporal", "temporal.db"))
+	admin := s.token("--name", "admin", "--role", "admin")
+	today := domain.DateOf(time.Now())
+	status, p := s.call(admin, "POST", "/api/v1/parcours", intake("LOCAL-1", today.AddDays(-1)))
+	require.Equal(t, 201, status, p)
+	pid := p["id"].(string)
+
+	s.interrupt()
+	require.Contains(t, s.stdout.String(), "Arrêt en cours")
+	var conn net.Conn
+	conn, err = net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", pgPort), time.Second)
+	if err == nil {
+		conn.Close()
+	}
+	require.Error(t, err, "Ctrl-C stopped the local PostgreSQL too")
+
+	// The next start finds everything again.
+	s.start()
+	status, p = s.call(admin, "GET", "/api/v1/parcours/"+pid, nil)
+	require.Equal(t, 200, status, p)
+	require.Len(t, p["tasks"], 1)
+	s.interrupt()
+}

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# Runs every test: workflowcheck on the workflow code, then `go test` on all
+# packages against a private PostgreSQL cluster (fsync off) that this script
+# starts and stops. Extra arguments go to `go test` (default: ./...).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT="${PARCOURS_TEST_PG_PORT:-54339}"
+# Under /tmp: the postgres user must reach it, whatever the clone's path.
+DIR="${PARCOURS_TEST_PG_DIR:-/tmp/parcours-test-$PORT/postgres}"
+BIN="$PWD/bin/parcours"
+
+echo "== workflowcheck ./workflows/..."
+bin/workflowcheck ./workflows/...
+
+echo "== PostgreSQL for the tests (127.0.0.1:$PORT, $DIR)"
+URL=$(PARCOURS_LOG_LEVEL=warn "$BIN" postgres start --dir "$DIR" --port "$PORT" --fsync-off)
+trap 'PARCOURS_LOG_LEVEL=warn "$BIN" postgres stop --dir "$DIR" --port "$PORT" || true' EXIT
+
+export PARCOURS_TEST_DATABASE_URL="$URL"
+export PARCOURS_BIN="$BIN"
+if [ -n "${RECORD_HISTORY:-}" ]; then
+  export PARCOURS_RECORD_HISTORY="$RECORD_HISTORY"
+fi
+
+echo "== go test"
+if [ $# -eq 0 ]; then set -- ./...; fi
+go test -count=1 -timeout 30m "$@"
