@@ -5,6 +5,7 @@
 //	parcours migrate                   apply the database migrations
 //	parcours token create --name N --role R [--referent ID]
 //	parcours postgres start|stop       the local PostgreSQL cluster (used by make test)
+//	parcours healthcheck               asks the running service's /healthz (containers)
 package main
 
 import (
@@ -35,6 +36,7 @@ Usage :
   parcours token create --name NOM --role admin|department|supervisor|referent [--referent ID]
                                       crée un jeton d'accès à l'API (affiché une seule fois)
   parcours postgres start|stop        démarre ou arrête la base PostgreSQL locale
+  parcours healthcheck                interroge /healthz du service (pour les conteneurs)
 
 Configuration : variables d'environnement, voir README.md.
 `
@@ -64,6 +66,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.token(ctx, args[1:])
 	case "postgres":
 		return m.postgres(ctx, args[1:])
+	case "healthcheck":
+		return m.healthcheck(ctx)
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

@@ -10,7 +10,6 @@ import (
 	"path/filepath"
 	"time"
 
-
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/config"
 	"github.com/parcours-rsa/parcours/internal/domain"

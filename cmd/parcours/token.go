@@ -5,7 +5,10 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
+	"net/http"
 	"path/filepath"
+	"time"
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
@@ -72,5 +75,33 @@ func (m *Main) postgres(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintln(m.Stdout, url)
+	return nil
+}
+
+// healthcheck asks the running service's /healthz: the container image has
+// no curl.
+func (m *Main) healthcheck(ctx context.Context) error {
+	cfg, _, err := m.config()
+	if err != nil {
+		return err
+	}
+	host, port, _ := net.SplitHostPort(cfg.Addr)
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+net.JoinHostPort(host, port)+"/healthz", nil)
+	if err != nil {
+		return err
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("/healthz : %s", res.Status)
+	}
 	return nil
 }

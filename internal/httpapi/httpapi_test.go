@@ -244,7 +244,11 @@ func TestIntakeStatuses(t *testing.T) {
 		"wrong type":         {map[string]any{"beneficiary_id": 12}, "beneficiary_id"},
 		"empty name":         {map[string]any{"beneficiary_id": "E1", "last_name": " ", "first_name": "A", "birth_date": "1990-01-01", "entered_at": "2026-10-01"}, "last_name"},
 		"missing entered_at": {map[string]any{"beneficiary_id": "E2", "last_name": "A", "first_name": "B", "birth_date": "1990-01-01"}, "entered_at"},
-		"bad NIR key":        {func() map[string]any { b := intakeBody(beneficiary(t), "2026-10-01"); b["nir"] = "190555699800888"; return b }(), "nir"},
+		"bad NIR key": {func() map[string]any {
+			b := intakeBody(beneficiary(t), "2026-10-01")
+			b["nir"] = "190555699800888"
+			return b
+		}(), "nir"},
 	} {
 		r := call(t, "department", "POST", "/api/v1/parcours", c.body)
 		require.Equal(t, 400, r.status, "%s: %s", name, r.raw)

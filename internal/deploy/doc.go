@@ -1,0 +1,3 @@
+// Package deploy holds the checks of the deployment files at the project's
+// root (docker-compose.yml, Dockerfile), which no Docker engine here can run.
+package deploy

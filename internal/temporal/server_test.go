@@ -1,0 +1,80 @@
+package temporal
+
+import (
+	"context"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
+)
+
+// sleeper stands for a parcours deadline: a durable timer, then a result.
+func sleeper(ctx workflow.Context, d time.Duration) (time.Time, error) {
+	if err := workflow.Sleep(ctx, d); err != nil {
+		return time.Time{}, err
+	}
+	return workflow.Now(ctx), nil
+}
+
+func startAll(t *testing.T, dir string, port int) (*Server, client.Client, worker.Worker) {
+	t.Helper()
+	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	srv, err := StartServer(ServerOptions{DataDir: dir, Port: port, Logger: logger, LogLevel: slog.LevelError})
+	require.NoError(t, err)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	c, err := Dial(ctx, ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger})
+	require.NoError(t, err)
+	w := worker.New(c, "timers", worker.Options{})
+	w.RegisterWorkflow(sleeper)
+	require.NoError(t, w.Start())
+	return srv, c, w
+}
+
+// TestTimerFiresAfterDowntime: a timer due while the whole process (server
+// and worker) is stopped fires once it is back, from the same SQLite file.
+func TestTimerFiresAfterDowntime(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	port, err := FreePort()
+	require.NoError(t, err)
+
+	srv, c, w := startAll(t, dir, port)
+	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "deadline-1", TaskQueue: "timers"}, sleeper, 3*time.Second)
+	require.NoError(t, err)
+	started := time.Now()
+	time.Sleep(500 * time.Millisecond) // the timer is recorded
+	w.Stop()
+	c.Close()
+	srv.Stop()
+
+	time.Sleep(4 * time.Second) // the deadline passes while nothing runs
+
+	srv, c, w = startAll(t, dir, port)
+	defer srv.Stop()
+	defer c.Close()
+	defer w.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var firedAt time.Time
+	require.NoError(t, c.GetWorkflow(ctx, "deadline-1", run.GetRunID()).Get(ctx, &firedAt))
+	require.WithinDuration(t, started.Add(3*time.Second), firedAt, 8*time.Second)
+	require.False(t, firedAt.Before(started.Add(3*time.Second)), "never early")
+}
+
+func TestPortTakenIsAClearError(t *testing.T) {
+	t.Parallel()
+	port, err := FreePort()
+	require.NoError(t, err)
+	srv, c, w := startAll(t, t.TempDir(), port)
+	defer srv.Stop()
+	defer c.Close()
+	defer w.Stop()
+	_, err = StartServer(ServerOptions{DataDir: t.TempDir(), Port: port})
+	require.ErrorContains(t, err, "PARCOURS_TEMPORAL_PORT")
+}
