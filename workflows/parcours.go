@@ -124,12 +124,20 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 	}
 }
 
+// continueAsNew hands the state to a new run once no update handler runs
+// and every event is written. A handler may start while the last write is in
+// flight, so both conditions are checked again after each write.
 func (p *parcoursImpl) continueAsNew(ctx workflow.Context) error {
-	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
-		return err
-	}
-	if err := p.sync(ctx); err != nil { // drain the events not yet written
-		return err
+	for {
+		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+			return err
+		}
+		if len(p.s.Unsynced) == 0 {
+			break
+		}
+		if err := p.sync(ctx); err != nil {
+			return err
+		}
 	}
 	state := p.s
 	return workflow.NewContinueAsNewError(ctx, ParcoursWorkflow, ParcoursInput{

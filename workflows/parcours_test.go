@@ -9,8 +9,10 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
+	"go.temporal.io/sdk/workflow"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
@@ -358,4 +360,41 @@ func TestUnknownPolicyFailsTheWorkflow(t *testing.T) {
 	in.Policy = "calvados"
 	tb.env.ExecuteWorkflow(Parcours, in)
 	require.Error(t, tb.env.GetWorkflowError())
+}
+
+func TestContinueAsNewCarriesTheWholeState(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 4, 1, 9, 0)
+	tb := setup(t, start)
+	o := domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-1", DecidedOn: domain.NewDate(2026, 4, 10)}
+	var oriented *outcome
+	tb.at(start, paris(2026, 4, 10, 10, 0), func() { oriented = tb.update(RecordOrientationUpdate, o) })
+	tb.at(start, paris(2026, 4, 10, 10, 1), func() {
+		oriented.ok(t)
+		tb.env.SetContinueAsNewSuggested(true) // the server says the history is long
+	})
+	tb.env.ExecuteWorkflow(Parcours, input("2026-04-01", ""))
+
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, tb.env.GetWorkflowError(), &can)
+	var next ParcoursInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.NotNil(t, next.State)
+	require.Empty(t, next.State.Unsynced, "every event was written before continuing")
+	require.Equal(t, domain.StatusAwaitingContract, next.State.Status)
+
+	// The new run picks up where the old one stopped: no second entry event,
+	// and the contract deadlines fire on their dates.
+	tb2 := setup(t, paris(2026, 4, 10, 10, 1))
+	tb2.at(paris(2026, 4, 10, 10, 1), paris(2026, 5, 11, 0, 1), func() {
+		s := tb2.state(t)
+		require.Equal(t, domain.DeadlineOverdue, deadline(s, "contract/legal").Status, "1 month after 10/04")
+		require.Equal(t, domain.DeadlineMet, deadline(s, "orientation/target").Status)
+		tb2.env.CancelWorkflow()
+	})
+	tb2.env.ExecuteWorkflow(Parcours, next)
+	events := tb2.events()
+	require.Len(t, events, 1)
+	require.Equal(t, EventDeadlineOverdue, events[0].Kind)
+	require.Equal(t, next.State.NextSeq, events[0].Seq, "numbering continues")
 }
