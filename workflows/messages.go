@@ -24,10 +24,19 @@ const TaskQueue = "parcours"
 const (
 	ParcoursWorkflow = "Parcours"
 
-	RegisterUpdate          = "register"           // update-with-start: returns once the read model has the parcours
-	RecordOrientationUpdate = "record_orientation" // domain.Orientation
-	RecordContractUpdate    = "record_contract"    // domain.Contract
-	StateQuery              = "state"              // ParcoursState
+	RegisterUpdate             = "register"              // update-with-start: returns once the read model has the parcours
+	RecordOrientationUpdate    = "record_orientation"    // domain.Orientation
+	RecordContractUpdate       = "record_contract"       // domain.Contract (first or renewal)
+	RequestReorientationUpdate = "request_reorientation" // domain.ReorientationRequest
+	DecideReorientationUpdate  = "decide_reorientation"  // domain.ReorientationDecision
+	ReassignReferentUpdate     = "reassign_referent"     // domain.Reassignment
+	SetReviewExtensionUpdate   = "set_review_extension"  // ReviewExtension
+	RecordReviewUpdate         = "record_review"         // domain.Review
+	RecordActionUpdate         = "record_action"         // domain.Action; result Ref = action number
+	RecordActionOutcomeUpdate  = "record_action_outcome" // OutcomeInput
+	RecordFollowUpUpdate       = "record_follow_up"      // FollowUpInput
+	RecordExitUpdate           = "record_exit"           // domain.Exit
+	StateQuery                 = "state"                 // ParcoursState
 
 	SyncParcoursActivity = "SyncParcours" // SyncInput
 )
@@ -39,26 +48,66 @@ func ParcoursWorkflowID(parcoursID string) string { return "parcours-" + parcour
 // ParcoursInput starts a Parcours workflow. State is set only when the
 // workflow continues as new.
 type ParcoursInput struct {
-	ParcoursID string         `json:"parcours_id"`
-	Policy     string         `json:"policy"`
-	EnteredOn  domain.Date    `json:"entered_on"`
-	ReceivedOn domain.Date    `json:"received_on"`
-	State      *ParcoursState `json:"state,omitempty"`
+	ParcoursID string           `json:"parcours_id"`
+	Policy     string           `json:"policy"`
+	EnteredOn  domain.Date      `json:"entered_on"`
+	ReceivedOn domain.Date      `json:"received_on"`
+	Settings   *domain.Settings `json:"settings,omitempty"` // nil: domain.DefaultSettings()
+	State      *ParcoursState   `json:"state,omitempty"`
 }
 
-// UpdateResult answers every update: the read-model version written.
+// UpdateResult answers every update: the read-model version written, and
+// for a new action its number.
 type UpdateResult struct {
 	Version int64         `json:"version"`
 	Status  domain.Status `json:"status"`
+	Ref     int           `json:"ref,omitempty"`
+}
+
+// ReviewExtension tells the workflow whether an obstacle of L262-31 extends
+// the social-track review to 12 months. Which obstacle (health...) stays in
+// PostgreSQL.
+type ReviewExtension struct {
+	Extended bool        `json:"extended"`
+	On       domain.Date `json:"on"`
+	domain.Recorded
+}
+
+// TakeNote: no free text.
+func (r *ReviewExtension) TakeNote() string { return "" }
+
+// OutcomeInput ends action number Action.
+type OutcomeInput struct {
+	Action  int                  `json:"action"`
+	Outcome domain.ActionOutcome `json:"outcome"`
+}
+
+// FollowUpInput answers the follow-up of action Action at Months (3 or 6).
+type FollowUpInput struct {
+	Action int                   `json:"action"`
+	Months int                   `json:"months"`
+	Answer domain.FollowUpAnswer `json:"answer"`
 }
 
 // DeadlineState is one deadline of a parcours and where it stands.
 type DeadlineState struct {
 	domain.Deadline
 	Cycle     int                   `json:"cycle"`
+	Task      domain.TaskKind       `json:"task,omitempty"`     // the task it gives
+	OpensOn   domain.Date           `json:"opens_on,omitempty"` // its task appears that day; zero: at once
 	Status    domain.DeadlineStatus `json:"status"`
 	MetOn     domain.Date           `json:"met_on"`
 	OverdueAt time.Time             `json:"overdue_at"`
+	Rev       int64                 `json:"rev,omitempty"` // state version of its last change
+}
+
+// TaskKind is the task the deadline gives (states recorded before Task
+// existed derive it from the kind).
+func (d DeadlineState) TaskKind() domain.TaskKind {
+	if d.Task != "" {
+		return d.Task
+	}
+	return domain.TaskFor(d.Kind)
 }
 
 // OverdueFrom is the first instant the deadline is overdue: 00:00
@@ -74,6 +123,7 @@ type TaskState struct {
 	Assignee  string            `json:"assignee"`
 	OverdueAt time.Time         `json:"overdue_at"`
 	DoneAt    time.Time         `json:"done_at"`
+	Rev       int64             `json:"rev,omitempty"`
 }
 
 // Event is one dated fact of the parcours' timeline.
@@ -83,43 +133,116 @@ type Event struct {
 	OccurredOn domain.Date `json:"occurred_on"`
 	At         time.Time   `json:"at"`
 	Summary    string      `json:"summary"` // French, without names
+	Actor      string      `json:"actor,omitempty"`
+	NoteID     string      `json:"note_id,omitempty"`
 }
 
 // Event kinds.
 const (
-	EventEntered           = "entered"
-	EventDeadlineOverdue   = "deadline_overdue"
-	EventOrientationRecord = "orientation_recorded"
-	EventContractSigned    = "contract_signed"
+	EventEntered               = "entered"
+	EventDeadlineOverdue       = "deadline_overdue"
+	EventOrientationRecord     = "orientation_recorded"
+	EventContractSigned        = "contract_signed"
+	EventContractRenewed       = "contract_renewed"
+	EventReorientationRequest  = "reorientation_requested"
+	EventReorientationAccepted = "reorientation_accepted"
+	EventReorientationRefused  = "reorientation_refused"
+	EventReferentReassigned    = "referent_reassigned"
+	EventReviewExtension       = "review_extension"
+	EventReviewRecorded        = "review_recorded"
+	EventActionStarted         = "action_recorded"
+	EventActionEnded           = "action_ended"
+	EventFollowUpOpened        = "follow_up_due"
+	EventFollowUpRecorded      = "follow_up_recorded"
+	EventExit                  = "exit"
 )
 
+// OrientationRow is one orientation of the parcours, for the read model.
+type OrientationRow struct {
+	Seq           int                `json:"seq"`
+	Orientation   domain.Orientation `json:"orientation"`
+	PreviousOn    domain.Date        `json:"previous_on"`     // the previous orientation's decision
+	Within6Months bool               `json:"within_6_months"` // a re-orientation within 6 months of it
+	NoteID        string             `json:"note_id,omitempty"`
+	Rev           int64              `json:"rev,omitempty"`
+}
+
+// ContractRow is one contract of the parcours.
+type ContractRow struct {
+	Seq      int             `json:"seq"`
+	Contract domain.Contract `json:"contract"`
+	Rev      int64           `json:"rev,omitempty"`
+}
+
+// ActionRow is one insertion action and, once ended, its outcome.
+type ActionRow struct {
+	Seq     int                   `json:"seq"`
+	Action  domain.Action         `json:"action"`
+	Outcome *domain.ActionOutcome `json:"outcome,omitempty"`
+	Rev     int64                 `json:"rev,omitempty"`
+}
+
+// FollowUpRow is a follow-up 3 or 6 months after an action.
+type FollowUpRow struct {
+	Action    int                    `json:"action"`
+	Months    int                    `json:"months"`
+	OpensOn   domain.Date            `json:"opens_on"`
+	DueOn     domain.Date            `json:"due_on"`
+	Answer    *domain.FollowUpAnswer `json:"answer,omitempty"`
+	Cancelled bool                   `json:"cancelled,omitempty"`
+	Rev       int64                  `json:"rev,omitempty"`
+}
+
 // ParcoursState is the whole state of a Parcours workflow: what the state
-// query returns and what continue-as-new carries.
+// query returns and what continue-as-new carries. Closed deadlines, tasks
+// and rows leave it once written to the read model, so that it stays small
+// over years.
 type ParcoursState struct {
 	Status      domain.Status       `json:"status"`
 	Facts       domain.Facts        `json:"facts"`
+	Settings    domain.Settings     `json:"settings"`
 	Orientation *domain.Orientation `json:"orientation,omitempty"`
 	Contract    *domain.Contract    `json:"contract,omitempty"`
-	Deadlines   []DeadlineState     `json:"deadlines"`
-	Tasks       []TaskState         `json:"tasks"`
-	NextSeq     int                 `json:"next_seq"`
-	Unsynced    []Event             `json:"unsynced"`
-	Version     int64               `json:"version"`
+	Exit        *domain.Exit        `json:"exit,omitempty"`
+
+	Orientations int  `json:"orientations"` // how many so far
+	Contracts    int  `json:"contracts"`    // how many signed so far
+	ActionCount  int  `json:"action_count"`
+	Reorienting  bool `json:"reorienting"`     // a re-orientation request awaits its decision
+	ReviewLonger bool `json:"review_extended"` // an obstacle extends the review to 12 months
+
+	OrientationRows []OrientationRow `json:"orientation_rows,omitempty"`
+	ContractRows    []ContractRow    `json:"contract_rows,omitempty"`
+	Actions         []ActionRow      `json:"actions,omitempty"`
+	FollowUps       []FollowUpRow    `json:"follow_ups,omitempty"`
+	Deadlines       []DeadlineState  `json:"deadlines"`
+	Tasks           []TaskState      `json:"tasks"`
+
+	NextSeq       int     `json:"next_seq"`
+	Unsynced      []Event `json:"unsynced"`
+	Version       int64   `json:"version"`
+	SyncedVersion int64   `json:"synced_version"`
 }
 
 // SyncInput is what SyncParcours writes to the read model, in one
-// transaction: the current state of the parcours and its new events. It is
-// idempotent (upserts keyed by parcours, kind and cycle; events by sequence)
-// and ordered (a row is written only if Version is newer).
+// transaction: the parcours' current status and the records changed since
+// the last write. It is idempotent (upserts keyed by parcours, kind and
+// cycle; events by sequence) and ordered (skipped whole if Version is older
+// than the row's).
 type SyncInput struct {
-	ParcoursID  string              `json:"parcours_id"`
-	Version     int64               `json:"version"`
-	Status      domain.Status       `json:"status"`
-	Orientation *domain.Orientation `json:"orientation,omitempty"`
-	Contract    *domain.Contract    `json:"contract,omitempty"`
-	Deadlines   []DeadlineState     `json:"deadlines"`
-	Tasks       []TaskState         `json:"tasks"`
-	Events      []Event             `json:"events"`
+	ParcoursID   string              `json:"parcours_id"`
+	Version      int64               `json:"version"`
+	Status       domain.Status       `json:"status"`
+	Orientation  *domain.Orientation `json:"orientation,omitempty"`
+	Contract     *domain.Contract    `json:"contract,omitempty"`
+	Exit         *domain.Exit        `json:"exit,omitempty"`
+	Deadlines    []DeadlineState     `json:"deadlines"`
+	Tasks        []TaskState         `json:"tasks"`
+	Events       []Event             `json:"events"`
+	Orientations []OrientationRow    `json:"orientations,omitempty"`
+	Contracts    []ContractRow       `json:"contracts,omitempty"`
+	Actions      []ActionRow         `json:"actions,omitempty"`
+	FollowUps    []FollowUpRow       `json:"follow_ups,omitempty"`
 }
 
 // Rejection turns a domain error into the application error an update

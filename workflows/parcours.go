@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"time"
 
@@ -12,16 +13,27 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
-// Parcours is the entity workflow of one beneficiary's parcours: it owns the
-// deadlines, fires them as durable timers, keeps the tasks they give, and
-// writes every change to the read model through SyncParcours.
+// Parcours is the entity workflow of one beneficiary's parcours, from the
+// entry into droits et devoirs to the exit and the last follow-up. It owns
+// the deadlines, fires them as durable timers, keeps the tasks they give,
+// and writes every change to the read model through SyncParcours.
 //
-// The loop waits for the earliest pending deadline (a cancellable timer made
-// by AwaitWithTimeout) or for an update that changes the state, whichever
-// comes first, then recomputes. A deadline already past when the workflow
-// starts, or that passed while no worker ran, fires at the first iteration.
+// The loop waits for the next instant something is due (a task opens or a
+// deadline passes: one cancellable timer made by AwaitWithTimeout) or for an
+// update that changes the state, whichever comes first, then recomputes. A
+// date already past when the workflow starts, or that passed while no worker
+// ran, is handled at the first iteration.
+//
+// Follow-ups 3 and 6 months after an action are timers of this workflow, not
+// child workflows: one entity, one history, one writer of the read model.
+// After an exit the workflow stays alive until its follow-ups are answered
+// (or cancelled, on a death), which is the point of them.
 func Parcours(ctx workflow.Context, in ParcoursInput) error {
-	p, err := newParcoursImpl(ctx, in)
+	// Version 1: the whole lifecycle (renewals, reviews, actions, follow-ups,
+	// exit). Histories recorded before it replay with the foundation's
+	// behaviour: no renewal or review clock after a contract.
+	lifecycle := workflow.GetVersion(ctx, "lifecycle", workflow.DefaultVersion, 1) >= 1
+	p, err := newParcoursImpl(ctx, in, lifecycle)
 	if err != nil {
 		return err
 	}
@@ -31,6 +43,7 @@ func Parcours(ctx workflow.Context, in ParcoursInput) error {
 type parcoursImpl struct {
 	id         string
 	policy     domain.Policy
+	lifecycle  bool
 	s          ParcoursState
 	logger     log.Logger
 	mu         workflow.Mutex // serialises writes to the read model
@@ -38,27 +51,33 @@ type parcoursImpl struct {
 	fresh      bool           // first run (not continued as new)
 }
 
-func newParcoursImpl(ctx workflow.Context, in ParcoursInput) (*parcoursImpl, error) {
+func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*parcoursImpl, error) {
 	policy, ok := domain.LookupPolicy(in.Policy)
 	if !ok {
 		return nil, temporal.NewNonRetryableApplicationError(
 			fmt.Sprintf("règle de délais inconnue %q", in.Policy), "InvalidPolicy", nil)
 	}
 	p := &parcoursImpl{
-		id:     in.ParcoursID,
-		policy: policy,
-		logger: log.With(workflow.GetLogger(ctx), "parcoursID", in.ParcoursID),
-		mu:     workflow.NewMutex(ctx),
+		id:        in.ParcoursID,
+		policy:    policy,
+		lifecycle: lifecycle,
+		logger:    log.With(workflow.GetLogger(ctx), "parcoursID", in.ParcoursID),
+		mu:        workflow.NewMutex(ctx),
 	}
 	if in.State != nil {
 		p.s = *in.State
 		p.registered = true
 	} else {
 		p.fresh = true
+		settings := domain.DefaultSettings()
+		if in.Settings != nil {
+			settings = *in.Settings
+		}
 		p.s = ParcoursState{
-			Status:  domain.StatusAwaitingOrientation,
-			Facts:   domain.Facts{EnteredOn: in.EnteredOn, ReceivedOn: in.ReceivedOn},
-			NextSeq: 1,
+			Status:   domain.StatusAwaitingOrientation,
+			Facts:    domain.Facts{EnteredOn: in.EnteredOn, ReceivedOn: in.ReceivedOn},
+			Settings: settings,
+			NextSeq:  1,
 		}
 	}
 	if err := p.setHandlers(ctx); err != nil {
@@ -77,25 +96,46 @@ func (p *parcoursImpl) setHandlers(ctx workflow.Context) error {
 		if err := workflow.Await(ctx, func() bool { return p.registered }); err != nil {
 			return UpdateResult{}, err
 		}
-		return p.result(), nil
+		return p.result(0), nil
 	}); err != nil {
 		return err
 	}
-	if err := workflow.SetUpdateHandlerWithOptions(ctx, RecordOrientationUpdate, p.recordOrientation,
-		workflow.UpdateHandlerOptions{Validator: p.validateOrientation}); err != nil {
-		return err
+	handlers := []struct {
+		name      string
+		handler   any
+		validator any
+	}{
+		{RecordOrientationUpdate, p.recordOrientation, p.validateOrientation},
+		{RecordContractUpdate, p.recordContract, p.validateContract},
+		{RequestReorientationUpdate, p.requestReorientation, p.validateReorientationRequest},
+		{DecideReorientationUpdate, p.decideReorientation, p.validateReorientationDecision},
+		{ReassignReferentUpdate, p.reassign, p.validateReassignment},
+		{SetReviewExtensionUpdate, p.setReviewExtension, p.validateReviewExtension},
+		{RecordReviewUpdate, p.recordReview, p.validateReview},
+		{RecordActionUpdate, p.recordAction, p.validateAction},
+		{RecordActionOutcomeUpdate, p.recordActionOutcome, p.validateActionOutcome},
+		{RecordFollowUpUpdate, p.recordFollowUp, p.validateFollowUp},
+		{RecordExitUpdate, p.recordExit, p.validateExit},
 	}
-	return workflow.SetUpdateHandlerWithOptions(ctx, RecordContractUpdate, p.recordContract,
-		workflow.UpdateHandlerOptions{Validator: p.validateContract})
+	for _, h := range handlers {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
+			workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 func (p *parcoursImpl) run(ctx workflow.Context) error {
 	if p.fresh {
 		now := workflow.Now(ctx)
+		p.begin()
 		p.addEvent(now, EventEntered, p.s.Facts.EnteredOn, fmt.Sprintf(
-			"Entrée en droits et devoirs le %s (règle de délais : %s).", p.s.Facts.EnteredOn.French(), p.policy.Label))
-		p.reschedule()
-		p.ensureTask(domain.DeadlineOrientation, "")
+			"Entrée en droits et devoirs le %s (règle de délais : %s).", p.s.Facts.EnteredOn.French(), p.policy.Label), domain.Recorded{})
+		for _, d := range p.policy.Schedule(p.s.Facts) {
+			p.addDeadline(d, 1, domain.TaskFor(d.Kind), domain.Date{})
+		}
+		p.openTask(domain.TaskOrient, 1, "")
 		p.fireDue(now)
 		if err := p.sync(ctx); err != nil {
 			return err
@@ -103,17 +143,22 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		p.registered = true
 	}
 	for {
+		if p.finished() {
+			return p.finish(ctx)
+		}
 		seen := p.s.Version
 		wake := func() bool { return p.s.Version != seen || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
 		now := workflow.Now(ctx)
-		if next, ok := p.nextDeadline(); ok {
+		if next, ok := p.nextWake(); ok {
 			if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(now), wake); err != nil {
 				return err
 			}
 		} else if err := workflow.Await(ctx, wake); err != nil {
 			return err
 		}
-		if p.fireDue(workflow.Now(ctx)) {
+		now = workflow.Now(ctx)
+		opened := p.openDue(now)
+		if p.fireDue(now) || opened {
 			if err := p.sync(ctx); err != nil {
 				return err
 			}
@@ -124,20 +169,49 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 	}
 }
 
-// continueAsNew hands the state to a new run once no update handler runs
-// and every event is written. A handler may start while the last write is in
-// flight, so both conditions are checked again after each write.
-func (p *parcoursImpl) continueAsNew(ctx workflow.Context) error {
+// finished: the person left and no follow-up remains.
+func (p *parcoursImpl) finished() bool {
+	if p.s.Status != domain.StatusExited {
+		return false
+	}
+	for _, d := range p.s.Deadlines {
+		if open(d.Status) {
+			return false
+		}
+	}
+	return true
+}
+
+// finish ends the workflow once every handler and write is done.
+func (p *parcoursImpl) finish(ctx workflow.Context) error {
+	if err := p.drain(ctx); err != nil {
+		return err
+	}
+	p.logger.Info("parcours finished")
+	return nil
+}
+
+// drain waits until no update handler runs and everything is written. A
+// handler may start while the last write is in flight, so both conditions
+// are checked again after each write.
+func (p *parcoursImpl) drain(ctx workflow.Context) error {
 	for {
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return err
 		}
-		if len(p.s.Unsynced) == 0 {
-			break
+		if len(p.s.Unsynced) == 0 && p.s.SyncedVersion >= p.s.Version {
+			return nil
 		}
 		if err := p.sync(ctx); err != nil {
 			return err
 		}
+	}
+}
+
+// continueAsNew hands the state to a new run once drained.
+func (p *parcoursImpl) continueAsNew(ctx workflow.Context) error {
+	if err := p.drain(ctx); err != nil {
+		return err
 	}
 	state := p.s
 	return workflow.NewContinueAsNewError(ctx, ParcoursWorkflow, ParcoursInput{
@@ -147,46 +221,62 @@ func (p *parcoursImpl) continueAsNew(ctx workflow.Context) error {
 	})
 }
 
-// reschedule recomputes the deadlines from the facts: new ones are added,
-// pending ones take their new due date, met and overdue ones stay as they are.
-func (p *parcoursImpl) reschedule() {
-	for _, d := range p.policy.Schedule(p.s.Facts) {
-		i := p.deadlineIndex(d.Key(), 1)
-		if i < 0 {
-			p.s.Deadlines = append(p.s.Deadlines, DeadlineState{Deadline: d, Cycle: 1, Status: domain.DeadlinePending})
-			continue
-		}
-		if p.s.Deadlines[i].Status == domain.DeadlinePending {
-			p.s.Deadlines[i].Deadline = d
+// ---- state changes -------------------------------------------------------
+
+// begin opens a change: every record it touches carries the new version, so
+// that the next write sends it.
+func (p *parcoursImpl) begin() { p.s.Version++ }
+
+func open(s domain.DeadlineStatus) bool {
+	return s == domain.DeadlinePending || s == domain.DeadlineOverdue
+}
+
+func (p *parcoursImpl) addDeadline(d domain.Deadline, cycle int, task domain.TaskKind, opensOn domain.Date) {
+	p.s.Deadlines = append(p.s.Deadlines, DeadlineState{
+		Deadline: d, Cycle: cycle, Task: task, OpensOn: opensOn, Status: domain.DeadlinePending, Rev: p.s.Version,
+	})
+}
+
+// closeDeadlines gives status to every open deadline that match selects.
+func (p *parcoursImpl) closeDeadlines(status domain.DeadlineStatus, on domain.Date, match func(DeadlineState) bool) {
+	for i := range p.s.Deadlines {
+		d := &p.s.Deadlines[i]
+		if open(d.Status) && match(*d) {
+			d.Status, d.Rev = status, p.s.Version
+			if status == domain.DeadlineMet {
+				d.MetOn = on
+			}
 		}
 	}
 	p.refreshTasks()
 }
 
-func (p *parcoursImpl) deadlineIndex(key string, cycle int) int {
-	for i, d := range p.s.Deadlines {
-		if d.Key() == key && d.Cycle == cycle {
-			return i
-		}
-	}
-	return -1
-}
-
-// ensureTask opens the task of a deadline kind for this cycle, once.
-func (p *parcoursImpl) ensureTask(kind domain.DeadlineKind, assignee string) {
-	tk := domain.TaskFor(kind)
+// openTask opens the task of a kind and cycle, once.
+func (p *parcoursImpl) openTask(kind domain.TaskKind, cycle int, assignee string) {
 	for _, t := range p.s.Tasks {
-		if t.Kind == tk && t.Cycle == 1 {
+		if t.Kind == kind && t.Cycle == cycle {
 			return
 		}
 	}
-	p.s.Tasks = append(p.s.Tasks, TaskState{Kind: tk, Cycle: 1, Status: domain.TaskOpen, Assignee: assignee})
+	p.s.Tasks = append(p.s.Tasks, TaskState{Kind: kind, Cycle: cycle, Status: domain.TaskOpen, Assignee: assignee, Rev: p.s.Version})
 	p.refreshTasks()
 }
 
-// refreshTasks derives each open task's due date (the earliest of its
-// deadlines not yet met) and its overdue mark (the first of its deadlines to
-// have passed).
+// closeTasks gives status to every open task that match selects.
+func (p *parcoursImpl) closeTasks(status domain.TaskStatus, now time.Time, match func(TaskState) bool) {
+	for i := range p.s.Tasks {
+		t := &p.s.Tasks[i]
+		if t.Status == domain.TaskOpen && match(*t) {
+			t.Status, t.Rev = status, p.s.Version
+			if status == domain.TaskDone {
+				t.DoneAt = now
+			}
+		}
+	}
+}
+
+// refreshTasks derives each open task's due date (the earliest of its open
+// deadlines) and its overdue mark (the first of them to have passed).
 func (p *parcoursImpl) refreshTasks() {
 	for i := range p.s.Tasks {
 		t := &p.s.Tasks[i]
@@ -196,7 +286,7 @@ func (p *parcoursImpl) refreshTasks() {
 		var due domain.Date
 		var overdueAt time.Time
 		for _, d := range p.s.Deadlines {
-			if domain.TaskFor(d.Kind) != t.Kind || d.Cycle != t.Cycle || d.Status == domain.DeadlineMet {
+			if d.TaskKind() != t.Kind || d.Cycle != t.Cycle || !open(d.Status) {
 				continue
 			}
 			if due.IsZero() || d.DueOn.Before(due) {
@@ -206,19 +296,73 @@ func (p *parcoursImpl) refreshTasks() {
 				overdueAt = d.OverdueAt
 			}
 		}
-		t.DueOn, t.OverdueAt = due, overdueAt
+		if t.DueOn != due || !t.OverdueAt.Equal(overdueAt) {
+			t.DueOn, t.OverdueAt, t.Rev = due, overdueAt, p.s.Version
+		}
 	}
 }
 
-// nextDeadline is the instant the earliest pending deadline becomes overdue.
-func (p *parcoursImpl) nextDeadline() (time.Time, bool) {
-	var next time.Time
-	for _, d := range p.s.Deadlines {
-		if d.Status == domain.DeadlinePending && (next.IsZero() || d.OverdueFrom().Before(next)) {
-			next = d.OverdueFrom()
+func (p *parcoursImpl) hasTask(kind domain.TaskKind, cycle int) bool {
+	for _, t := range p.s.Tasks {
+		if t.Kind == kind && t.Cycle == cycle {
+			return true
 		}
 	}
+	return false
+}
+
+// assignee of a task kind: the département's own tasks have none.
+func (p *parcoursImpl) assignee(kind domain.TaskKind) string {
+	if kind == domain.TaskOrient || kind == domain.TaskDecideReorientation || p.s.Orientation == nil {
+		return ""
+	}
+	return p.s.Orientation.ReferentID
+}
+
+// nextWake is the next instant a task opens or a deadline passes.
+func (p *parcoursImpl) nextWake() (time.Time, bool) {
+	var next time.Time
+	consider := func(t time.Time) {
+		if next.IsZero() || t.Before(next) {
+			next = t
+		}
+	}
+	for _, d := range p.s.Deadlines {
+		if d.Status != domain.DeadlinePending {
+			continue
+		}
+		if !d.OpensOn.IsZero() && !p.hasTask(d.TaskKind(), d.Cycle) {
+			consider(d.OpensOn.Time())
+		}
+		consider(d.OverdueFrom())
+	}
 	return next, !next.IsZero()
+}
+
+// openDue opens the tasks whose day has come (follow-ups, renewals...).
+func (p *parcoursImpl) openDue(now time.Time) bool {
+	var due []int
+	for i, d := range p.s.Deadlines {
+		if open(d.Status) && !d.OpensOn.IsZero() && !now.Before(d.OpensOn.Time()) && !p.hasTask(d.TaskKind(), d.Cycle) {
+			due = append(due, i)
+		}
+	}
+	if len(due) == 0 {
+		return false
+	}
+	p.begin()
+	for _, i := range due {
+		d := p.s.Deadlines[i]
+		kind := d.TaskKind()
+		if p.hasTask(kind, d.Cycle) {
+			continue // two deadlines of one task
+		}
+		p.openTask(kind, d.Cycle, p.assignee(kind))
+		if d.Kind == domain.DeadlineFollowUp3 || d.Kind == domain.DeadlineFollowUp6 {
+			p.addEvent(now, EventFollowUpOpened, d.OpensOn, "Suivi à faire : "+d.Explain()+".", domain.Recorded{})
+		}
+	}
+	return true
 }
 
 // fireDue marks overdue every pending deadline whose due date has passed,
@@ -230,136 +374,54 @@ func (p *parcoursImpl) fireDue(now time.Time) bool {
 			due = append(due, i)
 		}
 	}
+	if len(due) == 0 {
+		return false
+	}
 	sort.SliceStable(due, func(a, b int) bool {
 		return p.s.Deadlines[due[a]].DueOn.Before(p.s.Deadlines[due[b]].DueOn)
 	})
+	p.begin()
 	for _, i := range due {
 		d := &p.s.Deadlines[i]
-		d.Status, d.OverdueAt = domain.DeadlineOverdue, now
-		p.addEvent(now, EventDeadlineOverdue, d.DueOn.AddDays(1), "Délai dépassé : "+d.Explain()+".")
+		d.Status, d.OverdueAt, d.Rev = domain.DeadlineOverdue, now, p.s.Version
+		p.addEvent(now, EventDeadlineOverdue, d.DueOn.AddDays(1), "Délai dépassé : "+d.Explain()+".", domain.Recorded{})
 	}
-	changed := len(due) > 0
-	if changed {
-		p.refreshTasks()
-		p.s.Version++
-	}
-	return changed
-}
-
-// meet marks met every deadline of a kind not met yet, and closes its task.
-func (p *parcoursImpl) meet(kind domain.DeadlineKind, on domain.Date, now time.Time) {
-	for i := range p.s.Deadlines {
-		d := &p.s.Deadlines[i]
-		if d.Kind == kind && d.Status != domain.DeadlineMet {
-			d.Status, d.MetOn = domain.DeadlineMet, on
-		}
-	}
-	for i := range p.s.Tasks {
-		t := &p.s.Tasks[i]
-		if t.Kind == domain.TaskFor(kind) && t.Status == domain.TaskOpen {
-			t.Status, t.DoneAt = domain.TaskDone, now
-		}
-	}
-}
-
-func (p *parcoursImpl) validateOrientation(ctx workflow.Context, o domain.Orientation) error {
-	if p.s.Orientation != nil && *p.s.Orientation == o {
-		return nil // the same request again: answered without change
-	}
-	if p.s.Status != domain.StatusAwaitingOrientation {
-		return Rejection(domain.Errorf(domain.ECONFLICT,
-			"Le parcours est déjà orienté (décision du %s) : une réorientation se demande séparément.",
-			p.s.Orientation.DecidedOn.French()))
-	}
-	if o.DecidedOn.Before(p.s.Facts.EnteredOn) {
-		return Rejection(domain.FieldError("decided_on",
-			"La décision d'orientation ne peut précéder l'entrée en droits et devoirs (%s).", p.s.Facts.EnteredOn.French()))
-	}
-	return nil
-}
-
-func (p *parcoursImpl) recordOrientation(ctx workflow.Context, o domain.Orientation) (UpdateResult, error) {
-	if p.s.Orientation != nil && *p.s.Orientation == o {
-		return p.result(), nil
-	}
-	now := workflow.Now(ctx)
-	p.s.Orientation = &o
-	p.s.Facts.OrientedOn, p.s.Facts.Track = o.DecidedOn, o.Track
-	p.s.Status = domain.StatusAwaitingContract
-	p.meet(domain.DeadlineOrientation, o.DecidedOn, now)
-	p.reschedule()
-	p.ensureTask(domain.DeadlineContract, o.ReferentID)
-	p.addEvent(now, EventOrientationRecord, o.DecidedOn, fmt.Sprintf(
-		"Orientation décidée le %s : parcours %s, organisme référent %s, référent %s.",
-		o.DecidedOn.French(), o.Track.French(), o.Organism, o.ReferentID))
-	p.fireDue(now)
-	p.s.Version++
-	if err := p.sync(ctx); err != nil {
-		return UpdateResult{}, err
-	}
-	return p.result(), nil
-}
-
-func (p *parcoursImpl) validateContract(ctx workflow.Context, c domain.Contract) error {
-	if p.s.Contract != nil && *p.s.Contract == c {
-		return nil
-	}
-	switch p.s.Status {
-	case domain.StatusAwaitingOrientation:
-		return Rejection(domain.Errorf(domain.ECONFLICT,
-			"Aucun contrat ne peut être signé avant l'orientation du bénéficiaire."))
-	case domain.StatusAwaitingContract:
-	default:
-		return Rejection(domain.Errorf(domain.ECONFLICT,
-			"Un contrat est déjà en cours (signé le %s).", p.s.Contract.SignedOn.French()))
-	}
-	if c.SignedOn.Before(p.s.Orientation.DecidedOn) {
-		return Rejection(domain.FieldError("signed_on",
-			"Le contrat ne peut être signé avant la décision d'orientation (%s).", p.s.Orientation.DecidedOn.French()))
-	}
-	return nil
-}
-
-func (p *parcoursImpl) recordContract(ctx workflow.Context, c domain.Contract) (UpdateResult, error) {
-	if p.s.Contract != nil && *p.s.Contract == c {
-		return p.result(), nil
-	}
-	now := workflow.Now(ctx)
-	p.s.Contract = &c
-	p.s.Status = domain.StatusInAccompaniment
-	p.meet(domain.DeadlineContract, c.SignedOn, now)
 	p.refreshTasks()
-	p.addEvent(now, EventContractSigned, c.SignedOn, fmt.Sprintf(
-		"Contrat (%s) signé le %s, du %s au %s.", c.Kind.French(), c.SignedOn.French(), c.StartsOn.French(), c.EndsOn.French()))
-	p.s.Version++
-	if err := p.sync(ctx); err != nil {
-		return UpdateResult{}, err
-	}
-	return p.result(), nil
+	return true
 }
 
-func (p *parcoursImpl) result() UpdateResult {
-	return UpdateResult{Version: p.s.Version, Status: p.s.Status}
-}
-
-func (p *parcoursImpl) addEvent(now time.Time, kind string, on domain.Date, summary string) {
-	p.s.Unsynced = append(p.s.Unsynced, Event{Seq: p.s.NextSeq, Kind: kind, OccurredOn: on, At: now, Summary: summary})
+func (p *parcoursImpl) addEvent(now time.Time, kind string, on domain.Date, summary string, by domain.Recorded) {
+	p.s.Unsynced = append(p.s.Unsynced, Event{
+		Seq: p.s.NextSeq, Kind: kind, OccurredOn: on, At: now, Summary: summary, Actor: by.RecordedBy, NoteID: by.NoteID,
+	})
 	p.s.NextSeq++
 }
 
-// sync writes the current state and the unsynced events to the read model.
-// Writes are serialised; each takes the state as it is once its turn comes,
-// so the last write always carries the latest state.
+func (p *parcoursImpl) result(ref int) UpdateResult {
+	return UpdateResult{Version: p.s.Version, Status: p.s.Status, Ref: ref}
+}
+
+// ---- writes to the read model -------------------------------------------
+
+// sync writes the status and every record changed since the last write,
+// then forgets what is closed and written. Writes are serialised; each takes
+// the state as it is once its turn comes.
 func (p *parcoursImpl) sync(ctx workflow.Context) error {
 	if err := p.mu.Lock(ctx); err != nil {
 		return err
 	}
 	defer p.mu.Unlock()
+	since, version := p.s.SyncedVersion, p.s.Version
 	in := SyncInput{
-		ParcoursID: p.id, Version: p.s.Version, Status: p.s.Status,
-		Orientation: p.s.Orientation, Contract: p.s.Contract,
-		Deadlines: p.s.Deadlines, Tasks: p.s.Tasks,
-		Events: append([]Event(nil), p.s.Unsynced...),
+		ParcoursID: p.id, Version: version, Status: p.s.Status,
+		Orientation: p.s.Orientation, Contract: p.s.Contract, Exit: p.s.Exit,
+		Deadlines:    changed(p.s.Deadlines, since, func(d DeadlineState) int64 { return d.Rev }),
+		Tasks:        changed(p.s.Tasks, since, func(t TaskState) int64 { return t.Rev }),
+		Orientations: changed(p.s.OrientationRows, since, func(r OrientationRow) int64 { return r.Rev }),
+		Contracts:    changed(p.s.ContractRows, since, func(r ContractRow) int64 { return r.Rev }),
+		Actions:      changed(p.s.Actions, since, func(r ActionRow) int64 { return r.Rev }),
+		FollowUps:    changed(p.s.FollowUps, since, func(r FollowUpRow) int64 { return r.Rev }),
+		Events:       append([]Event(nil), p.s.Unsynced...),
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
 		StartToCloseTimeout: 30 * time.Second,
@@ -377,7 +439,39 @@ func (p *parcoursImpl) sync(ctx workflow.Context) error {
 	if n := len(in.Events); n > 0 {
 		p.s.Unsynced = p.s.Unsynced[n:]
 	}
+	p.s.SyncedVersion = max(p.s.SyncedVersion, version)
+	p.prune()
 	return nil
+}
+
+func changed[T any](rows []T, since int64, rev func(T) int64) []T {
+	var out []T
+	for _, r := range rows {
+		if rev(r) > since {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// prune forgets the records that are closed and already written: the read
+// model has them, and the state stays small over years.
+func (p *parcoursImpl) prune() {
+	done := p.s.SyncedVersion
+	p.s.Deadlines = slices.DeleteFunc(p.s.Deadlines, func(d DeadlineState) bool {
+		return !open(d.Status) && d.Rev <= done
+	})
+	p.s.Tasks = slices.DeleteFunc(p.s.Tasks, func(t TaskState) bool {
+		return t.Status != domain.TaskOpen && t.Rev <= done
+	})
+	p.s.OrientationRows = slices.DeleteFunc(p.s.OrientationRows, func(r OrientationRow) bool { return r.Rev <= done })
+	p.s.ContractRows = slices.DeleteFunc(p.s.ContractRows, func(r ContractRow) bool { return r.Rev <= done })
+	p.s.FollowUps = slices.DeleteFunc(p.s.FollowUps, func(r FollowUpRow) bool {
+		return (r.Answer != nil || r.Cancelled) && r.Rev <= done
+	})
+	p.s.Actions = slices.DeleteFunc(p.s.Actions, func(a ActionRow) bool {
+		return a.Outcome != nil && a.Rev <= done
+	})
 }
 
 // RegisterOptions registers Parcours under its stable name.

@@ -196,6 +196,16 @@ type Orientation struct {
 	Organism   string `json:"organism"`
 	ReferentID string `json:"referent_id"`
 	DecidedOn  Date   `json:"decided_on"`
+	Recorded
+}
+
+// TakeNote: an orientation has no free text.
+func (o *Orientation) TakeNote() string { return "" }
+
+// Same reports whether two orientations decide the same thing, whoever recorded them.
+func (o Orientation) Same(x Orientation) bool {
+	o.Recorded, x.Recorded = Recorded{}, Recorded{}
+	return o == x
 }
 
 // Validate checks an orientation on its own; the parcours checks the rest.
@@ -227,6 +237,24 @@ type Contract struct {
 	SignedOn Date         `json:"signed_on"`
 	StartsOn Date         `json:"starts_on"`
 	EndsOn   Date         `json:"ends_on"`
+	// Assessment of the previous contract, required for a renewal (seed 004:
+	// renewed "sur la base du bilan du précédent contrat").
+	Assessment string `json:"assessment,omitempty"`
+	Recorded
+}
+
+// TakeNote moves the assessment out of the command.
+func (c *Contract) TakeNote() string {
+	v := c.Assessment
+	c.Assessment = ""
+	return v
+}
+
+// Same reports whether two contracts are the same, whoever recorded them.
+func (c Contract) Same(x Contract) bool {
+	c.Recorded, x.Recorded = Recorded{}, Recorded{}
+	c.Assessment, x.Assessment = "", ""
+	return c == x
 }
 
 // Validate checks a contract on its own; the parcours checks the rest.
@@ -247,5 +275,5 @@ func (c Contract) Validate(today Date) error {
 	case !c.EndsOn.After(c.StartsOn):
 		return FieldError("ends_on", "Le contrat doit se terminer après son début (%s).", c.StartsOn.French())
 	}
-	return nil
+	return text("assessment", "Le bilan du contrat précédent", c.Assessment, false, 4000)
 }

@@ -253,6 +253,10 @@ func (p Policy) Schedule(f Facts) []Deadline {
 	return out
 }
 
+// LawDeadline is the legal deadline of a kind for these facts, if its
+// anchor event has happened.
+func LawDeadline(kind DeadlineKind, f Facts) (Deadline, bool) { return lawDeadline(kind, f) }
+
 // lawDeadline applies, for one kind, the legal rule set in force on the date
 // of the event that kind counts from (domain.md: "the applicable set is the one
 // in force on the date of the triggering event").
@@ -314,6 +318,10 @@ func (d Deadline) Explain() string {
 	what := map[DeadlineKind]string{
 		DeadlineOrientation: "orientation due le",
 		DeadlineContract:    "contrat dû le",
+		DeadlineReview:      "examen du parcours social dû le",
+		DeadlineActionEnd:   "bilan de l'action dû le",
+		DeadlineFollowUp3:   "suivi à 3 mois dû le",
+		DeadlineFollowUp6:   "suivi à 6 mois dû le",
 	}[d.Kind]
 	return fmt.Sprintf("%s %s — %s", what, d.DueOn.French(), d.Rule)
 }

@@ -4,22 +4,81 @@ import "time"
 
 // ParcoursView is a parcours as the read model shows it.
 type ParcoursView struct {
-	ID            string         `json:"id"`
-	BeneficiaryID string         `json:"beneficiary_id"`
-	Status        Status         `json:"status"`
-	LastName      string         `json:"last_name"`
-	FirstName     string         `json:"first_name"`
-	BirthDate     Date           `json:"birth_date"`
-	EnteredAt     Date           `json:"entered_at"`
-	ReceivedOn    Date           `json:"received_on"`
-	Policy        string         `json:"policy"`
-	ReferentID    string         `json:"referent_id,omitempty"`
-	Orientation   *Orientation   `json:"orientation,omitempty"`
-	Contract      *Contract      `json:"contract,omitempty"`
-	Deadlines     []DeadlineView `json:"deadlines"`
-	Tasks         []TaskView     `json:"tasks"`
-	Events        []EventView    `json:"events"`
-	CreatedAt     time.Time      `json:"created_at"`
+	ID            string            `json:"id"`
+	BeneficiaryID string            `json:"beneficiary_id"`
+	Status        Status            `json:"status"`
+	LastName      string            `json:"last_name"`
+	FirstName     string            `json:"first_name"`
+	BirthDate     Date              `json:"birth_date"`
+	EnteredAt     Date              `json:"entered_at"`
+	ReceivedOn    Date              `json:"received_on"`
+	Policy        string            `json:"policy"`
+	ReferentID    string            `json:"referent_id,omitempty"`
+	Orientation   *Orientation      `json:"orientation,omitempty"`
+	Contract      *Contract         `json:"contract,omitempty"`
+	PreviousID    string            `json:"previous_parcours_id,omitempty"`
+	Exit          *ExitView         `json:"exit,omitempty"`
+	Obstacles     []string          `json:"obstacles"`
+	Orientations  []OrientationView `json:"orientations"`
+	Contracts     []ContractView    `json:"contracts"`
+	Actions       []ActionView      `json:"actions"`
+	Deadlines     []DeadlineView    `json:"deadlines"`
+	Tasks         []TaskView        `json:"tasks"`
+	Events        []EventView       `json:"events"`
+	CreatedAt     time.Time         `json:"created_at"`
+}
+
+// ExitView is how a parcours ended.
+type ExitView struct {
+	Reason string `json:"reason"`
+	On     Date   `json:"on"`
+}
+
+// OrientationView is one orientation, the first or a re-orientation.
+type OrientationView struct {
+	Seq           int    `json:"seq"`
+	Track         Track  `json:"track"`
+	Organism      string `json:"organism"`
+	ReferentID    string `json:"referent_id"`
+	DecidedOn     Date   `json:"decided_on"`
+	Within6Months bool   `json:"within_6_months"`
+	Reason        string `json:"reason,omitempty"`
+}
+
+// ContractView is one of the successive contracts.
+type ContractView struct {
+	Seq        int          `json:"seq"`
+	Kind       ContractKind `json:"kind"`
+	SignedOn   Date         `json:"signed_on"`
+	StartsOn   Date         `json:"starts_on"`
+	EndsOn     Date         `json:"ends_on"`
+	Assessment string       `json:"assessment,omitempty"`
+}
+
+// ActionView is an insertion action, its outcome and its follow-ups.
+type ActionView struct {
+	Number       int            `json:"number"`
+	Name         string         `json:"name"`
+	Kind         string         `json:"kind"`
+	Structure    string         `json:"structure"`
+	StartsOn     Date           `json:"starts_on"`
+	PlannedEndOn Date           `json:"planned_end_on"`
+	EndedOn      Date           `json:"ended_on"`
+	Category     string         `json:"outcome_category,omitempty"`
+	Detail       string         `json:"outcome_detail,omitempty"`
+	FollowUps    []FollowUpView `json:"follow_ups"`
+}
+
+// FollowUpView is a follow-up 3 or 6 months after an action.
+type FollowUpView struct {
+	Months         int    `json:"months"`
+	OpensOn        Date   `json:"opens_on"`
+	DueOn          Date   `json:"due_on"`
+	AnsweredOn     Date   `json:"answered_on"`
+	Situation      string `json:"situation,omitempty"`
+	EmploymentKind string `json:"employment_kind,omitempty"`
+	Note           string `json:"note,omitempty"`
+	Cancelled      bool   `json:"cancelled"`
 }
 
 // DeadlineView is one deadline and the rule that produced it.
@@ -31,6 +90,7 @@ type DeadlineView struct {
 	Status      DeadlineStatus `json:"status"`
 	Rule        string         `json:"rule"`
 	Explanation string         `json:"explanation"`
+	OpensOn     Date           `json:"opens_on"`
 	RuleSet     string         `json:"rule_set"`
 	MetOn       Date           `json:"met_on"`
 	OverdueAt   *time.Time     `json:"overdue_at"`
@@ -56,6 +116,9 @@ type EventView struct {
 	OccurredOn Date      `json:"occurred_on"`
 	At         time.Time `json:"at"`
 	Summary    string    `json:"summary"`
+	RecordedBy string    `json:"recorded_by,omitempty"` // the account ("token:12")
+	Author     string    `json:"author,omitempty"`      // its name
+	Note       string    `json:"note,omitempty"`
 }
 
 // ParcoursSummary is one line of a parcours list.

@@ -59,13 +59,35 @@ func (db *DB) Intake(ctx context.Context, in domain.Intake, policy string) (Inta
 		if received.IsZero() {
 			received = in.EnteredAt
 		}
-		var id uuid.UUID
+		// A person who left and comes back gets a new parcours linked to the
+		// previous one; the same intake repeated finds the parcours it made.
+		var id, previous uuid.UUID
+		var prevEntered, prevExited pgtype.Date
+		var prevClosed bool
 		err = tx.QueryRow(ctx, `
-			INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status)
-			VALUES ($1, $2, $3, $4, $5, $6)
+			SELECT id, entered_on, exited_on, closed_at IS NOT NULL FROM parcours
+			WHERE beneficiary_id = $1 ORDER BY created_at DESC LIMIT 1`, benID,
+		).Scan(&previous, &prevEntered, &prevExited, &prevClosed)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("find previous parcours: %w", err)
+		case prevClosed && fromPG(prevEntered) == in.EnteredAt:
+			res = IntakeResult{ParcoursID: previous.String(), Started: true}
+			return nil
+		case prevClosed && prevExited.Valid && !in.EnteredAt.After(fromPG(prevExited)):
+			return domain.FieldError("entered_at", "Une nouvelle entrée doit suivre la sortie du parcours précédent (%s).", fromPG(prevExited).French())
+		}
+		var previousID any
+		if prevClosed {
+			previousID = previous
+		}
+		err = tx.QueryRow(ctx, `
+			INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status, previous_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)
 			ON CONFLICT (beneficiary_id) WHERE closed_at IS NULL DO NOTHING
 			RETURNING id`,
-			uuid.Must(uuid.NewV7()), benID, pgDate(in.EnteredAt), pgDate(received), policy, domain.StatusAwaitingOrientation,
+			uuid.Must(uuid.NewV7()), benID, pgDate(in.EnteredAt), pgDate(received), policy, domain.StatusAwaitingOrientation, previousID,
 		).Scan(&id)
 		if err == nil {
 			res = IntakeResult{ParcoursID: id.String(), Created: true}
@@ -158,11 +180,19 @@ func (db *DB) ApplySync(ctx context.Context, in workflows.SyncInput) error {
 		if o := in.Orientation; o != nil {
 			track, organism, referent, oriented = string(o.Track), o.Organism, o.ReferentID, o.DecidedOn
 		}
+		var exitReason string
+		var exitedOn domain.Date
+		if e := in.Exit; e != nil {
+			exitReason, exitedOn = e.Reason, e.On
+		}
 		tag, err := tx.Exec(ctx, `
 			UPDATE parcours SET status = $2, track = $3, organism = $4, referent_id = $5, oriented_on = $6,
-				contract = $7, version = $8, updated_at = now()
+				contract = $7, version = $8, updated_at = now(),
+				exit_reason = $9, exited_on = $10,
+				closed_at = CASE WHEN $9::text IS NULL THEN NULL ELSE coalesce(closed_at, now()) END
 			WHERE id = $1 AND version <= $8`,
-			in.ParcoursID, in.Status, nullText(track), nullText(organism), nullText(referent), pgDate(oriented), contract, in.Version)
+			in.ParcoursID, in.Status, nullText(track), nullText(organism), nullText(referent), pgDate(oriented), contract, in.Version,
+			nullText(exitReason), pgDate(exitedOn))
 		if err != nil {
 			return fmt.Errorf("update parcours: %w", err)
 		}
@@ -179,14 +209,14 @@ func (db *DB) ApplySync(ctx context.Context, in workflows.SyncInput) error {
 		b := &pgx.Batch{}
 		for _, d := range in.Deadlines {
 			b.Queue(`
-				INSERT INTO deadlines (parcours_id, kind, basis, cycle, rule_set, due_on, anchor, anchor_on, rule, status, met_on, overdue_at)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+				INSERT INTO deadlines (parcours_id, kind, basis, cycle, rule_set, due_on, anchor, anchor_on, rule, status, met_on, overdue_at, task, opens_on)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)
 				ON CONFLICT (parcours_id, kind, basis, cycle) DO UPDATE SET
 					rule_set = EXCLUDED.rule_set, due_on = EXCLUDED.due_on, anchor = EXCLUDED.anchor,
 					anchor_on = EXCLUDED.anchor_on, rule = EXCLUDED.rule, status = EXCLUDED.status,
-					met_on = EXCLUDED.met_on, overdue_at = EXCLUDED.overdue_at`,
+					met_on = EXCLUDED.met_on, overdue_at = EXCLUDED.overdue_at, task = EXCLUDED.task, opens_on = EXCLUDED.opens_on`,
 				in.ParcoursID, d.Kind, d.Basis, d.Cycle, d.RuleSet, pgDate(d.DueOn), d.Anchor, pgDate(d.AnchorOn),
-				d.Rule, d.Status, pgDate(d.MetOn), nullTime(d.OverdueAt))
+				d.Rule, d.Status, pgDate(d.MetOn), nullTime(d.OverdueAt), d.TaskKind(), pgDate(d.OpensOn))
 		}
 		for _, t := range in.Tasks {
 			b.Queue(`
@@ -201,12 +231,65 @@ func (db *DB) ApplySync(ctx context.Context, in workflows.SyncInput) error {
 		}
 		for _, e := range in.Events {
 			b.Queue(`
-				INSERT INTO events (parcours_id, seq, kind, occurred_on, at, summary)
-				VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (parcours_id, seq) DO NOTHING`,
-				in.ParcoursID, e.Seq, e.Kind, pgDate(e.OccurredOn), e.At, e.Summary)
+				INSERT INTO events (parcours_id, seq, kind, occurred_on, at, summary, actor, note_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (parcours_id, seq) DO NOTHING`,
+				in.ParcoursID, e.Seq, e.Kind, pgDate(e.OccurredOn), e.At, e.Summary, nullText(e.Actor), nullText(e.NoteID))
 		}
+		queueRows(b, in)
 		return tx.SendBatch(ctx, b).Close()
 	})
+}
+
+// queueRows upserts the orientations, contracts, actions and follow-ups a
+// write carries.
+func queueRows(b *pgx.Batch, in workflows.SyncInput) {
+	for _, r := range in.Orientations {
+		o := r.Orientation
+		b.Queue(`
+			INSERT INTO orientations (parcours_id, seq, track, organism, referent_id, decided_on, previous_on, within_6_months, note_id, recorded_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (parcours_id, seq) DO NOTHING`,
+			in.ParcoursID, r.Seq, o.Track, o.Organism, o.ReferentID, pgDate(o.DecidedOn), pgDate(r.PreviousOn), r.Within6Months,
+			nullText(r.NoteID), nullText(o.RecordedBy))
+	}
+	for _, r := range in.Contracts {
+		c := r.Contract
+		b.Queue(`
+			INSERT INTO contracts (parcours_id, seq, kind, signed_on, starts_on, ends_on, assessment_note_id, recorded_by)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (parcours_id, seq) DO NOTHING`,
+			in.ParcoursID, r.Seq, c.Kind, pgDate(c.SignedOn), pgDate(c.StartsOn), pgDate(c.EndsOn), nullText(c.NoteID), nullText(c.RecordedBy))
+	}
+	for _, r := range in.Actions {
+		a := r.Action
+		var ended domain.Date
+		var category, detail string
+		if o := r.Outcome; o != nil {
+			ended, category, detail = o.EndedOn, o.Category, o.Detail
+		}
+		b.Queue(`
+			INSERT INTO actions (parcours_id, seq, name, kind, structure, starts_on, planned_end_on, ended_on, outcome_category, outcome_detail)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (parcours_id, seq) DO UPDATE SET
+				ended_on = EXCLUDED.ended_on, outcome_category = EXCLUDED.outcome_category, outcome_detail = EXCLUDED.outcome_detail`,
+			in.ParcoursID, r.Seq, a.Name, a.Kind, a.Structure, pgDate(a.StartsOn), pgDate(a.PlannedEndOn),
+			pgDate(ended), nullText(category), nullText(detail))
+	}
+	for _, f := range in.FollowUps {
+		var answered domain.Date
+		var situation, kind, note string
+		if a := f.Answer; a != nil {
+			answered, situation, kind, note = a.AnsweredOn, a.Situation, a.EmploymentKind, a.NoteID
+		}
+		b.Queue(`
+			INSERT INTO follow_ups (parcours_id, action_seq, months, opens_on, due_on, answered_on, situation, employment_kind, note_id, cancelled)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			ON CONFLICT (parcours_id, action_seq, months) DO UPDATE SET
+				answered_on = EXCLUDED.answered_on, situation = EXCLUDED.situation, employment_kind = EXCLUDED.employment_kind,
+				note_id = EXCLUDED.note_id, cancelled = EXCLUDED.cancelled`,
+			in.ParcoursID, f.Action, f.Months, pgDate(f.OpensOn), pgDate(f.DueOn), pgDate(answered),
+			nullText(situation), nullText(kind), nullText(note), f.Cancelled)
+	}
 }
 
 // Scope limits what a query returns to what an actor may see.
@@ -229,16 +312,18 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 	if _, err := uuid.Parse(id); err != nil {
 		return v, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
 	}
-	var birth, entered, received, oriented pgtype.Date
-	var track, organism, referent *string
+	var birth, entered, received, oriented, exited pgtype.Date
+	var track, organism, referent, exitReason *string
 	var contract []byte
 	err := db.Pool.QueryRow(ctx, `
 		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, b.birth_date, p.entered_on, p.received_on,
-		       p.policy, p.track, p.organism, p.referent_id, p.oriented_on, p.contract, p.created_at
+		       p.policy, p.track, p.organism, p.referent_id, p.oriented_on, p.contract, p.created_at,
+		       coalesce(p.previous_id::text, ''), p.exit_reason, p.exited_on, p.obstacles
 		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
 		WHERE p.id = $1 AND ($2::text IS NULL OR p.referent_id = $2)`, id, nullText(scope.ReferentID),
 	).Scan(&v.ID, &v.BeneficiaryID, &v.Status, &v.LastName, &v.FirstName, &birth, &entered, &received,
-		&v.Policy, &track, &organism, &referent, &oriented, &contract, &v.CreatedAt)
+		&v.Policy, &track, &organism, &referent, &oriented, &contract, &v.CreatedAt,
+		&v.PreviousID, &exitReason, &exited, &v.Obstacles)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
 	}
@@ -258,7 +343,13 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 			return v, fmt.Errorf("parcours %s contract: %w", id, err)
 		}
 	}
+	if exitReason != nil {
+		v.Exit = &domain.ExitView{Reason: *exitReason, On: fromPG(exited)}
+	}
 	if v.Deadlines, err = db.deadlines(ctx, id); err != nil {
+		return v, err
+	}
+	if err := db.children(ctx, id, &v); err != nil {
 		return v, err
 	}
 	if v.Tasks, err = db.ListTasks(ctx, TaskFilter{ParcoursID: id, Status: "open", Limit: 100}); err != nil {
@@ -277,16 +368,16 @@ func deref(s *string) string {
 
 func (db *DB) deadlines(ctx context.Context, id string) ([]domain.DeadlineView, error) {
 	rows, err := db.Pool.Query(ctx, `
-		SELECT kind, basis, cycle, due_on, status, rule, rule_set, met_on, overdue_at
-		FROM deadlines WHERE parcours_id = $1 ORDER BY cycle, due_on, kind, basis`, id)
+		SELECT kind, basis, cycle, due_on, status, rule, rule_set, met_on, overdue_at, opens_on
+		FROM deadlines WHERE parcours_id = $1 ORDER BY due_on, kind, basis, cycle`, id)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.DeadlineView, error) {
 		var d domain.DeadlineView
-		var due, met pgtype.Date
-		err := r.Scan(&d.Kind, &d.Basis, &d.Cycle, &due, &d.Status, &d.Rule, &d.RuleSet, &met, &d.OverdueAt)
-		d.DueOn, d.MetOn = fromPG(due), fromPG(met)
+		var due, met, opens pgtype.Date
+		err := r.Scan(&d.Kind, &d.Basis, &d.Cycle, &due, &d.Status, &d.Rule, &d.RuleSet, &met, &d.OverdueAt, &opens)
+		d.DueOn, d.MetOn, d.OpensOn = fromPG(due), fromPG(met), fromPG(opens)
 		d.Explanation = domain.Deadline{Kind: d.Kind, DueOn: d.DueOn, Rule: d.Rule}.Explain()
 		return d, err
 	})
@@ -294,14 +385,18 @@ func (db *DB) deadlines(ctx context.Context, id string) ([]domain.DeadlineView, 
 
 func (db *DB) events(ctx context.Context, id string) ([]domain.EventView, error) {
 	rows, err := db.Pool.Query(ctx, `
-		SELECT seq, kind, occurred_on, at, summary FROM events WHERE parcours_id = $1 ORDER BY seq`, id)
+		SELECT e.seq, e.kind, e.occurred_on, e.at, e.summary, coalesce(e.actor, ''), coalesce(t.name, ''), coalesce(n.body, '')
+		FROM events e
+		LEFT JOIN api_tokens t ON e.actor = 'token:' || t.id
+		LEFT JOIN notes n ON n.id = e.note_id
+		WHERE e.parcours_id = $1 ORDER BY e.seq`, id)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.EventView, error) {
 		var e domain.EventView
 		var on pgtype.Date
-		err := r.Scan(&e.Seq, &e.Kind, &on, &e.At, &e.Summary)
+		err := r.Scan(&e.Seq, &e.Kind, &on, &e.At, &e.Summary, &e.RecordedBy, &e.Author, &e.Note)
 		e.OccurredOn = fromPG(on)
 		return e, err
 	})

@@ -1,0 +1,116 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// SaveNote keeps a command's free text; the workflow only gets its id.
+func (db *DB) SaveNote(ctx context.Context, parcoursID, kind, body, author string) (string, error) {
+	id := uuid.Must(uuid.NewV7()).String()
+	_, err := db.Pool.Exec(ctx, `INSERT INTO notes (id, parcours_id, kind, body, author) VALUES ($1, $2, $3, $4, $5)`,
+		id, parcoursID, kind, body, author)
+	if err != nil {
+		return "", fmt.Errorf("save note: %w", err)
+	}
+	return id, nil
+}
+
+// DeleteNote removes the note of a command the workflow refused: nothing is
+// recorded when a command is refused.
+func (db *DB) DeleteNote(ctx context.Context, id string) error {
+	_, err := db.Pool.Exec(ctx, `DELETE FROM notes WHERE id = $1`, id)
+	return err
+}
+
+// SetObstacles records the L262-31 categories (special-category data: kept
+// here only).
+func (db *DB) SetObstacles(ctx context.Context, parcoursID string, categories []string) error {
+	if categories == nil {
+		categories = []string{}
+	}
+	_, err := db.Pool.Exec(ctx, `UPDATE parcours SET obstacles = $2, updated_at = now() WHERE id = $1`, parcoursID, categories)
+	return err
+}
+
+// children reads a parcours' orientations, contracts, actions and follow-ups.
+func (db *DB) children(ctx context.Context, id string, v *domain.ParcoursView) error {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT o.seq, o.track, o.organism, o.referent_id, o.decided_on, o.within_6_months, coalesce(n.body, '')
+		FROM orientations o LEFT JOIN notes n ON n.id = o.note_id
+		WHERE o.parcours_id = $1 ORDER BY o.seq`, id)
+	if err != nil {
+		return err
+	}
+	if v.Orientations, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.OrientationView, error) {
+		var o domain.OrientationView
+		var on pgtype.Date
+		err := r.Scan(&o.Seq, &o.Track, &o.Organism, &o.ReferentID, &on, &o.Within6Months, &o.Reason)
+		o.DecidedOn = fromPG(on)
+		return o, err
+	}); err != nil {
+		return fmt.Errorf("orientations: %w", err)
+	}
+	rows, err = db.Pool.Query(ctx, `
+		SELECT c.seq, c.kind, c.signed_on, c.starts_on, c.ends_on, coalesce(n.body, '')
+		FROM contracts c LEFT JOIN notes n ON n.id = c.assessment_note_id
+		WHERE c.parcours_id = $1 ORDER BY c.seq`, id)
+	if err != nil {
+		return err
+	}
+	if v.Contracts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.ContractView, error) {
+		var c domain.ContractView
+		var signed, starts, ends pgtype.Date
+		err := r.Scan(&c.Seq, &c.Kind, &signed, &starts, &ends, &c.Assessment)
+		c.SignedOn, c.StartsOn, c.EndsOn = fromPG(signed), fromPG(starts), fromPG(ends)
+		return c, err
+	}); err != nil {
+		return fmt.Errorf("contracts: %w", err)
+	}
+	rows, err = db.Pool.Query(ctx, `
+		SELECT seq, name, kind, structure, starts_on, planned_end_on, ended_on, coalesce(outcome_category, ''), coalesce(outcome_detail, '')
+		FROM actions WHERE parcours_id = $1 ORDER BY seq`, id)
+	if err != nil {
+		return err
+	}
+	if v.Actions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.ActionView, error) {
+		var a domain.ActionView
+		var starts, planned, ended pgtype.Date
+		err := r.Scan(&a.Number, &a.Name, &a.Kind, &a.Structure, &starts, &planned, &ended, &a.Category, &a.Detail)
+		a.StartsOn, a.PlannedEndOn, a.EndedOn = fromPG(starts), fromPG(planned), fromPG(ended)
+		a.FollowUps = []domain.FollowUpView{}
+		return a, err
+	}); err != nil {
+		return fmt.Errorf("actions: %w", err)
+	}
+	rows, err = db.Pool.Query(ctx, `
+		SELECT f.action_seq, f.months, f.opens_on, f.due_on, f.answered_on, coalesce(f.situation, ''),
+		       coalesce(f.employment_kind, ''), coalesce(n.body, ''), f.cancelled
+		FROM follow_ups f LEFT JOIN notes n ON n.id = f.note_id
+		WHERE f.parcours_id = $1 ORDER BY f.action_seq, f.months`, id)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var f domain.FollowUpView
+		var action int
+		var opens, due, answered pgtype.Date
+		if err := rows.Scan(&action, &f.Months, &opens, &due, &answered, &f.Situation, &f.EmploymentKind, &f.Note, &f.Cancelled); err != nil {
+			return err
+		}
+		f.OpensOn, f.DueOn, f.AnsweredOn = fromPG(opens), fromPG(due), fromPG(answered)
+		for i := range v.Actions {
+			if v.Actions[i].Number == action {
+				v.Actions[i].FollowUps = append(v.Actions[i].FollowUps, f)
+			}
+		}
+	}
+	return rows.Err()
+}
