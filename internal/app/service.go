@@ -160,31 +160,153 @@ func (s *Service) Tasks(ctx context.Context, a domain.Actor, f postgres.TaskFilt
 	return items, s.audit(ctx, a, "list", "tasks", "", map[string]any{"ids": ids})
 }
 
+// Roles allowed to record each kind of event (a référent only on their own
+// parcours: the scope check makes any other answer 404).
+var (
+	anyRole        = []domain.Role{domain.RoleAdmin, domain.RoleDepartment, domain.RoleSupervisor, domain.RoleReferent}
+	departmentOnly = []domain.Role{domain.RoleAdmin, domain.RoleDepartment}
+	managers       = []domain.Role{domain.RoleAdmin, domain.RoleDepartment, domain.RoleSupervisor}
+)
+
+// validated is a workflow command that can check itself.
+type validated interface {
+	domain.Command
+	Validate(today domain.Date) error
+}
+
 // RecordOrientation records the département's orientation decision.
 func (s *Service) RecordOrientation(ctx context.Context, a domain.Actor, id string, o domain.Orientation) (domain.ParcoursView, error) {
-	if err := authorize(a, "décider d'une orientation", domain.RoleAdmin, domain.RoleDepartment); err != nil {
-		return domain.ParcoursView{}, err
-	}
+	v, _, err := s.command(ctx, a, id, workflows.RecordOrientationUpdate, &o, nil, "orientation", "décider d'une orientation", departmentOnly)
+	return v, err
+}
+
+// RecordContract records a signed contract: the first, or a renewal with
+// the previous contract's assessment.
+func (s *Service) RecordContract(ctx context.Context, a domain.Actor, id string, c domain.Contract) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.RecordContractUpdate, &c, nil, "contract", "enregistrer un contrat", anyRole)
+	return v, err
+}
+
+// RequestReorientation asks the département for a new orientation.
+func (s *Service) RequestReorientation(ctx context.Context, a domain.Actor, id string, r domain.ReorientationRequest) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.RequestReorientationUpdate, &r, nil, "reorientation_request", "demander une réorientation", anyRole)
+	return v, err
+}
+
+// DecideReorientation accepts or refuses the pending request.
+func (s *Service) DecideReorientation(ctx context.Context, a domain.Actor, id string, d domain.ReorientationDecision) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.DecideReorientationUpdate, &d, nil, "reorientation_decision", "décider d'une réorientation", departmentOnly)
+	return v, err
+}
+
+// ReassignReferent changes the référent; open tasks follow.
+func (s *Service) ReassignReferent(ctx context.Context, a domain.Actor, id string, r domain.Reassignment) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.ReassignReferentUpdate, &r, nil, "reassignment", "changer le référent", managers)
+	return v, err
+}
+
+// RecordObstacles records the L262-31 obstacles: the categories stay in
+// PostgreSQL, the workflow only learns that the review moves to 12 months.
+func (s *Service) RecordObstacles(ctx context.Context, a domain.Actor, id string, o domain.Obstacles) (domain.ParcoursView, error) {
+	slices.Sort(o.Categories)
+	o.Categories = slices.Compact(o.Categories)
+	ext := &workflows.ReviewExtension{Extended: len(o.Categories) > 0, On: o.On}
 	if err := o.Validate(s.today()); err != nil {
 		return domain.ParcoursView{}, err
 	}
-	return s.update(ctx, a, id, workflows.RecordOrientationUpdate, o, "orientation")
-}
-
-// RecordContract records a signed contract.
-func (s *Service) RecordContract(ctx context.Context, a domain.Actor, id string, c domain.Contract) (domain.ParcoursView, error) {
-	if err := c.Validate(s.today()); err != nil {
+	if _, _, err := s.command(ctx, a, id, workflows.SetReviewExtensionUpdate, &validExt{ext}, nil, "obstacles", "enregistrer des freins", anyRole); err != nil {
 		return domain.ParcoursView{}, err
 	}
-	return s.update(ctx, a, id, workflows.RecordContractUpdate, c, "contract")
-}
-
-// update sends a command to a parcours the actor may see, waits for the
-// workflow to have written its effect, and returns the parcours as it is now.
-func (s *Service) update(ctx context.Context, a domain.Actor, id, name string, arg any, what string) (domain.ParcoursView, error) {
-	if _, err := s.DB.GetParcours(ctx, id, postgres.ScopeOf(a)); err != nil {
+	if err := s.DB.SetObstacles(ctx, id, o.Categories); err != nil {
 		return domain.ParcoursView{}, err
 	}
+	return s.DB.GetParcours(ctx, id, postgres.Scope{})
+}
+
+// validExt is a ReviewExtension already validated by its Obstacles.
+type validExt struct{ *workflows.ReviewExtension }
+
+func (validExt) Validate(domain.Date) error { return nil }
+
+// RecordReview records the social-track review.
+func (s *Service) RecordReview(ctx context.Context, a domain.Actor, id string, r domain.Review) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.RecordReviewUpdate, &r, nil, "review", "enregistrer un examen", anyRole)
+	return v, err
+}
+
+// RecordAction records an insertion action; it returns its number.
+func (s *Service) RecordAction(ctx context.Context, a domain.Actor, id string, act domain.Action) (domain.ParcoursView, int, error) {
+	return s.command(ctx, a, id, workflows.RecordActionUpdate, &act, nil, "action", "enregistrer une action", anyRole)
+}
+
+// RecordActionOutcome ends action n with its outcome.
+func (s *Service) RecordActionOutcome(ctx context.Context, a domain.Actor, id string, n int, o domain.ActionOutcome) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.RecordActionOutcomeUpdate, &o,
+		func() any { return workflows.OutcomeInput{Action: n, Outcome: o} }, "action_outcome", "enregistrer le bilan d'une action", anyRole)
+	return v, err
+}
+
+// RecordFollowUp answers the follow-up of action n at 3 or 6 months.
+func (s *Service) RecordFollowUp(ctx context.Context, a domain.Actor, id string, n, months int, f domain.FollowUpAnswer) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.RecordFollowUpUpdate, &f,
+		func() any { return workflows.FollowUpInput{Action: n, Months: months, Answer: f} }, "follow_up", "enregistrer un suivi", anyRole)
+	return v, err
+}
+
+// RecordExit ends the parcours.
+func (s *Service) RecordExit(ctx context.Context, a domain.Actor, id string, e domain.Exit) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.RecordExitUpdate, &e, nil, "exit", "enregistrer une sortie", managers)
+	return v, err
+}
+
+// command is the path of every command: authorize, validate, check the
+// parcours is visible, move the free text to PostgreSQL, stamp the account,
+// send the update and wait until its effect is written, audit, and answer
+// the parcours as it is now. A refused command leaves nothing behind.
+// arg builds the update's argument when it wraps the command.
+func (s *Service) command(ctx context.Context, a domain.Actor, id, name string, cmd validated, arg func() any,
+	what, verb string, roles []domain.Role) (domain.ParcoursView, int, error) {
+	if err := authorize(a, verb, roles...); err != nil {
+		return domain.ParcoursView{}, 0, err
+	}
+	if err := cmd.Validate(s.today()); err != nil {
+		return domain.ParcoursView{}, 0, err
+	}
+	before, err := s.DB.GetParcours(ctx, id, postgres.ScopeOf(a))
+	if err != nil {
+		return domain.ParcoursView{}, 0, err
+	}
+	meta := cmd.Meta()
+	meta.RecordedBy = a.ID
+	if text := cmd.TakeNote(); text != "" {
+		if meta.NoteID, err = s.DB.SaveNote(ctx, id, what, text, a.ID); err != nil {
+			return domain.ParcoursView{}, 0, err
+		}
+	}
+	payload := any(cmd)
+	if arg != nil {
+		payload = arg()
+	}
+	res, err := s.update(ctx, id, name, payload, before)
+	if err != nil {
+		if meta.NoteID != "" {
+			if derr := s.DB.DeleteNote(context.WithoutCancel(ctx), meta.NoteID); derr != nil {
+				s.Logger.Error("delete note of a refused command", "parcoursID", id, "error", derr)
+			}
+		}
+		return domain.ParcoursView{}, 0, err
+	}
+	if err := s.audit(ctx, a, "update", "parcours", id, map[string]any{"what": what}); err != nil {
+		return domain.ParcoursView{}, 0, err
+	}
+	v, err := s.DB.GetParcours(ctx, id, postgres.Scope{})
+	return v, res.Ref, err
+}
+
+// update sends a command to a parcours' workflow and waits for the
+// workflow to have written its effect.
+func (s *Service) update(ctx context.Context, id, name string, arg any, before domain.ParcoursView) (workflows.UpdateResult, error) {
+	var res workflows.UpdateResult
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflows.ParcoursWorkflowID(id),
 		UpdateName:   name,
@@ -192,24 +314,22 @@ func (s *Service) update(ctx context.Context, a domain.Actor, id, name string, a
 		WaitForStage: client.WorkflowUpdateStageCompleted,
 	})
 	if err == nil {
-		var res workflows.UpdateResult
 		err = h.Get(ctx, &res)
 	}
-	if err != nil {
-		if derr := workflows.DomainError(err); domain.ErrorCode(derr) != domain.EINTERNAL {
-			return domain.ParcoursView{}, derr
-		}
-		var nf *serviceerror.NotFound
-		if errors.As(err, &nf) {
-			return domain.ParcoursView{}, domain.Errorf(domain.EUNAVAILABLE,
-				"Le parcours est en cours de démarrage ; réessayez dans quelques secondes.")
-		}
-		return domain.ParcoursView{}, unavailable("enregistrer la demande", err)
+	if err == nil {
+		return res, nil
 	}
-	if err := s.audit(ctx, a, "update", "parcours", id, map[string]any{"what": what}); err != nil {
-		return domain.ParcoursView{}, err
+	if derr := workflows.DomainError(err); domain.ErrorCode(derr) != domain.EINTERNAL {
+		return res, derr
 	}
-	return s.DB.GetParcours(ctx, id, postgres.Scope{})
+	if before.Status == domain.StatusExited {
+		return res, domain.Errorf(domain.ECONFLICT, "Le parcours est clos (sortie le %s) et ses suivis sont faits : plus rien ne peut y être enregistré.", before.Exit.On.French())
+	}
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return res, domain.Errorf(domain.EUNAVAILABLE, "Le parcours est en cours de démarrage ; réessayez dans quelques secondes.")
+	}
+	return res, unavailable("enregistrer la demande", err)
 }
 
 // CreateToken makes an API token; the token is returned once, only its hash is kept.

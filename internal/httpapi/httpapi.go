@@ -8,6 +8,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
@@ -60,8 +61,17 @@ func (h *Handler) Routes() chi.Router {
 		r.Post("/parcours", h.handleIntake)
 		r.Get("/parcours", h.handleListParcours)
 		r.Get("/parcours/{id}", h.handleGetParcours)
-		r.Post("/parcours/{id}/orientation", h.handleOrientation)
-		r.Post("/parcours/{id}/contracts", h.handleContract)
+		r.Post("/parcours/{id}/orientation", command(h, h.Service.RecordOrientation))
+		r.Post("/parcours/{id}/contracts", command(h, h.Service.RecordContract))
+		r.Post("/parcours/{id}/reorientation-requests", command(h, h.Service.RequestReorientation))
+		r.Post("/parcours/{id}/reorientation-decision", command(h, h.Service.DecideReorientation))
+		r.Post("/parcours/{id}/referent", command(h, h.Service.ReassignReferent))
+		r.Post("/parcours/{id}/obstacles", command(h, h.Service.RecordObstacles))
+		r.Post("/parcours/{id}/reviews", command(h, h.Service.RecordReview))
+		r.Post("/parcours/{id}/actions", h.handleAction)
+		r.Post("/parcours/{id}/actions/{n}/outcome", h.handleActionOutcome)
+		r.Post("/parcours/{id}/actions/{n}/follow-ups/{months}", h.handleFollowUp)
+		r.Post("/parcours/{id}/exit", command(h, h.Service.RecordExit))
 		r.Get("/tasks", h.handleTasks)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -164,32 +174,73 @@ func (h *Handler) handleListParcours(w http.ResponseWriter, r *http.Request) {
 	writeJSON(w, http.StatusOK, map[string]any{"items": items, "next_cursor": nullable(next)})
 }
 
-func (h *Handler) handleOrientation(w http.ResponseWriter, r *http.Request) {
-	var o domain.Orientation
-	if err := decode(r, &o); err != nil {
-		h.Error(w, r, err)
-		return
+// command serves a POST that records one event on a parcours: decode the
+// body, run the use case, answer the parcours as it now is.
+func command[T any](h *Handler, run func(context.Context, domain.Actor, string, T) (domain.ParcoursView, error)) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		var in T
+		if err := decode(r, &in); err != nil {
+			h.Error(w, r, err)
+			return
+		}
+		v, err := run(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), in)
+		if err != nil {
+			h.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, v)
 	}
-	v, err := h.Service.RecordOrientation(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), o)
-	if err != nil {
-		h.Error(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, v)
 }
 
-func (h *Handler) handleContract(w http.ResponseWriter, r *http.Request) {
-	var c domain.Contract
-	if err := decode(r, &c); err != nil {
+func (h *Handler) handleAction(w http.ResponseWriter, r *http.Request) {
+	var in domain.Action
+	if err := decode(r, &in); err != nil {
 		h.Error(w, r, err)
 		return
 	}
-	v, err := h.Service.RecordContract(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), c)
+	id := chi.URLParam(r, "id")
+	v, n, err := h.Service.RecordAction(r.Context(), actorFrom(r.Context()), id, in)
 	if err != nil {
 		h.Error(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusOK, v)
+	w.Header().Set("Location", fmt.Sprintf("/api/v1/parcours/%s/actions/%d", id, n))
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (h *Handler) handleActionOutcome(w http.ResponseWriter, r *http.Request) {
+	n, err := pathInt(r, "n", "numéro d'action")
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	command(h, func(ctx context.Context, a domain.Actor, id string, o domain.ActionOutcome) (domain.ParcoursView, error) {
+		return h.Service.RecordActionOutcome(ctx, a, id, n, o)
+	})(w, r)
+}
+
+func (h *Handler) handleFollowUp(w http.ResponseWriter, r *http.Request) {
+	n, err := pathInt(r, "n", "numéro d'action")
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	months, err := pathInt(r, "months", "nombre de mois (3 ou 6)")
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	command(h, func(ctx context.Context, a domain.Actor, id string, f domain.FollowUpAnswer) (domain.ParcoursView, error) {
+		return h.Service.RecordFollowUp(ctx, a, id, n, months, f)
+	})(w, r)
+}
+
+func pathInt(r *http.Request, name, what string) (int, error) {
+	n, err := strconv.Atoi(chi.URLParam(r, name))
+	if err != nil || n < 1 {
+		return 0, domain.Errorf(domain.ENOTFOUND, "Adresse inconnue : %s invalide.", what)
+	}
+	return n, nil
 }
 
 func (h *Handler) handleTasks(w http.ResponseWriter, r *http.Request) {
@@ -290,10 +341,12 @@ func decode(r *http.Request, v any) error {
 	rv := reflect.ValueOf(v).Elem()
 	fields := map[string]int{}
 	for i := range rv.NumField() {
-		name, _, _ := strings.Cut(rv.Type().Field(i).Tag.Get("json"), ",")
-		if name != "" && name != "-" {
-			fields[name] = i
+		f := rv.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous || f.Tag.Get("api") == "-" || name == "" || name == "-" {
+			continue // set by the service, never by clients
 		}
+		fields[name] = i
 	}
 	keys := make([]string, 0, len(raw))
 	for k := range raw {

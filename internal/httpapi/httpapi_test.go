@@ -358,12 +358,20 @@ func TestParcoursLifecycleOverHTTP(t *testing.T) {
 	require.Equal(t, 200, r.status, r.raw)
 	require.Equal(t, "in_accompaniment", r.body["status"])
 	require.Empty(t, r.body["tasks"])
+	term := 0
 	for _, d := range r.body["deadlines"].([]any) {
 		dl := d.(map[string]any)
-		if dl["kind"] == "contract" {
+		switch {
+		case dl["kind"] == "contract" && dl["cycle"] == 1.0:
 			require.Equal(t, "met", dl["status"])
+		case dl["kind"] == "contract" && dl["cycle"] == 2.0:
+			term++
+			require.Equal(t, "contract_term", dl["basis"], "the next contract is due when this one ends")
+			require.Equal(t, "pending", dl["status"])
+			require.Equal(t, today().AddMonths(6).String(), dl["due_on"])
 		}
 	}
+	require.Equal(t, 1, term)
 	require.Equal(t, 404, call(t, "referent:ref-2", "POST", "/api/v1/parcours/"+pid+"/contracts", contract).status)
 
 	// Every consultation and change went to the audit log.

@@ -34,6 +34,9 @@ type ServerOptions struct {
 	Namespace string // created if missing, default "default"
 	Logger    *slog.Logger
 	LogLevel  slog.Level // the server's own logs; default warn
+	// Dynamic overrides the server's dynamic configuration, key by key
+	// ("limit.historyCount.suggestContinueAsNew": 300 in tests).
+	Dynamic map[string]any
 }
 
 // Server is a running embedded Temporal server.
@@ -128,6 +131,9 @@ func StartServer(o ServerOptions) (*Server, error) {
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
 		dynamicconfig.FrontendMaxNamespaceVisibilityRPSPerInstance.Key(): 100,
+	}
+	for k, v := range o.Dynamic {
+		dyn[dynamicconfig.MakeKey(k)] = v
 	}
 	logger := &slogLogger{log: o.Logger.With("component", "temporal-server"), level: o.LogLevel}
 	srv, err := temporal.NewServer(
