@@ -40,9 +40,8 @@ bin/workflowcheck:
 	GOBIN=$(CURDIR)/bin $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
 .PHONY: record-history
-record-history: deps build ## Record a new workflow history for the replay tests (NAME=...)
-	@test -n "$(NAME)" || { echo "usage: make record-history NAME=parcours_v2_something"; exit 1; }
-	@RECORD_HISTORY=$(CURDIR)/workflows/testdata/$(NAME).json scripts/test.sh -run TestParcoursLifecycleOverHTTP ./internal/httpapi/
+record-history: deps build bin/workflowcheck ## Record the missing workflow histories of the replay tests (never overwrites)
+	@RECORD_HISTORY=$(CURDIR)/workflows/testdata scripts/test.sh -run 'TestParcoursLifecycleOverHTTP|TestLifecycleOverHTTP|TestManyMessages|TestListAndTaskFilters' ./internal/httpapi/
 
 .PHONY: db/reset
 db/reset: build ## Stop the local PostgreSQL and delete ./data (all local data!)

@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"os"
+	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -72,7 +73,9 @@ func runMain(m *testing.M) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	srv, err := temporal.StartServer(temporal.ServerOptions{DataDir: dir, Port: port, Logger: logger, LogLevel: slog.LevelError})
+	// A low continue-as-new threshold: every long test crosses runs.
+	srv, err := temporal.StartServer(temporal.ServerOptions{DataDir: dir, Port: port, Logger: logger, LogLevel: slog.LevelError,
+		Dynamic: map[string]any{"limit.historyCount.suggestContinueAsNew": canThreshold}})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
@@ -116,6 +119,10 @@ func runMain(m *testing.M) int {
 	defer fixture.server.Close()
 	return m.Run()
 }
+
+// canThreshold is the history length at which the test server suggests
+// continue-as-new (production: 4096).
+const canThreshold = 250
 
 var seq atomic.Int64
 
@@ -382,14 +389,20 @@ func TestParcoursLifecycleOverHTTP(t *testing.T) {
 	require.GreaterOrEqual(t, reads, 2)
 	require.GreaterOrEqual(t, updates, 3)
 
-	recordHistory(t, pid)
+	recordHistory(t, pid, "parcours_v2_in_accompaniment")
 }
 
-// recordHistory writes the workflow's history for the replay tests when
-// PARCOURS_RECORD_HISTORY names a file (see workflows/replay_test.go).
-func recordHistory(t *testing.T, pid string) {
-	file := os.Getenv("PARCOURS_RECORD_HISTORY")
-	if file == "" {
+// recordHistory writes the workflow's history (its current run) for the
+// replay tests when PARCOURS_RECORD_HISTORY names a directory: `make
+// record-history` (see workflows/replay_test.go).
+func recordHistory(t *testing.T, pid, name string) {
+	dir := os.Getenv("PARCOURS_RECORD_HISTORY")
+	if dir == "" {
+		return
+	}
+	file := filepath.Join(dir, name+".json")
+	if _, err := os.Stat(file); err == nil {
+		t.Logf("%s exists: recorded histories are never overwritten (they stand for older code)", file)
 		return
 	}
 	iter := fixture.tc.GetWorkflowHistory(context.Background(), workflows.ParcoursWorkflowID(pid), "", false, 0)
@@ -448,6 +461,7 @@ func TestListAndTaskFilters(t *testing.T) {
 		}
 	}
 	require.Equal(t, 3, seen)
+	recordHistory(t, ids[0], "parcours_v2_awaiting_orientation_mid_timer")
 	late := call(t, "supervisor", "GET", "/api/v1/tasks?status=overdue&limit=1000", nil)
 	for _, it := range late.body["items"].([]any) {
 		require.Equal(t, true, it.(map[string]any)["overdue"])
