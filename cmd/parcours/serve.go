@@ -110,7 +110,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	}
 	defer w.Stop()
 
-	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Logger: logger}
+	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Settings: cfg.Settings(), Logger: logger}
 	go reconcileLoop(ctx, svc, logger)
 
 	if !withHTTP {

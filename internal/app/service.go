@@ -26,6 +26,7 @@ type Service struct {
 	DB       *postgres.DB
 	Temporal client.Client
 	Policy   domain.Policy
+	Settings domain.Settings // delays of new parcours; zero: domain.DefaultSettings()
 	Logger   *slog.Logger
 	NowFunc  func() time.Time
 }
@@ -88,7 +89,7 @@ func (s *Service) Start(ctx context.Context, p postgres.Unstarted) error {
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, workflows.ParcoursWorkflow, workflows.ParcoursInput{
-		ParcoursID: p.ID, Policy: p.Policy, EnteredOn: p.EnteredOn, ReceivedOn: p.ReceivedOn,
+		ParcoursID: p.ID, Policy: p.Policy, EnteredOn: p.EnteredOn, ReceivedOn: p.ReceivedOn, Settings: s.settings(),
 	})
 	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,
@@ -105,6 +106,14 @@ func (s *Service) Start(ctx context.Context, p postgres.Unstarted) error {
 		return unavailable("démarrer le parcours", err)
 	}
 	return s.DB.MarkStarted(ctx, p.ID)
+}
+
+func (s *Service) settings() *domain.Settings {
+	if s.Settings == (domain.Settings{}) {
+		d := domain.DefaultSettings()
+		return &d
+	}
+	return &s.Settings
 }
 
 // Reconcile starts the workflows of parcours written but not started (the

@@ -25,6 +25,7 @@ type Config struct {
 	TemporalAPIKey    string // TEMPORAL_API_KEY (Temporal Cloud)
 	TemporalTLS       bool   // TEMPORAL_TLS
 	Policy            string // PARCOURS_POLICY
+	RenewalNoticeDays int    // PARCOURS_RENEWAL_NOTICE_DAYS
 	LogLevel          slog.Level
 }
 
@@ -52,6 +53,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.TemporalPort, err = intVar(getenv, "PARCOURS_TEMPORAL_PORT"); err != nil {
+		return c, err
+	}
+	if c.RenewalNoticeDays, err = intVar(getenv, "PARCOURS_RENEWAL_NOTICE_DAYS"); err != nil {
 		return c, err
 	}
 	if v := getenv("TEMPORAL_TLS"); v != "" {
@@ -103,6 +107,9 @@ func (c Config) WithDefaults() Config {
 	if c.Policy == "" {
 		c.Policy = domain.DefaultPolicy
 	}
+	if c.RenewalNoticeDays == 0 {
+		c.RenewalNoticeDays = domain.DefaultSettings().RenewalNoticeDays
+	}
 	return c
 }
 
@@ -125,10 +132,20 @@ func (c Config) Validate() error {
 			return &Error{"TEMPORAL_ADDRESS", fmt.Sprintf("%q : attendu hôte:port, par exemple temporal:7233", c.TemporalAddress)}
 		}
 	}
+	if c.RenewalNoticeDays < 1 || c.RenewalNoticeDays > 180 {
+		return &Error{"PARCOURS_RENEWAL_NOTICE_DAYS", fmt.Sprintf("%d : attendu un nombre de jours entre 1 et 180", c.RenewalNoticeDays)}
+	}
 	if _, ok := domain.LookupPolicy(c.Policy); !ok {
 		return &Error{"PARCOURS_POLICY", fmt.Sprintf("%q inconnue : valeurs possibles %s", c.Policy, strings.Join(domain.PolicyNames(), ", "))}
 	}
 	return nil
+}
+
+// Settings are the parcours delays this configuration sets.
+func (c Config) Settings() domain.Settings {
+	s := domain.DefaultSettings()
+	s.RenewalNoticeDays = c.RenewalNoticeDays
+	return s
 }
 
 // Embedded reports whether the service runs its own Temporal server.

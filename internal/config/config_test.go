@@ -17,20 +17,22 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, "departement", c.Policy)
 	require.Equal(t, "default", c.TemporalNamespace)
 	require.True(t, c.Embedded())
+	require.Equal(t, 30, c.Settings().RenewalNoticeDays)
 	require.Contains(t, c.DataDir, "/data")
 }
 
 func TestInvalidValuesNameTheirVariable(t *testing.T) {
 	t.Parallel()
 	for name, m := range map[string]map[string]string{
-		"PARCOURS_ADDR":          {"PARCOURS_ADDR": "8080"},
-		"PARCOURS_TEMPORAL_PORT": {"PARCOURS_TEMPORAL_PORT": "abc"},
-		"PARCOURS_PG_PORT":       {"PARCOURS_PG_PORT": "70000"},
-		"PARCOURS_POLICY":        {"PARCOURS_POLICY": "calvados"},
-		"DATABASE_URL":           {"DATABASE_URL": "mysql://x"},
-		"TEMPORAL_ADDRESS":       {"TEMPORAL_ADDRESS": "temporal"},
-		"TEMPORAL_TLS":           {"TEMPORAL_TLS": "oui"},
-		"PARCOURS_LOG_LEVEL":     {"PARCOURS_LOG_LEVEL": "chatty"},
+		"PARCOURS_ADDR":                {"PARCOURS_ADDR": "8080"},
+		"PARCOURS_TEMPORAL_PORT":       {"PARCOURS_TEMPORAL_PORT": "abc"},
+		"PARCOURS_PG_PORT":             {"PARCOURS_PG_PORT": "70000"},
+		"PARCOURS_POLICY":              {"PARCOURS_POLICY": "calvados"},
+		"DATABASE_URL":                 {"DATABASE_URL": "mysql://x"},
+		"TEMPORAL_ADDRESS":             {"TEMPORAL_ADDRESS": "temporal"},
+		"TEMPORAL_TLS":                 {"TEMPORAL_TLS": "oui"},
+		"PARCOURS_LOG_LEVEL":           {"PARCOURS_LOG_LEVEL": "chatty"},
+		"PARCOURS_RENEWAL_NOTICE_DAYS": {"PARCOURS_RENEWAL_NOTICE_DAYS": "365"},
 	} {
 		_, err := FromEnv(env(m))
 		require.Error(t, err, name)

@@ -328,3 +328,56 @@ func TestEmbeddedDefaultsStartAndStopEverything(t *testing.T) {
 	require.Len(t, p["tasks"], 1)
 	s.interrupt()
 }
+
+// TestRealBinaryWholeParcours takes one beneficiary from intake through
+// orientation, contract, an action, its end, both follow-ups (past dates,
+// so they fall due at once) and the exit.
+func TestRealBinaryWholeParcours(t *testing.T) {
+	t.Parallel()
+	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": t.TempDir()})
+	s.start()
+	dep := s.token("--name", "Service RSA", "--role", "department")
+	ref := s.token("--name", "Référent", "--role", "referent", "--referent", "ref-9")
+	today := domain.DateOf(time.Now())
+	entered := today.AddMonths(-10)
+	do := func(token, path string, body any, want int) map[string]any {
+		t.Helper()
+		method := "POST"
+		if body == nil {
+			method = "GET"
+		}
+		status, out := s.call(token, method, path, body)
+		require.Equal(t, want, status, out)
+		return out
+	}
+	pid := do(dep, "/api/v1/parcours", intake("E2E-LIFE", entered), 201)["id"].(string)
+	base := "/api/v1/parcours/" + pid
+	do(dep, base+"/orientation", map[string]any{"track": "socio_professional", "organism": "Tremplin", "referent_id": "ref-9", "decided_on": entered.AddDays(7).String()}, 200)
+	do(ref, base+"/contracts", map[string]any{"kind": "contrat_engagement", "signed_on": entered.AddDays(20).String(),
+		"starts_on": entered.AddDays(20).String(), "ends_on": entered.AddDays(20).AddMonths(12).String()}, 200)
+	do(ref, base+"/actions", map[string]any{"name": "Chantier d'insertion", "kind": "siae", "structure": "Régie de quartier",
+		"starts_on": entered.AddMonths(1).String(), "planned_end_on": entered.AddMonths(3).String()}, 201)
+	p := do(ref, base+"/actions/1/outcome", map[string]any{"ended_on": entered.AddMonths(3).String(), "category": "mise_en_parcours_professionnel", "detail": "short_or_part_time_contract"}, 200)
+	due := map[string]bool{}
+	for _, it := range p["tasks"].([]any) {
+		due[it.(map[string]any)["kind"].(string)] = true
+	}
+	require.True(t, due["follow_up_3"] && due["follow_up_6"], "both follow-ups fell due at once: %v", due)
+	for _, m := range []string{"3", "6"} {
+		do(ref, base+"/actions/1/follow-ups/"+m, map[string]any{"answered_on": today.String(), "situation": "employment", "employment_kind": "cdd_6_months_plus"}, 200)
+	}
+	p = do(dep, base+"/exit", map[string]any{"reason": "income_above_threshold", "on": today.String()}, 200)
+	require.Equal(t, "exited", p["status"])
+	require.Empty(t, p["tasks"])
+	kinds := []string{}
+	for _, e := range p["events"].([]any) {
+		kinds = append(kinds, e.(map[string]any)["kind"].(string))
+	}
+	for _, want := range []string{"entered", "orientation_recorded", "contract_signed", "action_recorded", "action_ended", "follow_up_recorded", "exit"} {
+		require.Contains(t, kinds, want)
+	}
+	// After its exit and follow-ups the parcours is over: read-only, and still readable.
+	do(ref, base+"/contracts", map[string]any{"kind": "cer", "signed_on": today.String(), "starts_on": today.String(), "ends_on": today.AddMonths(6).String(), "assessment": "x"}, 409)
+	do(dep, base, nil, 200)
+	s.interrupt()
+}
