@@ -36,6 +36,8 @@ const (
 	RecordActionOutcomeUpdate  = "record_action_outcome" // OutcomeInput
 	RecordFollowUpUpdate       = "record_follow_up"      // FollowUpInput
 	RecordExitUpdate           = "record_exit"           // domain.Exit
+	RecordRelanceUpdate        = "record_relance"        // domain.Relance
+	ReportBreachUpdate         = "report_breach"         // domain.Breach; result Ref = case number
 	StateQuery                 = "state"                 // ParcoursState
 
 	SyncParcoursActivity = "SyncParcours" // SyncInput
@@ -155,6 +157,9 @@ const (
 	EventFollowUpOpened        = "follow_up_due"
 	EventFollowUpRecorded      = "follow_up_recorded"
 	EventExit                  = "exit"
+	EventRelance               = "relance_sent"
+	EventBreachReported        = "breach_reported"
+	EventReviewStep            = "review_step"
 )
 
 // OrientationRow is one orientation of the parcours, for the read model.
@@ -205,11 +210,14 @@ type ParcoursState struct {
 	Contract    *domain.Contract    `json:"contract,omitempty"`
 	Exit        *domain.Exit        `json:"exit,omitempty"`
 
-	Orientations int  `json:"orientations"` // how many so far
-	Contracts    int  `json:"contracts"`    // how many signed so far
-	ActionCount  int  `json:"action_count"`
-	Reorienting  bool `json:"reorienting"`     // a re-orientation request awaits its decision
-	ReviewLonger bool `json:"review_extended"` // an obstacle extends the review to 12 months
+	Orientations int           `json:"orientations"` // how many so far
+	Contracts    int           `json:"contracts"`    // how many signed so far
+	ActionCount  int           `json:"action_count"`
+	Reorienting  bool          `json:"reorienting"`         // a re-orientation request awaits its decision
+	Cases        int           `json:"cases"`               // sanction cases opened so far
+	OpenCase     int           `json:"open_case"`           // the case in progress, 0 if none
+	Sanctions    []domain.Date `json:"sanctions,omitempty"` // dates of sanctions decided (repeat window)
+	ReviewLonger bool          `json:"review_extended"`     // an obstacle extends the review to 12 months
 
 	OrientationRows []OrientationRow `json:"orientation_rows,omitempty"`
 	ContractRows    []ContractRow    `json:"contract_rows,omitempty"`

@@ -33,10 +33,14 @@ func Parcours(ctx workflow.Context, in ParcoursInput) error {
 	// exit). Histories recorded before it replay with the foundation's
 	// behaviour: no renewal or review clock after a contract.
 	lifecycle := workflow.GetVersion(ctx, "lifecycle", workflow.DefaultVersion, 1) >= 1
+	// Version 1 of "sanctions": relances after an overdue contract, breach
+	// reports and their SuspensionReview. Earlier histories schedule none.
+	sanctions := workflow.GetVersion(ctx, "sanctions", workflow.DefaultVersion, 1) >= 1
 	p, err := newParcoursImpl(ctx, in, lifecycle)
 	if err != nil {
 		return err
 	}
+	p.sanctions = sanctions
 	return p.run(ctx)
 }
 
@@ -44,6 +48,8 @@ type parcoursImpl struct {
 	id         string
 	policy     domain.Policy
 	lifecycle  bool
+	sanctions  bool
+	news       workflow.ReceiveChannel // ReviewNews from the parcours' cases
 	s          ParcoursState
 	logger     log.Logger
 	mu         workflow.Mutex // serialises writes to the read model
@@ -63,6 +69,7 @@ func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*p
 		lifecycle: lifecycle,
 		logger:    log.With(workflow.GetLogger(ctx), "parcoursID", in.ParcoursID),
 		mu:        workflow.NewMutex(ctx),
+		news:      workflow.GetSignalChannel(ctx, ReviewNewsSignal),
 	}
 	if in.State != nil {
 		p.s = *in.State
@@ -116,6 +123,8 @@ func (p *parcoursImpl) setHandlers(ctx workflow.Context) error {
 		{RecordActionOutcomeUpdate, p.recordActionOutcome, p.validateActionOutcome},
 		{RecordFollowUpUpdate, p.recordFollowUp, p.validateFollowUp},
 		{RecordExitUpdate, p.recordExit, p.validateExit},
+		{RecordRelanceUpdate, p.recordRelance, p.validateRelance},
+		{ReportBreachUpdate, p.reportBreach, p.validateBreach},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
@@ -147,7 +156,9 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 			return p.finish(ctx)
 		}
 		seen := p.s.Version
-		wake := func() bool { return p.s.Version != seen || workflow.GetInfo(ctx).GetContinueAsNewSuggested() }
+		wake := func() bool {
+			return p.s.Version != seen || p.news.Len() > 0 || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+		}
 		now := workflow.Now(ctx)
 		if next, ok := p.nextWake(); ok {
 			if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(now), wake); err != nil {
@@ -157,8 +168,8 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 			return err
 		}
 		now = workflow.Now(ctx)
-		opened := p.openDue(now)
-		if p.fireDue(now) || opened {
+		heard := p.receiveNews(now)
+		if p.settle(now) || heard {
 			if err := p.sync(ctx); err != nil {
 				return err
 			}
@@ -199,6 +210,7 @@ func (p *parcoursImpl) drain(ctx workflow.Context) error {
 		if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
 			return err
 		}
+		p.receiveNews(workflow.Now(ctx))
 		if len(p.s.Unsynced) == 0 && p.s.SyncedVersion >= p.s.Version {
 			return nil
 		}
@@ -365,6 +377,20 @@ func (p *parcoursImpl) openDue(now time.Time) bool {
 	return true
 }
 
+// settle opens and fires everything due at now, until nothing changes (a
+// deadline that passes may schedule others already due: relances).
+func (p *parcoursImpl) settle(now time.Time) bool {
+	changed := false
+	for {
+		opened := p.openDue(now)
+		fired := p.fireDue(now)
+		if !opened && !fired {
+			return changed
+		}
+		changed = true
+	}
+}
+
 // fireDue marks overdue every pending deadline whose due date has passed,
 // in the order they passed, so that the timeline reads chronologically.
 func (p *parcoursImpl) fireDue(now time.Time) bool {
@@ -385,6 +411,9 @@ func (p *parcoursImpl) fireDue(now time.Time) bool {
 		d := &p.s.Deadlines[i]
 		d.Status, d.OverdueAt, d.Rev = domain.DeadlineOverdue, now, p.s.Version
 		p.addEvent(now, EventDeadlineOverdue, d.DueOn.AddDays(1), "Délai dépassé : "+d.Explain()+".", domain.Recorded{})
+		if p.sanctions && d.Kind == domain.DeadlineContract && (d.Basis == domain.BasisLegal || d.Basis == domain.BasisContractTerm) {
+			p.scheduleRelances(p.s.Deadlines[i])
+		}
 	}
 	p.refreshTasks()
 	return true

@@ -46,9 +46,7 @@ func (p *parcoursImpl) refuseIfNotOriented() error {
 // written runs a handler's change and writes it: the common tail of every
 // handler.
 func (p *parcoursImpl) written(ctx workflow.Context, ref int) (UpdateResult, error) {
-	now := workflow.Now(ctx)
-	p.openDue(now)
-	p.fireDue(now)
+	p.settle(workflow.Now(ctx))
 	if err := p.sync(ctx); err != nil {
 		return UpdateResult{}, err
 	}
@@ -153,6 +151,10 @@ func (p *parcoursImpl) recordContract(ctx workflow.Context, c domain.Contract) (
 	if p.lifecycle {
 		p.scheduleContractTerm(c, cycle+1)
 		p.scheduleReview()
+	}
+	if p.sanctions {
+		p.stopRelances(now, domain.DeadlineCancelled, domain.Date{})
+		p.tellCaseOfCompliance(ctx, c)
 	}
 	return p.written(ctx, cycle)
 }

@@ -9,6 +9,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/activity"
+	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/converter"
 	"go.temporal.io/sdk/log"
 	"go.temporal.io/sdk/testsuite"
@@ -20,9 +21,11 @@ import (
 // testBundle runs one Parcours workflow in the time-skipping test
 // environment and keeps every read-model write it makes.
 type testBundle struct {
-	env    *testsuite.TestWorkflowEnvironment
-	mu     sync.Mutex
-	writes []SyncInput
+	env     *testsuite.TestWorkflowEnvironment
+	mu      sync.Mutex
+	writes  []SyncInput
+	reviews []SyncReviewInput
+	updates int
 }
 
 func setup(t *testing.T, start time.Time) *testBundle {
@@ -31,6 +34,7 @@ func setup(t *testing.T, start time.Time) *testBundle {
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	tb := &testBundle{env: suite.NewTestWorkflowEnvironment()}
 	tb.env.SetStartTime(start)
+	tb.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: ParcoursWorkflowID("p1")})
 	tb.env.RegisterWorkflowWithOptions(Parcours, RegisterOptions())
 	tb.env.RegisterActivityWithOptions(func(ctx context.Context, in SyncInput) error {
 		tb.mu.Lock()
@@ -38,6 +42,13 @@ func setup(t *testing.T, start time.Time) *testBundle {
 		tb.writes = append(tb.writes, in)
 		return nil
 	}, activity.RegisterOptions{Name: SyncParcoursActivity})
+	tb.env.RegisterWorkflowWithOptions(SuspensionReview, RegisterReviewOptions())
+	tb.env.RegisterActivityWithOptions(func(ctx context.Context, in SyncReviewInput) error {
+		tb.mu.Lock()
+		defer tb.mu.Unlock()
+		tb.reviews = append(tb.reviews, in)
+		return nil
+	}, activity.RegisterOptions{Name: SyncReviewActivity})
 	return tb
 }
 

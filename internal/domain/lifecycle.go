@@ -28,18 +28,26 @@ const (
 	TaskFollowUp3           TaskKind = "follow_up_3"
 	TaskFollowUp6           TaskKind = "follow_up_6"
 	TaskDecideReorientation TaskKind = "decide_reorientation"
+
+	DeadlineRelance1       DeadlineKind = "relance_1"
+	DeadlineRelance2       DeadlineKind = "relance_2"
+	DeadlineBreachProposal DeadlineKind = "breach_proposal"
+	TaskRelance1           TaskKind     = "relance_1"
+	TaskRelance2           TaskKind     = "relance_2"
+	TaskProposeBreach      TaskKind     = "propose_breach"
 )
 
 // Settings are the parcours' tunable delays (PARCOURS_* variables), fixed
 // when the parcours starts.
 type Settings struct {
-	RenewalNoticeDays int   `json:"renewal_notice_days"` // renew_contract falls due this many days before the end
-	FollowUpWindow    Delay `json:"follow_up_window"`    // a follow-up task is overdue this long after it opens
+	RenewalNoticeDays int                `json:"renewal_notice_days"` // renew_contract falls due this many days before the end
+	FollowUpWindow    Delay              `json:"follow_up_window"`    // a follow-up task is overdue this long after it opens
+	Escalation        EscalationSettings `json:"escalation"`
 }
 
 // DefaultSettings are the defaults of the issue and of seed 004.
 func DefaultSettings() Settings {
-	return Settings{RenewalNoticeDays: 30, FollowUpWindow: Delay{Months: 1}}
+	return Settings{RenewalNoticeDays: 30, FollowUpWindow: Delay{Months: 1}, Escalation: DefaultEscalation()}
 }
 
 // Recorded is embedded in every command sent to a workflow: the account

@@ -316,12 +316,15 @@ func (f Facts) anchorDate(a Anchor) Date {
 // "contrat dû le 12/03/2026 — engagement départemental (2 mois après l'entrée en droits et devoirs le 12/01/2026)".
 func (d Deadline) Explain() string {
 	what := map[DeadlineKind]string{
-		DeadlineOrientation: "orientation due le",
-		DeadlineContract:    "contrat dû le",
-		DeadlineReview:      "examen du parcours social dû le",
-		DeadlineActionEnd:   "bilan de l'action dû le",
-		DeadlineFollowUp3:   "suivi à 3 mois dû le",
-		DeadlineFollowUp6:   "suivi à 6 mois dû le",
+		DeadlineOrientation:    "orientation due le",
+		DeadlineContract:       "contrat dû le",
+		DeadlineReview:         "examen du parcours social dû le",
+		DeadlineActionEnd:      "bilan de l'action dû le",
+		DeadlineFollowUp3:      "suivi à 3 mois dû le",
+		DeadlineFollowUp6:      "suivi à 6 mois dû le",
+		DeadlineRelance1:       "1re relance due le",
+		DeadlineRelance2:       "2e relance due le",
+		DeadlineBreachProposal: "signalement du manquement à examiner le",
 	}[d.Kind]
 	return fmt.Sprintf("%s %s — %s", what, d.DueOn.French(), d.Rule)
 }

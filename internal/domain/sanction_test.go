@@ -1,0 +1,80 @@
+package domain
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestScale2025Boundaries(t *testing.T) {
+	t.Parallel()
+	today := d("2026-11-22")
+	base := Decision{Kind: SanctionSuspension, Percent: 30, Months: 1, DecidedOn: d("2026-11-20"), EffectiveOn: d("2026-12-01"),
+		HouseholdSize: 1, MonthlyCents: 64_600}
+	with := func(f func(*Decision)) Decision { x := base; f(&x); return x }
+	cases := []struct {
+		name   string
+		dec    Decision
+		repeat bool
+		field  string // "" when valid
+		rule   string
+	}{
+		{"30 % is the floor", base, false, "", ""},
+		{"29 % is below it", with(func(x *Decision) { x.Percent = 29 }), false, "percent", "R262-68"},
+		{"100 % alone", with(func(x *Decision) { x.Percent = 100 }), false, "", ""},
+		{"101 %", with(func(x *Decision) { x.Percent = 101 }), false, "percent", ""},
+		{"50 % for a couple", with(func(x *Decision) { x.Percent = 50; x.HouseholdSize = 2 }), false, "", ""},
+		{"51 % for a couple", with(func(x *Decision) { x.Percent = 51; x.HouseholdSize = 2 }), false, "percent", "R262-68-1"},
+		{"51 % with a majoration", with(func(x *Decision) { x.Percent = 51; x.Majoration = true }), false, "percent", "R262-68-1"},
+		{"first breach, 2 months", with(func(x *Decision) { x.Months = 2 }), false, "", ""},
+		{"first breach, 3 months", with(func(x *Decision) { x.Months = 3 }), false, "months", "1 à 2 mois"},
+		{"0 month", with(func(x *Decision) { x.Months = 0 }), false, "months", ""},
+		{"first breach, suppression", with(func(x *Decision) { x.Kind = SanctionSuppression; x.EPOpinionOn = d("2026-11-15") }), false, "kind", "récidive"},
+		{"repeat, 4 months", with(func(x *Decision) { x.Months = 4 }), true, "", ""},
+		{"repeat, 5 months", with(func(x *Decision) { x.Months = 5 }), true, "months", "1 à 4 mois"},
+		{"repeat, suppression with EP", with(func(x *Decision) {
+			x.Kind = SanctionSuppression
+			x.Months = 4
+			x.Percent = 100
+			x.EPOpinionOn = d("2026-11-15")
+		}), true, "", ""},
+		{"repeat, suppression without EP", with(func(x *Decision) { x.Kind = SanctionSuppression; x.Months = 4 }), true, "ep_opinion_on", "L262-37"},
+		{"no sanction without reason", Decision{Kind: SanctionNone, DecidedOn: d("2026-11-20")}, false, "reason", ""},
+		{"no sanction with reason", Decision{Kind: SanctionNone, DecidedOn: d("2026-11-20"), Reason: "Motif"}, false, "", ""},
+		{"effect before decision", with(func(x *Decision) { x.EffectiveOn = d("2026-11-19") }), false, "effective_on", ""},
+		{"decided in the future", with(func(x *Decision) { x.DecidedOn = d("2026-11-23") }), false, "decided_on", ""},
+		{"no reference amount", with(func(x *Decision) { x.MonthlyCents = 0 }), false, "monthly_amount_cents", ""},
+	}
+	for _, c := range cases {
+		err := Scale2025.Check(c.dec, c.repeat, today)
+		if c.field == "" {
+			require.NoError(t, err, c.name)
+			continue
+		}
+		require.Equal(t, EINVALID, ErrorCode(err), c.name)
+		require.Equal(t, c.field, ErrorField(err), c.name)
+		require.Contains(t, ErrorMessage(err), c.rule, c.name)
+	}
+	_, ok := ScaleOn(d("2025-05-31"))
+	require.False(t, ok, "the 2025 scale is in force from 1 June 2025")
+	_, ok = ScaleOn(d("2025-06-01"))
+	require.True(t, ok)
+}
+
+func TestPaybackOnRemobilisation(t *testing.T) {
+	t.Parallel()
+	dec := Decision{Kind: SanctionSuspension, Percent: 50, Months: 4, EffectiveOn: d("2026-01-31"), MonthlyCents: 60_000}
+	require.Equal(t, int64(30_000), dec.WithheldPerMonth())
+	require.Equal(t, "2026-05-30", dec.EndsOn().String())
+	months, cents := dec.Payback(d("2026-01-30"), 3)
+	require.Equal(t, 0, months, "complied before the effect")
+	require.Zero(t, cents)
+	months, cents = dec.Payback(d("2026-02-27"), 3) // the month begun on 31/01 only; the next begins 28/02
+	require.Equal(t, 1, months)
+	require.Equal(t, int64(30_000), cents)
+	months, _ = dec.Payback(d("2026-02-28"), 3)
+	require.Equal(t, 2, months, "31/01 + 1 month = 28/02 (art. 641)")
+	months, cents = dec.Payback(d("2026-05-15"), 3)
+	require.Equal(t, 3, months, "4 months begun, capped at 3")
+	require.Equal(t, int64(90_000), cents)
+}

@@ -1,0 +1,188 @@
+package workflows
+
+import (
+	"fmt"
+	"time"
+
+	enumspb "go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// escalation is the parcours' relance and sanction settings (defaults for
+// states recorded before they existed).
+func (p *parcoursImpl) escalation() domain.EscalationSettings {
+	if p.s.Settings.Escalation == (domain.EscalationSettings{}) {
+		return domain.DefaultEscalation()
+	}
+	return p.s.Settings.Escalation
+}
+
+// scheduleRelances: when the legal contract limit or the contract's term
+// passes, the référent gets a first and a second reminder, then a proposal
+// to report the breach, each on its day (domain.md, step 1; WebRSA's two
+// relances). Signing the contract stops them.
+func (p *parcoursImpl) scheduleRelances(over DeadlineState) {
+	if p.s.OpenCase != 0 {
+		return
+	}
+	for _, d := range p.s.Deadlines {
+		if d.Kind == domain.DeadlineRelance1 && d.Cycle == over.Cycle {
+			return // once per contract cycle
+		}
+	}
+	e := p.escalation()
+	late := over.DueOn.AddDays(1)
+	for _, r := range []struct {
+		kind domain.DeadlineKind
+		task domain.TaskKind
+		days int
+		what string
+	}{
+		{domain.DeadlineRelance1, domain.TaskRelance1, e.Relance1Days, "1re relance"},
+		{domain.DeadlineRelance2, domain.TaskRelance2, e.Relance2Days, "2e relance"},
+		{domain.DeadlineBreachProposal, domain.TaskProposeBreach, e.ProposalDays, "proposition de signalement du manquement"},
+	} {
+		opens := late.AddDays(r.days)
+		p.addDeadline(domain.Deadline{
+			Kind: r.kind, Basis: domain.BasisTarget, RuleSet: "relances",
+			DueOn: opens.AddDays(7), Anchor: "contract_overdue", AnchorOn: late,
+			Rule: fmt.Sprintf("%s : %d jours après le dépassement du %s (contrat dû le %s), à faire dans les 7 jours",
+				r.what, r.days, over.Rule, over.DueOn.French()),
+		}, over.Cycle, r.task, opens)
+	}
+}
+
+func isRelance(k domain.DeadlineKind) bool {
+	return k == domain.DeadlineRelance1 || k == domain.DeadlineRelance2 || k == domain.DeadlineBreachProposal
+}
+
+func isRelanceTask(k domain.TaskKind) bool {
+	return k == domain.TaskRelance1 || k == domain.TaskRelance2 || k == domain.TaskProposeBreach
+}
+
+// stopRelances cancels the reminders still due: the contract is signed, or
+// the breach reported.
+func (p *parcoursImpl) stopRelances(now time.Time, status domain.DeadlineStatus, on domain.Date) {
+	p.closeDeadlines(status, on, func(d DeadlineState) bool { return isRelance(d.Kind) })
+	p.closeTasks(domain.TaskCancelled, now, func(t TaskState) bool { return isRelanceTask(t.Kind) })
+}
+
+func (p *parcoursImpl) validateRelance(ctx workflow.Context, r domain.Relance) error {
+	if err := p.refuseIfNotOriented(); err != nil {
+		return err
+	}
+	kind := domain.DeadlineRelance1
+	if r.Number == 2 {
+		kind = domain.DeadlineRelance2
+	}
+	for _, d := range p.s.Deadlines {
+		if d.Kind == kind && open(d.Status) {
+			return nil
+		}
+	}
+	return conflict("Aucune relance n° %d n'est attendue : elles suivent un contrat en retard.", r.Number)
+}
+
+func (p *parcoursImpl) recordRelance(ctx workflow.Context, r domain.Relance) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	p.begin()
+	kind, task := domain.DeadlineRelance1, domain.TaskRelance1
+	if r.Number == 2 {
+		kind, task = domain.DeadlineRelance2, domain.TaskRelance2
+	}
+	p.closeDeadlines(domain.DeadlineMet, r.SentOn, func(d DeadlineState) bool { return d.Kind == kind })
+	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool { return t.Kind == task })
+	p.addEvent(now, EventRelance, r.SentOn, fmt.Sprintf("Relance n° %d envoyée le %s (%s).", r.Number, r.SentOn.French(), r.Channel), r.Recorded)
+	return p.written(ctx, 0)
+}
+
+func (p *parcoursImpl) validateBreach(ctx workflow.Context, b domain.Breach) error {
+	if !p.sanctions {
+		return conflict("Ce parcours a démarré avant la procédure de sanction : elle n'y est pas disponible.")
+	}
+	if err := p.refuseIfNotOriented(); err != nil {
+		return err
+	}
+	if p.s.OpenCase != 0 {
+		return conflict("Le dossier de sanction n° %d est en cours : un seul à la fois.", p.s.OpenCase)
+	}
+	if b.Kind == domain.BreachObligationsNotMet && (p.s.Contract == nil || p.s.Status != domain.StatusInAccompaniment) {
+		return conflict("Sans contrat en cours, aucune obligation contractuelle ne peut fonder un manquement (Conseil d'État, 15 décembre 2015).")
+	}
+	if b.ReportedOn.Before(p.s.Orientation.DecidedOn) {
+		return invalid("reported_on", "Le signalement ne peut précéder l'orientation (%s).", p.s.Orientation.DecidedOn.French())
+	}
+	return nil
+}
+
+// repeat: a sanction decided within the repeat window before the report.
+func (p *parcoursImpl) repeat(on domain.Date) bool {
+	from := on.AddMonths(-p.escalation().RepeatMonths)
+	for _, d := range p.s.Sanctions {
+		if !d.Before(from) {
+			return true
+		}
+	}
+	return false
+}
+
+func (p *parcoursImpl) reportBreach(ctx workflow.Context, b domain.Breach) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	p.begin()
+	p.s.Cases++
+	n := p.s.Cases
+	p.s.OpenCase = n
+	repeat := p.repeat(b.ReportedOn)
+	// The proposal is answered; reminders not sent are no longer due.
+	p.closeDeadlines(domain.DeadlineMet, b.ReportedOn, func(d DeadlineState) bool { return d.Kind == domain.DeadlineBreachProposal })
+	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool { return t.Kind == domain.TaskProposeBreach })
+	p.stopRelances(now, domain.DeadlineCancelled, domain.Date{})
+	cctx := workflow.WithChildOptions(ctx, workflow.ChildWorkflowOptions{
+		WorkflowID:        ReviewWorkflowID(p.id, n),
+		TaskQueue:         TaskQueue,
+		ParentClosePolicy: enumspb.PARENT_CLOSE_POLICY_ABANDON, // a case outlives a continue-as-new or an exit
+	})
+	child := workflow.ExecuteChildWorkflow(cctx, SuspensionReviewWorkflow, ReviewInput{
+		ParcoursID: p.id, Number: n, Breach: b, Repeat: repeat, Settings: p.escalation(),
+	})
+	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
+		return UpdateResult{}, err
+	}
+	p.addEvent(now, EventBreachReported, b.ReportedOn, fmt.Sprintf(
+		"Manquement signalé le %s : dossier de sanction n° %d ouvert (examen par le Département).", b.ReportedOn.French(), n), b.Recorded)
+	return p.written(ctx, n)
+}
+
+// receiveNews records in the timeline what the parcours' cases report.
+func (p *parcoursImpl) receiveNews(now time.Time) bool {
+	heard := false
+	var n ReviewNews
+	for p.news.ReceiveAsync(&n) {
+		if !heard {
+			p.begin()
+			heard = true
+		}
+		p.addEvent(now, EventReviewStep, n.On, fmt.Sprintf("Dossier de sanction n° %d : %s", n.Number, n.Summary), domain.Recorded{RecordedBy: n.Actor})
+		if n.Sanction {
+			p.s.Sanctions = append(p.s.Sanctions, n.On)
+		}
+		if n.Closed && p.s.OpenCase == n.Number {
+			p.s.OpenCase = 0
+		}
+	}
+	return heard
+}
+
+// tellCaseOfCompliance: a contract signed while a case runs is compliance.
+func (p *parcoursImpl) tellCaseOfCompliance(ctx workflow.Context, c domain.Contract) {
+	if p.s.OpenCase == 0 {
+		return
+	}
+	err := workflow.SignalExternalWorkflow(ctx, ReviewWorkflowID(p.id, p.s.OpenCase), "", ComplianceSignal,
+		domain.Compliance{On: c.SignedOn, How: "contract_signed", Recorded: domain.Recorded{RecordedBy: c.RecordedBy}}).Get(ctx, nil)
+	if err != nil {
+		p.logger.Warn("case not told of the contract", "case", p.s.OpenCase, "error", err)
+	}
+}

@@ -1,0 +1,594 @@
+package workflows
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"go.temporal.io/sdk/log"
+	"go.temporal.io/sdk/temporal"
+	"go.temporal.io/sdk/workflow"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// SuspensionReview is one case of the escalation to sanction (L262-37,
+// décret 2025-478), a child of the Parcours workflow: reported → notice to
+// the person → observation period from the notice's receipt → decision on
+// the scale in force → effect → remobilisation or end, then the RAPO window
+// and, after a 4-month total suppression, the radiation path. Each step is
+// dated, attributed and written to the read model (reviews, review_steps,
+// tasks) by SyncReview.
+const (
+	SuspensionReviewWorkflow     = "SuspensionReview"
+	SendNoticeUpdate             = "send_notice"              // domain.Notice
+	RecordHearingUpdate          = "record_hearing"           // domain.Hearing
+	RecordComplianceUpdate       = "record_compliance"        // domain.Compliance
+	RecordLegitimateReasonUpdate = "record_legitimate_reason" // domain.LegitimateReason
+	DecideReviewUpdate           = "decide"                   // domain.Decision
+	RecordAppealUpdate           = "record_appeal"            // domain.Appeal
+	DecideAppealUpdate           = "decide_appeal"            // domain.AppealDecision
+	DecideRadiationUpdate        = "decide_radiation"         // domain.RadiationDecision
+	ReviewStateQuery             = "review_state"
+	ComplianceSignal             = "compliance"  // parent → review: the contract was signed
+	ReviewNewsSignal             = "review_news" // review → parent: ReviewNews
+	SyncReviewActivity           = "SyncReview"
+)
+
+// Review statuses.
+const (
+	ReviewReported          = "reported"
+	ReviewObservation       = "observation"
+	ReviewAwaitingDecision  = "awaiting_decision"
+	ReviewClosedLegitimate  = "closed_legitimate_reason"
+	ReviewClosedCompliance  = "closed_compliance"
+	ReviewClosedNoSanction  = "closed_no_sanction"
+	ReviewSanction          = "sanction"
+	ReviewRemobilised       = "remobilised"
+	ReviewSanctionEnded     = "sanction_ended"
+	ReviewRadiationProposed = "radiation_proposed"
+	ReviewRadiated          = "radiated"
+	ReviewAnnulled          = "annulled_on_appeal"
+)
+
+// Review task kinds (assigned to the département).
+const (
+	TaskSendNotice      domain.TaskKind = "send_notice"
+	TaskDecideReview    domain.TaskKind = "decide_review"
+	TaskDecideAppeal    domain.TaskKind = "decide_appeal"
+	TaskDecideRadiation domain.TaskKind = "decide_radiation"
+)
+
+// ReviewWorkflowID is the workflow ID of case n of a parcours.
+func ReviewWorkflowID(parcoursID string, n int) string {
+	return fmt.Sprintf("review-%s-%d", parcoursID, n)
+}
+
+// ReviewID is the public identifier of case n of a parcours.
+func ReviewID(parcoursID string, n int) string { return fmt.Sprintf("%s-%d", parcoursID, n) }
+
+// ReviewInput starts a case.
+type ReviewInput struct {
+	ParcoursID string                    `json:"parcours_id"`
+	Number     int                       `json:"number"`
+	Breach     domain.Breach             `json:"breach"`
+	Repeat     bool                      `json:"repeat"` // an earlier sanction within the repeat window
+	Settings   domain.EscalationSettings `json:"settings"`
+}
+
+// ReviewNews tells the parcours what became of its case.
+type ReviewNews struct {
+	Number    int         `json:"number"`
+	Sanction  bool        `json:"sanction"` // a sanction was decided (counts for repeats)
+	Closed    bool        `json:"closed"`
+	On        domain.Date `json:"on"`
+	Status    string      `json:"status"`
+	Summary   string      `json:"summary"`
+	Actor     string      `json:"actor,omitempty"`
+	Remobilis bool        `json:"remobilised,omitempty"`
+}
+
+// ReviewState is the whole state of a case.
+type ReviewState struct {
+	Status          string                     `json:"status"`
+	Notice          *domain.Notice             `json:"notice,omitempty"`
+	ObservationEnds domain.Date                `json:"observation_ends_on,omitempty"`
+	Hearing         *domain.Hearing            `json:"hearing,omitempty"`
+	Compliance      *domain.Compliance         `json:"compliance,omitempty"`
+	Legitimate      *domain.LegitimateReason   `json:"legitimate_reason,omitempty"`
+	Decision        *domain.Decision           `json:"decision,omitempty"`
+	PaybackMonths   int                        `json:"payback_months"`
+	PaybackCents    int64                      `json:"payback_cents"`
+	AppealDueOn     domain.Date                `json:"appeal_due_on,omitempty"`
+	Appeal          *domain.Appeal             `json:"appeal,omitempty"`
+	AppealDecision  *domain.AppealDecision     `json:"appeal_decision,omitempty"`
+	Radiation       []domain.RadiationDecision `json:"radiation,omitempty"`
+	Tasks           []TaskState                `json:"tasks"`
+	NextSeq         int                        `json:"next_seq"`
+	Unsynced        []Event                    `json:"unsynced"`
+	Version         int64                      `json:"version"`
+}
+
+// SyncReviewInput writes a case to the read model.
+type SyncReviewInput struct {
+	ReviewID   string        `json:"review_id"`
+	ParcoursID string        `json:"parcours_id"`
+	Number     int           `json:"number"`
+	Breach     domain.Breach `json:"breach"`
+	Repeat     bool          `json:"repeat"`
+	State      ReviewState   `json:"state"`
+	Steps      []Event       `json:"steps"`
+}
+
+type reviewImpl struct {
+	in     ReviewInput
+	s      ReviewState
+	logger log.Logger
+	mu     workflow.Mutex
+}
+
+// SuspensionReview runs one case; see the package doc of this file.
+func SuspensionReview(ctx workflow.Context, in ReviewInput) error {
+	r := &reviewImpl{in: in, logger: log.With(workflow.GetLogger(ctx), "parcoursID", in.ParcoursID, "case", in.Number),
+		mu: workflow.NewMutex(ctx), s: ReviewState{Status: ReviewReported, NextSeq: 1}}
+	if err := r.setHandlers(ctx); err != nil {
+		return err
+	}
+	now := workflow.Now(ctx)
+	kind := "refus d'élaborer ou d'actualiser le contrat"
+	if in.Breach.Kind == domain.BreachObligationsNotMet {
+		kind = "obligation du contrat non respectée : " + in.Breach.Obligation
+	}
+	repeat := ""
+	if in.Repeat {
+		repeat = " Récidive : une sanction antérieure est dans la fenêtre de récidive."
+	}
+	r.s.Version++
+	r.step(now, "reported", in.Breach.ReportedOn, fmt.Sprintf("Manquement signalé le %s (%s).%s", in.Breach.ReportedOn.French(), kind, repeat), in.Breach.Recorded)
+	r.openTask(TaskSendNotice, domain.Date{})
+	if err := r.sync(ctx); err != nil {
+		return err
+	}
+	compliance := workflow.GetSignalChannel(ctx, ComplianceSignal)
+	for !r.done(now) {
+		seen := r.s.Version
+		wake := func() bool { return r.s.Version != seen || compliance.Len() > 0 }
+		if next, ok := r.nextWake(workflow.Now(ctx)); ok {
+			if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(workflow.Now(ctx)), wake); err != nil {
+				return err
+			}
+		} else if err := workflow.Await(ctx, wake); err != nil {
+			return err
+		}
+		now = workflow.Now(ctx)
+		var c domain.Compliance
+		for compliance.ReceiveAsync(&c) {
+			if r.validateCompliance(ctx, c) == nil {
+				r.comply(now, c)
+			}
+		}
+		r.advance(now)
+		if r.s.Version != seen {
+			if err := r.sync(ctx); err != nil {
+				return err
+			}
+		}
+	}
+	if err := workflow.Await(ctx, func() bool { return workflow.AllHandlersFinished(ctx) }); err != nil {
+		return err
+	}
+	return r.sync(ctx)
+}
+
+// RegisterReviewOptions registers SuspensionReview under its stable name.
+func RegisterReviewOptions() workflow.RegisterOptions {
+	return workflow.RegisterOptions{Name: SuspensionReviewWorkflow}
+}
+
+func (r *reviewImpl) setHandlers(ctx workflow.Context) error {
+	if err := workflow.SetQueryHandler(ctx, ReviewStateQuery, func() (ReviewState, error) { return r.s, nil }); err != nil {
+		return err
+	}
+	for _, h := range []struct {
+		name               string
+		handler, validator any
+	}{
+		{SendNoticeUpdate, r.sendNotice, r.validateNotice},
+		{RecordHearingUpdate, r.recordHearing, r.validateHearing},
+		{RecordComplianceUpdate, r.recordCompliance, r.validateCompliance},
+		{RecordLegitimateReasonUpdate, r.recordLegitimate, r.validateLegitimate},
+		{DecideReviewUpdate, r.decide, r.validateDecision},
+		{RecordAppealUpdate, r.recordAppeal, r.validateAppeal},
+		{DecideAppealUpdate, r.decideAppeal, r.validateAppealDecision},
+		{DecideRadiationUpdate, r.decideRadiation, r.validateRadiation},
+	} {
+		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (r *reviewImpl) closed() bool {
+	switch r.s.Status {
+	case ReviewClosedLegitimate, ReviewClosedCompliance, ReviewClosedNoSanction, ReviewRadiated, ReviewAnnulled:
+		return true
+	}
+	return false
+}
+
+// done: closed, or the sanction is over and the appeal window passed with
+// no appeal pending and no radiation step pending.
+func (r *reviewImpl) done(now time.Time) bool {
+	if r.closed() {
+		return true
+	}
+	over := r.s.Status == ReviewRemobilised || r.s.Status == ReviewSanctionEnded
+	appealOpen := r.s.Appeal != nil && r.s.AppealDecision == nil
+	return over && !appealOpen && !r.s.AppealDueOn.IsZero() && !now.Before(r.s.AppealDueOn.AddDays(1).Time())
+}
+
+// nextWake is the next future instant a date of the case passes.
+func (r *reviewImpl) nextWake(now time.Time) (time.Time, bool) {
+	var next time.Time
+	consider := func(d domain.Date) {
+		if d.IsZero() {
+			return
+		}
+		if t := d.AddDays(1).Time(); t.After(now) && (next.IsZero() || t.Before(next)) {
+			next = t
+		}
+	}
+	switch r.s.Status {
+	case ReviewObservation:
+		consider(r.s.ObservationEnds)
+	case ReviewSanction:
+		consider(r.s.Decision.EndsOn())
+	}
+	if r.s.Status == ReviewRemobilised || r.s.Status == ReviewSanctionEnded || r.s.Status == ReviewSanction {
+		consider(r.s.AppealDueOn)
+	}
+	return next, !next.IsZero()
+}
+
+// advance moves the case along its dates.
+func (r *reviewImpl) advance(now time.Time) {
+	today := domain.DateOf(now)
+	if r.s.Status == ReviewObservation && today.After(r.s.ObservationEnds) {
+		r.s.Version++
+		r.s.Status = ReviewAwaitingDecision
+		r.openTask(TaskDecideReview, domain.Date{})
+		r.step(now, "observation_ended", r.s.ObservationEnds.AddDays(1), fmt.Sprintf(
+			"Fin du délai d'observation le %s : la décision peut être prise.", r.s.ObservationEnds.French()), domain.Recorded{})
+	}
+	if r.s.Status == ReviewSanction && today.After(r.s.Decision.EndsOn()) {
+		r.s.Version++
+		d := r.s.Decision
+		r.s.Status = ReviewSanctionEnded
+		summary := fmt.Sprintf("Fin de la sanction le %s.", d.EndsOn().French())
+		if d.Kind == domain.SanctionSuppression && d.Percent == 100 && d.Months >= 4 {
+			// R262-68-6: after a 4-month total suppression, the radiation path.
+			r.s.Status = ReviewRadiationProposed
+			r.openTask(TaskDecideRadiation, domain.Date{})
+			summary += " Suppression totale de 4 mois sans remobilisation : radiation de France Travail proposée (décision du Département)."
+		}
+		r.step(now, "sanction_ended", d.EndsOn().AddDays(1), summary, domain.Recorded{})
+	}
+}
+
+// ---- steps -----------------------------------------------------------------
+
+func (r *reviewImpl) conflictIf(cond bool, format string, args ...any) error {
+	if cond {
+		return conflict(format, args...)
+	}
+	return nil
+}
+
+func (r *reviewImpl) validateNotice(ctx workflow.Context, n domain.Notice) error {
+	if err := r.conflictIf(r.closed(), "Le dossier est clos (%s).", r.s.Status); err != nil {
+		return err
+	}
+	return r.conflictIf(r.s.Notice != nil, "Le courrier d'information a déjà été envoyé le %s.", r.noticeSent())
+}
+
+func (r *reviewImpl) noticeSent() string {
+	if r.s.Notice == nil {
+		return ""
+	}
+	return r.s.Notice.SentOn.French()
+}
+
+func (r *reviewImpl) sendNotice(ctx workflow.Context, n domain.Notice) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	r.s.Notice = &n
+	sc, ok := domain.ScaleOn(n.ReceivedOn)
+	days := 30 // before June 2025: at most one month
+	if ok {
+		days = sc.ObservationDays
+	}
+	r.s.ObservationEnds = n.ReceivedOn.AddDays(days)
+	r.s.Status = ReviewObservation
+	r.doneTask(now, TaskSendNotice)
+	r.step(now, "notice_sent", n.SentOn, fmt.Sprintf(
+		"Courrier envoyé le %s, reçu le %s : faits reprochés et sanction envisagée (%s de %d %% pendant %d mois). Observations possibles jusqu'au %s (%d jours après réception, L262-37 III).",
+		n.SentOn.French(), n.ReceivedOn.French(), n.PlannedKind, n.PlannedPercent, n.PlannedMonths, r.s.ObservationEnds.French(), days), n.Recorded)
+	r.advance(now)
+	return r.written(ctx)
+}
+
+func (r *reviewImpl) validateHearing(ctx workflow.Context, h domain.Hearing) error {
+	if err := r.conflictIf(r.s.Notice == nil, "La personne est entendue après l'envoi du courrier d'information."); err != nil {
+		return err
+	}
+	return r.conflictIf(r.s.Decision != nil || r.closed(), "La décision est déjà prise.")
+}
+
+func (r *reviewImpl) recordHearing(ctx workflow.Context, h domain.Hearing) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	r.s.Hearing = &h
+	assisted := ""
+	if h.Assisted {
+		assisted = ", assistée"
+	}
+	r.step(now, "hearing", h.On, fmt.Sprintf("Personne entendue le %s%s.", h.On.French(), assisted), h.Recorded)
+	if r.s.Status == ReviewObservation {
+		r.s.Status = ReviewAwaitingDecision
+		r.openTask(TaskDecideReview, domain.Date{})
+	}
+	return r.written(ctx)
+}
+
+func (r *reviewImpl) validateCompliance(ctx workflow.Context, c domain.Compliance) error {
+	if err := r.conflictIf(r.closed() || r.s.Status == ReviewRemobilised || r.s.Status == ReviewSanctionEnded || r.s.Status == ReviewRadiationProposed,
+		"Le dossier n'attend plus de mise en conformité (%s).", r.s.Status); err != nil {
+		return err
+	}
+	return nil
+}
+
+func (r *reviewImpl) recordCompliance(ctx workflow.Context, c domain.Compliance) (UpdateResult, error) {
+	r.comply(workflow.Now(ctx), c)
+	return r.written(ctx)
+}
+
+// comply: before the decision, the case closes without sanction; during a
+// sanction, it ends early and withheld sums are paid back (L262-37 I, R262-68).
+func (r *reviewImpl) comply(now time.Time, c domain.Compliance) {
+	r.s.Version++
+	r.s.Compliance = &c
+	how := map[string]string{"contract_signed": "contrat signé", "obligation_met": "obligation remplie"}[c.How]
+	if r.s.Status == ReviewSanction {
+		r.s.Status = ReviewRemobilised
+		r.s.PaybackMonths, r.s.PaybackCents = r.s.Decision.Payback(c.On, r.in.Settings.PaybackCapMonths)
+		r.step(now, "remobilised", c.On, fmt.Sprintf(
+			"Remobilisation le %s (%s) : la sanction prend fin ; à rembourser %d mois, soit %s (plafond de %d mois, réglage à vérifier).",
+			c.On.French(), how, r.s.PaybackMonths, euros(r.s.PaybackCents), r.in.Settings.PaybackCapMonths), c.Recorded)
+		return
+	}
+	r.s.Status = ReviewClosedCompliance
+	r.cancelTasks(now)
+	r.step(now, "complied", c.On, fmt.Sprintf("Mise en conformité le %s (%s) : dossier clos sans sanction.", c.On.French(), how), c.Recorded)
+}
+
+func euros(cents int64) string { return fmt.Sprintf("%d,%02d €", cents/100, cents%100) }
+
+func (r *reviewImpl) validateLegitimate(ctx workflow.Context, l domain.LegitimateReason) error {
+	return r.conflictIf(r.closed() || r.s.Decision != nil, "Le motif légitime s'examine avant la décision (%s).", r.s.Status)
+}
+
+func (r *reviewImpl) recordLegitimate(ctx workflow.Context, l domain.LegitimateReason) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	r.s.Legitimate = &l
+	r.s.Status = ReviewClosedLegitimate
+	r.cancelTasks(now)
+	r.step(now, "legitimate_reason", l.On, fmt.Sprintf("Motif légitime reconnu le %s (%s) : dossier clos sans sanction.", l.On.French(), l.Reason), l.Recorded)
+	return r.written(ctx)
+}
+
+func (r *reviewImpl) validateDecision(ctx workflow.Context, d domain.Decision) error {
+	if err := r.conflictIf(r.closed() || r.s.Decision != nil, "Le dossier est déjà décidé ou clos (%s).", r.s.Status); err != nil {
+		return err
+	}
+	if d.Kind != domain.SanctionNone {
+		switch {
+		case r.s.Notice == nil:
+			return conflict("Aucune sanction avant l'envoi du courrier d'information à la personne (L262-37 III).")
+		case r.s.Status == ReviewObservation && r.s.Hearing == nil:
+			return conflict("Le délai d'observation court jusqu'au %s : la décision attend sa fin, sauf si la personne a été entendue.", r.s.ObservationEnds.French())
+		}
+	}
+	today := domain.DateOf(workflow.Now(ctx))
+	sc, ok := domain.ScaleOn(d.DecidedOn)
+	if !ok {
+		return invalid("decided_on", "Le barème antérieur au 1er juin 2025 n'est pas pris en charge.")
+	}
+	if err := sc.Check(d, r.in.Repeat, today); err != nil {
+		var derr *domain.Error
+		if errors.As(err, &derr) {
+			return Rejection(derr)
+		}
+		return err
+	}
+	return nil
+}
+
+func (r *reviewImpl) decide(ctx workflow.Context, d domain.Decision) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	r.s.Decision = &d
+	r.s.AppealDueOn = d.DecidedOn.AddMonths(2)
+	r.doneTask(now, TaskDecideReview)
+	r.doneTask(now, TaskSendNotice)
+	if d.Kind == domain.SanctionNone {
+		r.s.Status = ReviewClosedNoSanction
+		r.step(now, "decided", d.DecidedOn, fmt.Sprintf("Décision du %s : pas de sanction.", d.DecidedOn.French()), d.Recorded)
+		return r.written(ctx)
+	}
+	r.s.Status = ReviewSanction
+	r.step(now, "decided", d.DecidedOn, fmt.Sprintf(
+		"Décision du %s : %s de %d %% du RSA pendant %d mois, du %s au %s (%s par mois). Recours administratif préalable possible jusqu'au %s.",
+		d.DecidedOn.French(), d.Kind, d.Percent, d.Months, d.EffectiveOn.French(), d.EndsOn().French(), euros(d.WithheldPerMonth()), r.s.AppealDueOn.French()), d.Recorded)
+	r.advance(now)
+	return r.written(ctx)
+}
+
+func (r *reviewImpl) validateAppeal(ctx workflow.Context, a domain.Appeal) error {
+	switch {
+	case r.s.Decision == nil || r.s.Decision.Kind == domain.SanctionNone:
+		return conflict("Aucune sanction à contester.")
+	case r.s.Appeal != nil:
+		return conflict("Un recours est déjà enregistré (le %s).", r.s.Appeal.FiledOn.French())
+	case a.FiledOn.After(r.s.AppealDueOn):
+		return conflict("Le délai de recours a expiré le %s (2 mois après la décision).", r.s.AppealDueOn.French())
+	}
+	return nil
+}
+
+func (r *reviewImpl) recordAppeal(ctx workflow.Context, a domain.Appeal) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	r.s.Appeal = &a
+	r.openTask(TaskDecideAppeal, domain.Date{})
+	r.step(now, "appeal", a.FiledOn, fmt.Sprintf("Recours administratif préalable (RAPO) reçu le %s.", a.FiledOn.French()), a.Recorded)
+	return r.written(ctx)
+}
+
+func (r *reviewImpl) validateAppealDecision(ctx workflow.Context, a domain.AppealDecision) error {
+	return r.conflictIf(r.s.Appeal == nil || r.s.AppealDecision != nil, "Aucun recours n'attend de décision.")
+}
+
+func (r *reviewImpl) decideAppeal(ctx workflow.Context, a domain.AppealDecision) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	r.s.AppealDecision = &a
+	r.doneTask(now, TaskDecideAppeal)
+	summary := fmt.Sprintf("Recours décidé le %s : sanction maintenue.", a.DecidedOn.French())
+	if a.Outcome == "annulled" {
+		r.s.Status = ReviewAnnulled
+		r.cancelTasks(now)
+		summary = fmt.Sprintf("Recours décidé le %s : sanction annulée.", a.DecidedOn.French())
+	}
+	r.step(now, "appeal_decided", a.DecidedOn, summary, a.Recorded)
+	return r.written(ctx)
+}
+
+func (r *reviewImpl) validateRadiation(ctx workflow.Context, d domain.RadiationDecision) error {
+	if r.s.Status != ReviewRadiationProposed {
+		return conflict("Aucune radiation n'est proposée pour ce dossier.")
+	}
+	if d.Step == "rsa_right" && !r.radiated("france_travail") {
+		return conflict("La fin du droit au RSA suit la radiation de France Travail.")
+	}
+	if r.radiated(d.Step) {
+		return conflict("Cette étape est déjà décidée.")
+	}
+	return nil
+}
+
+func (r *reviewImpl) radiated(step string) bool {
+	for _, x := range r.s.Radiation {
+		if x.Step == step && x.Decided {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *reviewImpl) decideRadiation(ctx workflow.Context, d domain.RadiationDecision) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	r.s.Radiation = append(r.s.Radiation, d)
+	what := map[string]string{"france_travail": "radiation de France Travail", "rsa_right": "fin du droit au RSA"}[d.Step]
+	switch {
+	case !d.Decided:
+		r.s.Status = ReviewSanctionEnded
+		r.doneTask(now, TaskDecideRadiation)
+		r.step(now, "radiation_declined", d.DecidedOn, fmt.Sprintf("Le Département ne prononce pas la %s (%s).", what, d.DecidedOn.French()), d.Recorded)
+	case d.Step == "rsa_right":
+		r.s.Status = ReviewRadiated
+		r.doneTask(now, TaskDecideRadiation)
+		r.step(now, "radiated", d.DecidedOn, fmt.Sprintf("Décision du %s : %s.", d.DecidedOn.French(), what), d.Recorded)
+	default:
+		r.step(now, "radiation_france_travail", d.DecidedOn, fmt.Sprintf(
+			"Décision du %s : %s. Sans mise en conformité, la fin du droit au RSA peut suivre.", d.DecidedOn.French(), what), d.Recorded)
+	}
+	return r.written(ctx)
+}
+
+// ---- tasks, timeline, writes ---------------------------------------------
+
+func (r *reviewImpl) openTask(kind domain.TaskKind, due domain.Date) {
+	for _, t := range r.s.Tasks {
+		if t.Kind == kind {
+			return
+		}
+	}
+	r.s.Tasks = append(r.s.Tasks, TaskState{Kind: kind, Cycle: r.in.Number, Status: domain.TaskOpen, DueOn: due, Rev: r.s.Version})
+}
+
+func (r *reviewImpl) doneTask(now time.Time, kind domain.TaskKind) {
+	for i := range r.s.Tasks {
+		if t := &r.s.Tasks[i]; t.Kind == kind && t.Status == domain.TaskOpen {
+			t.Status, t.DoneAt, t.Rev = domain.TaskDone, now, r.s.Version
+		}
+	}
+}
+
+func (r *reviewImpl) cancelTasks(now time.Time) {
+	for i := range r.s.Tasks {
+		if t := &r.s.Tasks[i]; t.Status == domain.TaskOpen {
+			t.Status, t.Rev = domain.TaskCancelled, r.s.Version
+		}
+	}
+}
+
+func (r *reviewImpl) step(now time.Time, kind string, on domain.Date, summary string, by domain.Recorded) {
+	r.s.Unsynced = append(r.s.Unsynced, Event{Seq: r.s.NextSeq, Kind: kind, OccurredOn: on, At: now, Summary: summary, Actor: by.RecordedBy, NoteID: by.NoteID})
+	r.s.NextSeq++
+}
+
+func (r *reviewImpl) written(ctx workflow.Context) (UpdateResult, error) {
+	if err := r.sync(ctx); err != nil {
+		return UpdateResult{}, err
+	}
+	return UpdateResult{Version: r.s.Version, Ref: r.in.Number}, nil
+}
+
+// sync writes the case and tells the parcours what changed for it.
+func (r *reviewImpl) sync(ctx workflow.Context) error {
+	if err := r.mu.Lock(ctx); err != nil {
+		return err
+	}
+	defer r.mu.Unlock()
+	in := SyncReviewInput{
+		ReviewID: ReviewID(r.in.ParcoursID, r.in.Number), ParcoursID: r.in.ParcoursID, Number: r.in.Number,
+		Breach: r.in.Breach, Repeat: r.in.Repeat, State: r.s, Steps: append([]Event(nil), r.s.Unsynced...),
+	}
+	in.State.Unsynced = nil
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second,
+		RetryPolicy:         &temporal.RetryPolicy{InitialInterval: time.Second, BackoffCoefficient: 2, MaximumInterval: time.Minute},
+	})
+	if err := workflow.ExecuteActivity(actx, SyncReviewActivity, in).Get(ctx, nil); err != nil {
+		r.logger.Error("review write failed", "error", err)
+		return err
+	}
+	for _, e := range in.Steps {
+		news := ReviewNews{Number: r.in.Number, On: e.OccurredOn, Status: r.s.Status, Summary: e.Summary, Actor: e.Actor,
+			Sanction:  e.Kind == "decided" && r.s.Decision != nil && r.s.Decision.Kind != domain.SanctionNone,
+			Closed:    r.closed() || r.s.Status == ReviewRemobilised || r.s.Status == ReviewSanctionEnded,
+			Remobilis: e.Kind == "remobilised"}
+		if e.Kind == "reported" {
+			continue // the parcours recorded the report itself
+		}
+		if err := workflow.SignalExternalWorkflow(ctx, ParcoursWorkflowID(r.in.ParcoursID), "", ReviewNewsSignal, news).Get(ctx, nil); err != nil {
+			r.logger.Warn("parcours not told of the case's step", "error", err)
+		}
+	}
+	r.s.Unsynced = r.s.Unsynced[len(in.Steps):]
+	return nil
+}
