@@ -18,6 +18,7 @@ import (
 // Store is what the activities need from the database.
 type Store interface {
 	ApplySync(ctx context.Context, in workflows.SyncInput) error
+	ApplyReview(ctx context.Context, in workflows.SyncReviewInput) error
 }
 
 // Activities carries the activities' dependencies.
@@ -28,6 +29,15 @@ type Activities struct {
 // Register registers every activity under the name the workflows call.
 func (a *Activities) Register(r worker.ActivityRegistry) {
 	r.RegisterActivityWithOptions(a.SyncParcours, activity.RegisterOptions{Name: workflows.SyncParcoursActivity})
+	r.RegisterActivityWithOptions(a.SyncReview, activity.RegisterOptions{Name: workflows.SyncReviewActivity})
+}
+
+// SyncReview writes a sanction case to the read model.
+func (a *Activities) SyncReview(ctx context.Context, in workflows.SyncReviewInput) error {
+	if in.ReviewID == "" || in.ParcoursID == "" {
+		return temporal.NewNonRetryableApplicationError("review id missing", "InvalidInput", nil)
+	}
+	return a.Store.ApplyReview(ctx, in)
 }
 
 // SyncParcours writes a parcours' state and new events to the read model.

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log/slog"
 	"slices"
+	"strings"
 	"time"
 
 	"go.temporal.io/api/enums/v1"
@@ -268,11 +269,10 @@ func (s *Service) RecordExit(ctx context.Context, a domain.Actor, id string, e d
 	return v, err
 }
 
-// command is the path of every command: authorize, validate, check the
-// parcours is visible, move the free text to PostgreSQL, stamp the account,
-// send the update and wait until its effect is written, audit, and answer
-// the parcours as it is now. A refused command leaves nothing behind.
-// arg builds the update's argument when it wraps the command.
+// command is the path of every command on a parcours: authorize,
+// validate, check the parcours is visible, then send (below), and answer
+// the parcours as it is now. arg builds the update's argument when it wraps
+// the command.
 func (s *Service) command(ctx context.Context, a domain.Actor, id, name string, cmd validated, arg func() any,
 	what, verb string, roles []domain.Role) (domain.ParcoursView, int, error) {
 	if err := authorize(a, verb, roles...); err != nil {
@@ -285,39 +285,49 @@ func (s *Service) command(ctx context.Context, a domain.Actor, id, name string, 
 	if err != nil {
 		return domain.ParcoursView{}, 0, err
 	}
-	meta := cmd.Meta()
-	meta.RecordedBy = a.ID
-	if text := cmd.TakeNote(); text != "" {
-		if meta.NoteID, err = s.DB.SaveNote(ctx, id, what, text, a.ID); err != nil {
-			return domain.ParcoursView{}, 0, err
-		}
-	}
-	payload := any(cmd)
-	if arg != nil {
-		payload = arg()
-	}
-	res, err := s.update(ctx, id, name, payload, before)
+	res, err := s.send(ctx, a, id, workflows.ParcoursWorkflowID(id), name, cmd, arg, what, before)
 	if err != nil {
-		if meta.NoteID != "" {
-			if derr := s.DB.DeleteNote(context.WithoutCancel(ctx), meta.NoteID); derr != nil {
-				s.Logger.Error("delete note of a refused command", "parcoursID", id, "error", derr)
-			}
-		}
-		return domain.ParcoursView{}, 0, err
-	}
-	if err := s.audit(ctx, a, "update", "parcours", id, map[string]any{"what": what}); err != nil {
 		return domain.ParcoursView{}, 0, err
 	}
 	v, err := s.DB.GetParcours(ctx, id, postgres.Scope{})
 	return v, res.Ref, err
 }
 
-// update sends a command to a parcours' workflow and waits for the
-// workflow to have written its effect.
-func (s *Service) update(ctx context.Context, id, name string, arg any, before domain.ParcoursView) (workflows.UpdateResult, error) {
+// send moves the command's free text to PostgreSQL, stamps the account,
+// sends the update to a workflow and waits until its effect is written,
+// then audits. A refused command leaves nothing behind.
+func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID, workflowID, name string, cmd domain.Command, arg func() any,
+	what string, before domain.ParcoursView) (workflows.UpdateResult, error) {
+	meta := cmd.Meta()
+	meta.RecordedBy = a.ID
+	if text := cmd.TakeNote(); text != "" {
+		var err error
+		if meta.NoteID, err = s.DB.SaveNote(ctx, parcoursID, what, text, a.ID); err != nil {
+			return workflows.UpdateResult{}, err
+		}
+	}
+	payload := any(cmd)
+	if arg != nil {
+		payload = arg()
+	}
+	res, err := s.update(ctx, workflowID, name, payload, before)
+	if err != nil {
+		if meta.NoteID != "" {
+			if derr := s.DB.DeleteNote(context.WithoutCancel(ctx), meta.NoteID); derr != nil {
+				s.Logger.Error("delete note of a refused command", "parcoursID", parcoursID, "error", derr)
+			}
+		}
+		return res, err
+	}
+	return res, s.audit(ctx, a, "update", "parcours", parcoursID, map[string]any{"what": what})
+}
+
+// update sends a command to a workflow and waits for the workflow to
+// have written its effect.
+func (s *Service) update(ctx context.Context, workflowID, name string, arg any, before domain.ParcoursView) (workflows.UpdateResult, error) {
 	var res workflows.UpdateResult
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflows.ParcoursWorkflowID(id),
+		WorkflowID:   workflowID,
 		UpdateName:   name,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -331,10 +341,13 @@ func (s *Service) update(ctx context.Context, id, name string, arg any, before d
 	if derr := workflows.DomainError(err); domain.ErrorCode(derr) != domain.EINTERNAL {
 		return res, derr
 	}
-	if before.Status == domain.StatusExited {
+	if before.Status == domain.StatusExited && strings.HasPrefix(workflowID, "parcours-") {
 		return res, domain.Errorf(domain.ECONFLICT, "Le parcours est clos (sortie le %s) et ses suivis sont faits : plus rien ne peut y être enregistré.", before.Exit.On.French())
 	}
 	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) && strings.HasPrefix(workflowID, "review-") {
+		return res, domain.Errorf(domain.ECONFLICT, "Ce dossier de sanction est clos : plus rien ne peut y être enregistré.")
+	}
 	if errors.As(err, &nf) {
 		return res, domain.Errorf(domain.EUNAVAILABLE, "Le parcours est en cours de démarrage ; réessayez dans quelques secondes.")
 	}

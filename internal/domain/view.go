@@ -22,6 +22,7 @@ type ParcoursView struct {
 	Orientations  []OrientationView `json:"orientations"`
 	Contracts     []ContractView    `json:"contracts"`
 	Actions       []ActionView      `json:"actions"`
+	Reviews       []ReviewView      `json:"reviews"`
 	Deadlines     []DeadlineView    `json:"deadlines"`
 	Tasks         []TaskView        `json:"tasks"`
 	Events        []EventView       `json:"events"`
@@ -160,3 +161,29 @@ var System = Actor{ID: "system", Name: "parcours", Role: RoleAdmin}
 
 // SeesOnlyOwn reports whether the actor sees only the parcours assigned to them.
 func (a Actor) SeesOnlyOwn() bool { return a.Role == RoleReferent }
+
+// ReviewView is a sanction case as the département's queue shows it.
+type ReviewView struct {
+	ID                string      `json:"id"`
+	ParcoursID        string      `json:"parcours_id"`
+	Number            int         `json:"number"`
+	Status            string      `json:"status"`
+	BreachKind        string      `json:"breach_kind"`
+	Obligation        string      `json:"obligation,omitempty"`
+	Facts             string      `json:"facts,omitempty"`
+	ReportedOn        Date        `json:"reported_on"`
+	Repeat            bool        `json:"repeat"`
+	NoticeSentOn      Date        `json:"notice_sent_on"`
+	NoticeReceivedOn  Date        `json:"notice_received_on"`
+	ObservationEndsOn Date        `json:"observation_ends_on"`
+	DecidedOn         Date        `json:"decided_on"`
+	SanctionKind      string      `json:"sanction_kind,omitempty"`
+	Percent           int         `json:"percent,omitempty"`
+	Months            int         `json:"months,omitempty"`
+	EffectiveOn       Date        `json:"effective_on"`
+	PaybackCents      int64       `json:"payback_cents"`
+	AppealDueOn       Date        `json:"appeal_due_on"`
+	ReferentID        string      `json:"referent_id,omitempty"`
+	UpdatedAt         time.Time   `json:"updated_at"`
+	Steps             []EventView `json:"steps"`
+}

@@ -21,6 +21,7 @@ import (
 
 	"github.com/go-chi/chi/v5"
 	"github.com/go-chi/chi/v5/middleware"
+	"github.com/google/uuid"
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
@@ -72,6 +73,18 @@ func (h *Handler) Routes() chi.Router {
 		r.Post("/parcours/{id}/actions/{n}/outcome", h.handleActionOutcome)
 		r.Post("/parcours/{id}/actions/{n}/follow-ups/{months}", h.handleFollowUp)
 		r.Post("/parcours/{id}/exit", command(h, h.Service.RecordExit))
+		r.Post("/parcours/{id}/relances", command(h, h.Service.RecordRelance))
+		r.Post("/parcours/{id}/breaches", h.handleBreach)
+		r.Get("/reviews", h.handleReviews)
+		r.Get("/reviews/{id}", h.handleReview)
+		r.Post("/reviews/{id}/notice", reviewCommand(h, h.Service.SendNotice))
+		r.Post("/reviews/{id}/hearing", reviewCommand(h, h.Service.RecordHearing))
+		r.Post("/reviews/{id}/compliance", reviewCommand(h, h.Service.RecordCompliance))
+		r.Post("/reviews/{id}/legitimate-reason", reviewCommand(h, h.Service.RecordLegitimateReason))
+		r.Post("/reviews/{id}/decision", reviewCommand(h, h.Service.Decide))
+		r.Post("/reviews/{id}/appeal", reviewCommand(h, h.Service.RecordAppeal))
+		r.Post("/reviews/{id}/appeal-decision", reviewCommand(h, h.Service.DecideAppeal))
+		r.Post("/reviews/{id}/radiation", reviewCommand(h, h.Service.DecideRadiation))
 		r.Get("/tasks", h.handleTasks)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
@@ -177,6 +190,15 @@ func (h *Handler) handleListParcours(w http.ResponseWriter, r *http.Request) {
 // command serves a POST that records one event on a parcours: decode the
 // body, run the use case, answer the parcours as it now is.
 func command[T any](h *Handler, run func(context.Context, domain.Actor, string, T) (domain.ParcoursView, error)) http.HandlerFunc {
+	return post(h, run)
+}
+
+// reviewCommand is the same for a step of a sanction case.
+func reviewCommand[T any](h *Handler, run func(context.Context, domain.Actor, string, T) (domain.ReviewView, error)) http.HandlerFunc {
+	return post(h, run)
+}
+
+func post[T, V any](h *Handler, run func(context.Context, domain.Actor, string, T) (V, error)) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		var in T
 		if err := decode(r, &in); err != nil {
@@ -190,6 +212,55 @@ func command[T any](h *Handler, run func(context.Context, domain.Actor, string, 
 		}
 		writeJSON(w, http.StatusOK, v)
 	}
+}
+
+func (h *Handler) handleBreach(w http.ResponseWriter, r *http.Request) {
+	var in domain.Breach
+	if err := decode(r, &in); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	v, rid, err := h.Service.ReportBreach(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"), in)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Location", "/api/v1/reviews/"+rid)
+	writeJSON(w, http.StatusCreated, v)
+}
+
+func (h *Handler) handleReviews(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := postgres.ReviewFilter{Status: q.Get("status"), ParcoursID: q.Get("parcours_id")}
+	var err error
+	if f.Limit, err = limit(q.Get("limit"), 100, 1000); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	if f.ParcoursID != "" {
+		if _, perr := uuid.Parse(f.ParcoursID); perr != nil {
+			h.Error(w, r, domain.FieldError("parcours_id", "Identifiant de parcours invalide."))
+			return
+		}
+	}
+	items, err := h.Service.Reviews(r.Context(), actorFrom(r.Context()), f)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	if items == nil {
+		items = []domain.ReviewView{}
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+}
+
+func (h *Handler) handleReview(w http.ResponseWriter, r *http.Request) {
+	v, err := h.Service.Review(r.Context(), actorFrom(r.Context()), chi.URLParam(r, "id"))
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
 }
 
 func (h *Handler) handleAction(w http.ResponseWriter, r *http.Request) {

@@ -44,13 +44,19 @@ func items(r response, key string) []map[string]any {
 // history is the decoded text of every payload of every run of a parcours.
 func history(t *testing.T, pid string) (text string, events, bytes, runs int) {
 	t.Helper()
+	return historyOf(t, workflows.ParcoursWorkflowID(pid))
+}
+
+// historyOf reads every run of a workflow.
+func historyOf(t *testing.T, workflowID string) (text string, events, bytes, runs int) {
+	t.Helper()
 	ctx := context.Background()
 	var sb strings.Builder
-	desc, err := fixture.tc.DescribeWorkflowExecution(ctx, workflows.ParcoursWorkflowID(pid), "")
+	desc, err := fixture.tc.DescribeWorkflowExecution(ctx, workflowID, "")
 	require.NoError(t, err)
 	runID := desc.GetWorkflowExecutionInfo().GetFirstRunId()
 	for runID != "" {
-		iter := fixture.tc.GetWorkflowHistory(ctx, workflows.ParcoursWorkflowID(pid), runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		iter := fixture.tc.GetWorkflowHistory(ctx, workflowID, runID, false, enumspb.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
 		runs++
 		runID = ""
 		for iter.HasNext() {
@@ -100,7 +106,10 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	for _, task := range items(r, "tasks") {
 		kinds[task["kind"].(string)] = task["overdue"].(bool)
 	}
-	require.Equal(t, map[string]bool{"renew_contract": true, "review_social": true}, kinds)
+	require.Equal(t, true, kinds["renew_contract"], r.raw)
+	require.Equal(t, true, kinds["review_social"])
+	require.Equal(t, true, kinds["relance_1"], "the overdue contract brings relances (7 days to do each)")
+	require.Contains(t, kinds, "relance_2")
 
 	// Obstacles: the review moves to 12 months; the category stays in PostgreSQL.
 	r = post(t, "referent:ref-1", base+"/obstacles", map[string]any{"categories": []string{"health", "health"}, "on": now.String()})

@@ -352,6 +352,9 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 	if err := db.children(ctx, id, &v); err != nil {
 		return v, err
 	}
+	if v.Reviews, err = db.ListReviews(ctx, ReviewFilter{ParcoursID: id, Limit: 100}); err != nil {
+		return v, err
+	}
 	if v.Tasks, err = db.ListTasks(ctx, TaskFilter{ParcoursID: id, Status: "open", Limit: 100}); err != nil {
 		return v, err
 	}

@@ -13,6 +13,7 @@ import (
 func NewWorker(c client.Client, store activities.Store) worker.Worker {
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.Parcours, workflows.RegisterOptions())
+	w.RegisterWorkflowWithOptions(workflows.SuspensionReview, workflows.RegisterReviewOptions())
 	(&activities.Activities{Store: store}).Register(w)
 	return w
 }

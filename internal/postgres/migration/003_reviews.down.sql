@@ -1,0 +1,2 @@
+DROP TABLE review_steps;
+DROP TABLE reviews;

@@ -1,0 +1,163 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/workflows"
+)
+
+// ApplyReview writes a sanction case, its new steps and its tasks, in one
+// transaction, skipped whole when an older version arrives late.
+func (db *DB) ApplyReview(ctx context.Context, in workflows.SyncReviewInput) error {
+	st := in.State
+	state, err := json.Marshal(st)
+	if err != nil {
+		return err
+	}
+	var noticeSent, noticeReceived, decided, effective domain.Date
+	var kind string
+	var percent, months *int
+	if n := st.Notice; n != nil {
+		noticeSent, noticeReceived = n.SentOn, n.ReceivedOn
+	}
+	if d := st.Decision; d != nil {
+		decided, effective, kind = d.DecidedOn, d.EffectiveOn, string(d.Kind)
+		percent, months = &d.Percent, &d.Months
+	}
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat,
+				notice_sent_on, notice_received_on, observation_ends_on, decided_on, sanction_kind, percent, months, effective_on,
+				payback_cents, appeal_due_on, state, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+			ON CONFLICT (id) DO UPDATE SET
+				status = EXCLUDED.status, notice_sent_on = EXCLUDED.notice_sent_on, notice_received_on = EXCLUDED.notice_received_on,
+				observation_ends_on = EXCLUDED.observation_ends_on, decided_on = EXCLUDED.decided_on, sanction_kind = EXCLUDED.sanction_kind,
+				percent = EXCLUDED.percent, months = EXCLUDED.months, effective_on = EXCLUDED.effective_on,
+				payback_cents = EXCLUDED.payback_cents, appeal_due_on = EXCLUDED.appeal_due_on, state = EXCLUDED.state,
+				version = EXCLUDED.version, updated_at = now()
+			WHERE reviews.version <= EXCLUDED.version`,
+			in.ReviewID, in.ParcoursID, in.Number, st.Status, in.Breach.Kind, nullText(in.Breach.Obligation), nullText(in.Breach.NoteID),
+			pgDate(in.Breach.ReportedOn), in.Repeat, pgDate(noticeSent), pgDate(noticeReceived), pgDate(st.ObservationEnds),
+			pgDate(decided), nullText(kind), percent, months, pgDate(effective), st.PaybackCents, pgDate(st.AppealDueOn), state, st.Version)
+		if err != nil {
+			return fmt.Errorf("upsert review: %w", err)
+		}
+		if tag.RowsAffected() == 0 {
+			return nil // a newer state is already there
+		}
+		b := &pgx.Batch{}
+		for _, e := range in.Steps {
+			b.Queue(`
+				INSERT INTO review_steps (review_id, seq, kind, occurred_on, at, summary, actor, note_id)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (review_id, seq) DO NOTHING`,
+				in.ReviewID, e.Seq, e.Kind, pgDate(e.OccurredOn), e.At, e.Summary, nullText(e.Actor), nullText(e.NoteID))
+		}
+		for _, t := range st.Tasks {
+			b.Queue(`
+				INSERT INTO tasks (parcours_id, kind, cycle, due_on, status, assignee, overdue_at, done_at)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+				ON CONFLICT (parcours_id, kind, cycle) DO UPDATE SET
+					due_on = EXCLUDED.due_on, status = EXCLUDED.status, done_at = EXCLUDED.done_at, updated_at = now()
+				WHERE (tasks.status, tasks.done_at) IS DISTINCT FROM (EXCLUDED.status, EXCLUDED.done_at)`,
+				in.ParcoursID, t.Kind, t.Cycle, pgDate(t.DueOn), t.Status, nullText(t.Assignee), nullTime(t.OverdueAt), nullTime(t.DoneAt))
+		}
+		return tx.SendBatch(ctx, b).Close()
+	})
+}
+
+// ReviewFilter selects cases for the review queue.
+type ReviewFilter struct {
+	Scope
+	Status     string
+	ParcoursID string
+	Limit      int
+}
+
+// ListReviews lists cases, oldest report first (the queue's order).
+func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) ([]domain.ReviewView, error) {
+	rows, err := db.Pool.Query(ctx, reviewSelect+`
+		WHERE ($1::text IS NULL OR p.referent_id = $1)
+		  AND ($2::text IS NULL OR r.status = $2)
+		  AND ($3::uuid IS NULL OR r.parcours_id = $3)
+		ORDER BY r.reported_on, r.id LIMIT $4`,
+		nullText(f.Scope.ReferentID), nullText(f.Status), nullText(f.ParcoursID), f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("list reviews: %w", err)
+	}
+	return pgx.CollectRows(rows, scanReview)
+}
+
+// GetReview reads one case with its steps; outside the scope it is not found.
+func (db *DB) GetReview(ctx context.Context, id string, scope Scope) (domain.ReviewView, error) {
+	rows, err := db.Pool.Query(ctx, reviewSelect+` WHERE r.id = $1 AND ($2::text IS NULL OR p.referent_id = $2)`, id, nullText(scope.ReferentID))
+	if err != nil {
+		return domain.ReviewView{}, err
+	}
+	list, err := pgx.CollectRows(rows, scanReview)
+	if err != nil {
+		return domain.ReviewView{}, err
+	}
+	if len(list) == 0 {
+		return domain.ReviewView{}, domain.Errorf(domain.ENOTFOUND, "Dossier de sanction introuvable.")
+	}
+	v := list[0]
+	steps, err := db.Pool.Query(ctx, `
+		SELECT s.seq, s.kind, s.occurred_on, s.at, s.summary, coalesce(s.actor, ''), coalesce(t.name, ''), coalesce(n.body, '')
+		FROM review_steps s
+		LEFT JOIN api_tokens t ON s.actor = 'token:' || t.id
+		LEFT JOIN notes n ON n.id = s.note_id
+		WHERE s.review_id = $1 ORDER BY s.seq`, id)
+	if err != nil {
+		return v, err
+	}
+	v.Steps, err = pgx.CollectRows(steps, func(r pgx.CollectableRow) (domain.EventView, error) {
+		var e domain.EventView
+		var on pgtype.Date
+		err := r.Scan(&e.Seq, &e.Kind, &on, &e.At, &e.Summary, &e.RecordedBy, &e.Author, &e.Note)
+		e.OccurredOn = fromPG(on)
+		return e, err
+	})
+	return v, err
+}
+
+// ReviewParcours is the parcours of a case, if the scope may see it.
+func (db *DB) ReviewParcours(ctx context.Context, id string, scope Scope) (parcoursID string, number int, err error) {
+	err = db.Pool.QueryRow(ctx, `
+		SELECT r.parcours_id::text, r.number FROM reviews r JOIN parcours p ON p.id = r.parcours_id
+		WHERE r.id = $1 AND ($2::text IS NULL OR p.referent_id = $2)`, id, nullText(scope.ReferentID)).Scan(&parcoursID, &number)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return "", 0, domain.Errorf(domain.ENOTFOUND, "Dossier de sanction introuvable.")
+	}
+	return parcoursID, number, err
+}
+
+const reviewSelect = `
+	SELECT r.id, r.parcours_id::text, r.number, r.status, r.breach_kind, coalesce(r.obligation, ''), r.reported_on, r.repeat,
+	       r.notice_sent_on, r.notice_received_on, r.observation_ends_on, r.decided_on, coalesce(r.sanction_kind, ''),
+	       coalesce(r.percent, 0), coalesce(r.months, 0), r.effective_on, coalesce(r.payback_cents, 0), r.appeal_due_on,
+	       coalesce(n.body, ''), p.referent_id, r.updated_at
+	FROM reviews r JOIN parcours p ON p.id = r.parcours_id LEFT JOIN notes n ON n.id = r.facts_note_id`
+
+func scanReview(r pgx.CollectableRow) (domain.ReviewView, error) {
+	var v domain.ReviewView
+	var reported, sent, received, obs, decided, effective, appeal pgtype.Date
+	var referent *string
+	var updated time.Time
+	err := r.Scan(&v.ID, &v.ParcoursID, &v.Number, &v.Status, &v.BreachKind, &v.Obligation, &reported, &v.Repeat,
+		&sent, &received, &obs, &decided, &v.SanctionKind, &v.Percent, &v.Months, &effective, &v.PaybackCents, &appeal,
+		&v.Facts, &referent, &updated)
+	v.ReportedOn, v.NoticeSentOn, v.NoticeReceivedOn, v.ObservationEndsOn = fromPG(reported), fromPG(sent), fromPG(received), fromPG(obs)
+	v.DecidedOn, v.EffectiveOn, v.AppealDueOn = fromPG(decided), fromPG(effective), fromPG(appeal)
+	v.ReferentID, v.UpdatedAt = deref(referent), updated
+	v.Steps = []domain.EventView{}
+	return v, err
+}
