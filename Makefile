@@ -41,7 +41,7 @@ bin/workflowcheck:
 
 .PHONY: record-history
 record-history: deps build bin/workflowcheck ## Record the missing workflow histories of the replay tests (never overwrites)
-	@RECORD_HISTORY=$(CURDIR)/workflows/testdata scripts/test.sh -run 'TestParcoursLifecycleOverHTTP|TestLifecycleOverHTTP|TestManyMessages|TestListAndTaskFilters' ./internal/httpapi/
+	@RECORD_HISTORY=$(CURDIR)/workflows/testdata scripts/test.sh -run 'TestParcoursLifecycleOverHTTP|TestLifecycleOverHTTP|TestManyMessages|TestListAndTaskFilters|TestEscalationOverHTTP' ./internal/httpapi/
 
 .PHONY: db/reset
 db/reset: build ## Stop the local PostgreSQL and delete ./data (all local data!)

@@ -381,3 +381,49 @@ func TestRealBinaryWholeParcours(t *testing.T) {
 	do(dep, base, nil, 200)
 	s.interrupt()
 }
+
+// TestRealBinaryOverdueContractToSuspension: an overdue contract brings
+// relances and a breach proposal; the breach is reported, the person
+// notified, the observation period passes, the département decides a
+// suspension on the 2025 scale.
+func TestRealBinaryOverdueContractToSuspension(t *testing.T) {
+	t.Parallel()
+	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": t.TempDir()})
+	s.start()
+	dep := s.token("--name", "Service RSA", "--role", "department")
+	ref := s.token("--name", "Référent", "--role", "referent", "--referent", "ref-5")
+	today := domain.DateOf(time.Now())
+	entered := today.AddMonths(-3)
+	do := func(token, method, path string, body any, want int) map[string]any {
+		t.Helper()
+		status, out := s.call(token, method, path, body)
+		require.Equal(t, want, status, out)
+		return out
+	}
+	pid := do(dep, "POST", "/api/v1/parcours", intake("E2E-SANCTION", entered), 201)["id"].(string)
+	base := "/api/v1/parcours/" + pid
+	do(dep, "POST", base+"/orientation", map[string]any{"track": "professional", "organism": "France Travail", "referent_id": "ref-5", "decided_on": entered.AddDays(3).String()}, 200)
+	eventually(t, "the breach proposal in the référent's inbox", func() bool {
+		for _, task := range tasksOf(s, ref, "") {
+			if task["kind"] == "propose_breach" && task["parcours_id"] == pid {
+				return true
+			}
+		}
+		return false
+	})
+	do(ref, "POST", base+"/relances", map[string]any{"number": 1, "sent_on": today.String(), "channel": "letter"}, 200)
+	do(ref, "POST", base+"/relances", map[string]any{"number": 2, "sent_on": today.String(), "channel": "phone"}, 200)
+	do(ref, "POST", base+"/breaches", map[string]any{"kind": "refusal_contract", "facts": "Aucune réponse aux convocations.", "reported_on": today.String()}, 201)
+	rid := pid + "-1"
+	queue := do(dep, "GET", "/api/v1/reviews?status=reported", nil, 200)
+	require.NotEmpty(t, queue["items"])
+	do(dep, "POST", "/api/v1/reviews/"+rid+"/notice", map[string]any{"sent_on": today.AddDays(-13).String(), "received_on": today.AddDays(-11).String(),
+		"planned_kind": "suspension", "planned_percent": 40, "planned_months": 2}, 200)
+	v := do(dep, "POST", "/api/v1/reviews/"+rid+"/decision", map[string]any{"kind": "suspension", "percent": 40, "months": 2, "decided_on": today.String(),
+		"effective_on": today.AddDays(9).String(), "household_size": 1, "monthly_amount_cents": 64600}, 200)
+	require.Equal(t, "sanction", v["status"])
+	require.Equal(t, "suspension", v["sanction_kind"])
+	p := do(dep, "GET", base, nil, 200)
+	require.Equal(t, "sanction", p["reviews"].([]any)[0].(map[string]any)["status"])
+	s.interrupt()
+}

@@ -396,6 +396,10 @@ func TestParcoursLifecycleOverHTTP(t *testing.T) {
 // replay tests when PARCOURS_RECORD_HISTORY names a directory: `make
 // record-history` (see workflows/replay_test.go).
 func recordHistory(t *testing.T, pid, name string) {
+	recordWorkflowHistory(t, workflows.ParcoursWorkflowID(pid), name)
+}
+
+func recordWorkflowHistory(t *testing.T, workflowID, name string) {
 	dir := os.Getenv("PARCOURS_RECORD_HISTORY")
 	if dir == "" {
 		return
@@ -405,7 +409,7 @@ func recordHistory(t *testing.T, pid, name string) {
 		t.Logf("%s exists: recorded histories are never overwritten (they stand for older code)", file)
 		return
 	}
-	iter := fixture.tc.GetWorkflowHistory(context.Background(), workflows.ParcoursWorkflowID(pid), "", false, 0)
+	iter := fixture.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
 	hist := &historypb.History{}
 	for iter.HasNext() {
 		e, err := iter.Next()

@@ -121,6 +121,8 @@ func TestEscalationOverHTTP(t *testing.T) {
 	}
 	require.Equal(t, 1, reported)
 	require.GreaterOrEqual(t, stepEvents, 4)
+	recordHistory(t, pid, "parcours_v3_sanction_remobilised")
+	recordWorkflowHistory(t, workflows.ReviewWorkflowID(pid, 1), "review_v1_sanction_appeal_remobilised")
 	text, _, _, _ := history(t, pid)
 	require.False(t, strings.Contains(text, "XQZ-SECRET"), "the facts reached the parcours history")
 	text, _, _, _ = historyOf(t, workflows.ReviewWorkflowID(pid, 1))
