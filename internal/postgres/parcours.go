@@ -387,14 +387,20 @@ func (db *DB) deadlines(ctx context.Context, id string) ([]domain.DeadlineView, 
 }
 
 func (db *DB) events(ctx context.Context, id string) ([]domain.EventView, error) {
+	return db.timeline(ctx, "events", "parcours_id", id)
+}
+
+// timeline reads a table of dated, attributed steps (events of a parcours,
+// steps of a case) with their author's name and note.
+func (db *DB) timeline(ctx context.Context, table, key, id string) ([]domain.EventView, error) {
 	rows, err := db.Pool.Query(ctx, `
 		SELECT e.seq, e.kind, e.occurred_on, e.at, e.summary, coalesce(e.actor, ''), coalesce(t.name, ''), coalesce(n.body, '')
-		FROM events e
+		FROM `+table+` e
 		LEFT JOIN api_tokens t ON e.actor = 'token:' || t.id
 		LEFT JOIN notes n ON n.id = e.note_id
-		WHERE e.parcours_id = $1 ORDER BY e.seq`, id)
+		WHERE e.`+key+` = $1 ORDER BY e.seq`, id)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("%s of %s: %w", table, id, err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.EventView, error) {
 		var e domain.EventView

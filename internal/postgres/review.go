@@ -110,22 +110,7 @@ func (db *DB) GetReview(ctx context.Context, id string, scope Scope) (domain.Rev
 		return domain.ReviewView{}, domain.Errorf(domain.ENOTFOUND, "Dossier de sanction introuvable.")
 	}
 	v := list[0]
-	steps, err := db.Pool.Query(ctx, `
-		SELECT s.seq, s.kind, s.occurred_on, s.at, s.summary, coalesce(s.actor, ''), coalesce(t.name, ''), coalesce(n.body, '')
-		FROM review_steps s
-		LEFT JOIN api_tokens t ON s.actor = 'token:' || t.id
-		LEFT JOIN notes n ON n.id = s.note_id
-		WHERE s.review_id = $1 ORDER BY s.seq`, id)
-	if err != nil {
-		return v, err
-	}
-	v.Steps, err = pgx.CollectRows(steps, func(r pgx.CollectableRow) (domain.EventView, error) {
-		var e domain.EventView
-		var on pgtype.Date
-		err := r.Scan(&e.Seq, &e.Kind, &on, &e.At, &e.Summary, &e.RecordedBy, &e.Author, &e.Note)
-		e.OccurredOn = fromPG(on)
-		return e, err
-	})
+	v.Steps, err = db.timeline(ctx, "review_steps", "review_id", id)
 	return v, err
 }
 
