@@ -15,17 +15,18 @@ import (
 // Config is the whole configuration. Every field has a documented default
 // (README, "Configuration").
 type Config struct {
-	Addr              string // PARCOURS_ADDR
-	DataDir           string // PARCOURS_DATA_DIR
-	DatabaseURL       string // DATABASE_URL; empty: start the local cluster
-	PGPort            int    // PARCOURS_PG_PORT: the local cluster's port
-	TemporalAddress   string // TEMPORAL_ADDRESS; empty: embedded server
-	TemporalNamespace string // TEMPORAL_NAMESPACE
-	TemporalPort      int    // PARCOURS_TEMPORAL_PORT: the embedded frontend
-	TemporalAPIKey    string // TEMPORAL_API_KEY (Temporal Cloud)
-	TemporalTLS       bool   // TEMPORAL_TLS
-	Policy            string // PARCOURS_POLICY
-	RenewalNoticeDays int    // PARCOURS_RENEWAL_NOTICE_DAYS
+	Addr              string                    // PARCOURS_ADDR
+	DataDir           string                    // PARCOURS_DATA_DIR
+	DatabaseURL       string                    // DATABASE_URL; empty: start the local cluster
+	PGPort            int                       // PARCOURS_PG_PORT: the local cluster's port
+	TemporalAddress   string                    // TEMPORAL_ADDRESS; empty: embedded server
+	TemporalNamespace string                    // TEMPORAL_NAMESPACE
+	TemporalPort      int                       // PARCOURS_TEMPORAL_PORT: the embedded frontend
+	TemporalAPIKey    string                    // TEMPORAL_API_KEY (Temporal Cloud)
+	TemporalTLS       bool                      // TEMPORAL_TLS
+	Policy            string                    // PARCOURS_POLICY
+	RenewalNoticeDays int                       // PARCOURS_RENEWAL_NOTICE_DAYS
+	Escalation        domain.EscalationSettings // PARCOURS_RELANCE_DAYS, PARCOURS_PAYBACK_CAP_MONTHS, PARCOURS_REPEAT_WINDOW_MONTHS
 	LogLevel          slog.Level
 }
 
@@ -58,6 +59,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.RenewalNoticeDays, err = intVar(getenv, "PARCOURS_RENEWAL_NOTICE_DAYS"); err != nil {
 		return c, err
 	}
+	if c.Escalation, err = escalation(getenv); err != nil {
+		return c, err
+	}
 	if v := getenv("TEMPORAL_TLS"); v != "" {
 		if c.TemporalTLS, err = strconv.ParseBool(v); err != nil {
 			return c, &Error{"TEMPORAL_TLS", fmt.Sprintf("%q n'est pas un booléen (true ou false)", v)}
@@ -70,6 +74,45 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	c = c.WithDefaults()
 	return c, c.Validate()
+}
+
+// escalation reads the relance and sanction settings over their defaults.
+func escalation(getenv func(string) string) (domain.EscalationSettings, error) {
+	e := domain.DefaultEscalation()
+	if v := getenv("PARCOURS_RELANCE_DAYS"); v != "" {
+		parts := strings.Split(v, ",")
+		var days [3]int
+		ok := len(parts) == 3
+		for i := 0; ok && i < 3; i++ {
+			n, err := strconv.Atoi(strings.TrimSpace(parts[i]))
+			days[i], ok = n, err == nil && n >= 0 && n <= 365 && (i == 0 || n > days[i-1])
+		}
+		if !ok {
+			return e, &Error{"PARCOURS_RELANCE_DAYS", fmt.Sprintf("%q : attendu trois nombres de jours croissants, par exemple 0,15,30 (1re relance, 2e relance, proposition de signalement)", v)}
+		}
+		e.Relance1Days, e.Relance2Days, e.ProposalDays = days[0], days[1], days[2]
+	}
+	for _, s := range []struct {
+		name     string
+		dst      *int
+		min, max int
+	}{
+		{"PARCOURS_PAYBACK_CAP_MONTHS", &e.PaybackCapMonths, 0, 12},
+		{"PARCOURS_REPEAT_WINDOW_MONTHS", &e.RepeatMonths, 1, 120},
+	} {
+		n, err := intVar(getenv, s.name)
+		if err != nil {
+			return e, err
+		}
+		if getenv(s.name) == "" {
+			continue
+		}
+		if n < s.min || n > s.max {
+			return e, &Error{s.name, fmt.Sprintf("%d : attendu entre %d et %d", n, s.min, s.max)}
+		}
+		*s.dst = n
+	}
+	return e, nil
 }
 
 func intVar(getenv func(string) string, name string) (int, error) {
@@ -145,6 +188,9 @@ func (c Config) Validate() error {
 func (c Config) Settings() domain.Settings {
 	s := domain.DefaultSettings()
 	s.RenewalNoticeDays = c.RenewalNoticeDays
+	if c.Escalation != (domain.EscalationSettings{}) {
+		s.Escalation = c.Escalation
+	}
 	return s
 }
 

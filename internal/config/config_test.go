@@ -24,21 +24,27 @@ func TestDefaults(t *testing.T) {
 func TestInvalidValuesNameTheirVariable(t *testing.T) {
 	t.Parallel()
 	for name, m := range map[string]map[string]string{
-		"PARCOURS_ADDR":                {"PARCOURS_ADDR": "8080"},
-		"PARCOURS_TEMPORAL_PORT":       {"PARCOURS_TEMPORAL_PORT": "abc"},
-		"PARCOURS_PG_PORT":             {"PARCOURS_PG_PORT": "70000"},
-		"PARCOURS_POLICY":              {"PARCOURS_POLICY": "calvados"},
-		"DATABASE_URL":                 {"DATABASE_URL": "mysql://x"},
-		"TEMPORAL_ADDRESS":             {"TEMPORAL_ADDRESS": "temporal"},
-		"TEMPORAL_TLS":                 {"TEMPORAL_TLS": "oui"},
-		"PARCOURS_LOG_LEVEL":           {"PARCOURS_LOG_LEVEL": "chatty"},
-		"PARCOURS_RENEWAL_NOTICE_DAYS": {"PARCOURS_RENEWAL_NOTICE_DAYS": "365"},
+		"PARCOURS_ADDR":                 {"PARCOURS_ADDR": "8080"},
+		"PARCOURS_TEMPORAL_PORT":        {"PARCOURS_TEMPORAL_PORT": "abc"},
+		"PARCOURS_PG_PORT":              {"PARCOURS_PG_PORT": "70000"},
+		"PARCOURS_POLICY":               {"PARCOURS_POLICY": "calvados"},
+		"DATABASE_URL":                  {"DATABASE_URL": "mysql://x"},
+		"TEMPORAL_ADDRESS":              {"TEMPORAL_ADDRESS": "temporal"},
+		"TEMPORAL_TLS":                  {"TEMPORAL_TLS": "oui"},
+		"PARCOURS_LOG_LEVEL":            {"PARCOURS_LOG_LEVEL": "chatty"},
+		"PARCOURS_RENEWAL_NOTICE_DAYS":  {"PARCOURS_RENEWAL_NOTICE_DAYS": "365"},
+		"PARCOURS_RELANCE_DAYS":         {"PARCOURS_RELANCE_DAYS": "0,30,15"},
+		"PARCOURS_PAYBACK_CAP_MONTHS":   {"PARCOURS_PAYBACK_CAP_MONTHS": "24"},
+		"PARCOURS_REPEAT_WINDOW_MONTHS": {"PARCOURS_REPEAT_WINDOW_MONTHS": "0"},
 	} {
 		_, err := FromEnv(env(m))
 		require.Error(t, err, name)
 		require.Contains(t, err.Error(), name)
 	}
-	c, err := FromEnv(env(map[string]string{"PARCOURS_POLICY": "loi", "TEMPORAL_ADDRESS": "temporal:7233"}))
+	c, err := FromEnv(env(map[string]string{"PARCOURS_POLICY": "loi", "TEMPORAL_ADDRESS": "temporal:7233",
+		"PARCOURS_RELANCE_DAYS": "1, 10, 20", "PARCOURS_PAYBACK_CAP_MONTHS": "2"}))
 	require.NoError(t, err)
 	require.False(t, c.Embedded())
+	e := c.Settings().Escalation
+	require.Equal(t, []int{1, 10, 20, 2, 24}, []int{e.Relance1Days, e.Relance2Days, e.ProposalDays, e.PaybackCapMonths, e.RepeatMonths})
 }
