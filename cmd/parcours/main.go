@@ -35,6 +35,8 @@ Usage :
   parcours migrate                    applique les migrations de la base
   parcours token create --name NOM --role admin|department|supervisor|referent [--referent ID]
                                       crée un jeton d'accès à l'API (affiché une seule fois)
+  parcours account create --email ADRESSE --name NOM --role admin|department|supervisor|referent [--referent ID] [--structure S]
+                                      crée un compte de l'interface web (mot de passe affiché une seule fois)
   parcours postgres start|stop        démarre ou arrête la base PostgreSQL locale
   parcours healthcheck                interroge /healthz du service (pour les conteneurs)
 
@@ -64,6 +66,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.migrate(ctx)
 	case "token":
 		return m.token(ctx, args[1:])
+	case "account":
+		return m.account(ctx, args[1:])
 	case "postgres":
 		return m.postgres(ctx, args[1:])
 	case "healthcheck":

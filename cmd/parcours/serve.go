@@ -17,6 +17,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/internal/web"
 )
 
 func (m *Main) config() (config.Config, *slog.Logger, error) {
@@ -119,7 +120,19 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		return nil
 	}
 	api := &httpapi.Handler{Service: svc, Logger: logger}
-	hs := &http.Server{Handler: api.Routes(), ReadHeaderTimeout: 10 * time.Second}
+	router := api.Routes()
+	site := &web.Handler{Service: svc, Logger: logger, Secure: cfg.CookieSecure}
+	if err := site.Routes(router); err != nil {
+		return err
+	}
+	hs := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	email, password, created, err := svc.EnsureFirstAdmin(ctx)
+	if err != nil {
+		return fmt.Errorf("premier administrateur : %w", err)
+	}
+	if created {
+		fmt.Fprintf(m.Stdout, "\nPremier compte administrateur créé (affiché une seule fois) :\n  identifiant  %s\n  mot de passe %s\n", email, password)
+	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	m.banner(cfg, address)
@@ -164,12 +177,13 @@ func (m *Main) banner(cfg config.Config, temporalAddress string) {
 		tmp = fmt.Sprintf("Temporal embarqué (%s, données dans %s)", temporalAddress, filepath.Join(cfg.DataDir, "temporal"))
 	}
 	fmt.Fprintf(m.Stdout, `
-parcours est prêt : http://%s
+parcours est prêt : http://%s  (interface web : connexion avec un compte)
   API           http://%s/api/v1  (santé : /healthz, disponibilité : /readyz)
   Base          %s
   Moteur        %s
   Règle         %s
-Jeton d'accès : dans un autre terminal,
+Comptes : ./bin/parcours account create --email … --name … --role referent --referent ID
+Jeton d'accès à l'API : dans un autre terminal,
   ./bin/parcours token create --name "mon nom" --role admin
 puis : curl -H "Authorization: Bearer <jeton>" http://%s/api/v1/tasks
 Ctrl-C arrête tout proprement ; les données restent dans %s.

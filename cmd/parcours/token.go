@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/auth"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 )
@@ -103,5 +104,43 @@ func (m *Main) healthcheck(ctx context.Context) error {
 	if res.StatusCode != http.StatusOK {
 		return fmt.Errorf("/healthz : %s", res.Status)
 	}
+	return nil
+}
+
+// account creates a web account with a generated password, shown once.
+func (m *Main) account(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "create" {
+		return fmt.Errorf("usage : parcours account create --email ADRESSE --name NOM --role ROLE [--referent ID] [--structure S]")
+	}
+	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "adresse électronique (identifiant)")
+	name := fs.String("name", "", "nom affiché")
+	role := fs.String("role", "", "admin, department, supervisor ou referent")
+	referent := fs.String("referent", "", "identifiant de référent (rôle referent)")
+	structure := fs.String("structure", "", "structure ou territoire")
+	if err := fs.Parse(args[1:]); err != nil {
+		return fmt.Errorf("account create : %w", err)
+	}
+	cfg, logger, err := m.config()
+	if err != nil {
+		return err
+	}
+	db, stop, err := m.database(ctx, cfg, logger, false)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	password := auth.NewSecret(12)
+	svc := &app.Service{DB: db, Logger: logger}
+	if _, err := svc.CreateAccount(ctx, domain.System, app.NewAccount{Email: *email, Name: *name, Password: password,
+		Role: domain.Role(*role), ReferentID: *referent, Structure: *structure}); err != nil {
+		if f := domain.ErrorField(err); f != "" {
+			return fmt.Errorf("--%s : %s", f, domain.ErrorMessage(err))
+		}
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "Compte créé pour %s (rôle %s). Mot de passe (affiché une seule fois) :\n", *email, *role)
+	fmt.Fprintln(m.Stdout, password)
 	return nil
 }

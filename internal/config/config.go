@@ -24,6 +24,7 @@ type Config struct {
 	TemporalPort      int                       // PARCOURS_TEMPORAL_PORT: the embedded frontend
 	TemporalAPIKey    string                    // TEMPORAL_API_KEY (Temporal Cloud)
 	TemporalTLS       bool                      // TEMPORAL_TLS
+	CookieSecure      bool                      // PARCOURS_COOKIE_SECURE: web cookies only over HTTPS
 	Policy            string                    // PARCOURS_POLICY
 	RenewalNoticeDays int                       // PARCOURS_RENEWAL_NOTICE_DAYS
 	Escalation        domain.EscalationSettings // PARCOURS_RELANCE_DAYS, PARCOURS_PAYBACK_CAP_MONTHS, PARCOURS_REPEAT_WINDOW_MONTHS
@@ -65,6 +66,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := getenv("TEMPORAL_TLS"); v != "" {
 		if c.TemporalTLS, err = strconv.ParseBool(v); err != nil {
 			return c, &Error{"TEMPORAL_TLS", fmt.Sprintf("%q n'est pas un booléen (true ou false)", v)}
+		}
+	}
+	if v := getenv("PARCOURS_COOKIE_SECURE"); v != "" {
+		if c.CookieSecure, err = strconv.ParseBool(v); err != nil {
+			return c, &Error{"PARCOURS_COOKIE_SECURE", fmt.Sprintf("%q n'est pas un booléen (true ou false)", v)}
 		}
 	}
 	if v := getenv("PARCOURS_LOG_LEVEL"); v != "" {

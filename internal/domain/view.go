@@ -108,6 +108,8 @@ type TaskView struct {
 	Overdue    bool       `json:"overdue"`
 	OverdueAt  *time.Time `json:"overdue_at"`
 	Assignee   *string    `json:"assignee"`
+	LastName   string     `json:"last_name"`
+	FirstName  string     `json:"first_name"`
 }
 
 // EventView is one fact of a parcours' timeline.

@@ -134,8 +134,16 @@ func (c *Cluster) Start(ctx context.Context) (string, error) {
 	if err := c.writeConf(runAs); err != nil {
 		return "", err
 	}
-	if c.running(ctx, bin, runAs) {
+	if port, ok := c.running(); ok {
+		if port != 0 && port != c.Port {
+			// Ours, started with another port: use it; the new port applies at the next start.
+			c.Logger.Warn("local PostgreSQL already running on another port", "dir", c.Dir, "port", port, "configured_port", c.Port)
+			c.Port = port
+		}
 		c.Logger.Info("local PostgreSQL already running", "dir", c.Dir, "port", c.Port)
+		if err := c.waitReady(ctx, bin); err != nil {
+			return "", err
+		}
 		c.startedHere = c.Adopt
 	} else {
 		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.Port), time.Second); err == nil {
@@ -179,7 +187,7 @@ func (c *Cluster) StopAny(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if !c.running(ctx, bin, runAs) {
+	if _, ok := c.running(); !ok {
 		return nil
 	}
 	out, err := c.command(ctx, runAs, filepath.Join(bin, "pg_ctl"), "-D", c.pgdata(), "-m", "fast", "-w", "-t", "60", "stop").CombinedOutput()
@@ -190,12 +198,72 @@ func (c *Cluster) StopAny(ctx context.Context) error {
 	return nil
 }
 
-func (c *Cluster) running(ctx context.Context, bin string, runAs *account) bool {
-	if _, err := os.Stat(filepath.Join(c.pgdata(), "postmaster.pid")); err != nil {
+// running tells whether the cluster's postmaster is alive, and on which
+// port (from postmaster.pid). A pid file left by a crash is removed when its
+// process is gone, a zombie (a postmaster killed with -9 stays one until
+// PID 1 reaps it, which some containers' init never does) or another
+// program that reused the pid: pg_ctl and postgres only ask kill(pid, 0),
+// which says yes to all three, and would refuse to start.
+func (c *Cluster) running() (port int, ok bool) {
+	file := filepath.Join(c.pgdata(), "postmaster.pid")
+	b, err := os.ReadFile(file)
+	if err != nil {
+		return 0, false
+	}
+	// Lines: pid, data directory, start time, port, socket directory, ...
+	lines := strings.Split(string(b), "\n")
+	pid, _ := strconv.Atoi(strings.TrimSpace(lines[0]))
+	if len(lines) > 3 {
+		port, _ = strconv.Atoi(strings.TrimSpace(lines[3]))
+	}
+	if pid > 0 && postmasterAlive(pid, c.pgdata()) {
+		return port, true
+	}
+	// The socket's lock file in Dir/run (ours alone) names the dead pid too.
+	stale, _ := filepath.Glob(filepath.Join(c.Dir, "run", ".s.PGSQL.*"))
+	for _, f := range append(stale, file) {
+		_ = os.Remove(f)
+	}
+	c.Logger.Warn("stale postmaster.pid removed (the server had stopped without cleaning up)", "dir", c.Dir, "pid", pid)
+	return 0, false
+}
+
+// postmasterAlive tells whether pid is a live (not zombie) postgres process
+// working in pgdata (a postmaster's working directory is its data directory).
+func postmasterAlive(pid int, pgdata string) bool {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		if _, err := os.Stat("/proc/self/stat"); err != nil {
+			return syscall.Kill(pid, 0) == nil // no /proc: the best we can do
+		}
+		return false // no such process
+	}
+	// "pid (comm) state ...": comm may hold spaces and parentheses.
+	stat := string(b)
+	open, end := strings.IndexByte(stat, '('), strings.LastIndexByte(stat, ')')
+	if open < 0 || end < open || len(stat) < end+3 {
 		return false
 	}
-	// pg_ctl status: 0 when running, 3 when not (a stale pid file after a crash is "not running").
-	return c.command(ctx, runAs, filepath.Join(bin, "pg_ctl"), "-D", c.pgdata(), "status").Run() == nil
+	comm, state := stat[open+1:end], stat[end+2]
+	if (comm != "postgres" && comm != "postmaster") || state == 'Z' || state == 'X' {
+		return false
+	}
+	cwd, err := os.Readlink(fmt.Sprintf("/proc/%d/cwd", pid))
+	if err != nil {
+		return true // not ours to read: trust the name
+	}
+	real, err := filepath.EvalSymlinks(pgdata)
+	return err != nil || cwd == real
+}
+
+// waitReady waits until the server accepts connections on 127.0.0.1 (a
+// cluster found running may still be starting, or recovering after a crash).
+func (c *Cluster) waitReady(ctx context.Context, bin string) error {
+	out, err := exec.CommandContext(ctx, filepath.Join(bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-t", "60").CombinedOutput()
+	if err != nil {
+		return fmt.Errorf("pg_isready (port %d): %w: %s (voir %s)", c.Port, err, strings.TrimSpace(string(out)), filepath.Join(c.Dir, "postgres.log"))
+	}
+	return nil
 }
 
 func (c *Cluster) initdb(ctx context.Context, bin string, runAs *account) error {

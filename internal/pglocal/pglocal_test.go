@@ -5,7 +5,11 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -74,6 +78,63 @@ func TestClusterLifecycle(t *testing.T) {
 	require.Equal(t, url, url3)
 	ping(t, url3)
 	require.NoError(t, again.Stop(ctx))
+}
+
+func postmasterPID(t *testing.T, dir string) int {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, "pgdata", "postmaster.pid"))
+	require.NoError(t, err)
+	pid, err := strconv.Atoi(strings.SplitN(string(b), "\n", 2)[0])
+	require.NoError(t, err)
+	return pid
+}
+
+// A service killed with -9 together with its postmaster leaves a
+// postmaster.pid whose process is gone, or a zombie until PID 1 reaps it:
+// the next start must not take it for a running server.
+func TestStartAfterPostmasterKilled(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, port := openDir(t), freePort(t)
+	c := &Cluster{Dir: dir, Port: port, FsyncOff: true, Adopt: true}
+	url, err := c.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.StopAny(context.Background()) })
+	ping(t, url)
+
+	require.NoError(t, syscall.Kill(postmasterPID(t, dir), syscall.SIGKILL))
+	again := &Cluster{Dir: dir, Port: port, FsyncOff: true, Adopt: true}
+	url2, err := again.Start(ctx)
+	require.NoError(t, err)
+	require.Equal(t, url, url2)
+	ping(t, url2)
+	require.NoError(t, again.Stop(ctx))
+}
+
+// After a reboot the pid in a stale postmaster.pid may belong to another
+// program: it must not pass for the server.
+func TestStalePidOfAnotherProgram(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	dir, port := openDir(t), freePort(t)
+	c := &Cluster{Dir: dir, Port: port, FsyncOff: true}
+	url, err := c.Start(ctx)
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = c.StopAny(context.Background()) })
+	require.NoError(t, c.StopAny(ctx))
+
+	sleep := exec.Command("sleep", "60")
+	require.NoError(t, sleep.Start())
+	t.Cleanup(func() { _ = sleep.Process.Kill(); _ = sleep.Wait() })
+	pidFile := filepath.Join(dir, "pgdata", "postmaster.pid")
+	stale := fmt.Sprintf("%d\n%s\n0\n%d\n", sleep.Process.Pid, filepath.Join(dir, "pgdata"), port)
+	require.NoError(t, os.WriteFile(pidFile, []byte(stale), 0o600))
+
+	url2, err := c.Start(ctx)
+	require.NoError(t, err)
+	require.Equal(t, url, url2)
+	ping(t, url2)
+	require.NoError(t, c.Stop(ctx))
 }
 
 func TestBusyPortIsNamed(t *testing.T) {

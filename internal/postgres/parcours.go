@@ -394,9 +394,10 @@ func (db *DB) events(ctx context.Context, id string) ([]domain.EventView, error)
 // steps of a case) with their author's name and note.
 func (db *DB) timeline(ctx context.Context, table, key, id string) ([]domain.EventView, error) {
 	rows, err := db.Pool.Query(ctx, `
-		SELECT e.seq, e.kind, e.occurred_on, e.at, e.summary, coalesce(e.actor, ''), coalesce(t.name, ''), coalesce(n.body, '')
+		SELECT e.seq, e.kind, e.occurred_on, e.at, e.summary, coalesce(e.actor, ''), coalesce(t.name, a.name, ''), coalesce(n.body, '')
 		FROM `+table+` e
 		LEFT JOIN api_tokens t ON e.actor = 'token:' || t.id
+		LEFT JOIN accounts a ON e.actor = 'account:' || a.id::text
 		LEFT JOIN notes n ON n.id = e.note_id
 		WHERE e.`+key+` = $1 ORDER BY e.seq`, id)
 	if err != nil {
@@ -488,8 +489,8 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 		status, overdueOnly = "open", true
 	}
 	rows, err := db.Pool.Query(ctx, `
-		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, t.assignee
-		FROM tasks t JOIN parcours p ON p.id = t.parcours_id
+		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, t.assignee, b.last_name, b.first_name
+		FROM tasks t JOIN parcours p ON p.id = t.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
 		WHERE t.status = $1
 		  AND (NOT $2 OR t.overdue_at IS NOT NULL)
 		  AND ($3::text IS NULL OR p.referent_id = $3 OR t.assignee = $3)
@@ -504,7 +505,7 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.TaskView, error) {
 		var t domain.TaskView
 		var due pgtype.Date
-		err := r.Scan(&t.ID, &t.ParcoursID, &t.Kind, &t.Cycle, &due, &t.Status, &t.OverdueAt, &t.Assignee)
+		err := r.Scan(&t.ID, &t.ParcoursID, &t.Kind, &t.Cycle, &due, &t.Status, &t.OverdueAt, &t.Assignee, &t.LastName, &t.FirstName)
 		t.DueOn, t.Overdue = fromPG(due), t.OverdueAt != nil && t.Status == domain.TaskOpen
 		return t, err
 	})

@@ -1,0 +1,93 @@
+package app
+
+import (
+	"context"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/parcours-rsa/parcours/internal/auth"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+)
+
+// SessionLength is how long a web session lasts.
+const SessionLength = 10 * time.Hour
+
+// NewAccount is what creating an account needs.
+type NewAccount struct {
+	Email, Name, Password string
+	Role                  domain.Role
+	ReferentID, Structure string
+}
+
+// CreateAccount creates a web account with a local password.
+func (s *Service) CreateAccount(ctx context.Context, by domain.Actor, n NewAccount) (string, error) {
+	if err := authorize(by, "gérer les comptes", domain.RoleAdmin); err != nil {
+		return "", err
+	}
+	switch {
+	case !strings.Contains(n.Email, "@"):
+		return "", domain.FieldError("email", "Adresse électronique invalide.")
+	case strings.TrimSpace(n.Name) == "":
+		return "", domain.FieldError("name", "Le nom est obligatoire.")
+	case !slices.Contains(domain.Roles, n.Role):
+		return "", domain.FieldError("role", "Rôle inconnu %q : admin, department, supervisor ou referent.", n.Role)
+	case n.Role == domain.RoleReferent && n.ReferentID == "":
+		return "", domain.FieldError("referent", "Un compte de référent nomme son identifiant de référent.")
+	case len(n.Password) < 12:
+		return "", domain.FieldError("password", "Le mot de passe compte au moins 12 caractères.")
+	}
+	id, err := s.DB.CreateAccount(ctx, postgres.Account{Email: n.Email, Name: n.Name, Role: n.Role, ReferentID: n.ReferentID,
+		Structure: n.Structure, PasswordHash: auth.HashPassword(n.Password)})
+	if err != nil {
+		return "", err
+	}
+	return id, s.audit(ctx, by, "create", "account", id, map[string]any{"role": n.Role})
+}
+
+// EnsureFirstAdmin creates an administrator when there is no account at
+// all, and returns its password once (make run prints it).
+func (s *Service) EnsureFirstAdmin(ctx context.Context) (email, password string, created bool, err error) {
+	n, err := s.DB.CountAccounts(ctx)
+	if err != nil || n > 0 {
+		return "", "", false, err
+	}
+	email, password = "admin@parcours.local", auth.NewSecret(12)
+	_, err = s.CreateAccount(ctx, domain.System, NewAccount{Email: email, Name: "Administrateur", Password: password, Role: domain.RoleAdmin})
+	return email, password, err == nil, err
+}
+
+// Login checks a password and opens a session; it returns the cookie value.
+func (s *Service) Login(ctx context.Context, email, password string) (string, error) {
+	a, err := s.DB.AccountByEmail(ctx, email)
+	if err != nil {
+		return "", err
+	}
+	ok, err := auth.CheckPassword(a.PasswordHash, password)
+	if a.PasswordHash == "" || err != nil || !ok {
+		return "", domain.Errorf(domain.EUNAUTHORIZED, "Identifiant ou mot de passe incorrect.")
+	}
+	token := auth.NewSecret(32)
+	if err := s.DB.CreateSession(ctx, a.ID, auth.HashToken(token), auth.NewSecret(24), time.Now().Add(SessionLength)); err != nil {
+		return "", err
+	}
+	return token, s.audit(ctx, a.Actor(), "login", "account", a.ID, nil)
+}
+
+// Session finds who holds a session cookie, and the session's CSRF token.
+func (s *Service) Session(ctx context.Context, token string) (domain.Actor, string, error) {
+	if token == "" {
+		return domain.Actor{}, "", domain.Errorf(domain.EUNAUTHORIZED, "Connectez-vous.")
+	}
+	a, csrf, err := s.DB.SessionAccount(ctx, auth.HashToken(token))
+	if err != nil {
+		return domain.Actor{}, "", err
+	}
+	return a.Actor(), csrf, nil
+}
+
+// Logout ends a session.
+func (s *Service) Logout(ctx context.Context, token string) error {
+	return s.DB.DeleteSession(ctx, auth.HashToken(token))
+}

@@ -1,0 +1,100 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// Account is a web account.
+type Account struct {
+	ID           string
+	Email        string
+	Name         string
+	Role         domain.Role
+	ReferentID   string
+	Structure    string
+	PasswordHash string
+	Disabled     bool
+}
+
+// Actor is who the account is for the service.
+func (a Account) Actor() domain.Actor {
+	return domain.Actor{ID: "account:" + a.ID, Name: a.Name, Role: a.Role, ReferentID: a.ReferentID}
+}
+
+// CreateAccount stores an account; email and référent are unique.
+func (db *DB) CreateAccount(ctx context.Context, a Account) (string, error) {
+	id := uuid.Must(uuid.NewV7()).String()
+	_, err := db.Pool.Exec(ctx, `
+		INSERT INTO accounts (id, email, name, role, referent_id, structure, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		id, strings.ToLower(strings.TrimSpace(a.Email)), a.Name, a.Role, nullText(a.ReferentID), nullText(a.Structure), nullText(a.PasswordHash))
+	switch {
+	case isUniqueViolation(err, "accounts_email_key"):
+		return "", domain.FieldError("email", "Un compte existe déjà pour %s.", a.Email)
+	case isUniqueViolation(err, "accounts_referent_id_key"):
+		return "", domain.FieldError("referent", "Le référent %s a déjà un compte.", a.ReferentID)
+	case err != nil:
+		return "", fmt.Errorf("create account: %w", err)
+	}
+	return id, nil
+}
+
+// CountAccounts is the number of accounts.
+func (db *DB) CountAccounts(ctx context.Context) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM accounts`).Scan(&n)
+	return n, err
+}
+
+// AccountByEmail finds an active account.
+func (db *DB) AccountByEmail(ctx context.Context, email string) (Account, error) {
+	var a Account
+	var referent, structure, hash *string
+	err := db.Pool.QueryRow(ctx, `
+		SELECT id::text, email, name, role, referent_id, structure, password_hash FROM accounts
+		WHERE email = $1 AND disabled_at IS NULL`, strings.ToLower(strings.TrimSpace(email)),
+	).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &referent, &structure, &hash)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, domain.Errorf(domain.EUNAUTHORIZED, "Identifiant ou mot de passe incorrect.")
+	}
+	a.ReferentID, a.Structure, a.PasswordHash = deref(referent), deref(structure), deref(hash)
+	return a, err
+}
+
+// CreateSession stores a session (the cookie's hash, never the cookie).
+func (db *DB) CreateSession(ctx context.Context, accountID string, tokenHash []byte, csrf string, expires time.Time) error {
+	_, err := db.Pool.Exec(ctx, `INSERT INTO sessions (token_hash, account_id, csrf, expires_at) VALUES ($1, $2, $3, $4)`,
+		tokenHash, accountID, csrf, expires)
+	return err
+}
+
+// SessionAccount finds the account of a live session and its CSRF token.
+func (db *DB) SessionAccount(ctx context.Context, tokenHash []byte) (Account, string, error) {
+	var a Account
+	var referent, structure *string
+	var csrf string
+	err := db.Pool.QueryRow(ctx, `
+		SELECT a.id::text, a.email, a.name, a.role, a.referent_id, a.structure, s.csrf
+		FROM sessions s JOIN accounts a ON a.id = s.account_id
+		WHERE s.token_hash = $1 AND s.expires_at > now() AND a.disabled_at IS NULL`, tokenHash,
+	).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &referent, &structure, &csrf)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return a, "", domain.Errorf(domain.EUNAUTHORIZED, "Session expirée : reconnectez-vous.")
+	}
+	a.ReferentID, a.Structure = deref(referent), deref(structure)
+	return a, csrf, err
+}
+
+// DeleteSession ends a session; expired ones go with it.
+func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
+	_, err := db.Pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1 OR expires_at < now()`, tokenHash)
+	return err
+}

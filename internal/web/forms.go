@@ -1,0 +1,158 @@
+package web
+
+import (
+	"fmt"
+	"slices"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// formData is one form of the dossier page.
+type formData struct {
+	Name, Title, Action, Submit, CSRF, Err string
+	Fields                                 []fieldData
+}
+
+// fieldData is one field; Name is the API's name for it.
+type fieldData struct {
+	ID, Name, Label, Type, Value, Err string
+	Options                           []option
+}
+
+type option struct{ Value, Label string }
+
+func field(form, name, label, typ string, opts ...option) fieldData {
+	return fieldData{ID: form + "-" + name, Name: name, Label: label, Type: typ, Options: opts}
+}
+
+func opts[T ~string](values []T, label func(T) string) []option {
+	out := []option{{"", "— choisir —"}}
+	for _, v := range values {
+		out = append(out, option{string(v), label(v)})
+	}
+	return out
+}
+
+func same[T ~string](v T) string { return string(v) }
+
+// formsFor lists the forms an actor may use on a parcours in its state.
+func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
+	var out []formData
+	add := func(name, title, submit, action string, fields ...fieldData) {
+		if action == "" {
+			action = "/dossiers/" + v.ID + "/" + name
+		}
+		for i := range fields {
+			fields[i].ID = name + "-" + fields[i].Name
+		}
+		out = append(out, formData{Name: name, Title: title, Action: action, Submit: submit, CSRF: csrf, Fields: fields})
+	}
+	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment
+	manager := department || a.Role == domain.RoleSupervisor
+	switch v.Status {
+	case domain.StatusExited:
+	case domain.StatusAwaitingOrientation:
+		if department {
+			add("orientation", "Orientation", "Enregistrer l'orientation", "",
+				field("", "track", "Type de parcours", "select", opts(domain.Tracks, domain.Track.French)...),
+				field("", "organism", "Organisme référent", "text"),
+				field("", "referent_id", "Identifiant du référent unique", "text"),
+				field("", "decided_on", "Date de décision", "date"))
+		}
+	default:
+		contract := []fieldData{
+			field("", "kind", "Type de contrat", "select", opts(domain.ContractKinds, domain.ContractKind.French)...),
+			field("", "signed_on", "Signé le", "date"),
+			field("", "starts_on", "Début", "date"),
+			field("", "ends_on", "Fin", "date"),
+		}
+		title := "Contrat"
+		if v.Contract != nil {
+			title = "Renouvellement du contrat"
+			contract = append(contract, field("", "assessment", "Bilan du contrat précédent", "textarea"))
+		}
+		add("contrat", title, "Enregistrer le contrat", "", contract...)
+		add("action", "Nouvelle action d'insertion", "Enregistrer l'action", "",
+			field("", "name", "Intitulé", "text"),
+			field("", "kind", "Type", "select", opts(domain.ActionKinds, same[string])...),
+			field("", "structure", "Structure", "text"),
+			field("", "starts_on", "Début", "date"),
+			field("", "planned_end_on", "Fin prévue", "date"))
+		for _, act := range v.Actions {
+			if act.EndedOn.IsZero() {
+				var cats []string
+				for c := range domain.OutcomeDetails {
+					cats = append(cats, c)
+				}
+				slices.Sort(cats)
+				var details []string
+				for _, c := range cats {
+					details = append(details, domain.OutcomeDetails[c]...)
+				}
+				add(fmt.Sprintf("bilan-%d", act.Number), fmt.Sprintf("Fin de l'action « %s »", act.Name), "Enregistrer le bilan",
+					fmt.Sprintf("/dossiers/%s/bilan/%d", v.ID, act.Number),
+					field("", "ended_on", "Terminée le", "date"),
+					field("", "category", "Catégorie de sortie", "select", opts(cats, same[string])...),
+					field("", "detail", "Détail", "select", opts(details, same[string])...))
+			}
+		}
+		add("reorientation", "Demander une réorientation", "Envoyer la demande", "",
+			field("", "reason", "Motif", "textarea"),
+			field("", "requested_on", "Date de la demande", "date"))
+		add("relance", "Relance envoyée", "Enregistrer la relance", "",
+			field("", "number", "Relance n°", "select", option{"1", "1re relance"}, option{"2", "2e relance"}),
+			field("", "channel", "Canal", "select", option{"letter", "Courrier"}, option{"email", "Courriel"},
+				option{"phone", "Téléphone"}, option{"sms", "SMS"}, option{"meeting", "Rendez-vous"}),
+			field("", "sent_on", "Envoyée le", "date"))
+		add("manquement", "Signaler un manquement", "Signaler", "",
+			field("", "kind", "Manquement", "select", option{"", "— choisir —"},
+				option{string(domain.BreachRefusalContract), "Refus d'élaborer ou d'actualiser le contrat"},
+				option{string(domain.BreachObligationsNotMet), "Obligation du contrat non respectée"}),
+			field("", "obligation", "Obligation du contrat en cause", "text"),
+			field("", "facts", "Exposé des faits", "textarea"),
+			field("", "reported_on", "Date du signalement", "date"))
+		if manager {
+			add("sortie", "Sortie des droits et devoirs", "Enregistrer la sortie", "",
+				field("", "reason", "Motif", "select", opts(domain.ExitReasons, same[string])...),
+				field("", "on", "Date", "date"),
+				field("", "note", "Note", "textarea"))
+		}
+	}
+	for _, act := range v.Actions {
+		for _, f := range act.FollowUps {
+			if f.AnsweredOn.IsZero() && !f.Cancelled {
+				add(fmt.Sprintf("suivi-%d-%d", act.Number, f.Months), fmt.Sprintf("Suivi à %d mois de « %s » (à partir du %s)", f.Months, act.Name, f.OpensOn.French()),
+					"Enregistrer le suivi", fmt.Sprintf("/dossiers/%s/suivi/%d/%d", v.ID, act.Number, f.Months),
+					field("", "answered_on", "Date du suivi", "date"),
+					field("", "situation", "Situation", "select", opts(domain.FollowUpSituations, same[string])...),
+					field("", "employment_kind", "Type d'emploi", "select", opts(domain.EmploymentKinds, same[string])...),
+					field("", "note", "Note", "textarea"))
+			}
+		}
+	}
+	return out
+}
+
+func taskFr(k domain.TaskKind) string {
+	if s, ok := map[domain.TaskKind]string{
+		domain.TaskOrient: "Orienter", domain.TaskSignContract: "Signer le contrat", domain.TaskRenewContract: "Renouveler le contrat",
+		domain.TaskReviewSocial: "Examiner le parcours social", domain.TaskDecideReorientation: "Décider de la réorientation",
+		domain.TaskCloseAction: "Bilan de l'action", domain.TaskFollowUp3: "Suivi à 3 mois", domain.TaskFollowUp6: "Suivi à 6 mois",
+		domain.TaskRelance1: "1re relance", domain.TaskRelance2: "2e relance", domain.TaskProposeBreach: "Signaler le manquement ?",
+		"send_notice": "Envoyer le courrier d'information", "decide_review": "Décider de la sanction",
+		"decide_appeal": "Décider du recours", "decide_radiation": "Décider de la radiation",
+	}[k]; ok {
+		return s
+	}
+	return string(k)
+}
+
+func roleFr(r domain.Role) string {
+	return map[domain.Role]string{domain.RoleAdmin: "administration", domain.RoleDepartment: "Département",
+		domain.RoleSupervisor: "encadrement", domain.RoleReferent: "référent"}[r]
+}
+
+func deadlineStatusFr(s domain.DeadlineStatus) string {
+	return map[domain.DeadlineStatus]string{domain.DeadlinePending: "à venir", domain.DeadlineMet: "tenue",
+		domain.DeadlineOverdue: "dépassée", domain.DeadlineCancelled: "annulée"}[s]
+}

@@ -1,0 +1,425 @@
+// Package web is the French web application: server-rendered pages
+// (html/template and CSS embedded in the binary), usable without JavaScript,
+// on top of the same app.Service as the API, with the same scoping and audit.
+package web
+
+import (
+	"bytes"
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/auth"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+const (
+	sessionCookie = "parcours_session"
+	loginCookie   = "parcours_login_csrf"
+)
+
+// Handler serves the web application.
+type Handler struct {
+	Service *app.Service
+	Logger  *slog.Logger
+	Secure  bool // cookies only over HTTPS (behind TLS or a TLS proxy)
+
+	pages map[string]*template.Template
+}
+
+// Routes mounts the pages on r.
+func (h *Handler) Routes(r chi.Router) error {
+	if err := h.parse(); err != nil {
+		return err
+	}
+	static, _ := fs.Sub(staticFS, "static")
+	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServer(http.FS(static))))
+	r.Get("/connexion", h.loginPage)
+	r.Post("/connexion", h.login)
+	r.Group(func(r chi.Router) {
+		r.Use(h.session)
+		r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/echeances", http.StatusSeeOther) })
+		r.Post("/deconnexion", h.logout)
+		r.Get("/echeances", h.inbox)
+		r.Get("/dossiers/{id}", h.dossier)
+		r.Post("/dossiers/{id}/{form}", h.submit)
+		r.Post("/dossiers/{id}/{form}/{n}", h.submit)
+		r.Post("/dossiers/{id}/{form}/{n}/{m}", h.submit)
+	})
+	return nil
+}
+
+// ---- rendering -------------------------------------------------------------
+
+// page is what every template receives.
+type page struct {
+	Title  string
+	Nav    string
+	Actor  domain.Actor
+	CSRF   string
+	Flash  string
+	Errors map[string]string
+	Form   url.Values
+	Data   any
+}
+
+var funcs = template.FuncMap{
+	"fr": func(d domain.Date) string {
+		if d.IsZero() {
+			return "—"
+		}
+		return d.French()
+	},
+	"taskFr":           taskFr,
+	"statusFr":         func(s domain.Status) string { return s.French() },
+	"trackFr":          func(t domain.Track) string { return t.French() },
+	"contractFr":       func(k domain.ContractKind) string { return k.French() },
+	"roleFr":           roleFr,
+	"deadlineStatusFr": deadlineStatusFr,
+}
+
+func (h *Handler) parse() error {
+	h.pages = map[string]*template.Template{}
+	for _, name := range []string{"login", "inbox", "dossier", "error"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return fmt.Errorf("template %s: %w", name, err)
+		}
+		h.pages[name] = t
+	}
+	return nil
+}
+
+// render writes a page into a buffer first: a template error never leaves
+// half a page.
+func (h *Handler) render(w http.ResponseWriter, status int, name string, p page) {
+	var buf bytes.Buffer
+	if err := h.pages[name].ExecuteTemplate(&buf, "layout", p); err != nil {
+		h.Logger.Error("render page", "page", name, "error", err)
+		http.Error(w, "Erreur interne : l'incident est enregistré.", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.Header().Set("Content-Security-Policy", "default-src 'self'; form-action 'self'; frame-ancestors 'none'")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
+	w.WriteHeader(status)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// fail shows an error page with the status its code maps to.
+func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	code := domain.ErrorCode(err)
+	status, title := map[string]int{
+		domain.ENOTFOUND: http.StatusNotFound, domain.EFORBIDDEN: http.StatusForbidden,
+		domain.EUNAVAILABLE: http.StatusServiceUnavailable, domain.EINVALID: http.StatusBadRequest, domain.ECONFLICT: http.StatusConflict,
+	}[code], map[string]string{
+		domain.ENOTFOUND: "Introuvable", domain.EFORBIDDEN: "Accès refusé", domain.EUNAVAILABLE: "Service momentanément indisponible",
+		domain.EINVALID: "Demande invalide", domain.ECONFLICT: "Action impossible",
+	}[code]
+	if status == 0 {
+		status, title = http.StatusInternalServerError, "Erreur interne"
+		h.Logger.Error("web request failed", "path", r.URL.Path, "error", err)
+	}
+	a, csrf := from(r.Context())
+	h.render(w, status, "error", page{Title: title, Actor: a, CSRF: csrf, Data: domain.ErrorMessage(err)})
+}
+
+// ---- sessions and CSRF -------------------------------------------------------
+
+type ctxKey struct{}
+
+type sessionInfo struct {
+	actor domain.Actor
+	csrf  string
+	token string
+}
+
+func from(ctx context.Context) (domain.Actor, string) {
+	s, _ := ctx.Value(ctxKey{}).(sessionInfo)
+	return s.actor, s.csrf
+}
+
+func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
+	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: h.Secure, SameSite: http.SameSiteLaxMode}
+}
+
+// session requires a live session, and a matching CSRF token on every POST.
+func (h *Handler) session(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, err := r.Cookie(sessionCookie)
+		if err != nil {
+			http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+			return
+		}
+		a, csrf, err := h.Service.Session(r.Context(), c.Value)
+		if err != nil {
+			if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+				http.SetCookie(w, h.cookie(sessionCookie, "", -1))
+				http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+				return
+			}
+			h.fail(w, r, err)
+			return
+		}
+		if r.Method == http.MethodPost && r.PostFormValue("csrf") != csrf {
+			w.WriteHeader(http.StatusForbidden)
+			h.render(w, http.StatusForbidden, "error", page{Title: "Formulaire expiré", Actor: a, CSRF: csrf,
+				Data: "Ce formulaire a expiré ou ne vient pas de parcours. Rechargez la page et recommencez."})
+			return
+		}
+		ctx := context.WithValue(r.Context(), ctxKey{}, sessionInfo{actor: a, csrf: csrf, token: c.Value})
+		next.ServeHTTP(w, r.WithContext(ctx))
+	})
+}
+
+func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
+	token := auth.NewSecret(24)
+	http.SetCookie(w, h.cookie(loginCookie, token, 900))
+	h.render(w, http.StatusOK, "login", page{Title: "Connexion", CSRF: token, Form: url.Values{}})
+}
+
+func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	c, err := r.Cookie(loginCookie)
+	if err != nil || r.PostFormValue("csrf") != c.Value {
+		h.render(w, http.StatusForbidden, "error", page{Title: "Formulaire expiré", Data: "Rechargez la page de connexion et recommencez."})
+		return
+	}
+	token, err := h.Service.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"))
+	if err != nil {
+		status := http.StatusUnauthorized
+		if domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+			h.fail(w, r, err)
+			return
+		}
+		h.render(w, status, "login", page{Title: "Connexion", CSRF: c.Value, Form: url.Values{"email": {r.PostFormValue("email")}},
+			Errors: map[string]string{"login": domain.ErrorMessage(err)}})
+		return
+	}
+	http.SetCookie(w, h.cookie(loginCookie, "", -1))
+	http.SetCookie(w, h.cookie(sessionCookie, token, int(app.SessionLength.Seconds())))
+	http.Redirect(w, r, "/echeances", http.StatusSeeOther)
+}
+
+func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {
+	s, _ := r.Context().Value(ctxKey{}).(sessionInfo)
+	if err := h.Service.Logout(r.Context(), s.token); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.SetCookie(w, h.cookie(sessionCookie, "", -1))
+	http.Redirect(w, r, "/connexion", http.StatusSeeOther)
+}
+
+// ---- pages -------------------------------------------------------------------
+
+func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	kind := r.URL.Query().Get("kind")
+	tasks, err := h.Service.Tasks(r.Context(), a, postgres.TaskFilter{Limit: 1000})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var kinds []domain.TaskKind
+	overdue := 0
+	shown := tasks[:0:0]
+	for _, t := range tasks {
+		if !slices.Contains(kinds, t.Kind) {
+			kinds = append(kinds, t.Kind)
+		}
+		if kind == "" || string(t.Kind) == kind {
+			shown = append(shown, t)
+			if t.Overdue {
+				overdue++
+			}
+		}
+	}
+	h.render(w, http.StatusOK, "inbox", page{Title: "Mes échéances", Nav: "echeances", Actor: a, CSRF: csrf,
+		Data: map[string]any{"Tasks": shown, "Kinds": kinds, "Kind": kind, "Overdue": overdue}})
+}
+
+func (h *Handler) dossier(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	v, err := h.Service.Get(r.Context(), a, chi.URLParam(r, "id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	flash := ""
+	if ok := r.URL.Query().Get("ok"); ok != "" {
+		flash = "Enregistré."
+	}
+	h.showDossier(w, r, http.StatusOK, v, flash, "", nil, nil)
+}
+
+func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int, v domain.ParcoursView, flash, failedForm string,
+	failed url.Values, errs map[string]string) {
+	a, csrf := from(r.Context())
+	forms := formsFor(a, v, csrf)
+	for i := range forms {
+		f := &forms[i]
+		if f.Name != failedForm {
+			continue
+		}
+		f.Err = errs[""]
+		for j := range f.Fields {
+			fd := &f.Fields[j]
+			fd.Value, fd.Err = failed.Get(fd.Name), errs[fd.Name]
+		}
+	}
+	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash,
+		Data: map[string]any{"P": v, "Forms": forms}})
+}
+
+// submit handles every form of the dossier page: decode the fields into
+// the command the API uses, run it, then show the dossier again, with the
+// errors next to their field and what was typed kept.
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	id, name := chi.URLParam(r, "id"), chi.URLParam(r, "form")
+	n, _ := strconv.Atoi(chi.URLParam(r, "n"))
+	m, _ := strconv.Atoi(chi.URLParam(r, "m"))
+	key := strings.TrimSuffix(strings.Join([]string{name, chi.URLParam(r, "n"), chi.URLParam(r, "m")}, "-"), "-")
+	key = strings.TrimSuffix(key, "-")
+	run, ok := commands(h.Service, n, m)[name]
+	if !ok {
+		h.fail(w, r, domain.Errorf(domain.ENOTFOUND, "Formulaire inconnu."))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, domain.Errorf(domain.EINVALID, "Formulaire illisible."))
+		return
+	}
+	err := run(r.Context(), a, id, r.PostForm)
+	if err == nil {
+		http.Redirect(w, r, "/dossiers/"+id+"?ok="+url.QueryEscape(key), http.StatusSeeOther)
+		return
+	}
+	switch domain.ErrorCode(err) {
+	case domain.EINVALID, domain.ECONFLICT, domain.EFORBIDDEN:
+	default:
+		h.fail(w, r, err)
+		return
+	}
+	v, gerr := h.Service.Get(r.Context(), a, id)
+	if gerr != nil {
+		h.fail(w, r, gerr)
+		return
+	}
+	errs := map[string]string{"": domain.ErrorMessage(err)}
+	if f := domain.ErrorField(err); f != "" {
+		errs = map[string]string{f: domain.ErrorMessage(err), "": "Le formulaire contient une erreur : voir ci-dessous."}
+	}
+	status := http.StatusBadRequest
+	if domain.ErrorCode(err) == domain.ECONFLICT {
+		status = http.StatusConflict
+	}
+	h.showDossier(w, r, status, v, "", key, r.PostForm, errs)
+}
+
+// commandFunc runs one form's command.
+type commandFunc func(ctx context.Context, a domain.Actor, id string, form url.Values) error
+
+// run decodes a form into T and calls the use case.
+func run[T any, V any](call func(context.Context, domain.Actor, string, T) (V, error)) commandFunc {
+	return func(ctx context.Context, a domain.Actor, id string, form url.Values) error {
+		var in T
+		if err := decodeForm(form, &in); err != nil {
+			return err
+		}
+		_, err := call(ctx, a, id, in)
+		return err
+	}
+}
+
+func commands(s *app.Service, n, m int) map[string]commandFunc {
+	return map[string]commandFunc{
+		"orientation":   run(s.RecordOrientation),
+		"contrat":       run(s.RecordContract),
+		"reorientation": run(s.RequestReorientation),
+		"relance":       run(s.RecordRelance),
+		"sortie":        run(s.RecordExit),
+		"action": run(func(ctx context.Context, a domain.Actor, id string, x domain.Action) (domain.ParcoursView, error) {
+			v, _, err := s.RecordAction(ctx, a, id, x)
+			return v, err
+		}),
+		"manquement": run(func(ctx context.Context, a domain.Actor, id string, b domain.Breach) (domain.ParcoursView, error) {
+			v, _, err := s.ReportBreach(ctx, a, id, b)
+			return v, err
+		}),
+		"bilan": run(func(ctx context.Context, a domain.Actor, id string, o domain.ActionOutcome) (domain.ParcoursView, error) {
+			return s.RecordActionOutcome(ctx, a, id, n, o)
+		}),
+		"suivi": run(func(ctx context.Context, a domain.Actor, id string, f domain.FollowUpAnswer) (domain.ParcoursView, error) {
+			return s.RecordFollowUp(ctx, a, id, n, m, f)
+		}),
+	}
+}
+
+// decodeForm fills the struct v points to from form fields named by its
+// json tags (the API's names); a value that does not parse is an error
+// naming its field.
+func decodeForm(form url.Values, v any) error {
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous || f.Tag.Get("api") == "-" || name == "" || name == "-" {
+			continue
+		}
+		raw := strings.TrimSpace(form.Get(name))
+		dst := rv.Field(i)
+		switch dst.Interface().(type) {
+		case domain.Date:
+			if raw == "" {
+				continue
+			}
+			d, err := domain.ParseDate(raw)
+			if err != nil {
+				return domain.FieldError(name, "Date invalide : attendu JJ/MM/AAAA.")
+			}
+			dst.Set(reflect.ValueOf(d))
+		case []string:
+			dst.Set(reflect.ValueOf(form[name]))
+		default:
+			switch dst.Kind() {
+			case reflect.String:
+				dst.SetString(raw)
+			case reflect.Int, reflect.Int64:
+				if raw == "" {
+					continue
+				}
+				n, err := strconv.ParseInt(raw, 10, 64)
+				if err != nil {
+					return domain.FieldError(name, "Nombre entier attendu.")
+				}
+				dst.SetInt(n)
+			case reflect.Bool:
+				dst.SetBool(raw == "on" || raw == "true" || raw == "1")
+			default:
+				return errors.New("form field of unsupported type: " + name)
+			}
+		}
+	}
+	return nil
+}
