@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -22,12 +21,10 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 
-	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpapi"
 	"github.com/parcours-rsa/parcours/internal/postgres"
-	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
-	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/internal/testenv"
 	"github.com/parcours-rsa/parcours/workflows"
 )
 
@@ -44,59 +41,15 @@ func TestMain(m *testing.M) { os.Exit(runMain(m)) }
 
 func runMain(m *testing.M) int {
 	ctx := context.Background()
-	admin := os.Getenv(pgtest.EnvURL)
-	if admin == "" {
-		fmt.Fprintf(os.Stderr, "%s is not set: run the tests with `make test`\n", pgtest.EnvURL)
-		return 1
-	}
-	url, drop, err := pgtest.Create(ctx, admin)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer drop()
-	db, err := postgres.Open(ctx, url)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer db.Close()
-	dir, err := os.MkdirTemp("", "parcours-httpapi-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	port, err := temporal.FreePort()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
 	// A low continue-as-new threshold: every long test crosses runs.
-	srv, err := temporal.StartServer(temporal.ServerOptions{DataDir: dir, Port: port, Logger: logger, LogLevel: slog.LevelError,
-		Dynamic: map[string]any{"limit.historyCount.suggestContinueAsNew": canThreshold}})
+	env, err := testenv.Start(map[string]any{"limit.historyCount.suggestContinueAsNew": canThreshold})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	defer srv.Stop()
-	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger})
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer tc.Close()
-	w := temporal.NewWorker(tc, db)
-	if err := w.Start(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer w.Stop()
-
-	svc := &app.Service{DB: db, Temporal: tc, Policy: domain.PolicyDepartement, Logger: logger}
+	defer env.Close()
+	db, tc, logger := env.DB, env.Temporal, env.Logger
+	svc := env.Service
 	fixture.db, fixture.tc = db, tc
 	fixture.tokens = map[string]string{}
 	for _, spec := range []struct {
