@@ -1,0 +1,236 @@
+package web_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"os"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/testenv"
+	"github.com/parcours-rsa/parcours/internal/web"
+)
+
+var fx struct {
+	env       *testenv.Env
+	server    *httptest.Server
+	passwords map[string]string
+}
+
+func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+
+func runMain(m *testing.M) int {
+	env, err := testenv.Start(nil)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer env.Close()
+	fx.env, fx.passwords = env, map[string]string{}
+	for _, a := range []app.NewAccount{
+		{Email: "lea@cd.fr", Name: "Léa Référente", Role: domain.RoleReferent, ReferentID: "web-ref-1"},
+		{Email: "paul@cd.fr", Name: "Paul Référent", Role: domain.RoleReferent, ReferentID: "web-ref-2"},
+		{Email: "dep@cd.fr", Name: "Service RSA", Role: domain.RoleDepartment},
+	} {
+		a.Password = "mot de passe " + a.Email
+		if _, err := env.Service.CreateAccount(context.Background(), domain.System, a); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			return 1
+		}
+		fx.passwords[a.Email] = a.Password
+	}
+	r := chi.NewRouter()
+	if err := (&web.Handler{Service: env.Service, Logger: env.Logger}).Routes(r); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	fx.server = httptest.NewServer(r)
+	defer fx.server.Close()
+	return m.Run()
+}
+
+type browser struct {
+	t      *testing.T
+	client *http.Client
+}
+
+func newBrowser(t *testing.T) *browser {
+	jar, err := cookiejar.New(nil)
+	require.NoError(t, err)
+	return &browser{t: t, client: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+}
+
+func (b *browser) get(path string) (int, string, string) {
+	b.t.Helper()
+	res, err := b.client.Get(fx.server.URL + path)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body), res.Header.Get("Location")
+}
+
+func (b *browser) post(path string, form url.Values) (int, string, string) {
+	b.t.Helper()
+	res, err := b.client.PostForm(fx.server.URL+path, form)
+	require.NoError(b.t, err)
+	defer res.Body.Close()
+	body, _ := io.ReadAll(res.Body)
+	return res.StatusCode, string(body), res.Header.Get("Location")
+}
+
+var csrfField = regexp.MustCompile(`name="csrf" value="([^"]+)"`)
+
+func csrf(t *testing.T, page string) string {
+	t.Helper()
+	m := csrfField.FindStringSubmatch(page)
+	require.NotNil(t, m, "no CSRF field in the page")
+	return m[1]
+}
+
+func (b *browser) login(email string) {
+	b.t.Helper()
+	_, page, _ := b.get("/connexion")
+	status, _, loc := b.post("/connexion", url.Values{"csrf": {csrf(b.t, page)}, "email": {email}, "password": {fx.passwords[email]}})
+	require.Equal(b.t, http.StatusSeeOther, status)
+	require.Equal(b.t, "/echeances", loc)
+}
+
+// oriented registers a person entered 70 days ago and orients them, 60 days
+// ago, to referent: the contract is overdue.
+func oriented(t *testing.T, id, referent string) string {
+	t.Helper()
+	ctx := context.Background()
+	svc := fx.env.Service
+	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
+	today := domain.DateOf(time.Now())
+	v, _, err := svc.Intake(ctx, admin, domain.Intake{BeneficiaryID: id, LastName: "Nguyen", FirstName: "Maï", BirthDate: domain.NewDate(1991, 3, 3), EnteredAt: today.AddDays(-70)})
+	require.NoError(t, err)
+	if referent != "" {
+		_, err = svc.RecordOrientation(ctx, admin, v.ID, domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: referent, DecidedOn: today.AddDays(-60)})
+		require.NoError(t, err)
+	}
+	return v.ID
+}
+
+func TestLogin(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	status, _, loc := b.get("/echeances")
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Equal(t, "/connexion", loc)
+
+	_, page, _ := b.get("/connexion")
+	require.Contains(t, page, `lang="fr"`)
+	status, body, _ := b.post("/connexion", url.Values{"csrf": {csrf(t, page)}, "email": {"lea@cd.fr"}, "password": {"faux"}})
+	require.Equal(t, http.StatusUnauthorized, status)
+	require.Contains(t, body, "Identifiant ou mot de passe incorrect.")
+	require.Contains(t, body, `value="lea@cd.fr"`, "what was typed is kept")
+	status, _, _ = b.post("/connexion", url.Values{"csrf": {"forged"}, "email": {"lea@cd.fr"}, "password": {fx.passwords["lea@cd.fr"]}})
+	require.Equal(t, http.StatusForbidden, status)
+
+	b.login("lea@cd.fr")
+	status, page, _ = b.get("/echeances")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "Léa Référente")
+	status, _, loc = b.post("/deconnexion", url.Values{"csrf": {csrf(t, page)}})
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Equal(t, "/connexion", loc)
+	status, _, loc = b.get("/echeances")
+	require.Equal(t, "/connexion", loc, "the session is over")
+}
+
+func TestInboxDossierAndForms(t *testing.T) {
+	t.Parallel()
+	pid := oriented(t, "WEB-1", "web-ref-1")
+	lea := newBrowser(t)
+	lea.login("lea@cd.fr")
+	status, page, _ := lea.get("/echeances")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "/dossiers/"+pid)
+	require.Contains(t, page, "Nguyen Maï")
+	require.Contains(t, page, "Signer le contrat")
+	require.Contains(t, page, "En retard", "the contract is overdue")
+
+	status, page, _ = lea.get("/dossiers/" + pid)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "engagement départemental (2 mois après l&#39;entrée en droits et devoirs le")
+	token := csrf(t, page)
+
+	// Another référent's dossier does not exist for Paul.
+	paul := newBrowser(t)
+	paul.login("paul@cd.fr")
+	status, _, _ = paul.get("/dossiers/" + pid)
+	require.Equal(t, http.StatusNotFound, status)
+
+	today := domain.DateOf(time.Now())
+	contract := url.Values{"csrf": {token}, "kind": {"cer"}, "signed_on": {today.String()}, "starts_on": {today.String()}, "ends_on": {today.AddDays(-1).String()}}
+	forged := url.Values{}
+	for k, v := range contract {
+		forged[k] = v
+	}
+	forged.Set("csrf", "forged")
+	status, body, _ := lea.post("/dossiers/"+pid+"/contrat", forged)
+	require.Equal(t, http.StatusForbidden, status)
+	require.Contains(t, body, "Formulaire expiré")
+
+	status, body, _ = lea.post("/dossiers/"+pid+"/contrat", contract)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, `id="contrat-ends_on-err">Le contrat doit se terminer après son début`)
+	require.Contains(t, body, `aria-invalid="true"`)
+	require.Contains(t, body, `value="`+today.AddDays(-1).String()+`"`, "what was typed is kept")
+
+	contract.Set("ends_on", today.AddMonths(6).String())
+	status, _, loc := lea.post("/dossiers/"+pid+"/contrat", contract)
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Equal(t, "/dossiers/"+pid+"?ok=contrat", loc)
+	_, page, _ = lea.get(loc)
+	require.Contains(t, page, "Enregistré.")
+	require.Contains(t, page, "en accompagnement")
+	require.Contains(t, page, "Léa Référente", "the timeline names who recorded the contract")
+	_, page, _ = lea.get("/echeances")
+	require.NotContains(t, page, "Signer le contrat", "the task left the inbox")
+
+	status, _, _ = lea.post("/dossiers/"+pid+"/inconnu", url.Values{"csrf": {token}})
+	require.Equal(t, http.StatusNotFound, status)
+
+	// Reads and writes through the web are in the audit log, by account.
+	var reads, writes int
+	require.NoError(t, fx.env.DB.Pool.QueryRow(context.Background(), `
+		SELECT count(*) FILTER (WHERE action = 'read'), count(*) FILTER (WHERE action = 'update')
+		FROM audit_log WHERE record_id = $1 AND actor LIKE 'account:%'`, pid).Scan(&reads, &writes))
+	require.GreaterOrEqual(t, reads, 2)
+	require.Equal(t, 1, writes)
+}
+
+func TestDepartmentOrientsFromTheDossier(t *testing.T) {
+	t.Parallel()
+	pid := oriented(t, "WEB-2", "")
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	_, page, _ := dep.get("/dossiers/" + pid)
+	require.Contains(t, page, "Enregistrer l&#39;orientation")
+	today := domain.DateOf(time.Now())
+	status, body, _ := dep.post("/dossiers/"+pid+"/orientation", url.Values{"csrf": {csrf(t, page)}, "track": {"social"},
+		"organism": {"CCAS"}, "referent_id": {"web-ref-2"}, "decided_on": {"31/02/2026"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.True(t, strings.Contains(body, `id="orientation-decided_on-err">Date invalide`), "a date that does not parse is named")
+	status, _, _ = dep.post("/dossiers/"+pid+"/orientation", url.Values{"csrf": {csrf(t, page)}, "track": {"social"},
+		"organism": {"CCAS"}, "referent_id": {"web-ref-2"}, "decided_on": {today.String()}})
+	require.Equal(t, http.StatusSeeOther, status)
+	paul := newBrowser(t)
+	paul.login("paul@cd.fr")
+	_, page, _ = paul.get("/echeances")
+	require.Contains(t, page, "/dossiers/"+pid, "the new référent has the contract task")
+}
