@@ -23,7 +23,8 @@ run: deps build ## Start the service (local PostgreSQL + embedded Temporal under
 	./$(BIN) serve
 
 .PHONY: test
-test: deps build bin/workflowcheck ## Run every test (starts a private PostgreSQL with fsync off)
+test: build bin/workflowcheck ## Run every test (installs PostgreSQL and Chromium if missing, starts a private PostgreSQL)
+	@scripts/deps.sh chromium
 	@scripts/test.sh
 
 .PHONY: test/race
@@ -42,6 +43,11 @@ bin/workflowcheck:
 .PHONY: record-history
 record-history: deps build bin/workflowcheck ## Record the missing workflow histories of the replay tests (never overwrites)
 	@RECORD_HISTORY=$(CURDIR)/workflows/testdata scripts/test.sh -run 'TestParcoursLifecycleOverHTTP|TestLifecycleOverHTTP|TestManyMessages|TestListAndTaskFilters|TestEscalationOverHTTP' ./internal/httpapi/
+
+.PHONY: screenshots
+screenshots: build bin/workflowcheck ## Refresh docs/screenshots from the browser test
+	@scripts/deps.sh chromium
+	@PARCOURS_SCREENSHOTS=1 scripts/test.sh -run TestBrowser ./internal/e2e/
 
 .PHONY: db/reset
 db/reset: build ## Stop the local PostgreSQL and delete ./data (all local data!)

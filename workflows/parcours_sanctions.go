@@ -45,11 +45,15 @@ func (p *parcoursImpl) scheduleRelances(over DeadlineState) {
 		{domain.DeadlineBreachProposal, domain.TaskProposeBreach, e.ProposalDays, "proposition de signalement du manquement"},
 	} {
 		opens := late.AddDays(r.days)
+		when := "dès le dépassement"
+		if r.days > 0 {
+			when = fmt.Sprintf("%d jours après le dépassement", r.days)
+		}
 		p.addDeadline(domain.Deadline{
 			Kind: r.kind, Basis: domain.BasisTarget, RuleSet: "relances",
 			DueOn: opens.AddDays(7), Anchor: "contract_overdue", AnchorOn: late,
-			Rule: fmt.Sprintf("%s : %d jours après le dépassement du %s (contrat dû le %s), à faire dans les 7 jours",
-				r.what, r.days, over.Rule, over.DueOn.French()),
+			Rule: fmt.Sprintf("%s %s du contrat dû le %s, à faire dans les 7 jours — %s",
+				r.what, when, over.DueOn.French(), over.Rule),
 		}, over.Cycle, r.task, opens)
 	}
 }

@@ -74,7 +74,7 @@ func TestRelancesThenSanctionThenRemobilisation(t *testing.T) {
 			require.Equal(t, domain.TaskOpen, r1.Status, "the first relance at once")
 			require.Equal(t, "2026-08-10", r1.DueOn.String())
 			require.Equal(t, "ref-1", r1.Assignee)
-			require.Contains(t, tb.deadlineOf("relance_2/target", 1).Rule, "15 jours après le dépassement")
+			require.Contains(t, tb.deadlineOf("relance_2/target", 1).Rule, "2e relance 15 jours après le dépassement du contrat dû le 02/08/2026")
 			require.Empty(t, tb.taskOf(domain.TaskRelance2, 1).Kind, "the second waits 15 days")
 		}, send: func() *outcome {
 			return tb.update(RecordRelanceUpdate, domain.Relance{Number: 1, SentOn: d(2026, 8, 3), Channel: "letter"})

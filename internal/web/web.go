@@ -276,6 +276,17 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 	failed url.Values, errs map[string]string) {
 	a, csrf := from(r.Context())
 	forms := formsFor(a, v, csrf)
+	// The timeline reads by date; events recorded the same day keep their order.
+	v.Events = slices.Clone(v.Events)
+	slices.SortStableFunc(v.Events, func(x, y domain.EventView) int {
+		switch {
+		case x.OccurredOn.Before(y.OccurredOn):
+			return -1
+		case y.OccurredOn.Before(x.OccurredOn):
+			return 1
+		}
+		return 0
+	})
 	for i := range forms {
 		f := &forms[i]
 		if f.Name != failedForm {
