@@ -187,6 +187,15 @@ type ActionRow struct {
 	Rev     int64                 `json:"rev,omitempty"`
 }
 
+// CaseRow is a sanction case as the parcours opens it; the case's own
+// workflow writes everything after.
+type CaseRow struct {
+	Number int           `json:"number"`
+	Breach domain.Breach `json:"breach"`
+	Repeat bool          `json:"repeat"`
+	Rev    int64         `json:"rev,omitempty"`
+}
+
 // FollowUpRow is a follow-up 3 or 6 months after an action.
 type FollowUpRow struct {
 	Action    int                    `json:"action"`
@@ -222,6 +231,7 @@ type ParcoursState struct {
 	OrientationRows []OrientationRow `json:"orientation_rows,omitempty"`
 	ContractRows    []ContractRow    `json:"contract_rows,omitempty"`
 	Actions         []ActionRow      `json:"actions,omitempty"`
+	CaseRows        []CaseRow        `json:"case_rows,omitempty"`
 	FollowUps       []FollowUpRow    `json:"follow_ups,omitempty"`
 	Deadlines       []DeadlineState  `json:"deadlines"`
 	Tasks           []TaskState      `json:"tasks"`
@@ -251,6 +261,7 @@ type SyncInput struct {
 	Contracts    []ContractRow       `json:"contracts,omitempty"`
 	Actions      []ActionRow         `json:"actions,omitempty"`
 	FollowUps    []FollowUpRow       `json:"follow_ups,omitempty"`
+	Cases        []CaseRow           `json:"cases,omitempty"` // cases opened: their first row
 }
 
 // Rejection turns a domain error into the application error an update

@@ -450,6 +450,7 @@ func (p *parcoursImpl) sync(ctx workflow.Context) error {
 		Contracts:    changed(p.s.ContractRows, since, func(r ContractRow) int64 { return r.Rev }),
 		Actions:      changed(p.s.Actions, since, func(r ActionRow) int64 { return r.Rev }),
 		FollowUps:    changed(p.s.FollowUps, since, func(r FollowUpRow) int64 { return r.Rev }),
+		Cases:        changed(p.s.CaseRows, since, func(r CaseRow) int64 { return r.Rev }),
 		Events:       append([]Event(nil), p.s.Unsynced...),
 	}
 	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
@@ -495,6 +496,7 @@ func (p *parcoursImpl) prune() {
 	})
 	p.s.OrientationRows = slices.DeleteFunc(p.s.OrientationRows, func(r OrientationRow) bool { return r.Rev <= done })
 	p.s.ContractRows = slices.DeleteFunc(p.s.ContractRows, func(r ContractRow) bool { return r.Rev <= done })
+	p.s.CaseRows = slices.DeleteFunc(p.s.CaseRows, func(r CaseRow) bool { return r.Rev <= done })
 	p.s.FollowUps = slices.DeleteFunc(p.s.FollowUps, func(r FollowUpRow) bool {
 		return (r.Answer != nil || r.Cancelled) && r.Rev <= done
 	})

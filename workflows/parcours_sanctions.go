@@ -154,6 +154,9 @@ func (p *parcoursImpl) reportBreach(ctx workflow.Context, b domain.Breach) (Upda
 	if err := child.GetChildWorkflowExecution().Get(ctx, nil); err != nil {
 		return UpdateResult{}, err
 	}
+	// The case's first row goes with this write, so that the queue shows it
+	// as soon as the report is answered.
+	p.s.CaseRows = append(p.s.CaseRows, CaseRow{Number: n, Breach: b, Repeat: repeat, Rev: p.s.Version})
 	p.addEvent(now, EventBreachReported, b.ReportedOn, fmt.Sprintf(
 		"Manquement signalé le %s : dossier de sanction n° %d ouvert (examen par le Département).", b.ReportedOn.French(), n), b.Recorded)
 	return p.written(ctx, n)

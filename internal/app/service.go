@@ -396,3 +396,16 @@ func (s *Service) Ready(ctx context.Context) error {
 func unavailable(what string, err error) error {
 	return fmt.Errorf("%w: %w", domain.Errorf(domain.EUNAVAILABLE, "Impossible de %s pour l'instant : le moteur de parcours ne répond pas. Réessayez.", what), err)
 }
+
+// Workload is the supervisor dashboard's table: per référent in the
+// actor's scope, parcours and tasks, overdue and due within days.
+func (s *Service) Workload(ctx context.Context, a domain.Actor, days int) ([]domain.Workload, error) {
+	if err := authorize(a, "voir le tableau de bord", managers...); err != nil {
+		return nil, err
+	}
+	list, err := s.DB.Workload(ctx, postgres.ScopeOf(a), days)
+	if err != nil {
+		return nil, err
+	}
+	return list, s.audit(ctx, a, "list", "workload", "", map[string]any{"referents": len(list)})
+}

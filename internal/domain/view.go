@@ -156,10 +156,22 @@ type Actor struct {
 	Name       string
 	Role       Role
 	ReferentID string // for role referent: the référent they are
+	Structure  string // for role supervisor: the structure they supervise ("" for all)
 }
 
 // System is the actor of the service's own writes.
 var System = Actor{ID: "system", Name: "parcours", Role: RoleAdmin}
+
+// Workload is one référent's load, for the supervisor dashboard.
+type Workload struct {
+	ReferentID string `json:"referent_id"`
+	Name       string `json:"name"`
+	Structure  string `json:"structure"`
+	Parcours   int    `json:"parcours"`
+	Open       int    `json:"open_tasks"`
+	Overdue    int    `json:"overdue_tasks"`
+	DueSoon    int    `json:"due_soon"`
+}
 
 // SeesOnlyOwn reports whether the actor sees only the parcours assigned to them.
 func (a Actor) SeesOnlyOwn() bool { return a.Role == RoleReferent }

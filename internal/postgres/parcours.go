@@ -275,6 +275,14 @@ func queueRows(b *pgx.Batch, in workflows.SyncInput) {
 			in.ParcoursID, r.Seq, a.Name, a.Kind, a.Structure, pgDate(a.StartsOn), pgDate(a.PlannedEndOn),
 			pgDate(ended), nullText(category), nullText(detail))
 	}
+	for _, c := range in.Cases {
+		b.Queue(`
+			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat, state, version)
+			VALUES ($1, $2, $3, 'reported', $4, $5, $6, $7, $8, '{}', 0)
+			ON CONFLICT (id) DO NOTHING`,
+			workflows.ReviewID(in.ParcoursID, c.Number), in.ParcoursID, c.Number, c.Breach.Kind, nullText(c.Breach.Obligation),
+			nullText(c.Breach.NoteID), pgDate(c.Breach.ReportedOn), c.Repeat)
+	}
 	for _, f := range in.FollowUps {
 		var answered domain.Date
 		var situation, kind, note string
@@ -295,15 +303,28 @@ func queueRows(b *pgx.Batch, in workflows.SyncInput) {
 // Scope limits what a query returns to what an actor may see.
 type Scope struct {
 	ReferentID string // when set: only the parcours assigned to this référent
+	Structure  string // when set: only the parcours of the référents of this structure
 }
 
 // ScopeOf is the scope of an actor.
 func ScopeOf(a domain.Actor) Scope {
-	if a.SeesOnlyOwn() {
+	switch {
+	case a.SeesOnlyOwn():
 		return Scope{ReferentID: a.ReferentID}
+	case a.Role == domain.RoleSupervisor:
+		return Scope{Structure: a.Structure}
 	}
 	return Scope{}
 }
+
+// visible is the SQL condition of a scope on parcours p, with its two
+// parameters at $n and $n+1 (see args).
+func visible(n int) string {
+	return fmt.Sprintf(`($%d::text IS NULL OR p.referent_id = $%d) AND ($%d::text IS NULL OR p.referent_id IN
+		(SELECT referent_id FROM accounts WHERE structure = $%d AND referent_id IS NOT NULL))`, n, n, n+1, n+1)
+}
+
+func (s Scope) args() []any { return []any{nullText(s.ReferentID), nullText(s.Structure)} }
 
 // GetParcours reads one parcours with its deadlines, open tasks and events.
 // A parcours outside the scope is not found.
@@ -320,7 +341,7 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 		       p.policy, p.track, p.organism, p.referent_id, p.oriented_on, p.contract, p.created_at,
 		       coalesce(p.previous_id::text, ''), p.exit_reason, p.exited_on, p.obstacles
 		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
-		WHERE p.id = $1 AND ($2::text IS NULL OR p.referent_id = $2)`, id, nullText(scope.ReferentID),
+		WHERE p.id = $1 AND `+visible(2), append([]any{id}, scope.args()...)...,
 	).Scan(&v.ID, &v.BeneficiaryID, &v.Status, &v.LastName, &v.FirstName, &birth, &entered, &received,
 		&v.Policy, &track, &organism, &referent, &oriented, &contract, &v.CreatedAt,
 		&v.PreviousID, &exitReason, &exited, &v.Obstacles)
@@ -441,14 +462,14 @@ func (db *DB) ListParcours(ctx context.Context, f ParcoursFilter) (items []domai
 			SELECT min(due_on) AS next_due, bool_or(overdue_at IS NOT NULL) AS overdue
 			FROM tasks WHERE parcours_id = p.id AND status = 'open'
 		) t ON true
-		WHERE ($1::text IS NULL OR p.referent_id = $1)
-		  AND ($2::text IS NULL OR p.status = $2)
-		  AND ($3::text IS NULL OR p.referent_id = $3)
-		  AND (NOT $4 OR EXISTS (SELECT 1 FROM tasks o WHERE o.parcours_id = p.id AND o.status = 'open' AND o.overdue_at IS NOT NULL))
-		  AND ($5::uuid IS NULL OR p.id < $5)
+		WHERE ($1::text IS NULL OR p.status = $1)
+		  AND ($2::text IS NULL OR p.referent_id = $2)
+		  AND (NOT $3 OR EXISTS (SELECT 1 FROM tasks o WHERE o.parcours_id = p.id AND o.status = 'open' AND o.overdue_at IS NOT NULL))
+		  AND ($4::uuid IS NULL OR p.id < $4)
+		  AND `+visible(6)+`
 		ORDER BY p.id DESC
-		LIMIT $6`,
-		nullText(f.Scope.ReferentID), nullText(string(f.Status)), nullText(f.ReferentID), f.Overdue, cursor, f.Limit+1)
+		LIMIT $5`,
+		nullText(string(f.Status)), nullText(f.ReferentID), f.Overdue, cursor, f.Limit+1, nullText(f.Scope.ReferentID), nullText(f.Scope.Structure))
 	if err != nil {
 		return nil, "", fmt.Errorf("list parcours: %w", err)
 	}
@@ -470,17 +491,46 @@ func (db *DB) ListParcours(ctx context.Context, f ParcoursFilter) (items []domai
 	return items, next, nil
 }
 
+// Workload counts, per référent in the scope, their parcours and tasks:
+// open, overdue, and due within the next days.
+func (db *DB) Workload(ctx context.Context, scope Scope, days int) ([]domain.Workload, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT p.referent_id, coalesce(a.name, p.referent_id), coalesce(a.structure, ''), count(DISTINCT p.id),
+		       count(t.id) FILTER (WHERE t.status = 'open'),
+		       count(t.id) FILTER (WHERE t.status = 'open' AND t.overdue_at IS NOT NULL),
+		       count(t.id) FILTER (WHERE t.status = 'open' AND t.overdue_at IS NULL AND t.due_on <= (now() AT TIME ZONE 'Europe/Paris')::date + $3::int)
+		FROM parcours p
+		LEFT JOIN accounts a ON a.referent_id = p.referent_id
+		LEFT JOIN tasks t ON t.parcours_id = p.id
+		WHERE p.referent_id IS NOT NULL AND p.closed_at IS NULL AND `+visible(1)+`
+		GROUP BY 1, 2, 3
+		ORDER BY 6 DESC, 7 DESC, 1`, nullText(scope.ReferentID), nullText(scope.Structure), days)
+	if err != nil {
+		return nil, fmt.Errorf("workload: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.Workload, error) {
+		var w domain.Workload
+		err := r.Scan(&w.ReferentID, &w.Name, &w.Structure, &w.Parcours, &w.Open, &w.Overdue, &w.DueSoon)
+		return w, err
+	})
+}
+
 // TaskFilter selects tasks.
 type TaskFilter struct {
 	Scope
 	ParcoursID string
 	Status     string // open, overdue (open and overdue), done; "" for open
 	Assignee   string
+	DueWithin  int // with Status "open": only tasks overdue or due within this many days
 	Limit      int
 }
 
 // ListTasks lists tasks by due date, the most urgent first.
 func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, error) {
+	var within any
+	if f.DueWithin > 0 {
+		within = f.DueWithin
+	}
 	status, overdueOnly := f.Status, false
 	switch f.Status {
 	case "", "open":
@@ -493,12 +543,13 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
 		WHERE t.status = $1
 		  AND (NOT $2 OR t.overdue_at IS NOT NULL)
-		  AND ($3::text IS NULL OR p.referent_id = $3 OR t.assignee = $3)
-		  AND ($4::text IS NULL OR t.assignee = $4)
-		  AND ($5::uuid IS NULL OR t.parcours_id = $5)
+		  AND ($3::text IS NULL OR t.assignee = $3)
+		  AND ($4::uuid IS NULL OR t.parcours_id = $4)
+		  AND `+visible(6)+`
+		  AND ($8::int IS NULL OR t.overdue_at IS NOT NULL OR t.due_on <= (now() AT TIME ZONE 'Europe/Paris')::date + $8::int)
 		ORDER BY (t.overdue_at IS NULL), t.due_on NULLS LAST, t.id
-		LIMIT $6`,
-		status, overdueOnly, nullText(f.Scope.ReferentID), nullText(f.Assignee), nullText(f.ParcoursID), f.Limit)
+		LIMIT $5`,
+		status, overdueOnly, nullText(f.Assignee), nullText(f.ParcoursID), f.Limit, nullText(f.Scope.ReferentID), nullText(f.Scope.Structure), within)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}

@@ -85,11 +85,11 @@ type ReviewFilter struct {
 // ListReviews lists cases, oldest report first (the queue's order).
 func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) ([]domain.ReviewView, error) {
 	rows, err := db.Pool.Query(ctx, reviewSelect+`
-		WHERE ($1::text IS NULL OR p.referent_id = $1)
-		  AND ($2::text IS NULL OR r.status = $2)
-		  AND ($3::uuid IS NULL OR r.parcours_id = $3)
-		ORDER BY r.reported_on, r.id LIMIT $4`,
-		nullText(f.Scope.ReferentID), nullText(f.Status), nullText(f.ParcoursID), f.Limit)
+		WHERE ($1::text IS NULL OR r.status = $1)
+		  AND ($2::uuid IS NULL OR r.parcours_id = $2)
+		  AND `+visible(4)+`
+		ORDER BY r.reported_on, r.id LIMIT $3`,
+		nullText(f.Status), nullText(f.ParcoursID), f.Limit, nullText(f.Scope.ReferentID), nullText(f.Scope.Structure))
 	if err != nil {
 		return nil, fmt.Errorf("list reviews: %w", err)
 	}
@@ -98,7 +98,7 @@ func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) ([]domain.ReviewV
 
 // GetReview reads one case with its steps; outside the scope it is not found.
 func (db *DB) GetReview(ctx context.Context, id string, scope Scope) (domain.ReviewView, error) {
-	rows, err := db.Pool.Query(ctx, reviewSelect+` WHERE r.id = $1 AND ($2::text IS NULL OR p.referent_id = $2)`, id, nullText(scope.ReferentID))
+	rows, err := db.Pool.Query(ctx, reviewSelect+` WHERE r.id = $1 AND `+visible(2), append([]any{id}, scope.args()...)...)
 	if err != nil {
 		return domain.ReviewView{}, err
 	}
@@ -118,7 +118,7 @@ func (db *DB) GetReview(ctx context.Context, id string, scope Scope) (domain.Rev
 func (db *DB) ReviewParcours(ctx context.Context, id string, scope Scope) (parcoursID string, number int, err error) {
 	err = db.Pool.QueryRow(ctx, `
 		SELECT r.parcours_id::text, r.number FROM reviews r JOIN parcours p ON p.id = r.parcours_id
-		WHERE r.id = $1 AND ($2::text IS NULL OR p.referent_id = $2)`, id, nullText(scope.ReferentID)).Scan(&parcoursID, &number)
+		WHERE r.id = $1 AND `+visible(2), append([]any{id}, scope.args()...)...).Scan(&parcoursID, &number)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return "", 0, domain.Errorf(domain.ENOTFOUND, "Dossier de sanction introuvable.")
 	}

@@ -27,7 +27,7 @@ type Account struct {
 
 // Actor is who the account is for the service.
 func (a Account) Actor() domain.Actor {
-	return domain.Actor{ID: "account:" + a.ID, Name: a.Name, Role: a.Role, ReferentID: a.ReferentID}
+	return domain.Actor{ID: "account:" + a.ID, Name: a.Name, Role: a.Role, ReferentID: a.ReferentID, Structure: a.Structure}
 }
 
 // CreateAccount stores an account; email and référent are unique.

@@ -18,6 +18,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 
@@ -61,6 +62,7 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/echeances", http.StatusSeeOther) })
 		r.Post("/deconnexion", h.logout)
 		r.Get("/echeances", h.inbox)
+		r.Get("/tableau-de-bord", h.dashboard)
 		r.Get("/dossiers/{id}", h.dossier)
 		r.Post("/dossiers/{id}/{form}", h.submit)
 		r.Post("/dossiers/{id}/{form}/{n}", h.submit)
@@ -100,7 +102,7 @@ var funcs = template.FuncMap{
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -258,6 +260,38 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 		Data: map[string]any{"Tasks": shown, "Kinds": kinds, "Kind": kind, "Overdue": overdue}})
 }
 
+// dashboard shows supervisors the load of each référent, and the tasks
+// overdue or due within N days, with a reassignment form on each line.
+func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	days, err := strconv.Atoi(r.URL.Query().Get("jours"))
+	if err != nil || days < 1 || days > 90 {
+		days = 14
+	}
+	load, err := h.Service.Workload(r.Context(), a, days)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	tasks, err := h.Service.Tasks(r.Context(), a, postgres.TaskFilter{DueWithin: days, Limit: 500})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var referents []string
+	total := domain.Workload{}
+	for _, l := range load {
+		referents = append(referents, l.ReferentID)
+		total.Parcours += l.Parcours
+		total.Open += l.Open
+		total.Overdue += l.Overdue
+		total.DueSoon += l.DueSoon
+	}
+	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf,
+		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents,
+			"Today": domain.DateOf(time.Now()).String()}})
+}
+
 func (h *Handler) dossier(w http.ResponseWriter, r *http.Request) {
 	a, _ := from(r.Context())
 	v, err := h.Service.Get(r.Context(), a, chi.URLParam(r, "id"))
@@ -370,6 +404,7 @@ func commands(s *app.Service, n, m int) map[string]commandFunc {
 		"reorientation": run(s.RequestReorientation),
 		"relance":       run(s.RecordRelance),
 		"sortie":        run(s.RecordExit),
+		"referent":      run(s.ReassignReferent),
 		"action": run(func(ctx context.Context, a domain.Actor, id string, x domain.Action) (domain.ParcoursView, error) {
 			v, _, err := s.RecordAction(ctx, a, id, x)
 			return v, err
