@@ -43,6 +43,9 @@ func runMain(m *testing.M) int {
 		{Email: "lea@cd.fr", Name: "Léa Référente", Role: domain.RoleReferent, ReferentID: "web-ref-1"},
 		{Email: "paul@cd.fr", Name: "Paul Référent", Role: domain.RoleReferent, ReferentID: "web-ref-2"},
 		{Email: "dep@cd.fr", Name: "Service RSA", Role: domain.RoleDepartment},
+		{Email: "chef@cd.fr", Name: "Chef Nord", Role: domain.RoleSupervisor, Structure: "Nord"},
+		{Email: "chef-sud@cd.fr", Name: "Chef Sud", Role: domain.RoleSupervisor, Structure: "Sud"},
+		{Email: "zoe@cd.fr", Name: "Zoé Référente", Role: domain.RoleReferent, ReferentID: "web-ref-3", Structure: "Nord"},
 	} {
 		a.Password = "mot de passe " + a.Email
 		if _, err := env.Service.CreateAccount(context.Background(), domain.System, a); err != nil {
@@ -233,4 +236,40 @@ func TestDepartmentOrientsFromTheDossier(t *testing.T) {
 	paul.login("paul@cd.fr")
 	_, page, _ = paul.get("/echeances")
 	require.Contains(t, page, "/dossiers/"+pid, "the new référent has the contract task")
+}
+
+func TestSupervisorDashboardAndReassignment(t *testing.T) {
+	t.Parallel()
+	pid := oriented(t, "WEB-3", "web-ref-3")
+	chef := newBrowser(t)
+	chef.login("chef@cd.fr")
+	status, page, _ := chef.get("/tableau-de-bord")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "Zoé Référente (web-ref-3)")
+	require.NotContains(t, page, "Léa Référente", "another structure's référent is not on this dashboard")
+	require.Contains(t, page, "/dossiers/"+pid)
+	require.Regexp(t, `<strong>\d+ tâche\(s\) en retard</strong>`, page)
+
+	// The other structure's supervisor does not see the dossier.
+	sud := newBrowser(t)
+	sud.login("chef-sud@cd.fr")
+	status, _, _ = sud.get("/dossiers/" + pid)
+	require.Equal(t, http.StatusNotFound, status)
+
+	// A référent has no dashboard.
+	zoe := newBrowser(t)
+	zoe.login("zoe@cd.fr")
+	status, _, _ = zoe.get("/tableau-de-bord")
+	require.Equal(t, http.StatusForbidden, status)
+
+	// Reassign from the dashboard: the tasks follow.
+	status, _, _ = chef.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {csrf(t, page)}, "referent_id": {"web-ref-1"},
+		"on": {domain.DateOf(time.Now()).String()}})
+	require.Equal(t, http.StatusSeeOther, status)
+	lea := newBrowser(t)
+	lea.login("lea@cd.fr")
+	_, page, _ = lea.get("/echeances")
+	require.Contains(t, page, "/dossiers/"+pid)
+	_, page, _ = zoe.get("/echeances")
+	require.NotContains(t, page, "/dossiers/"+pid)
 }
