@@ -156,3 +156,83 @@ func deadlineStatusFr(s domain.DeadlineStatus) string {
 	return map[domain.DeadlineStatus]string{domain.DeadlinePending: "à venir", domain.DeadlineMet: "tenue",
 		domain.DeadlineOverdue: "dépassée", domain.DeadlineCancelled: "annulée"}[s]
 }
+
+var reviewStatuses = []string{"reported", "observation", "awaiting_decision", "sanction", "remobilised", "sanction_ended",
+	"radiation_proposed", "radiated", "closed_no_sanction", "closed_compliance", "closed_legitimate_reason", "annulled_on_appeal"}
+
+func reviewFr(s string) string {
+	if v, ok := map[string]string{
+		"reported": "signalé, courrier à envoyer", "observation": "délai d'observation", "awaiting_decision": "décision à prendre",
+		"sanction": "sanction en cours", "remobilised": "remobilisé", "sanction_ended": "sanction terminée",
+		"radiation_proposed": "radiation proposée", "radiated": "radié", "closed_no_sanction": "clos sans sanction",
+		"closed_compliance": "clos : mise en conformité", "closed_legitimate_reason": "clos : motif légitime",
+		"annulled_on_appeal": "annulé sur recours",
+	}[s]; ok {
+		return v
+	}
+	return s
+}
+
+var breachFr = map[string]string{
+	string(domain.BreachRefusalContract):   "refus d'élaborer ou d'actualiser le contrat",
+	string(domain.BreachObligationsNotMet): "obligation du contrat non respectée",
+}
+
+// reviewForms lists the forms of a case page for an actor.
+func reviewForms(a domain.Actor, v domain.ReviewView, csrf string) []formData {
+	var out []formData
+	add := func(name, title, submit string, fields ...fieldData) {
+		for i := range fields {
+			fields[i].ID = name + "-" + fields[i].Name
+		}
+		out = append(out, formData{Name: name, Title: title, Action: "/examens/" + v.ID + "/" + name, Submit: submit, CSRF: csrf, Fields: fields})
+	}
+	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment
+	kinds := []option{{"", "— choisir —"}, {"suspension", "Suspension"}, {"suppression", "Suppression"}}
+	switch v.Status {
+	case "reported":
+		if department {
+			add("courrier", "Courrier d'information (faits et sanction envisagée)", "Enregistrer l'envoi",
+				field("", "sent_on", "Envoyé le", "date"), field("", "received_on", "Reçu le (date certaine)", "date"),
+				field("", "planned_kind", "Sanction envisagée", "select", kinds...),
+				field("", "planned_percent", "Pourcentage", "number"), field("", "planned_months", "Durée (mois)", "number"))
+		}
+	case "observation", "awaiting_decision":
+		if a.Role != domain.RoleReferent {
+			add("audition", "Audition de la personne", "Enregistrer l'audition",
+				field("", "on", "Entendue le", "date"), field("", "assisted", "Assistée (oui : cocher)", "checkbox"), field("", "note", "Compte rendu", "textarea"))
+		}
+		if department {
+			add("decision", "Décision", "Enregistrer la décision",
+				field("", "kind", "Décision", "select", option{"", "— choisir —"}, option{"none", "Pas de sanction"}, kinds[1], kinds[2]),
+				field("", "percent", "Pourcentage du RSA", "number"), field("", "months", "Durée (mois)", "number"),
+				field("", "decided_on", "Décidée le", "date"), field("", "effective_on", "Prend effet le", "date"),
+				field("", "household_size", "Personnes au foyer", "number"), field("", "majoration", "Majoration (oui : cocher)", "checkbox"),
+				field("", "ep_opinion_on", "Avis de l'équipe pluridisciplinaire le", "date"),
+				field("", "monthly_amount_cents", "Montant mensuel de référence (centimes)", "number"), field("", "reason", "Motivation", "textarea"))
+		}
+	case "sanction":
+		if department && v.AppealDueOn.After(domain.Date{}) {
+			add("recours", "Recours administratif préalable (RAPO)", "Enregistrer le recours", field("", "filed_on", "Reçu le", "date"), field("", "note", "Note", "textarea"))
+		}
+	case "radiation_proposed":
+		if department {
+			add("radiation", "Radiation", "Enregistrer la décision",
+				field("", "step", "Étape", "select", option{"france_travail", "Radiation de France Travail"}, option{"rsa_right", "Fin du droit au RSA"}),
+				field("", "decided", "Prononcée (oui : cocher)", "checkbox"), field("", "decided_on", "Le", "date"))
+		}
+	}
+	switch v.Status {
+	case "reported", "observation", "awaiting_decision", "sanction":
+		add("conformite", "Mise en conformité", "Enregistrer",
+			field("", "on", "Le", "date"), field("", "how", "Comment", "select", option{"contract_signed", "Contrat signé"}, option{"obligation_met", "Obligation remplie"}),
+			field("", "note", "Note", "textarea"))
+	}
+	switch v.Status {
+	case "reported", "observation", "awaiting_decision":
+		add("motif", "Motif légitime", "Clore sans sanction",
+			field("", "reason", "Motif", "select", option{"health", "Santé"}, option{"childcare", "Garde d'enfant"}, option{"force_majeure", "Force majeure"}, option{"other", "Autre"}),
+			field("", "text", "Précision", "textarea"), field("", "on", "Le", "date"))
+	}
+	return out
+}

@@ -63,6 +63,9 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Post("/deconnexion", h.logout)
 		r.Get("/echeances", h.inbox)
 		r.Get("/tableau-de-bord", h.dashboard)
+		r.Get("/examens", h.reviews)
+		r.Get("/examens/{rid}", h.review)
+		r.Post("/examens/{rid}/{form}", h.submitReview)
 		r.Get("/dossiers/{id}", h.dossier)
 		r.Post("/dossiers/{id}/{form}", h.submit)
 		r.Post("/dossiers/{id}/{form}/{n}", h.submit)
@@ -98,12 +101,15 @@ var funcs = template.FuncMap{
 	"contractFr":       func(k domain.ContractKind) string { return k.French() },
 	"roleFr":           roleFr,
 	"deadlineStatusFr": deadlineStatusFr,
+	"reviewFr":         reviewFr,
+	"breachFr":         func(k string) string { return breachFr[k] },
+	"euros":            func(c int64) string { return fmt.Sprintf("%d,%02d €", c/100, c%100) },
 }
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard"} {
-		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review"} {
+		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
 		}
@@ -292,6 +298,120 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 			"Today": domain.DateOf(time.Now()).String()}})
 }
 
+// reviews is the département's queue of sanction cases.
+func (h *Handler) reviews(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	status := r.URL.Query().Get("statut")
+	list, err := h.Service.Reviews(r.Context(), a, postgres.ReviewFilter{Status: status, Limit: 500})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "reviews", page{Title: "Examens de sanction", Nav: "examens", Actor: a, CSRF: csrf,
+		Data: map[string]any{"Reviews": list, "Status": status, "Statuses": reviewStatuses}})
+}
+
+func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	v, err := h.Service.Review(r.Context(), a, chi.URLParam(r, "rid"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	flash := ""
+	if r.URL.Query().Get("ok") != "" {
+		flash = "Enregistré."
+	}
+	h.showReview(w, r, http.StatusOK, v, flash, "", nil, nil)
+}
+
+func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int, v domain.ReviewView, flash, failedForm string,
+	failed url.Values, errs map[string]string) {
+	a, csrf := from(r.Context())
+	forms := reviewForms(a, v, csrf)
+	fillFailed(forms, failedForm, failed, errs)
+	h.render(w, status, "review", page{Title: fmt.Sprintf("Dossier de sanction n° %d", v.Number), Nav: "examens", Actor: a, CSRF: csrf,
+		Flash: flash, Data: map[string]any{"R": v, "Forms": forms}})
+}
+
+// submitReview handles the forms of a case page, as submit does for a dossier.
+func (h *Handler) submitReview(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	rid, name := chi.URLParam(r, "rid"), chi.URLParam(r, "form")
+	run, ok := reviewCommands(h.Service)[name]
+	if !ok {
+		h.fail(w, r, domain.Errorf(domain.ENOTFOUND, "Formulaire inconnu."))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, domain.Errorf(domain.EINVALID, "Formulaire illisible."))
+		return
+	}
+	err := run(r.Context(), a, rid, r.PostForm)
+	if err == nil {
+		http.Redirect(w, r, "/examens/"+rid+"?ok="+name, http.StatusSeeOther)
+		return
+	}
+	status, errs, ok := formError(err)
+	if !ok {
+		h.fail(w, r, err)
+		return
+	}
+	v, gerr := h.Service.Review(r.Context(), a, rid)
+	if gerr != nil {
+		h.fail(w, r, gerr)
+		return
+	}
+	h.showReview(w, r, status, v, "", name, r.PostForm, errs)
+}
+
+// formError sorts a command's error: one a form shows (with its field), or not.
+func formError(err error) (status int, errs map[string]string, ok bool) {
+	switch domain.ErrorCode(err) {
+	case domain.EINVALID:
+		status = http.StatusBadRequest
+	case domain.ECONFLICT:
+		status = http.StatusConflict
+	case domain.EFORBIDDEN:
+		status = http.StatusForbidden
+	default:
+		return 0, nil, false
+	}
+	errs = map[string]string{"": domain.ErrorMessage(err)}
+	if f := domain.ErrorField(err); f != "" {
+		errs = map[string]string{f: domain.ErrorMessage(err), "": "Le formulaire contient une erreur : voir ci-dessous."}
+	}
+	return status, errs, true
+}
+
+// fillFailed puts back what was typed in the form that failed, with its errors.
+func fillFailed(forms []formData, failedForm string, failed url.Values, errs map[string]string) {
+	for i := range forms {
+		f := &forms[i]
+		if f.Name != failedForm {
+			continue
+		}
+		f.Err = errs[""]
+		for j := range f.Fields {
+			fd := &f.Fields[j]
+			fd.Value, fd.Err = failed.Get(fd.Name), errs[fd.Name]
+		}
+	}
+}
+
+func reviewCommands(s *app.Service) map[string]commandFunc {
+	return map[string]commandFunc{
+		"courrier":         run(s.SendNotice),
+		"audition":         run(s.RecordHearing),
+		"conformite":       run(s.RecordCompliance),
+		"motif":            run(s.RecordLegitimateReason),
+		"decision":         run(s.Decide),
+		"recours":          run(s.RecordAppeal),
+		"decision-recours": run(s.DecideAppeal),
+		"radiation":        run(s.DecideRadiation),
+	}
+}
+
 func (h *Handler) dossier(w http.ResponseWriter, r *http.Request) {
 	a, _ := from(r.Context())
 	v, err := h.Service.Get(r.Context(), a, chi.URLParam(r, "id"))
@@ -360,9 +480,8 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 		http.Redirect(w, r, "/dossiers/"+id+"?ok="+url.QueryEscape(key), http.StatusSeeOther)
 		return
 	}
-	switch domain.ErrorCode(err) {
-	case domain.EINVALID, domain.ECONFLICT, domain.EFORBIDDEN:
-	default:
+	status, errs, ok := formError(err)
+	if !ok {
 		h.fail(w, r, err)
 		return
 	}
@@ -370,14 +489,6 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 	if gerr != nil {
 		h.fail(w, r, gerr)
 		return
-	}
-	errs := map[string]string{"": domain.ErrorMessage(err)}
-	if f := domain.ErrorField(err); f != "" {
-		errs = map[string]string{f: domain.ErrorMessage(err), "": "Le formulaire contient une erreur : voir ci-dessous."}
-	}
-	status := http.StatusBadRequest
-	if domain.ErrorCode(err) == domain.ECONFLICT {
-		status = http.StatusConflict
 	}
 	h.showDossier(w, r, status, v, "", key, r.PostForm, errs)
 }

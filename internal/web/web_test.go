@@ -118,6 +118,7 @@ func oriented(t *testing.T, id, referent string) string {
 	svc := fx.env.Service
 	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
 	today := domain.DateOf(time.Now())
+	id = fmt.Sprintf("%s-%d", id, time.Now().UnixNano()) // unique across repeated runs
 	v, _, err := svc.Intake(ctx, admin, domain.Intake{BeneficiaryID: id, LastName: "Nguyen", FirstName: "Maï", BirthDate: domain.NewDate(1991, 3, 3), EnteredAt: today.AddDays(-70)})
 	require.NoError(t, err)
 	if referent != "" {
@@ -203,7 +204,11 @@ func TestInboxDossierAndForms(t *testing.T) {
 	require.Contains(t, page, "en accompagnement")
 	require.Contains(t, page, "Léa Référente", "the timeline names who recorded the contract")
 	_, page, _ = lea.get("/echeances")
-	require.NotContains(t, page, "Signer le contrat", "the task left the inbox")
+	for _, row := range strings.Split(page, "<tr") {
+		if strings.Contains(row, "/dossiers/"+pid) {
+			require.NotContains(t, row, "Signer le contrat", "the task left the inbox")
+		}
+	}
 
 	status, _, _ = lea.post("/dossiers/"+pid+"/inconnu", url.Values{"csrf": {token}})
 	require.Equal(t, http.StatusNotFound, status)
@@ -272,4 +277,51 @@ func TestSupervisorDashboardAndReassignment(t *testing.T) {
 	require.Contains(t, page, "/dossiers/"+pid)
 	_, page, _ = zoe.get("/echeances")
 	require.NotContains(t, page, "/dossiers/"+pid)
+}
+
+func TestReviewPages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	pid := oriented(t, "WEB-4", "web-ref-1")
+	today := domain.DateOf(time.Now())
+	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
+	_, rid, err := fx.env.Service.ReportBreach(ctx, admin, pid, domain.Breach{Kind: domain.BreachRefusalContract, Facts: "Aucune réponse.", ReportedOn: today})
+	require.NoError(t, err)
+
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	status, page, _ := dep.get("/examens?statut=reported")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "/examens/"+rid)
+	status, page, _ = dep.get("/examens/" + rid)
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "Aucune réponse.", "the facts, from PostgreSQL")
+	status, _, loc := dep.post("/examens/"+rid+"/courrier", url.Values{"csrf": {csrf(t, page)}, "sent_on": {today.AddDays(-13).String()},
+		"received_on": {today.AddDays(-11).String()}, "planned_kind": {"suspension"}, "planned_percent": {"30"}, "planned_months": {"1"}})
+	require.Equal(t, http.StatusSeeOther, status)
+	_, page, _ = dep.get(loc)
+	require.Contains(t, page, "décision à prendre")
+
+	decision := url.Values{"csrf": {csrf(t, page)}, "kind": {"suspension"}, "percent": {"60"}, "months": {"1"},
+		"decided_on": {today.String()}, "effective_on": {today.String()}, "household_size": {"2"}, "monthly_amount_cents": {"64600"}}
+	status, body, _ := dep.post("/examens/"+rid+"/decision", decision)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, `id="decision-percent-err">Pour un foyer de plus d&#39;une personne ou avec majoration, la sanction est plafonnée à 50 % (R262-68-1).`)
+	require.Contains(t, body, `value="60"`, "what was typed is kept")
+	decision.Set("percent", "50")
+	status, _, loc = dep.post("/examens/"+rid+"/decision", decision)
+	require.Equal(t, http.StatusSeeOther, status)
+	_, page, _ = dep.get(loc)
+	require.Contains(t, page, "sanction en cours")
+
+	// The référent reads the case of their dossier but may not decide.
+	lea := newBrowser(t)
+	lea.login("lea@cd.fr")
+	status, page, _ = lea.get("/examens/" + rid)
+	require.Equal(t, http.StatusOK, status)
+	require.NotContains(t, page, "Enregistrer la décision")
+	paul := newBrowser(t)
+	paul.login("paul@cd.fr")
+	status, _, _ = paul.get("/examens/" + rid)
+	require.Equal(t, http.StatusNotFound, status)
 }
