@@ -113,6 +113,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 
 	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Settings: cfg.Settings(), Logger: logger}
 	go reconcileLoop(ctx, svc, logger)
+	go purgeLoop(ctx, db, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, logger)
 
 	if !withHTTP {
 		logger.Info("worker started", "temporal", address, "namespace", cfg.TemporalNamespace)
@@ -158,6 +159,24 @@ func reconcileLoop(ctx context.Context, svc *app.Service, logger *slog.Logger) {
 	for {
 		if n, err := svc.Reconcile(ctx, 20*time.Second); err != nil && ctx.Err() == nil {
 			logger.Warn("reconcile unstarted parcours", "started", n, "error", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// purgeLoop deletes, once a day, the audit rows older than the retention.
+func purgeLoop(ctx context.Context, db *postgres.DB, retention time.Duration, logger *slog.Logger) {
+	t := time.NewTicker(24 * time.Hour)
+	defer t.Stop()
+	for {
+		if n, err := db.PurgeAudit(ctx, retention); err != nil && ctx.Err() == nil {
+			logger.Warn("audit log purge", "error", err)
+		} else if n > 0 {
+			logger.Info("audit log purged", "rows", n, "retention_days", int(retention.Hours()/24))
 		}
 		select {
 		case <-ctx.Done():

@@ -91,3 +91,31 @@ func (s *Service) Session(ctx context.Context, token string) (domain.Actor, stri
 func (s *Service) Logout(ctx context.Context, token string) error {
 	return s.DB.DeleteSession(ctx, auth.HashToken(token))
 }
+
+// SearchAudit reads the audit log: administrators only.
+func (s *Service) SearchAudit(ctx context.Context, a domain.Actor, f postgres.AuditFilter) ([]postgres.AuditRow, error) {
+	if err := authorize(a, "consulter le journal d'audit", domain.RoleAdmin); err != nil {
+		return nil, err
+	}
+	rows, err := s.DB.SearchAudit(ctx, f)
+	if err != nil {
+		return nil, err
+	}
+	return rows, s.audit(ctx, a, "search", "audit_log", "", map[string]any{"rows": len(rows)})
+}
+
+// Search finds the parcours the actor may see by name, identifier or NIR.
+func (s *Service) Search(ctx context.Context, a domain.Actor, q string) ([]domain.ParcoursSummary, error) {
+	if len([]rune(strings.TrimSpace(q))) < 2 {
+		return nil, domain.FieldError("q", "Saisissez au moins 2 caractères.")
+	}
+	list, err := s.DB.SearchParcours(ctx, postgres.ScopeOf(a), q, 100)
+	if err != nil {
+		return nil, err
+	}
+	ids := make([]string, len(list))
+	for i, p := range list {
+		ids[i] = p.ID
+	}
+	return list, s.audit(ctx, a, "search", "parcours", "", map[string]any{"ids": ids})
+}

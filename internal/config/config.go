@@ -15,20 +15,21 @@ import (
 // Config is the whole configuration. Every field has a documented default
 // (README, "Configuration").
 type Config struct {
-	Addr              string                    // PARCOURS_ADDR
-	DataDir           string                    // PARCOURS_DATA_DIR
-	DatabaseURL       string                    // DATABASE_URL; empty: start the local cluster
-	PGPort            int                       // PARCOURS_PG_PORT: the local cluster's port
-	TemporalAddress   string                    // TEMPORAL_ADDRESS; empty: embedded server
-	TemporalNamespace string                    // TEMPORAL_NAMESPACE
-	TemporalPort      int                       // PARCOURS_TEMPORAL_PORT: the embedded frontend
-	TemporalAPIKey    string                    // TEMPORAL_API_KEY (Temporal Cloud)
-	TemporalTLS       bool                      // TEMPORAL_TLS
-	CookieSecure      bool                      // PARCOURS_COOKIE_SECURE: web cookies only over HTTPS
-	Policy            string                    // PARCOURS_POLICY
-	RenewalNoticeDays int                       // PARCOURS_RENEWAL_NOTICE_DAYS
-	Escalation        domain.EscalationSettings // PARCOURS_RELANCE_DAYS, PARCOURS_PAYBACK_CAP_MONTHS, PARCOURS_REPEAT_WINDOW_MONTHS
-	LogLevel          slog.Level
+	Addr               string                    // PARCOURS_ADDR
+	DataDir            string                    // PARCOURS_DATA_DIR
+	DatabaseURL        string                    // DATABASE_URL; empty: start the local cluster
+	PGPort             int                       // PARCOURS_PG_PORT: the local cluster's port
+	TemporalAddress    string                    // TEMPORAL_ADDRESS; empty: embedded server
+	TemporalNamespace  string                    // TEMPORAL_NAMESPACE
+	TemporalPort       int                       // PARCOURS_TEMPORAL_PORT: the embedded frontend
+	TemporalAPIKey     string                    // TEMPORAL_API_KEY (Temporal Cloud)
+	TemporalTLS        bool                      // TEMPORAL_TLS
+	CookieSecure       bool                      // PARCOURS_COOKIE_SECURE: web cookies only over HTTPS
+	AuditRetentionDays int                       // PARCOURS_AUDIT_RETENTION_DAYS
+	Policy             string                    // PARCOURS_POLICY
+	RenewalNoticeDays  int                       // PARCOURS_RENEWAL_NOTICE_DAYS
+	Escalation         domain.EscalationSettings // PARCOURS_RELANCE_DAYS, PARCOURS_PAYBACK_CAP_MONTHS, PARCOURS_REPEAT_WINDOW_MONTHS
+	LogLevel           slog.Level
 }
 
 // Error names the variable at fault.
@@ -58,6 +59,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.RenewalNoticeDays, err = intVar(getenv, "PARCOURS_RENEWAL_NOTICE_DAYS"); err != nil {
+		return c, err
+	}
+	if c.AuditRetentionDays, err = intVar(getenv, "PARCOURS_AUDIT_RETENTION_DAYS"); err != nil {
 		return c, err
 	}
 	if c.Escalation, err = escalation(getenv); err != nil {
@@ -156,6 +160,9 @@ func (c Config) WithDefaults() Config {
 	if c.Policy == "" {
 		c.Policy = domain.DefaultPolicy
 	}
+	if c.AuditRetentionDays == 0 {
+		c.AuditRetentionDays = 365
+	}
 	if c.RenewalNoticeDays == 0 {
 		c.RenewalNoticeDays = domain.DefaultSettings().RenewalNoticeDays
 	}
@@ -180,6 +187,9 @@ func (c Config) Validate() error {
 		if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
 			return &Error{"TEMPORAL_ADDRESS", fmt.Sprintf("%q : attendu hôte:port, par exemple temporal:7233", c.TemporalAddress)}
 		}
+	}
+	if c.AuditRetentionDays < 183 || c.AuditRetentionDays > 3650 {
+		return &Error{"PARCOURS_AUDIT_RETENTION_DAYS", fmt.Sprintf("%d : le journal d'audit se garde de 183 jours (6 mois, minimum de la CNIL) à 3650 jours", c.AuditRetentionDays)}
 	}
 	if c.RenewalNoticeDays < 1 || c.RenewalNoticeDays > 180 {
 		return &Error{"PARCOURS_RENEWAL_NOTICE_DAYS", fmt.Sprintf("%d : attendu un nombre de jours entre 1 et 180", c.RenewalNoticeDays)}

@@ -5,8 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
+	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
@@ -67,4 +70,96 @@ func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
 		return fmt.Errorf("audit: %w", err)
 	}
 	return nil
+}
+
+// MinAuditRetention is the CNIL's minimum, which the database enforces.
+const MinAuditRetention = 183 * 24 * time.Hour
+
+// PurgeAudit deletes audit rows older than the retention (at least 6
+// months: the database refuses anything younger).
+func (db *DB) PurgeAudit(ctx context.Context, retention time.Duration) (int64, error) {
+	retention = max(retention, MinAuditRetention)
+	var n int64
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT set_config('parcours.audit_retention', $1, true)`, fmt.Sprintf("%d seconds", int64(retention.Seconds()))); err != nil {
+			return err
+		}
+		tag, err := tx.Exec(ctx, `DELETE FROM audit_log WHERE at < now() - make_interval(secs => $1)`, retention.Seconds())
+		n = tag.RowsAffected()
+		return err
+	})
+	return n, err
+}
+
+// AuditFilter searches the audit log.
+type AuditFilter struct {
+	Actor, RecordID, Action string
+	From, To                time.Time
+	Limit                   int
+}
+
+// AuditRow is one line of the audit log.
+type AuditRow struct {
+	ID         int64
+	At         time.Time
+	Actor      string
+	ActorName  string
+	Role       string
+	Action     string
+	RecordType string
+	RecordID   string
+	Detail     string
+}
+
+// SearchAudit reads the audit log, newest first.
+func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditRow, error) {
+	var from, to any
+	if !f.From.IsZero() {
+		from = f.From
+	}
+	if !f.To.IsZero() {
+		to = f.To
+	}
+	rows, err := db.Pool.Query(ctx, `
+		SELECT l.id, l.at, l.actor, coalesce(t.name, a.name, ''), l.role, l.action, l.record_type, coalesce(l.record_id, ''), coalesce(l.detail::text, '')
+		FROM audit_log l
+		LEFT JOIN api_tokens t ON l.actor = 'token:' || t.id
+		LEFT JOIN accounts a ON l.actor = 'account:' || a.id::text
+		WHERE ($1::text IS NULL OR l.actor = $1 OR a.email = $1)
+		  AND ($2::text IS NULL OR l.record_id = $2)
+		  AND ($3::text IS NULL OR l.action = $3)
+		  AND ($4::timestamptz IS NULL OR l.at >= $4)
+		  AND ($5::timestamptz IS NULL OR l.at < $5)
+		ORDER BY l.id DESC LIMIT $6`,
+		nullText(f.Actor), nullText(f.RecordID), nullText(f.Action), from, to, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("search audit: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditRow, error) {
+		var x AuditRow
+		err := r.Scan(&x.ID, &x.At, &x.Actor, &x.ActorName, &x.Role, &x.Action, &x.RecordType, &x.RecordID, &x.Detail)
+		return x, err
+	})
+}
+
+// SearchParcours finds parcours by name, identifier or NIR, latest first.
+func (db *DB) SearchParcours(ctx context.Context, scope Scope, q string, limit int) ([]domain.ParcoursSummary, error) {
+	q = strings.TrimSpace(q)
+	rows, err := db.Pool.Query(ctx, `
+		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, p.entered_on, coalesce(p.referent_id, '')
+		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
+		WHERE (b.external_id = $1 OR b.nir_body = left(upper(replace($1, ' ', '')), 13)
+		       OR (b.last_name || ' ' || b.first_name) ILIKE '%' || $1 || '%' OR (b.first_name || ' ' || b.last_name) ILIKE '%' || $1 || '%')
+		  AND `+visible(3)+`
+		ORDER BY p.id DESC LIMIT $2`, q, limit, nullText(scope.ReferentID), nullText(scope.Structure))
+	if err != nil {
+		return nil, fmt.Errorf("search parcours: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.ParcoursSummary, error) {
+		var s domain.ParcoursSummary
+		var entered pgtype.Date
+		err := r.Scan(&s.ID, &s.BeneficiaryID, &s.Status, &s.LastName, &s.FirstName, &entered, &s.ReferentID)
+		s.EnteredAt = fromPG(entered)
+		return s, err
+	})
 }

@@ -236,6 +236,34 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 	require.ErrorContains(t, err, "append-only")
 	_, err = tb.db.Pool.Exec(tb.ctx, `TRUNCATE audit_log`)
 	require.ErrorContains(t, err, "append-only")
+
+	// Retention: old rows go, rows younger than the retention (never less than 6 months) stay.
+	_, err = tb.db.Pool.Exec(tb.ctx, `INSERT INTO audit_log (at, actor, role, action, record_type) VALUES
+		(now() - interval '2 years', 'token:1', 'department', 'read', 'old'),
+		(now() - interval '3 months', 'token:1', 'department', 'read', 'recent')`)
+	require.NoError(t, err)
+	_, err = tb.db.Pool.Exec(tb.ctx, `DELETE FROM audit_log WHERE record_type = 'old'`)
+	require.ErrorContains(t, err, "append-only", "no deletion without the purge's retention")
+	n, err := tb.db.PurgeAudit(tb.ctx, 24*time.Hour)
+	require.NoError(t, err, "a retention under 6 months is raised to 6 months")
+	require.Equal(t, int64(1), n)
+	var left []string
+	rows, err := tb.db.Pool.Query(tb.ctx, `SELECT record_type FROM audit_log ORDER BY id`)
+	require.NoError(t, err)
+	for rows.Next() {
+		var k string
+		require.NoError(t, rows.Scan(&k))
+		left = append(left, k)
+	}
+	require.Equal(t, []string{"parcours", "recent"}, left)
+	_, err = tb.db.Pool.Exec(tb.ctx, `BEGIN; SELECT set_config('parcours.audit_retention', '1 day', true); DELETE FROM audit_log WHERE record_type = 'recent'; COMMIT`)
+	require.ErrorContains(t, err, "append-only", "the database itself keeps 6 months")
+	_, _ = tb.db.Pool.Exec(tb.ctx, `ROLLBACK`)
+
+	found, err := tb.db.SearchAudit(tb.ctx, postgres.AuditFilter{RecordID: "x", Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, found, 1)
+	require.Equal(t, "token:1", found[0].Actor)
 }
 
 func TestTokens(t *testing.T) {

@@ -63,6 +63,8 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Post("/deconnexion", h.logout)
 		r.Get("/echeances", h.inbox)
 		r.Get("/tableau-de-bord", h.dashboard)
+		r.Get("/recherche", h.search)
+		r.Get("/journal", h.auditLog)
 		r.Get("/examens", h.reviews)
 		r.Get("/examens/{rid}", h.review)
 		r.Post("/examens/{rid}/{form}", h.submitReview)
@@ -104,11 +106,13 @@ var funcs = template.FuncMap{
 	"reviewFr":         reviewFr,
 	"breachFr":         func(k string) string { return breachFr[k] },
 	"euros":            func(c int64) string { return fmt.Sprintf("%d,%02d €", c/100, c%100) },
+	"list":             func(v ...string) []string { return v },
+	"paris":            func(t time.Time) string { return t.In(domain.Paris).Format("02/01/2006 15:04:05") },
 }
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -296,6 +300,37 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf,
 		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents,
 			"Today": domain.DateOf(time.Now()).String()}})
+}
+
+// search finds dossiers by name, identifier or NIR, within the actor's scope.
+func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	q := r.URL.Query().Get("q")
+	p := page{Title: "Rechercher un bénéficiaire", Nav: "recherche", Actor: a, CSRF: csrf, Form: url.Values{"q": {q}}}
+	if q != "" {
+		list, err := h.Service.Search(r.Context(), a, q)
+		if err != nil && domain.ErrorCode(err) != domain.EINVALID {
+			h.fail(w, r, err)
+			return
+		}
+		p.Errors = map[string]string{"q": domain.ErrorMessage(err)}
+		if err == nil {
+			p.Errors, p.Data = nil, list
+		}
+	}
+	h.render(w, http.StatusOK, "search", p)
+}
+
+// auditLog lets administrators search the audit log.
+func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	q := r.URL.Query()
+	rows, err := h.Service.SearchAudit(r.Context(), a, postgres.AuditFilter{Actor: q.Get("compte"), RecordID: q.Get("dossier"), Action: q.Get("action"), Limit: 500})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "audit", page{Title: "Journal d'audit", Nav: "journal", Actor: a, CSRF: csrf, Form: q, Data: rows})
 }
 
 // reviews is the département's queue of sanction cases.

@@ -46,6 +46,7 @@ func runMain(m *testing.M) int {
 		{Email: "chef@cd.fr", Name: "Chef Nord", Role: domain.RoleSupervisor, Structure: "Nord"},
 		{Email: "chef-sud@cd.fr", Name: "Chef Sud", Role: domain.RoleSupervisor, Structure: "Sud"},
 		{Email: "zoe@cd.fr", Name: "Zoé Référente", Role: domain.RoleReferent, ReferentID: "web-ref-3", Structure: "Nord"},
+		{Email: "admin@cd.fr", Name: "Admin", Role: domain.RoleAdmin},
 	} {
 		a.Password = "mot de passe " + a.Email
 		if _, err := env.Service.CreateAccount(context.Background(), domain.System, a); err != nil {
@@ -324,4 +325,29 @@ func TestReviewPages(t *testing.T) {
 	paul.login("paul@cd.fr")
 	status, _, _ = paul.get("/examens/" + rid)
 	require.Equal(t, http.StatusNotFound, status)
+}
+
+func TestSearchAndAuditLog(t *testing.T) {
+	t.Parallel()
+	pid := oriented(t, "WEB-5", "web-ref-1")
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	_, page, _ := dep.get("/recherche?q=nguyen")
+	require.Contains(t, page, "/dossiers/"+pid, "case-insensitive search on names")
+	_, page, _ = dep.get("/recherche?q=N")
+	require.Contains(t, page, `id="q-err">Saisissez au moins 2 caractères.`)
+	paul := newBrowser(t)
+	paul.login("paul@cd.fr")
+	_, page, _ = paul.get("/recherche?q=Nguyen")
+	require.NotContains(t, page, "/dossiers/"+pid, "a référent finds only their own")
+
+	status, _, _ := dep.get("/journal")
+	require.Equal(t, http.StatusForbidden, status)
+	admin := newBrowser(t)
+	admin.login("admin@cd.fr")
+	_, _, _ = dep.get("/dossiers/" + pid)
+	status, page, _ = admin.get("/journal?dossier=" + pid + "&action=read")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "Service RSA", "who read the dossier")
+	require.NotContains(t, page, "Nguyen", "the log names accounts and records, not beneficiaries")
 }
