@@ -119,3 +119,25 @@ func (s *Service) Search(ctx context.Context, a domain.Actor, q string) ([]domai
 	}
 	return list, s.audit(ctx, a, "search", "parcours", "", map[string]any{"ids": ids})
 }
+
+// Accounts lists the accounts: administrators only.
+func (s *Service) Accounts(ctx context.Context, a domain.Actor) ([]postgres.Account, error) {
+	if err := authorize(a, "gérer les comptes", domain.RoleAdmin); err != nil {
+		return nil, err
+	}
+	return s.DB.ListAccounts(ctx)
+}
+
+// DisableAccount closes an account; its sessions end at once.
+func (s *Service) DisableAccount(ctx context.Context, a domain.Actor, id string) error {
+	if err := authorize(a, "gérer les comptes", domain.RoleAdmin); err != nil {
+		return err
+	}
+	if "account:"+id == a.ID {
+		return domain.Errorf(domain.ECONFLICT, "Vous ne pouvez pas désactiver votre propre compte.")
+	}
+	if err := s.DB.DisableAccount(ctx, id); err != nil {
+		return err
+	}
+	return s.audit(ctx, a, "update", "account", id, map[string]any{"disabled": true})
+}

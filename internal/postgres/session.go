@@ -98,3 +98,33 @@ func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
 	_, err := db.Pool.Exec(ctx, `DELETE FROM sessions WHERE token_hash = $1 OR expires_at < now()`, tokenHash)
 	return err
 }
+
+// ListAccounts lists the accounts, active first.
+func (db *DB) ListAccounts(ctx context.Context) ([]Account, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT id::text, email, name, role, coalesce(referent_id, ''), coalesce(structure, ''), disabled_at IS NOT NULL
+		FROM accounts ORDER BY disabled_at IS NOT NULL, role, name`)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
+		var a Account
+		err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.ReferentID, &a.Structure, &a.Disabled)
+		return a, err
+	})
+}
+
+// DisableAccount closes an account and its sessions.
+func (db *DB) DisableAccount(ctx context.Context, id string) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE accounts SET disabled_at = now() WHERE id = $1 AND disabled_at IS NULL`, id)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return domain.Errorf(domain.ENOTFOUND, "Compte introuvable ou déjà désactivé.")
+		}
+		_, err = tx.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1`, id)
+		return err
+	})
+}

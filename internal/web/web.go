@@ -65,6 +65,9 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/tableau-de-bord", h.dashboard)
 		r.Get("/recherche", h.search)
 		r.Get("/journal", h.auditLog)
+		r.Get("/comptes", h.accounts)
+		r.Post("/comptes", h.createAccount)
+		r.Post("/comptes/{aid}/desactiver", h.disableAccount)
 		r.Get("/examens", h.reviews)
 		r.Get("/examens/{rid}", h.review)
 		r.Post("/examens/{rid}/{form}", h.submitReview)
@@ -112,7 +115,7 @@ var funcs = template.FuncMap{
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -319,6 +322,61 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	h.render(w, http.StatusOK, "search", p)
+}
+
+// accounts lets administrators manage the web accounts.
+func (h *Handler) accounts(w http.ResponseWriter, r *http.Request) {
+	h.showAccounts(w, r, http.StatusOK, nil, nil, nil)
+}
+
+func (h *Handler) showAccounts(w http.ResponseWriter, r *http.Request, status int, created map[string]string, failed url.Values, errs map[string]string) {
+	a, csrf := from(r.Context())
+	list, err := h.Service.Accounts(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	roles := []option{{"", "— choisir —"}}
+	for _, role := range domain.Roles {
+		roles = append(roles, option{string(role), roleFr(role)})
+	}
+	forms := []formData{{Name: "compte", Title: "Nouveau compte", Action: "/comptes", Submit: "Créer le compte", CSRF: csrf, Fields: []fieldData{
+		field("compte", "email", "Adresse électronique", "email"), field("compte", "name", "Nom", "text"),
+		field("compte", "role", "Rôle", "select", roles...), field("compte", "referent", "Identifiant de référent (rôle référent)", "text"),
+		field("compte", "structure", "Structure ou territoire", "text"),
+	}}}
+	fillFailed(forms, "compte", failed, errs)
+	h.render(w, status, "accounts", page{Title: "Comptes", Nav: "comptes", Actor: a, CSRF: csrf,
+		Data: map[string]any{"Accounts": list, "Forms": forms, "Created": created}})
+}
+
+func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	f := r.PostForm
+	password := auth.NewSecret(12)
+	_, err := h.Service.CreateAccount(r.Context(), a, app.NewAccount{Email: f.Get("email"), Name: f.Get("name"), Password: password,
+		Role: domain.Role(f.Get("role")), ReferentID: strings.TrimSpace(f.Get("referent")), Structure: strings.TrimSpace(f.Get("structure"))})
+	if err != nil {
+		status, errs, ok := formError(err)
+		if !ok {
+			h.fail(w, r, err)
+			return
+		}
+		h.showAccounts(w, r, status, nil, f, errs)
+		return
+	}
+	// Shown once, on this page: the response is not cached.
+	w.Header().Set("Cache-Control", "no-store")
+	h.showAccounts(w, r, http.StatusCreated, map[string]string{"Email": f.Get("email"), "Password": password}, nil, nil)
+}
+
+func (h *Handler) disableAccount(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	if err := h.Service.DisableAccount(r.Context(), a, chi.URLParam(r, "aid")); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/comptes", http.StatusSeeOther)
 }
 
 // auditLog lets administrators search the audit log.

@@ -351,3 +351,34 @@ func TestSearchAndAuditLog(t *testing.T) {
 	require.Contains(t, page, "Service RSA", "who read the dossier")
 	require.NotContains(t, page, "Nguyen", "the log names accounts and records, not beneficiaries")
 }
+
+func TestAccountAdministration(t *testing.T) {
+	t.Parallel()
+	admin := newBrowser(t)
+	admin.login("admin@cd.fr")
+	status, page, _ := admin.get("/comptes")
+	require.Equal(t, http.StatusOK, status)
+	token := csrf(t, page)
+	status, body, _ := admin.post("/comptes", url.Values{"csrf": {token}, "email": {"nouveau@cd.fr"}, "name": {"Nouveau"}, "role": {"referent"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, `id="compte-referent-err">`)
+	status, body, _ = admin.post("/comptes", url.Values{"csrf": {token}, "email": {"nouveau@cd.fr"}, "name": {"Nouveau"}, "role": {"referent"}, "referent": {"web-ref-9"}})
+	require.Equal(t, http.StatusCreated, status)
+	m := regexp.MustCompile(`affiché une seule fois : <code>([^<]+)</code>`).FindStringSubmatch(body)
+	require.NotNil(t, m)
+	fx.passwords["nouveau@cd.fr"] = m[1]
+	nouveau := newBrowser(t)
+	nouveau.login("nouveau@cd.fr")
+
+	var id string
+	require.NoError(t, fx.env.DB.Pool.QueryRow(context.Background(), `SELECT id::text FROM accounts WHERE email = 'nouveau@cd.fr'`).Scan(&id))
+	status, _, _ = admin.post("/comptes/"+id+"/desactiver", url.Values{"csrf": {token}})
+	require.Equal(t, http.StatusSeeOther, status)
+	status, _, loc := nouveau.get("/echeances")
+	require.Equal(t, "/connexion", loc, "a disabled account's sessions end at once (%d)", status)
+
+	lea := newBrowser(t)
+	lea.login("lea@cd.fr")
+	status, _, _ = lea.get("/comptes")
+	require.Equal(t, http.StatusForbidden, status)
+}
