@@ -141,3 +141,11 @@ func (s *Service) DisableAccount(ctx context.Context, a domain.Actor, id string)
 	}
 	return s.audit(ctx, a, "update", "account", id, map[string]any{"disabled": true})
 }
+
+// Referents lists the référents a manager may assign (their structure's).
+func (s *Service) Referents(ctx context.Context, a domain.Actor) ([]postgres.Account, error) {
+	if err := authorize(a, "réaffecter des parcours", managers...); err != nil {
+		return nil, err
+	}
+	return s.DB.ReferentAccounts(ctx, postgres.ScopeOf(a).Structure)
+}

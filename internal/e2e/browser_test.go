@@ -107,8 +107,15 @@ func TestBrowserReferentRecordsAContract(t *testing.T) {
 
 	// The supervisor sees every overdue task.
 	sup := browserCtx(t)
-	require.NoError(t, chromedp.Do(sup, login(s.base, "chef@cd14.fr", supPassword), shot("encadrement.png")))
+	require.NoError(t, chromedp.Do(sup, login(s.base, "chef@cd14.fr", supPassword)))
 	before := mainText(t, sup)
+	require.NoError(t, chromedp.Do(sup,
+		chromedp.Navigate(s.base+"/tableau-de-bord"),
+		chromedp.WaitVisible(chromedp.Search(`//h1[text()="Tableau de bord"]`)),
+		shot("tableau-de-bord.png"),
+		chromedp.Navigate(s.base+"/echeances"),
+		chromedp.WaitVisible(chromedp.Search(`//h1[text()="Mes échéances"]`)),
+	))
 	m := overdueCount.FindStringSubmatch(before)
 	require.NotNil(t, m, before)
 	overdueBefore, _ := strconv.Atoi(m[1])

@@ -128,3 +128,19 @@ func (db *DB) DisableAccount(ctx context.Context, id string) error {
 		return err
 	})
 }
+
+// ReferentAccounts lists the active référents, of one structure when set.
+func (db *DB) ReferentAccounts(ctx context.Context, structure string) ([]Account, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT id::text, email, name, role, referent_id, coalesce(structure, ''), false FROM accounts
+		WHERE role = 'referent' AND disabled_at IS NULL AND ($1::text IS NULL OR structure = $1)
+		ORDER BY name`, nullText(structure))
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
+		var a Account
+		err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.ReferentID, &a.Structure, &a.Disabled)
+		return a, err
+	})
+}

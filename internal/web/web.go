@@ -291,10 +291,13 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	var referents []string
+	referents, err := h.Service.Referents(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	total := domain.Workload{}
 	for _, l := range load {
-		referents = append(referents, l.ReferentID)
 		total.Parcours += l.Parcours
 		total.Open += l.Open
 		total.Overdue += l.Overdue
