@@ -123,6 +123,10 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	api := &httpapi.Handler{Service: svc, Logger: logger}
 	router := api.Routes()
 	site := &web.Handler{Service: svc, Logger: logger, Secure: cfg.CookieSecure}
+	if cfg.OIDCIssuer != "" {
+		site.OIDC = &web.OIDC{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
+			RedirectURL: cfg.PublicURL + "/connexion/oidc/retour", Label: cfg.OIDCLabel}
+	}
 	if err := site.Routes(router); err != nil {
 		return err
 	}

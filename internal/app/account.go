@@ -149,3 +149,17 @@ func (s *Service) Referents(ctx context.Context, a domain.Actor) ([]postgres.Acc
 	}
 	return s.DB.ReferentAccounts(ctx, postgres.ScopeOf(a).Structure)
 }
+
+// LoginIdentity opens a session for an account whose e-mail address an
+// identity provider has just authenticated.
+func (s *Service) LoginIdentity(ctx context.Context, email, method string) (string, error) {
+	a, err := s.DB.AccountByEmail(ctx, email)
+	if err != nil {
+		return "", err
+	}
+	token := auth.NewSecret(32)
+	if err := s.DB.CreateSession(ctx, a.ID, auth.HashToken(token), auth.NewSecret(24), time.Now().Add(SessionLength)); err != nil {
+		return "", err
+	}
+	return token, s.audit(ctx, a.Actor(), "login", "account", a.ID, map[string]any{"method": method})
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/url"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -26,6 +27,11 @@ type Config struct {
 	TemporalTLS        bool                      // TEMPORAL_TLS
 	CookieSecure       bool                      // PARCOURS_COOKIE_SECURE: web cookies only over HTTPS
 	AuditRetentionDays int                       // PARCOURS_AUDIT_RETENTION_DAYS
+	PublicURL          string                    // PARCOURS_PUBLIC_URL: how browsers reach the service
+	OIDCIssuer         string                    // PARCOURS_OIDC_ISSUER
+	OIDCClientID       string                    // PARCOURS_OIDC_CLIENT_ID
+	OIDCClientSecret   string                    // PARCOURS_OIDC_CLIENT_SECRET
+	OIDCLabel          string                    // PARCOURS_OIDC_LABEL
 	Policy             string                    // PARCOURS_POLICY
 	RenewalNoticeDays  int                       // PARCOURS_RENEWAL_NOTICE_DAYS
 	Escalation         domain.EscalationSettings // PARCOURS_RELANCE_DAYS, PARCOURS_PAYBACK_CAP_MONTHS, PARCOURS_REPEAT_WINDOW_MONTHS
@@ -50,6 +56,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		TemporalNamespace: getenv("TEMPORAL_NAMESPACE"),
 		TemporalAPIKey:    getenv("TEMPORAL_API_KEY"),
 		Policy:            getenv("PARCOURS_POLICY"),
+		PublicURL:         strings.TrimSuffix(getenv("PARCOURS_PUBLIC_URL"), "/"),
+		OIDCIssuer:        getenv("PARCOURS_OIDC_ISSUER"),
+		OIDCClientID:      getenv("PARCOURS_OIDC_CLIENT_ID"),
+		OIDCClientSecret:  getenv("PARCOURS_OIDC_CLIENT_SECRET"),
+		OIDCLabel:         getenv("PARCOURS_OIDC_LABEL"),
 	}
 	var err error
 	if c.PGPort, err = intVar(getenv, "PARCOURS_PG_PORT"); err != nil {
@@ -160,6 +171,9 @@ func (c Config) WithDefaults() Config {
 	if c.Policy == "" {
 		c.Policy = domain.DefaultPolicy
 	}
+	if c.PublicURL == "" {
+		c.PublicURL = "http://" + c.Addr
+	}
 	if c.AuditRetentionDays == 0 {
 		c.AuditRetentionDays = 365
 	}
@@ -186,6 +200,21 @@ func (c Config) Validate() error {
 	if c.TemporalAddress != "" {
 		if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {
 			return &Error{"TEMPORAL_ADDRESS", fmt.Sprintf("%q : attendu hôte:port, par exemple temporal:7233", c.TemporalAddress)}
+		}
+	}
+	if u, err := url.Parse(c.PublicURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return &Error{"PARCOURS_PUBLIC_URL", fmt.Sprintf("%q : attendu une URL http(s)://hôte[:port]", c.PublicURL)}
+	}
+	if c.OIDCIssuer != "" {
+		u, err := url.Parse(c.OIDCIssuer)
+		local := err == nil && (u.Hostname() == "127.0.0.1" || u.Hostname() == "localhost")
+		switch {
+		case err != nil || (u.Scheme != "https" && !local):
+			return &Error{"PARCOURS_OIDC_ISSUER", fmt.Sprintf("%q : attendu une URL https", c.OIDCIssuer)}
+		case c.OIDCClientID == "":
+			return &Error{"PARCOURS_OIDC_CLIENT_ID", "obligatoire avec PARCOURS_OIDC_ISSUER"}
+		case c.OIDCClientSecret == "":
+			return &Error{"PARCOURS_OIDC_CLIENT_SECRET", "obligatoire avec PARCOURS_OIDC_ISSUER"}
 		}
 	}
 	if c.AuditRetentionDays < 183 || c.AuditRetentionDays > 3650 {

@@ -35,15 +35,17 @@ var templateFS embed.FS
 var staticFS embed.FS
 
 const (
-	sessionCookie = "parcours_session"
-	loginCookie   = "parcours_login_csrf"
+	sessionCookie  = "parcours_session"
+	loginCookie    = "parcours_login_csrf"
+	sessionSeconds = int(app.SessionLength / time.Second)
 )
 
 // Handler serves the web application.
 type Handler struct {
 	Service *app.Service
 	Logger  *slog.Logger
-	Secure  bool // cookies only over HTTPS (behind TLS or a TLS proxy)
+	Secure  bool  // cookies only over HTTPS (behind TLS or a TLS proxy)
+	OIDC    *OIDC // OpenID Connect login, when configured
 
 	pages map[string]*template.Template
 }
@@ -57,6 +59,10 @@ func (h *Handler) Routes(r chi.Router) error {
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServer(http.FS(static))))
 	r.Get("/connexion", h.loginPage)
 	r.Post("/connexion", h.login)
+	if h.OIDC != nil {
+		r.Get("/connexion/oidc", h.oidcStart)
+		r.Get("/connexion/oidc/retour", h.oidcReturn)
+	}
 	r.Group(func(r chi.Router) {
 		r.Use(h.session)
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/echeances", http.StatusSeeOther) })
@@ -210,7 +216,7 @@ func (h *Handler) session(next http.Handler) http.Handler {
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 	token := auth.NewSecret(24)
 	http.SetCookie(w, h.cookie(loginCookie, token, 900))
-	h.render(w, http.StatusOK, "login", page{Title: "Connexion", CSRF: token, Form: url.Values{}})
+	h.render(w, http.StatusOK, "login", page{Title: "Connexion", CSRF: token, Form: url.Values{}, Data: h.oidcLabel()})
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
@@ -227,12 +233,23 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.render(w, status, "login", page{Title: "Connexion", CSRF: c.Value, Form: url.Values{"email": {r.PostFormValue("email")}},
-			Errors: map[string]string{"login": domain.ErrorMessage(err)}})
+			Errors: map[string]string{"login": domain.ErrorMessage(err)}, Data: h.oidcLabel()})
 		return
 	}
 	http.SetCookie(w, h.cookie(loginCookie, "", -1))
-	http.SetCookie(w, h.cookie(sessionCookie, token, int(app.SessionLength.Seconds())))
+	http.SetCookie(w, h.cookie(sessionCookie, token, sessionSeconds))
 	http.Redirect(w, r, "/echeances", http.StatusSeeOther)
+}
+
+// oidcLabel is the text of the identity provider's button, "" without one.
+func (h *Handler) oidcLabel() string {
+	if h.OIDC == nil {
+		return ""
+	}
+	if h.OIDC.Label != "" {
+		return h.OIDC.Label
+	}
+	return "Se connecter avec ProConnect"
 }
 
 func (h *Handler) logout(w http.ResponseWriter, r *http.Request) {

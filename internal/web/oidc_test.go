@@ -1,0 +1,173 @@
+package web_test
+
+import (
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/go-jose/go-jose/v4"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/web"
+)
+
+// fakeIdP is an OpenID Connect provider that checks what a real one checks:
+// client, redirect URI, PKCE S256; it signs RS256 ID tokens.
+type fakeIdP struct {
+	*httptest.Server
+	key   *rsa.PrivateKey
+	mu    sync.Mutex
+	codes map[string]grant // code -> what the authorize step saw
+	email string           // the person who "logs in"
+	nonce string           // when set, replaces the client's nonce (an attack)
+}
+
+type grant struct{ challenge, nonce, redirect string }
+
+func newIdP(t *testing.T) *fakeIdP {
+	key, err := rsa.GenerateKey(rand.Reader, 2048)
+	require.NoError(t, err)
+	idp := &fakeIdP{key: key, codes: map[string]grant{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(map[string]any{
+			"issuer": idp.URL, "authorization_endpoint": idp.URL + "/authorize", "token_endpoint": idp.URL + "/token",
+			"jwks_uri": idp.URL + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"},
+			"response_types_supported": []string{"code"}, "subject_types_supported": []string{"public"},
+		})
+	})
+	mux.HandleFunc("/jwks", func(w http.ResponseWriter, r *http.Request) {
+		_ = json.NewEncoder(w).Encode(jose.JSONWebKeySet{Keys: []jose.JSONWebKey{{Key: &key.PublicKey, KeyID: "k1", Algorithm: "RS256", Use: "sig"}}})
+	})
+	mux.HandleFunc("/authorize", func(w http.ResponseWriter, r *http.Request) {
+		q := r.URL.Query()
+		if q.Get("client_id") != "parcours" || q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" || q.Get("nonce") == "" {
+			http.Error(w, "bad authorization request", http.StatusBadRequest)
+			return
+		}
+		code := "code-" + q.Get("state")[:8]
+		idp.mu.Lock()
+		idp.codes[code] = grant{challenge: q.Get("code_challenge"), nonce: q.Get("nonce"), redirect: q.Get("redirect_uri")}
+		idp.mu.Unlock()
+		http.Redirect(w, r, q.Get("redirect_uri")+"?code="+code+"&state="+url.QueryEscape(q.Get("state")), http.StatusFound)
+	})
+	mux.HandleFunc("/token", func(w http.ResponseWriter, r *http.Request) {
+		_ = r.ParseForm()
+		idp.mu.Lock()
+		g, ok := idp.codes[r.PostFormValue("code")]
+		delete(idp.codes, r.PostFormValue("code")) // one use
+		idp.mu.Unlock()
+		sum := sha256.Sum256([]byte(r.PostFormValue("code_verifier")))
+		id, secret, _ := r.BasicAuth()
+		if !ok || base64.RawURLEncoding.EncodeToString(sum[:]) != g.challenge || id != "parcours" || secret != "s3cret" {
+			http.Error(w, `{"error":"invalid_grant"}`, http.StatusBadRequest)
+			return
+		}
+		nonce := g.nonce
+		if idp.nonce != "" {
+			nonce = idp.nonce
+		}
+		claims, _ := json.Marshal(map[string]any{"iss": idp.URL, "sub": "agent-1", "aud": "parcours", "exp": time.Now().Add(time.Minute).Unix(),
+			"iat": time.Now().Unix(), "nonce": nonce, "email": idp.email})
+		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
+		require.NoError(t, err)
+		obj, err := signer.Sign(claims)
+		require.NoError(t, err)
+		raw, err := obj.CompactSerialize()
+		require.NoError(t, err)
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(map[string]any{"access_token": "at", "token_type": "Bearer", "expires_in": 60, "id_token": raw})
+	})
+	idp.Server = httptest.NewServer(mux)
+	t.Cleanup(idp.Close)
+	return idp
+}
+
+// oidcSite is the web application configured with the fake provider.
+func oidcSite(t *testing.T, idp *fakeIdP) *httptest.Server {
+	r := chi.NewRouter()
+	site := httptest.NewUnstartedServer(r)
+	site.Start()
+	t.Cleanup(site.Close)
+	h := &web.Handler{Service: fx.env.Service, Logger: fx.env.Logger,
+		OIDC: &web.OIDC{Issuer: idp.URL, ClientID: "parcours", ClientSecret: "s3cret", RedirectURL: site.URL + "/connexion/oidc/retour"}}
+	require.NoError(t, h.Routes(r))
+	return site
+}
+
+// follow walks the redirects between the site and the provider by hand.
+func follow(t *testing.T, b *browser, start string) (int, string) {
+	t.Helper()
+	next := start
+	for range 5 {
+		res, err := b.client.Get(next)
+		require.NoError(t, err)
+		res.Body.Close()
+		if res.StatusCode != http.StatusFound && res.StatusCode != http.StatusSeeOther {
+			return res.StatusCode, next
+		}
+		loc, err := res.Location()
+		require.NoError(t, err)
+		next = loc.String()
+	}
+	return 0, next
+}
+
+func TestOpenIDConnectLogin(t *testing.T) {
+	t.Parallel()
+	idp := newIdP(t)
+	site := oidcSite(t, idp)
+
+	res, err := http.Get(site.URL + "/connexion")
+	require.NoError(t, err)
+	page, _ := io.ReadAll(res.Body)
+	res.Body.Close()
+	require.Contains(t, string(page), `href="/connexion/oidc">Se connecter avec ProConnect</a>`)
+
+	idp.email = "lea@cd.fr"
+	b := newBrowser(t)
+	status, last := follow(t, b, site.URL+"/connexion/oidc")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, site.URL+"/echeances", last, "logged in through the provider")
+
+	// A forged state is refused.
+	b2 := newBrowser(t)
+	res, err = b2.client.Get(site.URL + "/connexion/oidc")
+	require.NoError(t, err)
+	res.Body.Close()
+	authorize, _ := res.Location()
+	res, err = b2.client.Get(authorize.String())
+	require.NoError(t, err)
+	res.Body.Close()
+	back, _ := res.Location()
+	q := back.Query()
+	q.Set("state", "forged")
+	back.RawQuery = q.Encode()
+	res, err = b2.client.Get(back.String())
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusForbidden, res.StatusCode)
+
+	// A token whose nonce is not ours is refused.
+	idp.nonce = "someone-else"
+	status, last = follow(t, newBrowser(t), site.URL+"/connexion/oidc")
+	require.Equal(t, http.StatusUnauthorized, status)
+	require.True(t, strings.Contains(last, "/connexion/oidc/retour"))
+	idp.nonce = ""
+
+	// A person without an account is told so.
+	idp.email = "inconnu@ailleurs.fr"
+	status, _ = follow(t, newBrowser(t), site.URL+"/connexion/oidc")
+	require.Equal(t, http.StatusForbidden, status)
+}
