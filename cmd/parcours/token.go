@@ -28,6 +28,21 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("token create : %w", err)
 	}
+	return m.withService(ctx, func(svc *app.Service) error {
+		token, err := svc.CreateToken(ctx, *name, domain.Role(*role), *referent)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stderr, "Jeton créé pour %q (rôle %s). Il ne sera plus affiché : conservez-le.\n", *name, *role)
+		fmt.Fprintln(m.Stdout, token)
+		return nil
+	})
+}
+
+// withService runs an operation with a service on the database (the local
+// cluster is reused if running, and left as it was found); a field error
+// reads as the flag at fault.
+func (m *Main) withService(ctx context.Context, run func(*app.Service) error) error {
 	cfg, logger, err := m.config()
 	if err != nil {
 		return err
@@ -37,17 +52,11 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stop()
-	svc := &app.Service{DB: db, Logger: logger}
-	token, err := svc.CreateToken(ctx, *name, domain.Role(*role), *referent)
-	if err != nil {
-		if f := domain.ErrorField(err); f != "" {
-			return fmt.Errorf("--%s : %s", f, domain.ErrorMessage(err))
-		}
-		return err
+	err = run(&app.Service{DB: db, Logger: logger})
+	if f := domain.ErrorField(err); f != "" {
+		return fmt.Errorf("--%s : %s", f, domain.ErrorMessage(err))
 	}
-	fmt.Fprintf(m.Stderr, "Jeton créé pour %q (rôle %s). Il ne sera plus affiché : conservez-le.\n", *name, *role)
-	fmt.Fprintln(m.Stdout, token)
-	return nil
+	return err
 }
 
 // postgres starts or stops the local cluster; `make test` uses it to run
@@ -122,25 +131,14 @@ func (m *Main) account(ctx context.Context, args []string) error {
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("account create : %w", err)
 	}
-	cfg, logger, err := m.config()
-	if err != nil {
-		return err
-	}
-	db, stop, err := m.database(ctx, cfg, logger, false)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	password := auth.NewSecret(12)
-	svc := &app.Service{DB: db, Logger: logger}
-	if _, err := svc.CreateAccount(ctx, domain.System, app.NewAccount{Email: *email, Name: *name, Password: password,
-		Role: domain.Role(*role), ReferentID: *referent, Structure: *structure}); err != nil {
-		if f := domain.ErrorField(err); f != "" {
-			return fmt.Errorf("--%s : %s", f, domain.ErrorMessage(err))
+	return m.withService(ctx, func(svc *app.Service) error {
+		password := auth.NewSecret(12)
+		if _, err := svc.CreateAccount(ctx, domain.System, app.NewAccount{Email: *email, Name: *name, Password: password,
+			Role: domain.Role(*role), ReferentID: *referent, Structure: *structure}); err != nil {
+			return err
 		}
-		return err
-	}
-	fmt.Fprintf(m.Stderr, "Compte créé pour %s (rôle %s). Mot de passe (affiché une seule fois) :\n", *email, *role)
-	fmt.Fprintln(m.Stdout, password)
-	return nil
+		fmt.Fprintf(m.Stderr, "Compte créé pour %s (rôle %s). Mot de passe (affiché une seule fois) :\n", *email, *role)
+		fmt.Fprintln(m.Stdout, password)
+		return nil
+	})
 }

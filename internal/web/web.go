@@ -447,12 +447,26 @@ func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int,
 		Flash: flash, Data: map[string]any{"R": v, "Forms": forms}})
 }
 
-// submitReview handles the forms of a case page, as submit does for a dossier.
+// submitReview handles the forms of a case page.
 func (h *Handler) submitReview(w http.ResponseWriter, r *http.Request) {
-	a, _ := from(r.Context())
 	rid, name := chi.URLParam(r, "rid"), chi.URLParam(r, "form")
-	run, ok := reviewCommands(h.Service)[name]
-	if !ok {
+	h.submitForm(w, r, reviewCommands(h.Service)[name], rid, name, "/examens/",
+		func(a domain.Actor, status int, errs map[string]string) error {
+			v, err := h.Service.Review(r.Context(), a, rid)
+			if err == nil {
+				h.showReview(w, r, status, v, "", name, r.PostForm, errs)
+			}
+			return err
+		})
+}
+
+// submitForm runs a form's command on a record. Success redirects to the
+// record's page; a refusal shows the page again (reshow) with the errors
+// next to their field and what was typed kept.
+func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request, run commandFunc, id, key, base string,
+	reshow func(a domain.Actor, status int, errs map[string]string) error) {
+	a, _ := from(r.Context())
+	if run == nil {
 		h.fail(w, r, domain.Errorf(domain.ENOTFOUND, "Formulaire inconnu."))
 		return
 	}
@@ -460,9 +474,9 @@ func (h *Handler) submitReview(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, domain.Errorf(domain.EINVALID, "Formulaire illisible."))
 		return
 	}
-	err := run(r.Context(), a, rid, r.PostForm)
+	err := run(r.Context(), a, id, r.PostForm)
 	if err == nil {
-		http.Redirect(w, r, "/examens/"+rid+"?ok="+name, http.StatusSeeOther)
+		http.Redirect(w, r, base+id+"?ok="+url.QueryEscape(key), http.StatusSeeOther)
 		return
 	}
 	status, errs, ok := formError(err)
@@ -470,12 +484,9 @@ func (h *Handler) submitReview(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	v, gerr := h.Service.Review(r.Context(), a, rid)
-	if gerr != nil {
-		h.fail(w, r, gerr)
-		return
+	if err := reshow(a, status, errs); err != nil {
+		h.fail(w, r, err)
 	}
-	h.showReview(w, r, status, v, "", name, r.PostForm, errs)
 }
 
 // formError sorts a command's error: one a form shows (with its field), or not.
@@ -573,37 +584,23 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 // the command the API uses, run it, then show the dossier again, with the
 // errors next to their field and what was typed kept.
 func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
-	a, _ := from(r.Context())
 	id, name := chi.URLParam(r, "id"), chi.URLParam(r, "form")
 	n, _ := strconv.Atoi(chi.URLParam(r, "n"))
 	m, _ := strconv.Atoi(chi.URLParam(r, "m"))
-	key := strings.TrimSuffix(strings.Join([]string{name, chi.URLParam(r, "n"), chi.URLParam(r, "m")}, "-"), "-")
-	key = strings.TrimSuffix(key, "-")
-	run, ok := commands(h.Service, n, m)[name]
-	if !ok {
-		h.fail(w, r, domain.Errorf(domain.ENOTFOUND, "Formulaire inconnu."))
-		return
+	key := name
+	for _, part := range []string{chi.URLParam(r, "n"), chi.URLParam(r, "m")} {
+		if part != "" {
+			key += "-" + part
+		}
 	}
-	if err := r.ParseForm(); err != nil {
-		h.fail(w, r, domain.Errorf(domain.EINVALID, "Formulaire illisible."))
-		return
-	}
-	err := run(r.Context(), a, id, r.PostForm)
-	if err == nil {
-		http.Redirect(w, r, "/dossiers/"+id+"?ok="+url.QueryEscape(key), http.StatusSeeOther)
-		return
-	}
-	status, errs, ok := formError(err)
-	if !ok {
-		h.fail(w, r, err)
-		return
-	}
-	v, gerr := h.Service.Get(r.Context(), a, id)
-	if gerr != nil {
-		h.fail(w, r, gerr)
-		return
-	}
-	h.showDossier(w, r, status, v, "", key, r.PostForm, errs)
+	h.submitForm(w, r, commands(h.Service, n, m)[name], id, key, "/dossiers/",
+		func(a domain.Actor, status int, errs map[string]string) error {
+			v, err := h.Service.Get(r.Context(), a, id)
+			if err == nil {
+				h.showDossier(w, r, status, v, "", key, r.PostForm, errs)
+			}
+			return err
+		})
 }
 
 // commandFunc runs one form's command.
