@@ -160,6 +160,7 @@ const (
 	EventRelance               = "relance_sent"
 	EventBreachReported        = "breach_reported"
 	EventReviewStep            = "review_step"
+	EventHandedOver            = "orientation_handed_over"
 )
 
 // OrientationRow is one orientation of the parcours, for the read model.
@@ -219,14 +220,16 @@ type ParcoursState struct {
 	Contract    *domain.Contract    `json:"contract,omitempty"`
 	Exit        *domain.Exit        `json:"exit,omitempty"`
 
-	Orientations int           `json:"orientations"` // how many so far
-	Contracts    int           `json:"contracts"`    // how many signed so far
-	ActionCount  int           `json:"action_count"`
-	Reorienting  bool          `json:"reorienting"`         // a re-orientation request awaits its decision
-	Cases        int           `json:"cases"`               // sanction cases opened so far
-	OpenCase     int           `json:"open_case"`           // the case in progress, 0 if none
-	Sanctions    []domain.Date `json:"sanctions,omitempty"` // dates of sanctions decided (repeat window)
-	ReviewLonger bool          `json:"review_extended"`     // an obstacle extends the review to 12 months
+	Orientations  int           `json:"orientations"` // how many so far
+	Contracts     int           `json:"contracts"`    // how many signed so far
+	ActionCount   int           `json:"action_count"`
+	Reorienting   bool          `json:"reorienting"`               // a re-orientation request awaits its decision
+	Cases         int           `json:"cases"`                     // sanction cases opened so far
+	OpenCase      int           `json:"open_case"`                 // the case in progress, 0 if none
+	HandedOver    bool          `json:"handed_over,omitempty"`     // the orientation decision passed to France Travail (D262-65-2)
+	HandOverAfter domain.Date   `json:"hand_over_after,omitempty"` // the last day the département could decide
+	Sanctions     []domain.Date `json:"sanctions,omitempty"`       // dates of sanctions decided (repeat window)
+	ReviewLonger  bool          `json:"review_extended"`           // an obstacle extends the review to 12 months
 
 	OrientationRows []OrientationRow `json:"orientation_rows,omitempty"`
 	ContractRows    []ContractRow    `json:"contract_rows,omitempty"`

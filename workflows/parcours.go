@@ -36,11 +36,14 @@ func Parcours(ctx workflow.Context, in ParcoursInput) error {
 	// Version 1 of "sanctions": relances after an overdue contract, breach
 	// reports and their SuspensionReview. Earlier histories schedule none.
 	sanctions := workflow.GetVersion(ctx, "sanctions", workflow.DefaultVersion, 1) >= 1
+	// Version 1 of "handover": when the 2025 legal orientation limit passes,
+	// the orientation decision passes to France Travail (D262-65-2).
+	handover := workflow.GetVersion(ctx, "handover", workflow.DefaultVersion, 1) >= 1
 	p, err := newParcoursImpl(ctx, in, lifecycle)
 	if err != nil {
 		return err
 	}
-	p.sanctions = sanctions
+	p.sanctions, p.handover = sanctions, handover
 	return p.run(ctx)
 }
 
@@ -49,6 +52,7 @@ type parcoursImpl struct {
 	policy     domain.Policy
 	lifecycle  bool
 	sanctions  bool
+	handover   bool
 	news       workflow.ReceiveChannel // ReviewNews from the parcours' cases
 	s          ParcoursState
 	logger     log.Logger
@@ -413,6 +417,9 @@ func (p *parcoursImpl) fireDue(now time.Time) bool {
 		p.addEvent(now, EventDeadlineOverdue, d.DueOn.AddDays(1), "Délai dépassé : "+d.Explain()+".", domain.Recorded{})
 		if p.sanctions && d.Kind == domain.DeadlineContract && (d.Basis == domain.BasisLegal || d.Basis == domain.BasisContractTerm) {
 			p.scheduleRelances(p.s.Deadlines[i])
+		}
+		if p.handover && d.Kind == domain.DeadlineOrientation && d.Basis == domain.BasisLegal && d.RuleSet == domain.Law2025.Name {
+			p.handOver(now, p.s.Deadlines[i])
 		}
 	}
 	p.refreshTasks()

@@ -66,6 +66,11 @@ func (p *parcoursImpl) validateOrientation(ctx workflow.Context, o domain.Orient
 		return conflict("Le parcours est déjà orienté (décision du %s) : une réorientation se demande séparément.",
 			p.s.Orientation.DecidedOn.French())
 	}
+	// A département decision taken in time but recorded late still stands.
+	if p.s.HandedOver && o.DecidedBy != domain.DecidedByFranceTravail && o.DecidedOn.After(p.s.HandOverAfter) {
+		return conflict("Six semaines ont passé sans orientation le %s : la décision revient à France Travail (D262-65-2 CASF). Enregistrez son orientation avec decided_by = france_travail.",
+			p.s.HandOverAfter.French())
+	}
 	if o.DecidedOn.Before(p.s.Facts.EnteredOn) {
 		return invalid("decided_on", "La décision d'orientation ne peut précéder l'entrée en droits et devoirs (%s).", p.s.Facts.EnteredOn.French())
 	}
@@ -84,15 +89,37 @@ func (p *parcoursImpl) recordOrientation(ctx workflow.Context, o domain.Orientat
 	p.s.Facts.OrientedOn, p.s.Facts.Track = o.DecidedOn, o.Track
 	p.s.Status = domain.StatusAwaitingContract
 	p.closeDeadlines(domain.DeadlineMet, o.DecidedOn, func(d DeadlineState) bool { return d.Kind == domain.DeadlineOrientation })
-	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool { return t.Kind == domain.TaskOrient })
+	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool {
+		return t.Kind == domain.TaskOrient || t.Kind == domain.TaskAwaitFranceTravail
+	})
 	if d, ok := domain.LawDeadline(domain.DeadlineContract, p.s.Facts); ok {
 		p.addDeadline(d, 1, domain.TaskSignContract, domain.Date{})
 	}
 	p.openTask(domain.TaskSignContract, 1, o.ReferentID)
+	by := ""
+	if o.DecidedBy == domain.DecidedByFranceTravail {
+		by = " par France Travail"
+	}
 	p.addEvent(now, EventOrientationRecord, o.DecidedOn, fmt.Sprintf(
-		"Orientation décidée le %s : parcours %s, organisme référent %s, référent %s.",
-		o.DecidedOn.French(), o.Track.French(), o.Organism, o.ReferentID), o.Recorded)
+		"Orientation décidée%s le %s : parcours %s, organisme référent %s, référent %s.",
+		by, o.DecidedOn.French(), o.Track.French(), o.Organism, o.ReferentID), o.Recorded)
 	return p.written(ctx, 0)
+}
+
+// handOver: since 1 January 2025, when 6 weeks pass after the
+// département received the information without an orientation, France
+// Travail orients instead (D262-65-2 CASF). The département's orient task
+// closes; the managers wait for France Travail's decision.
+func (p *parcoursImpl) handOver(now time.Time, d DeadlineState) {
+	if p.s.HandedOver || p.s.Orientation != nil {
+		return
+	}
+	p.s.HandedOver, p.s.HandOverAfter = true, d.DueOn
+	p.closeTasks(domain.TaskCancelled, now, func(t TaskState) bool { return t.Kind == domain.TaskOrient })
+	p.openTask(domain.TaskAwaitFranceTravail, 1, "")
+	p.addEvent(now, EventHandedOver, d.DueOn.AddDays(1), fmt.Sprintf(
+		"Six semaines passées sans orientation (information reçue le %s) : la décision d'orientation revient à France Travail (D262-65-2 CASF).",
+		d.AnchorOn.French()), domain.Recorded{})
 }
 
 // ---- contracts -----------------------------------------------------------

@@ -298,9 +298,13 @@ func TestIntakeWithPastDeadlinesIsOverdueAtOnce(t *testing.T) {
 		}
 	}
 	require.Equal(t, []string{"2026-10-02", "2026-10-14", "2026-11-02"}, overdueOn, "the timeline is chronological")
-	require.Len(t, first.Tasks, 1)
-	require.False(t, first.Tasks[0].OverdueAt.IsZero())
+	// The 6 legal weeks passed too: the orientation decision went to France Travail.
+	require.Len(t, first.Tasks, 2)
+	require.Equal(t, domain.TaskOrient, first.Tasks[0].Kind)
+	require.Equal(t, domain.TaskCancelled, first.Tasks[0].Status)
 	require.Equal(t, "2026-10-01", first.Tasks[0].DueOn.String())
+	require.Equal(t, domain.TaskAwaitFranceTravail, first.Tasks[1].Kind)
+	require.Equal(t, domain.TaskOpen, first.Tasks[1].Status)
 }
 
 func TestUpdatesAreValidated(t *testing.T) {

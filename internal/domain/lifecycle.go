@@ -35,6 +35,7 @@ const (
 	TaskRelance1           TaskKind     = "relance_1"
 	TaskRelance2           TaskKind     = "relance_2"
 	TaskProposeBreach      TaskKind     = "propose_breach"
+	TaskAwaitFranceTravail TaskKind     = "await_france_travail" // the orientation passed to France Travail
 )
 
 // Settings are the parcours' tunable delays (PARCOURS_* variables), fixed

@@ -196,6 +196,9 @@ type Orientation struct {
 	Organism   string `json:"organism"`
 	ReferentID string `json:"referent_id"`
 	DecidedOn  Date   `json:"decided_on"`
+	// DecidedBy is "france_travail" when France Travail orients (after the
+	// hand-over of D262-65-2); the département otherwise.
+	DecidedBy string `json:"decided_by,omitempty"`
 	Recorded
 }
 
@@ -227,9 +230,14 @@ func (o Orientation) Validate(today Date) error {
 		return FieldError("decided_on", "La date de décision est obligatoire.")
 	case o.DecidedOn.After(today):
 		return FieldError("decided_on", "La date de décision ne peut pas être dans le futur.")
+	case o.DecidedBy != "" && o.DecidedBy != DecidedByFranceTravail:
+		return FieldError("decided_by", "Seule valeur admise : france_travail (sinon, laisser vide : décision du Département).")
 	}
 	return nil
 }
+
+// DecidedByFranceTravail marks an orientation decided by France Travail.
+const DecidedByFranceTravail = "france_travail"
 
 // Contract is a signed contract (CER, PPAE, contrat d'engagement).
 type Contract struct {

@@ -256,9 +256,10 @@ func TestParcoursLifecycleOverHTTP(t *testing.T) {
 	require.Equal(t, "orientation", d0["kind"])
 	require.Equal(t, "overdue", d0["status"])
 	require.Contains(t, d0["rule"], "engagement départemental (1 mois après l'entrée en droits et devoirs le "+entered.French()+")")
+	// The 6 legal weeks after the receipt passed too: the orientation decision went to France Travail.
 	tasks := got.body["tasks"].([]any)
 	require.Len(t, tasks, 1)
-	require.Equal(t, true, tasks[0].(map[string]any)["overdue"])
+	require.Equal(t, "await_france_travail", tasks[0].(map[string]any)["kind"])
 	require.Equal(t, "entered", got.body["events"].([]any)[0].(map[string]any)["kind"])
 
 	require.Equal(t, 404, call(t, "supervisor", "GET", "/api/v1/parcours/01a2046c-e853-7364-85bd-000000000000", nil).status)
@@ -281,6 +282,10 @@ func TestParcoursLifecycleOverHTTP(t *testing.T) {
 	require.Equal(t, 403, call(t, "referent:ref-1", "POST", "/api/v1/parcours/"+pid+"/orientation", orientation).status)
 	require.Equal(t, 404, call(t, "department", "POST", "/api/v1/parcours/01a2046c-e853-7364-85bd-000000000000/orientation", orientation).status)
 
+	r = call(t, "department", "POST", "/api/v1/parcours/"+pid+"/orientation", orientation)
+	require.Equal(t, 409, r.status, "decided after the 6 weeks: France Travail's decision (D262-65-2)")
+	require.Contains(t, r.raw, "France Travail")
+	orientation["decided_by"] = "france_travail"
 	r = call(t, "department", "POST", "/api/v1/parcours/"+pid+"/orientation", orientation)
 	require.Equal(t, 200, r.status, r.raw)
 	require.Equal(t, "awaiting_contract", r.body["status"])
@@ -343,6 +348,7 @@ func TestParcoursLifecycleOverHTTP(t *testing.T) {
 	require.GreaterOrEqual(t, updates, 3)
 
 	recordHistory(t, pid, "parcours_v2_in_accompaniment")
+	recordHistory(t, pid, "parcours_v4_handed_over_then_contract")
 }
 
 // recordHistory writes the workflow's history (its current run) for the

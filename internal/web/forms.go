@@ -57,7 +57,8 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 				field("", "track", "Type de parcours", "select", opts(domain.Tracks, domain.Track.French)...),
 				field("", "organism", "Organisme référent", "text"),
 				field("", "referent_id", "Identifiant du référent unique", "text"),
-				field("", "decided_on", "Date de décision", "date"))
+				field("", "decided_on", "Date de décision", "date"),
+				field("", "decided_by", "Décidée par", "select", option{"", "le Département"}, option{domain.DecidedByFranceTravail, "France Travail (après 6 semaines)"}))
 		}
 	default:
 		contract := []fieldData{
@@ -138,7 +139,7 @@ func taskFr(k domain.TaskKind) string {
 		domain.TaskOrient: "Orienter", domain.TaskSignContract: "Signer le contrat", domain.TaskRenewContract: "Renouveler le contrat",
 		domain.TaskReviewSocial: "Examiner le parcours social", domain.TaskDecideReorientation: "Décider de la réorientation",
 		domain.TaskCloseAction: "Bilan de l'action", domain.TaskFollowUp3: "Suivi à 3 mois", domain.TaskFollowUp6: "Suivi à 6 mois",
-		domain.TaskRelance1: "1re relance", domain.TaskRelance2: "2e relance", domain.TaskProposeBreach: "Signaler le manquement ?",
+		domain.TaskRelance1: "1re relance", domain.TaskAwaitFranceTravail: "Orientation par France Travail attendue", domain.TaskRelance2: "2e relance", domain.TaskProposeBreach: "Signaler le manquement ?",
 		"send_notice": "Envoyer le courrier d'information", "decide_review": "Décider de la sanction",
 		"decide_appeal": "Décider du recours", "decide_radiation": "Décider de la radiation",
 	}[k]; ok {

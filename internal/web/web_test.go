@@ -235,8 +235,12 @@ func TestDepartmentOrientsFromTheDossier(t *testing.T) {
 		"organism": {"CCAS"}, "referent_id": {"web-ref-2"}, "decided_on": {"31/02/2026"}})
 	require.Equal(t, http.StatusBadRequest, status)
 	require.True(t, strings.Contains(body, `id="orientation-decided_on-err">Date invalide`), "a date that does not parse is named")
-	status, _, _ = dep.post("/dossiers/"+pid+"/orientation", url.Values{"csrf": {csrf(t, page)}, "track": {"social"},
+	status, body, _ = dep.post("/dossiers/"+pid+"/orientation", url.Values{"csrf": {csrf(t, page)}, "track": {"social"},
 		"organism": {"CCAS"}, "referent_id": {"web-ref-2"}, "decided_on": {today.String()}})
+	require.Equal(t, http.StatusConflict, status, "70 days after the entry, the decision is France Travail's")
+	require.Contains(t, body, "la décision revient à France Travail")
+	status, _, _ = dep.post("/dossiers/"+pid+"/orientation", url.Values{"csrf": {csrf(t, page)}, "track": {"social"},
+		"organism": {"CCAS"}, "referent_id": {"web-ref-2"}, "decided_on": {today.String()}, "decided_by": {"france_travail"}})
 	require.Equal(t, http.StatusSeeOther, status)
 	paul := newBrowser(t)
 	paul.login("paul@cd.fr")
