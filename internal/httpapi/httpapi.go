@@ -25,6 +25,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/indicators"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 )
 
@@ -75,6 +76,8 @@ func (h *Handler) Routes() chi.Router {
 		r.Post("/parcours/{id}/exit", command(h, h.Service.RecordExit))
 		r.Post("/parcours/{id}/relances", command(h, h.Service.RecordRelance))
 		r.Post("/parcours/{id}/breaches", h.handleBreach)
+		r.Get("/indicators", h.handleIndicators)
+		r.Get("/indicators.csv", h.handleIndicators)
 		r.Get("/reviews", h.handleReviews)
 		r.Get("/reviews/{id}", h.handleReview)
 		r.Post("/reviews/{id}/notice", reviewCommand(h, h.Service.SendNotice))
@@ -227,6 +230,46 @@ func (h *Handler) handleBreach(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Location", "/api/v1/reviews/"+rid)
 	writeJSON(w, http.StatusCreated, v)
+}
+
+// handleIndicators answers the report as JSON, or as CSV (one line per
+// figure and breakdown part) for /indicators.csv.
+func (h *Handler) handleIndicators(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	f := indicators.Filter{Structure: q.Get("structure"), ReferentID: q.Get("referent_id")}
+	for _, p := range []struct {
+		name string
+		dst  *domain.Date
+	}{{"from", &f.From}, {"to", &f.To}} {
+		if v := q.Get(p.name); v != "" {
+			d, err := domain.ParseDate(v)
+			if err != nil {
+				h.Error(w, r, domain.FieldError(p.name, "%s", err.Error()))
+				return
+			}
+			*p.dst = d
+		}
+	}
+	if f.From.IsZero() && f.To.IsZero() {
+		f.From, f.To = app.DefaultPeriod(time.Now())
+	}
+	rep, err := h.Service.Indicators(r.Context(), actorFrom(r.Context()), f)
+	if err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	if !strings.HasSuffix(r.URL.Path, ".csv") {
+		writeJSON(w, http.StatusOK, rep)
+		return
+	}
+	var buf bytes.Buffer
+	if err := rep.WriteCSV(&buf); err != nil {
+		h.Error(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="indicateurs-%s-%s.csv"`, rep.From, rep.To))
+	_, _ = w.Write(buf.Bytes())
 }
 
 func (h *Handler) handleReviews(w http.ResponseWriter, r *http.Request) {

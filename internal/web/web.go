@@ -25,6 +25,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/auth"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/indicators"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 )
 
@@ -70,6 +71,8 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/echeances", h.inbox)
 		r.Get("/tableau-de-bord", h.dashboard)
 		r.Get("/recherche", h.search)
+		r.Get("/indicateurs", h.indicators)
+		r.Get("/indicateurs.csv", h.indicators)
 		r.Get("/journal", h.auditLog)
 		r.Get("/comptes", h.accounts)
 		r.Post("/comptes", h.createAccount)
@@ -117,11 +120,21 @@ var funcs = template.FuncMap{
 	"euros":            func(c int64) string { return fmt.Sprintf("%d,%02d €", c/100, c%100) },
 	"list":             func(v ...string) []string { return v },
 	"paris":            func(t time.Time) string { return t.In(domain.Paris).Format("02/01/2006 15:04:05") },
+	"pct":              func(f float64) string { return strings.Replace(fmt.Sprintf("%.1f %%", 100*f), ".", ",", 1) },
+	"bar":              func(f float64) int { return int(160 * f) },
+	"maxPart": func(parts []indicators.Part) int {
+		m := 1
+		for _, p := range parts {
+			m = max(m, p.Value)
+		}
+		return m
+	},
+	"scale": func(v, max int) int { return 100 * v / max },
 }
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -397,6 +410,37 @@ func (h *Handler) disableAccount(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/comptes", http.StatusSeeOther)
+}
+
+// indicators shows the published figures of a period (default: last year),
+// or exports them as CSV.
+func (h *Handler) indicators(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	f := indicators.Filter{}
+	f.From, f.To = app.DefaultPeriod(time.Now())
+	if d, err := domain.ParseDate(r.URL.Query().Get("from")); err == nil {
+		f.From = d
+	}
+	if d, err := domain.ParseDate(r.URL.Query().Get("to")); err == nil {
+		f.To = d
+	}
+	rep, err := h.Service.Indicators(r.Context(), a, f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, ".csv") {
+		var buf bytes.Buffer
+		if err := rep.WriteCSV(&buf); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="indicateurs-%s-%s.csv"`, rep.From, rep.To))
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
+	h.render(w, http.StatusOK, "indicators", page{Title: "Indicateurs", Nav: "indicateurs", Actor: a, CSRF: csrf, Data: map[string]any{"R": rep}})
 }
 
 // auditLog lets administrators search the audit log.

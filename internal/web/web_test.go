@@ -386,3 +386,19 @@ func TestAccountAdministration(t *testing.T) {
 	status, _, _ = lea.get("/comptes")
 	require.Equal(t, http.StatusForbidden, status)
 }
+
+func TestIndicatorsPage(t *testing.T) {
+	t.Parallel()
+	oriented(t, "WEB-6", "web-ref-1")
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	today := domain.DateOf(time.Now())
+	status, page, _ := dep.get("/indicateurs?from=" + today.AddMonths(-6).String() + "&to=" + today.String())
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "Orientés en 1 mois")
+	require.Contains(t, page, "cohortes mûres")
+	require.Contains(t, page, "<svg")
+	status, csvBody, _ := dep.get("/indicateurs.csv?from=" + today.AddMonths(-6).String() + "&to=" + today.String())
+	require.Equal(t, http.StatusOK, status)
+	require.True(t, strings.HasPrefix(csvBody, "indicateur;"))
+}
