@@ -72,8 +72,28 @@ func newService(t *testing.T, env map[string]string) *service {
 	return s
 }
 
-// start runs serve and waits until /readyz answers 200.
+// start runs serve and waits until /readyz answers 200. Ports are picked
+// free but may be taken by a concurrent test before the binary binds them:
+// then it starts again on new ones.
 func (s *service) start() {
+	s.t.Helper()
+	for attempt := 0; ; attempt++ {
+		if s.tryStart() || attempt == 3 {
+			return
+		}
+		port := freePort(s.t)
+		s.base = fmt.Sprintf("http://127.0.0.1:%d", port)
+		s.setEnv("PARCOURS_ADDR", fmt.Sprintf("127.0.0.1:%d", port))
+		s.setEnv("PARCOURS_TEMPORAL_PORT", fmt.Sprint(freePort(s.t)))
+	}
+}
+
+func (s *service) setEnv(key, value string) {
+	s.env = append(s.env, key+"="+value) // the last one wins
+}
+
+// tryStart starts serve once; false when a port was taken meanwhile.
+func (s *service) tryStart() bool {
 	s.t.Helper()
 	s.stdout, s.logs = &bytes.Buffer{}, &bytes.Buffer{}
 	s.cmd = exec.Command(s.bin, "serve")
@@ -86,18 +106,23 @@ func (s *service) start() {
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
+			if strings.Contains(s.logs.String(), "address already in use") {
+				s.t.Logf("a port was taken meanwhile; starting again on new ports")
+				return false
+			}
 			s.t.Fatalf("parcours serve exited: %v\nstdout:\n%s\nlogs:\n%s", err, s.stdout, s.logs)
 		default:
 		}
 		if res, err := http.Get(s.base + "/readyz"); err == nil {
 			res.Body.Close()
 			if res.StatusCode == 200 {
-				return
+				return true
 			}
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
 	s.t.Fatalf("parcours serve not ready after 90 s\nlogs:\n%s", s.logs)
+	return false
 }
 
 func (s *service) kill9() {

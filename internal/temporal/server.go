@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -194,7 +195,19 @@ func persistentClusterID(file string) (string, error) {
 	return id, os.WriteFile(file, []byte(id+"\n"), 0o640)
 }
 
+// freePort finds a port free now, below the kernel's ephemeral range
+// (32768-60999 on Linux): a port the kernel hands out with ":0" is also the
+// kind it gives to outgoing connections, which may take it before the
+// server binds it. Between two processes picking the same port at once,
+// the bind check still decides.
 func freePort(ip string) (int, error) {
+	for range 64 {
+		port := 20000 + mrand.IntN(12000)
+		if l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port))); err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
 	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
 	if err != nil {
 		return 0, fmt.Errorf("find a free port: %w", err)
