@@ -15,7 +15,15 @@ func (s *Service) RecordRelance(ctx context.Context, a domain.Actor, id string, 
 }
 
 // ReportBreach opens a sanction case; it returns the case's id.
+// A household whose right or payment the CAF/MSA suspended is on hold:
+// its suspension must end before a breach is reported.
 func (s *Service) ReportBreach(ctx context.Context, a domain.Actor, id string, b domain.Breach) (domain.ParcoursView, string, error) {
+	if v, err := s.DB.GetParcours(ctx, id, postgres.ScopeOf(a)); err != nil {
+		return v, "", err
+	} else if v.Paused() {
+		return v, "", domain.Errorf(domain.ECONFLICT, "Parcours en pause (%s : %s). Aucun manquement ne peut être signalé pendant la suspension.",
+			v.Payer.Body, v.Payer.Situation.Describe())
+	}
 	v, n, err := s.command(ctx, a, id, workflows.ReportBreachUpdate, &b, nil, "breach", "signaler un manquement", anyRole)
 	return v, workflows.ReviewID(id, n), err
 }

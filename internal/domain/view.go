@@ -19,6 +19,7 @@ type ParcoursView struct {
 	PreviousID    string            `json:"previous_parcours_id,omitempty"`
 	Exit          *ExitView         `json:"exit,omitempty"`
 	Obstacles     []string          `json:"obstacles"`
+	Payer         *PayerView        `json:"payer,omitempty"` // what the CAF/MSA said last, from the imports
 	Orientations  []OrientationView `json:"orientations"`
 	Contracts     []ContractView    `json:"contracts"`
 	Actions       []ActionView      `json:"actions"`
@@ -27,6 +28,23 @@ type ParcoursView struct {
 	Tasks         []TaskView        `json:"tasks"`
 	Events        []EventView       `json:"events"`
 	CreatedAt     time.Time         `json:"created_at"`
+}
+
+// PayerView is the paying body's information on the beneficiary.
+type PayerView struct {
+	Body      string         `json:"body,omitempty"`   // CAF or MSA
+	Number    string         `json:"number,omitempty"` // allocataire number
+	Role      string         `json:"role,omitempty"`
+	Phone     string         `json:"phone,omitempty"`
+	Email     string         `json:"email,omitempty"`
+	Situation PayerSituation `json:"situation"`
+	SeenOn    Date           `json:"seen_on,omitempty"` // date of the file that said so
+}
+
+// Paused says whether the paying body suspended the household's right or
+// payment: the parcours is on hold, and no breach may be reported.
+func (v ParcoursView) Paused() bool {
+	return v.Payer != nil && v.Payer.Situation.State == PayerSuspended && v.Exit == nil
 }
 
 // ExitView is how a parcours ended.

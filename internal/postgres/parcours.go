@@ -55,63 +55,67 @@ func (db *DB) Intake(ctx context.Context, in domain.Intake, policy string) (Inta
 			return domain.FieldError("nir", "Ce NIR diffère de celui déjà enregistré pour ce bénéficiaire.")
 		}
 
-		received := in.ReceivedOn
-		if received.IsZero() {
-			received = in.EnteredAt
-		}
-		// A person who left and comes back gets a new parcours linked to the
-		// previous one; the same intake repeated finds the parcours it made.
-		var id, previous uuid.UUID
-		var prevEntered, prevExited pgtype.Date
-		var prevClosed bool
-		err = tx.QueryRow(ctx, `
-			SELECT id, entered_on, exited_on, closed_at IS NOT NULL FROM parcours
-			WHERE beneficiary_id = $1 ORDER BY created_at DESC LIMIT 1`, benID,
-		).Scan(&previous, &prevEntered, &prevExited, &prevClosed)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("find previous parcours: %w", err)
-		case prevClosed && fromPG(prevEntered) == in.EnteredAt:
-			res = IntakeResult{ParcoursID: previous.String(), Started: true}
-			return nil
-		case prevClosed && prevExited.Valid && !in.EnteredAt.After(fromPG(prevExited)):
-			return domain.FieldError("entered_at", "Une nouvelle entrée doit suivre la sortie du parcours précédent (%s).", fromPG(prevExited).French())
-		}
-		var previousID any
-		if prevClosed {
-			previousID = previous
-		}
-		err = tx.QueryRow(ctx, `
-			INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status, previous_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7)
-			ON CONFLICT (beneficiary_id) WHERE closed_at IS NULL DO NOTHING
-			RETURNING id`,
-			uuid.Must(uuid.NewV7()), benID, pgDate(in.EnteredAt), pgDate(received), policy, domain.StatusAwaitingOrientation, previousID,
-		).Scan(&id)
-		if err == nil {
-			res = IntakeResult{ParcoursID: id.String(), Created: true}
-			return nil
-		}
-		if !errors.Is(err, pgx.ErrNoRows) {
-			return fmt.Errorf("insert parcours: %w", err)
-		}
-		var entered pgtype.Date
-		var started *time.Time
-		if err := tx.QueryRow(ctx, `
-			SELECT id, entered_on, workflow_started_at FROM parcours
-			WHERE beneficiary_id = $1 AND closed_at IS NULL`, benID,
-		).Scan(&id, &entered, &started); err != nil {
-			return fmt.Errorf("find open parcours: %w", err)
-		}
-		if e := fromPG(entered); e != in.EnteredAt {
-			return domain.Errorf(domain.ECONFLICT,
-				"Ce bénéficiaire a déjà un parcours ouvert (%s), entré en droits et devoirs le %s.", id, e.French())
-		}
-		res = IntakeResult{ParcoursID: id.String(), Started: started != nil}
-		return nil
+		res, err = openParcours(ctx, tx, benID, in, policy)
+		return err
 	})
 	return res, err
+}
+
+// openParcours finds or opens the parcours of an intake for beneficiary
+// benID, in transaction tx.
+func openParcours(ctx context.Context, tx pgx.Tx, benID uuid.UUID, in domain.Intake, policy string) (IntakeResult, error) {
+	received := in.ReceivedOn
+	if received.IsZero() {
+		received = in.EnteredAt
+	}
+	// A person who left and comes back gets a new parcours linked to the
+	// previous one; the same intake repeated finds the parcours it made.
+	var id, previous uuid.UUID
+	var prevEntered, prevExited pgtype.Date
+	var prevClosed bool
+	err := tx.QueryRow(ctx, `
+		SELECT id, entered_on, exited_on, closed_at IS NOT NULL FROM parcours
+		WHERE beneficiary_id = $1 ORDER BY created_at DESC LIMIT 1`, benID,
+	).Scan(&previous, &prevEntered, &prevExited, &prevClosed)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+	case err != nil:
+		return IntakeResult{}, fmt.Errorf("find previous parcours: %w", err)
+	case prevClosed && fromPG(prevEntered) == in.EnteredAt:
+		return IntakeResult{ParcoursID: previous.String(), Started: true}, nil
+	case prevClosed && prevExited.Valid && !in.EnteredAt.After(fromPG(prevExited)):
+		return IntakeResult{}, domain.FieldError("entered_at", "Une nouvelle entrée doit suivre la sortie du parcours précédent (%s).", fromPG(prevExited).French())
+	}
+	var previousID any
+	if prevClosed {
+		previousID = previous
+	}
+	err = tx.QueryRow(ctx, `
+		INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status, previous_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)
+		ON CONFLICT (beneficiary_id) WHERE closed_at IS NULL DO NOTHING
+		RETURNING id`,
+		uuid.Must(uuid.NewV7()), benID, pgDate(in.EnteredAt), pgDate(received), policy, domain.StatusAwaitingOrientation, previousID,
+	).Scan(&id)
+	if err == nil {
+		return IntakeResult{ParcoursID: id.String(), Created: true}, nil
+	}
+	if !errors.Is(err, pgx.ErrNoRows) {
+		return IntakeResult{}, fmt.Errorf("insert parcours: %w", err)
+	}
+	var entered pgtype.Date
+	var started *time.Time
+	if err := tx.QueryRow(ctx, `
+		SELECT id, entered_on, workflow_started_at FROM parcours
+		WHERE beneficiary_id = $1 AND closed_at IS NULL`, benID,
+	).Scan(&id, &entered, &started); err != nil {
+		return IntakeResult{}, fmt.Errorf("find open parcours: %w", err)
+	}
+	if e := fromPG(entered); e != in.EnteredAt {
+		return IntakeResult{}, domain.Errorf(domain.ECONFLICT,
+			"Ce bénéficiaire a déjà un parcours ouvert (%s), entré en droits et devoirs le %s.", id, e.French())
+	}
+	return IntakeResult{ParcoursID: id.String(), Started: started != nil}, nil
 }
 
 // MarkStarted records that the parcours' workflow runs.
@@ -336,15 +340,21 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 	var birth, entered, received, oriented, exited pgtype.Date
 	var track, organism, referent, exitReason *string
 	var contract []byte
+	var payer domain.PayerView
+	var payerSince, payerSeen pgtype.Date
 	err := db.Pool.QueryRow(ctx, `
 		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, b.birth_date, p.entered_on, p.received_on,
 		       p.policy, p.track, p.organism, p.referent_id, p.oriented_on, p.contract, p.created_at,
-		       coalesce(p.previous_id::text, ''), p.exit_reason, p.exited_on, p.obstacles
+		       coalesce(p.previous_id::text, ''), p.exit_reason, p.exited_on, p.obstacles,
+		       coalesce(b.payer, ''), coalesce(b.payer_number, ''), coalesce(b.payer_role, ''), coalesce(b.phone, ''), coalesce(b.email, ''),
+		       coalesce(b.payer_state, ''), coalesce(b.payer_code, ''), coalesce(b.payer_reason, ''), b.payer_since, b.payer_seen_on
 		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
 		WHERE p.id = $1 AND `+visible(2), append([]any{id}, scope.args()...)...,
 	).Scan(&v.ID, &v.BeneficiaryID, &v.Status, &v.LastName, &v.FirstName, &birth, &entered, &received,
 		&v.Policy, &track, &organism, &referent, &oriented, &contract, &v.CreatedAt,
-		&v.PreviousID, &exitReason, &exited, &v.Obstacles)
+		&v.PreviousID, &exitReason, &exited, &v.Obstacles,
+		&payer.Body, &payer.Number, &payer.Role, &payer.Phone, &payer.Email,
+		&payer.Situation.State, &payer.Situation.Code, &payer.Situation.Reason, &payerSince, &payerSeen)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
 	}
@@ -352,6 +362,10 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 		return v, fmt.Errorf("load parcours %s: %w", id, err)
 	}
 	v.BirthDate, v.EnteredAt, v.ReceivedOn = fromPG(birth), fromPG(entered), fromPG(received)
+	if payer != (domain.PayerView{}) {
+		payer.Situation.Since, payer.SeenOn = fromPG(payerSince), fromPG(payerSeen)
+		v.Payer = &payer
+	}
 	if referent != nil {
 		v.ReferentID = *referent
 	}

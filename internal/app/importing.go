@@ -1,0 +1,120 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+)
+
+// ImportOutcome is what importing one person did.
+type ImportOutcome string
+
+// Outcomes of an imported person, counted in the import's report.
+const (
+	ImportCreated   ImportOutcome = "created"   // a new beneficiary or a new parcours
+	ImportUpdated   ImportOutcome = "updated"   // identity, contact or situation changed, or the parcours ended
+	ImportUnchanged ImportOutcome = "unchanged" // the file says what the service already knows
+	ImportIgnored   ImportOutcome = "ignored"   // not subject to droits et devoirs and unknown: nothing kept
+)
+
+// ImportPerson applies one person read from a CAF/MSA flux or a list:
+//   - subject to droits et devoirs in an open household (or one whose
+//     payment is suspended: the right stays open, the parcours is paused):
+//     the beneficiary is created or updated and their parcours started;
+//   - household closed or refused, or the person no longer subject: their
+//     open parcours ends with the reason, dated by the file;
+//   - a person not subject and unknown is not kept (data minimisation).
+//
+// Applying the same person twice changes nothing the second time.
+func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.ImportedPerson) (ImportOutcome, error) {
+	if err := authorize(a, "importer des bénéficiaires", departmentOnly...); err != nil {
+		return "", err
+	}
+	p.Normalize()
+	if err := p.Validate(s.today()); err != nil {
+		return "", err
+	}
+	state := p.Situation.State
+	active := state == "" || state == domain.PayerOpen || state == domain.PayerSuspended
+	intake := p.Subject && active
+	var res postgres.ImportResult
+	var err error
+	for attempt := 0; attempt < 3; attempt++ {
+		if res, err = s.DB.ImportPerson(ctx, p, s.Policy.Name, intake); !errors.Is(err, postgres.ErrRetry) {
+			break
+		}
+	}
+	if errors.Is(err, postgres.ErrRetry) {
+		return "", domain.Errorf(domain.ECONFLICT, "Cette personne a été modifiée en même temps par un autre import : réimportez le fichier.")
+	}
+	if err != nil {
+		return "", err
+	}
+	if res.BeneficiaryID == "" {
+		return ImportIgnored, nil
+	}
+	outcome := ImportUnchanged
+	if res.Changed {
+		outcome = ImportUpdated
+		action := "update"
+		if res.Created {
+			action = "create"
+		}
+		if err := s.audit(ctx, a, action, "beneficiary", res.BeneficiaryID, map[string]any{"source": "import", "line": p.Line}); err != nil {
+			return "", err
+		}
+	}
+	if res.Created {
+		outcome = ImportCreated
+	}
+	if res.Intake {
+		if res.Parcours.Created {
+			outcome = ImportCreated
+			if err := s.audit(ctx, a, "create", "parcours", res.Parcours.ParcoursID, map[string]any{"source": "import", "line": p.Line}); err != nil {
+				return "", err
+			}
+		}
+		if !res.Parcours.Started {
+			info, err := s.DB.StartInfo(ctx, res.Parcours.ParcoursID)
+			if err != nil {
+				return "", err
+			}
+			if err := s.Start(ctx, info); err != nil {
+				return "", err
+			}
+		}
+		return outcome, nil
+	}
+	if res.OpenID == "" || res.Stale || active && p.Subject {
+		return outcome, nil
+	}
+	// The parcours ends: dated by the closure, or by the file.
+	exit := domain.Exit{Reason: "end_of_rights", On: p.ReceivedOn}
+	switch {
+	case state == domain.PayerClosed || state == domain.PayerRefused:
+		if !p.Situation.Since.IsZero() {
+			exit.On = p.Situation.Since
+		}
+		exit.Note = fmt.Sprintf("Fin de droit signalée par la %s (fichier du %s) : %s.", p.Payer, p.ReceivedOn.French(), p.Situation.Describe())
+	default:
+		exit.Reason = "income_above_threshold"
+		exit.Note = fmt.Sprintf("La %s indique (fichier du %s) que la personne n'est plus soumise aux droits et devoirs.", cmpOr(p.Payer, "CAF"), p.ReceivedOn.French())
+	}
+	if exit.On.Before(res.OpenEnteredOn) {
+		return outcome, nil // a file older than the parcours says nothing of it
+	}
+	if _, err := s.RecordExit(ctx, a, res.OpenID, exit); err != nil {
+		return "", err
+	}
+	return ImportUpdated, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}

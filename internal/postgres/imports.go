@@ -1,0 +1,456 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// ImportResult says what importing one person did to the read model.
+type ImportResult struct {
+	BeneficiaryID string
+	Created       bool // a new beneficiary
+	Changed       bool // identity, contact or payer situation changed
+	Stale         bool // the file is older than the last one applied: its situation was not applied
+	Parcours      IntakeResult
+	Intake        bool // an intake was made (Parcours is set)
+	// The open parcours, if any, before this import.
+	OpenID        string
+	OpenEnteredOn domain.Date
+}
+
+// ErrRetry is returned when a concurrent write took the same identity; the
+// same person imported again then finds it.
+var ErrRetry = errors.New("concurrent write of the same identity")
+
+// ImportPerson finds the person by NIR (its 13-character body), by the
+// département's identifier, then by allocataire number and birth date,
+// creates or updates them, records the household's situation when the file
+// is not older than the last one applied, and, when intake is set, finds or
+// opens their parcours. Advisory locks on every identity key make
+// concurrent imports of the same person meet: a person never exists twice.
+func (db *DB) ImportPerson(ctx context.Context, p domain.ImportedPerson, policy string, intake bool) (ImportResult, error) {
+	var res ImportResult
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		res = ImportResult{}
+		keys := identityKeys(p)
+		for _, k := range keys {
+			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, k); err != nil {
+				return fmt.Errorf("lock identity: %w", err)
+			}
+		}
+		id, nirBody, err := findIdentity(ctx, tx, p)
+		if err != nil {
+			return err
+		}
+		if id == uuid.Nil {
+			if !intake {
+				return nil // nobody to follow: nothing kept
+			}
+			id, err = insertImported(ctx, tx, p)
+			if err != nil {
+				return err
+			}
+			res.Created, res.Changed = true, true
+		} else {
+			if p.NIR != "" && nirBody != "" && nirBody != domain.NIRBody(p.NIR) {
+				return domain.FieldError("nir", "Le NIR du fichier diffère de celui déjà enregistré pour cette personne (même numéro d'allocataire et date de naissance) : vérifiez l'identité.")
+			}
+			changed, stale, err := updateImported(ctx, tx, id, p)
+			if err != nil {
+				return err
+			}
+			res.Changed, res.Stale = changed, stale
+		}
+		res.BeneficiaryID = id.String()
+
+		var open uuid.UUID
+		var entered pgtype.Date
+		err = tx.QueryRow(ctx, `SELECT id, entered_on FROM parcours WHERE beneficiary_id = $1 AND closed_at IS NULL`, id).Scan(&open, &entered)
+		switch {
+		case errors.Is(err, pgx.ErrNoRows):
+		case err != nil:
+			return fmt.Errorf("find open parcours: %w", err)
+		default:
+			res.OpenID, res.OpenEnteredOn = open.String(), fromPG(entered)
+		}
+		if !intake || res.Stale {
+			return nil
+		}
+		in := p.Intake()
+		if res.OpenID != "" {
+			in.EnteredAt = res.OpenEnteredOn // the open parcours stands
+		} else {
+			// Coming back after an exit: the entry is the file's date when
+			// the one computed from the household precedes the exit; a file
+			// no newer than the exit opens nothing.
+			var exited pgtype.Date
+			err := tx.QueryRow(ctx, `SELECT exited_on FROM parcours WHERE beneficiary_id = $1 ORDER BY created_at DESC LIMIT 1`, id).Scan(&exited)
+			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
+				return fmt.Errorf("find previous parcours: %w", err)
+			}
+			if exited.Valid && !in.EnteredAt.After(fromPG(exited)) {
+				if !in.ReceivedOn.After(fromPG(exited)) {
+					return nil
+				}
+				in.EnteredAt = in.ReceivedOn
+			}
+		}
+		res.Parcours, err = openParcours(ctx, tx, id, in, policy)
+		res.Intake = err == nil
+		return err
+	})
+	if isUniqueViolation(err, "") {
+		return res, ErrRetry
+	}
+	return res, err
+}
+
+// identityKeys are the advisory lock keys of a person, sorted so that two
+// transactions always lock in the same order.
+func identityKeys(p domain.ImportedPerson) []string {
+	var keys []string
+	if p.NIR != "" {
+		keys = append(keys, "nir:"+domain.NIRBody(p.NIR))
+	}
+	if p.ExternalID != "" {
+		keys = append(keys, "ext:"+p.ExternalID)
+	}
+	if p.PayerNumber != "" {
+		keys = append(keys, "payer:"+p.PayerNumber+":"+p.BirthDate.String())
+	}
+	slices.Sort(keys)
+	return keys
+}
+
+// findIdentity returns the beneficiary the person is, if any, and their NIR
+// body. Two keys naming two different people is an error the report shows.
+func findIdentity(ctx context.Context, tx pgx.Tx, p domain.ImportedPerson) (uuid.UUID, string, error) {
+	type hit struct {
+		id         uuid.UUID
+		nir, first string
+		by         string
+	}
+	var hits []hit
+	query := func(by, sql string, args ...any) ([]hit, error) {
+		rows, err := tx.Query(ctx, sql, args...)
+		if err != nil {
+			return nil, err
+		}
+		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (hit, error) {
+			var h hit
+			var nir, first *string
+			err := r.Scan(&h.id, &nir, &first)
+			h.nir, h.first, h.by = deref(nir), deref(first), by
+			return h, err
+		})
+	}
+	if p.NIR != "" {
+		list, err := query("NIR", `SELECT id, nir_body, first_name FROM beneficiaries WHERE nir_body = $1`, domain.NIRBody(p.NIR))
+		if err != nil {
+			return uuid.Nil, "", err
+		}
+		hits = append(hits, list...)
+	}
+	if p.ExternalID != "" {
+		list, err := query("identifiant", `SELECT id, nir_body, first_name FROM beneficiaries WHERE external_id = $1`, p.ExternalID)
+		if err != nil {
+			return uuid.Nil, "", err
+		}
+		hits = append(hits, list...)
+	}
+	if p.PayerNumber != "" {
+		// Someone with another NIR is another person of the household.
+		list, err := query("numéro d'allocataire", `
+			SELECT id, nir_body, first_name FROM beneficiaries
+			WHERE payer_number = $1 AND birth_date = $2 AND ($3 = '' OR nir_body IS NULL OR nir_body = $3)`,
+			p.PayerNumber, pgDate(p.BirthDate), domain.NIRBody(p.NIR))
+		if err != nil {
+			return uuid.Nil, "", err
+		}
+		// Several people share an allocataire number and birth date (twins
+		// in one household): the first name tells them apart.
+		if len(list) > 1 {
+			list = slices.DeleteFunc(list, func(h hit) bool { return !strings.EqualFold(h.first, p.FirstName) })
+		}
+		if len(list) > 1 {
+			return uuid.Nil, "", domain.FieldError("payer_number", "Plusieurs personnes ont ce numéro d'allocataire, cette date de naissance et ce prénom : ajoutez le NIR pour les distinguer.")
+		}
+		hits = append(hits, list...)
+	}
+	if len(hits) == 0 {
+		return uuid.Nil, "", nil
+	}
+	for _, h := range hits[1:] {
+		if h.id != hits[0].id {
+			return uuid.Nil, "", domain.FieldError("identity", "Identité incohérente : le %s et le %s désignent deux bénéficiaires différents.", hits[0].by, h.by)
+		}
+	}
+	return hits[0].id, hits[0].nir, nil
+}
+
+func insertImported(ctx context.Context, tx pgx.Tx, p domain.ImportedPerson) (uuid.UUID, error) {
+	id := uuid.Must(uuid.NewV7())
+	ext := p.ExternalID
+	if ext == "" && p.PayerNumber != "" {
+		ext = fmt.Sprintf("%s-%s-%s", cmpOr(p.Payer, "CAF"), p.PayerNumber, strings.ReplaceAll(p.BirthDate.String(), "-", ""))
+	}
+	for attempt := 0; ; attempt++ {
+		if ext == "" || attempt > 0 {
+			ext = "imp-" + uuid.NewString()
+		}
+		tag, err := tx.Exec(ctx, `
+			INSERT INTO beneficiaries (id, external_id, nir, last_name, first_name, birth_date,
+				payer, payer_number, payer_role, phone, email,
+				payer_state, payer_code, payer_reason, payer_since, payer_seen_on)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+			ON CONFLICT (external_id) DO NOTHING`,
+			id, ext, nullText(p.NIR), p.LastName, p.FirstName, pgDate(p.BirthDate),
+			nullText(p.Payer), nullText(p.PayerNumber), nullText(p.Role), nullText(p.Phone), nullText(p.Email),
+			nullText(p.Situation.State), nullText(p.Situation.Code), nullText(p.Situation.Reason), pgDate(p.Situation.Since), situationDate(p))
+		if err != nil {
+			return uuid.Nil, fmt.Errorf("insert beneficiary: %w", err)
+		}
+		if tag.RowsAffected() == 1 {
+			return id, nil
+		}
+		if p.ExternalID != "" {
+			return uuid.Nil, ErrRetry // taken meanwhile by someone not holding our locks
+		}
+	}
+}
+
+func situationDate(p domain.ImportedPerson) any {
+	if p.Situation.State == "" {
+		return nil
+	}
+	return pgDate(p.ReceivedOn)
+}
+
+// updateImported applies the file's values; the payer situation only when
+// the file is not older than the one that last set it. changed says whether
+// anything differs.
+func updateImported(ctx context.Context, tx pgx.Tx, id uuid.UUID, p domain.ImportedPerson) (changed, stale bool, err error) {
+	var seen pgtype.Date
+	if err := tx.QueryRow(ctx, `SELECT payer_seen_on FROM beneficiaries WHERE id = $1`, id).Scan(&seen); err != nil {
+		return false, false, fmt.Errorf("read beneficiary: %w", err)
+	}
+	sit := p.Situation
+	if sit.State != "" && seen.Valid && p.ReceivedOn.Before(fromPG(seen)) {
+		stale, sit = true, domain.PayerSituation{}
+	}
+	q := `
+		UPDATE beneficiaries SET
+			nir           = CASE WHEN $2::text IS NOT NULL AND (nir IS NULL OR length($2) > length(nir)) THEN $2 ELSE nir END,
+			last_name     = $3,
+			first_name    = $4,
+			birth_date    = $5,
+			payer         = coalesce($6, payer),
+			payer_number  = coalesce($7, payer_number),
+			payer_role    = coalesce($8, payer_role),
+			phone         = coalesce($9, phone),
+			email         = coalesce($10, email),
+			external_id   = CASE WHEN $11::text IS NOT NULL AND (external_id LIKE 'imp-%' OR external_id ~ '^(CAF|MSA)-') THEN $11 ELSE external_id END,
+			payer_state   = CASE WHEN $12::text IS NULL THEN payer_state ELSE $12 END,
+			payer_code    = CASE WHEN $12::text IS NULL THEN payer_code ELSE $13 END,
+			payer_reason  = CASE WHEN $12::text IS NULL THEN payer_reason ELSE $14 END,
+			payer_since   = CASE WHEN $12::text IS NULL THEN payer_since ELSE $15 END,
+			payer_seen_on = CASE WHEN $12::text IS NULL THEN payer_seen_on ELSE greatest(payer_seen_on, $16) END,
+			updated_at    = now()
+		WHERE id = $1 AND (nir, last_name, first_name, birth_date, payer, payer_number, payer_role, phone, email, external_id,
+		                   payer_state, payer_code, payer_reason, payer_since)
+		    IS DISTINCT FROM (
+			CASE WHEN $2::text IS NOT NULL AND (nir IS NULL OR length($2) > length(nir)) THEN $2 ELSE nir END,
+			$3, $4, $5::date, coalesce($6, payer), coalesce($7, payer_number), coalesce($8, payer_role),
+			coalesce($9, phone), coalesce($10, email),
+			CASE WHEN $11::text IS NOT NULL AND (external_id LIKE 'imp-%' OR external_id ~ '^(CAF|MSA)-') THEN $11 ELSE external_id END,
+			CASE WHEN $12::text IS NULL THEN payer_state ELSE $12 END,
+			CASE WHEN $12::text IS NULL THEN payer_code ELSE $13 END,
+			CASE WHEN $12::text IS NULL THEN payer_reason ELSE $14 END,
+			CASE WHEN $12::text IS NULL THEN payer_since ELSE $15::date END)`
+	tag, err := tx.Exec(ctx, q, id, nullText(p.NIR), p.LastName, p.FirstName, pgDate(p.BirthDate),
+		nullText(p.Payer), nullText(p.PayerNumber), nullText(p.Role), nullText(p.Phone), nullText(p.Email), nullText(p.ExternalID),
+		nullText(sit.State), nullText(sit.Code), nullText(sit.Reason), pgDate(sit.Since), pgDate(p.ReceivedOn))
+	if err != nil {
+		return false, false, fmt.Errorf("update beneficiary: %w", err)
+	}
+	if tag.RowsAffected() == 0 && sit.State != "" {
+		// Same values: the file date still moves forward.
+		if _, err := tx.Exec(ctx, `UPDATE beneficiaries SET payer_seen_on = greatest(payer_seen_on, $2) WHERE id = $1`, id, pgDate(p.ReceivedOn)); err != nil {
+			return false, false, fmt.Errorf("update beneficiary: %w", err)
+		}
+	}
+	return tag.RowsAffected() == 1, stale, nil
+}
+
+func cmpOr(a, b string) string {
+	if a != "" {
+		return a
+	}
+	return b
+}
+
+// PayerSituationOf reads what the paying body last said of a parcours'
+// beneficiary (zero when nothing was imported).
+func (db *DB) PayerSituationOf(ctx context.Context, parcoursID string) (domain.PayerSituation, error) {
+	var s domain.PayerSituation
+	var state, code, reason *string
+	var since pgtype.Date
+	err := db.Pool.QueryRow(ctx, `
+		SELECT b.payer_state, b.payer_code, b.payer_reason, b.payer_since
+		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id WHERE p.id = $1`, parcoursID,
+	).Scan(&state, &code, &reason, &since)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return s, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
+	}
+	if err != nil {
+		return s, err
+	}
+	s.State, s.Code, s.Reason, s.Since = deref(state), deref(code), deref(reason), fromPG(since)
+	return s, nil
+}
+
+
+// ---- import runs --------------------------------------------------------
+
+// ImportRun is one import: its progress while it runs, its report after.
+type ImportRun struct {
+	ID         string         `json:"id"`
+	Kind       string         `json:"kind"`
+	FileName   string         `json:"file_name"`
+	SHA256     string         `json:"sha256"`
+	Size       int64          `json:"size"`
+	Actor      string         `json:"actor"`
+	Status     string         `json:"status"`
+	Message    string         `json:"message,omitempty"`
+	Total      int            `json:"total"`
+	Processed  int            `json:"processed"`
+	Created    int            `json:"created"`
+	Updated    int            `json:"updated"`
+	Unchanged  int            `json:"unchanged"`
+	Rejected   int            `json:"rejected"`
+	Ignored    int            `json:"ignored"`
+	Info       map[string]any `json:"info,omitempty"`
+	StartedAt  time.Time      `json:"started_at"`
+	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+}
+
+// ImportReject is one rejected row or household.
+type ImportReject struct {
+	Line   int    `json:"line"`
+	Reason string `json:"reason"`
+}
+
+// CreateImport records an import that starts.
+func (db *DB) CreateImport(ctx context.Context, r ImportRun) (string, error) {
+	id := uuid.Must(uuid.NewV7()).String()
+	info, _ := json.Marshal(cmpMap(r.Info))
+	_, err := db.Pool.Exec(ctx, `
+		INSERT INTO imports (id, kind, file_name, sha256, size, actor, status, message, total, info)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		id, r.Kind, r.FileName, r.SHA256, r.Size, r.Actor, r.Status, nullText(r.Message), r.Total, info)
+	return id, err
+}
+
+func cmpMap(m map[string]any) map[string]any {
+	if m == nil {
+		return map[string]any{}
+	}
+	return m
+}
+
+// ImportProgress writes an import's counts, its new rejects (numbered from
+// seq) and, when status is not "running", its end.
+func (db *DB) ImportProgress(ctx context.Context, r ImportRun, rejects []ImportReject, seq int) error {
+	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		info, _ := json.Marshal(cmpMap(r.Info))
+		_, err := tx.Exec(ctx, `
+			UPDATE imports SET status = $2, message = $3, total = $4, processed = $5, created = $6, updated = $7,
+				unchanged = $8, rejected = $9, ignored = $10, info = $11,
+				finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END
+			WHERE id = $1`,
+			r.ID, r.Status, nullText(r.Message), r.Total, r.Processed, r.Created, r.Updated, r.Unchanged, r.Rejected, r.Ignored, info)
+		if err != nil {
+			return err
+		}
+		if len(rejects) == 0 {
+			return nil
+		}
+		rows := make([][]any, len(rejects))
+		for i, rj := range rejects {
+			rows[i] = []any{r.ID, seq + i, rj.Line, rj.Reason}
+		}
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_rejects"}, []string{"import_id", "seq", "line", "reason"}, pgx.CopyFromRows(rows))
+		return err
+	})
+}
+
+const importColumns = `id, kind, file_name, sha256, size, actor, status, coalesce(message, ''), total, processed,
+	created, updated, unchanged, rejected, ignored, info, started_at, finished_at`
+
+func scanImport(row pgx.Row) (ImportRun, error) {
+	var r ImportRun
+	var id uuid.UUID
+	err := row.Scan(&id, &r.Kind, &r.FileName, &r.SHA256, &r.Size, &r.Actor, &r.Status, &r.Message, &r.Total, &r.Processed,
+		&r.Created, &r.Updated, &r.Unchanged, &r.Rejected, &r.Ignored, &r.Info, &r.StartedAt, &r.FinishedAt)
+	r.ID = id.String()
+	return r, err
+}
+
+// GetImport reads one import.
+func (db *DB) GetImport(ctx context.Context, id string) (ImportRun, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return ImportRun{}, domain.Errorf(domain.ENOTFOUND, "Import introuvable.")
+	}
+	r, err := scanImport(db.Pool.QueryRow(ctx, `SELECT `+importColumns+` FROM imports WHERE id = $1`, id))
+	if errors.Is(err, pgx.ErrNoRows) {
+		return r, domain.Errorf(domain.ENOTFOUND, "Import introuvable.")
+	}
+	return r, err
+}
+
+// ListImports lists the latest imports.
+func (db *DB) ListImports(ctx context.Context, limit int) ([]ImportRun, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT `+importColumns+` FROM imports ORDER BY started_at DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ImportRun, error) { return scanImport(r) })
+}
+
+// ImportRejects lists an import's rejects in file order.
+func (db *DB) ImportRejects(ctx context.Context, id string) ([]ImportReject, error) {
+	rows, err := db.Pool.Query(ctx, `SELECT line, reason FROM import_rejects WHERE import_id = $1 ORDER BY line, seq`, id)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowToStructByPos[ImportReject])
+}
+
+// ImportMapping reads the département's CSV column mapping (nil if none).
+func (db *DB) ImportMapping(ctx context.Context) (map[string][]string, error) {
+	var m map[string][]string
+	err := db.Pool.QueryRow(ctx, `SELECT mapping FROM import_mapping WHERE id = 1`).Scan(&m)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return nil, nil
+	}
+	return m, err
+}
+
+// SetImportMapping stores the CSV column mapping.
+func (db *DB) SetImportMapping(ctx context.Context, m map[string][]string, by string) error {
+	_, err := db.Pool.Exec(ctx, `
+		INSERT INTO import_mapping (id, mapping, updated_by) VALUES (1, $1, $2)
+		ON CONFLICT (id) DO UPDATE SET mapping = EXCLUDED.mapping, updated_by = EXCLUDED.updated_by, updated_at = now()`, m, by)
+	return err
+}
