@@ -24,5 +24,14 @@ if [ -n "${RECORD_HISTORY:-}" ]; then
 fi
 
 echo "== go test"
-if [ $# -eq 0 ]; then set -- ./...; fi
-go test -count=1 -timeout 30m "$@"
+if [ $# -eq 0 ]; then
+  go test -count=1 -timeout 30m ./...
+  # The parsers' fuzz tests, briefly (their seed corpus already ran above);
+  # minimizing a new input is capped, or it takes the whole time.
+  echo "== fuzz (${PARCOURS_FUZZTIME:=10s} each)"
+  for target in FuzzReadFlux FuzzReadCSV; do
+    go test -run '^$' -fuzz "^$target\$" -fuzztime "$PARCOURS_FUZZTIME" -fuzzminimizetime 50x ./internal/importer/
+  done
+else
+  go test -count=1 -timeout 30m "$@"
+fi

@@ -239,10 +239,23 @@ type ParcoursState struct {
 	Deadlines       []DeadlineState  `json:"deadlines"`
 	Tasks           []TaskState      `json:"tasks"`
 
+	// Applied are the last updates applied, by update ID, carried across
+	// continue-as-new: the server may deliver an update completed in the
+	// run's last task once more to the next run (temporalio/temporal#6375).
+	Applied []AppliedUpdate `json:"applied,omitempty"`
+
 	NextSeq       int     `json:"next_seq"`
 	Unsynced      []Event `json:"unsynced"`
 	Version       int64   `json:"version"`
 	SyncedVersion int64   `json:"synced_version"`
+}
+
+// AppliedUpdate is an update the parcours applied, and its answer (Done
+// once the handler has returned).
+type AppliedUpdate struct {
+	ID     string       `json:"id"`
+	Done   bool         `json:"done"`
+	Result UpdateResult `json:"result"`
 }
 
 // SyncInput is what SyncParcours writes to the read model, in one

@@ -39,11 +39,14 @@ func Parcours(ctx workflow.Context, in ParcoursInput) error {
 	// Version 1 of "handover": when the 2025 legal orientation limit passes,
 	// the orientation decision passes to France Travail (D262-65-2).
 	handover := workflow.GetVersion(ctx, "handover", workflow.DefaultVersion, 1) >= 1
+	// Version 1 of "once": an update applied before a continue-as-new and
+	// delivered again to the new run answers as the first time, unapplied.
+	once := workflow.GetVersion(ctx, "once", workflow.DefaultVersion, 1) >= 1
 	p, err := newParcoursImpl(ctx, in, lifecycle)
 	if err != nil {
 		return err
 	}
-	p.sanctions, p.handover = sanctions, handover
+	p.sanctions, p.handover, p.once = sanctions, handover, once
 	return p.run(ctx)
 }
 
@@ -53,6 +56,7 @@ type parcoursImpl struct {
 	lifecycle  bool
 	sanctions  bool
 	handover   bool
+	once       bool                    // updates are recorded by ID (see ParcoursState.Applied)
 	news       workflow.ReceiveChannel // ReviewNews from the parcours' cases
 	s          ParcoursState
 	logger     log.Logger
@@ -111,24 +115,20 @@ func (p *parcoursImpl) setHandlers(ctx workflow.Context) error {
 	}); err != nil {
 		return err
 	}
-	handlers := []struct {
-		name      string
-		handler   any
-		validator any
-	}{
-		{RecordOrientationUpdate, p.recordOrientation, p.validateOrientation},
-		{RecordContractUpdate, p.recordContract, p.validateContract},
-		{RequestReorientationUpdate, p.requestReorientation, p.validateReorientationRequest},
-		{DecideReorientationUpdate, p.decideReorientation, p.validateReorientationDecision},
-		{ReassignReferentUpdate, p.reassign, p.validateReassignment},
-		{SetReviewExtensionUpdate, p.setReviewExtension, p.validateReviewExtension},
-		{RecordReviewUpdate, p.recordReview, p.validateReview},
-		{RecordActionUpdate, p.recordAction, p.validateAction},
-		{RecordActionOutcomeUpdate, p.recordActionOutcome, p.validateActionOutcome},
-		{RecordFollowUpUpdate, p.recordFollowUp, p.validateFollowUp},
-		{RecordExitUpdate, p.recordExit, p.validateExit},
-		{RecordRelanceUpdate, p.recordRelance, p.validateRelance},
-		{ReportBreachUpdate, p.reportBreach, p.validateBreach},
+	handlers := []updateHandler{
+		onceOnly(p, RecordOrientationUpdate, p.recordOrientation, p.validateOrientation),
+		onceOnly(p, RecordContractUpdate, p.recordContract, p.validateContract),
+		onceOnly(p, RequestReorientationUpdate, p.requestReorientation, p.validateReorientationRequest),
+		onceOnly(p, DecideReorientationUpdate, p.decideReorientation, p.validateReorientationDecision),
+		onceOnly(p, ReassignReferentUpdate, p.reassign, p.validateReassignment),
+		onceOnly(p, SetReviewExtensionUpdate, p.setReviewExtension, p.validateReviewExtension),
+		onceOnly(p, RecordReviewUpdate, p.recordReview, p.validateReview),
+		onceOnly(p, RecordActionUpdate, p.recordAction, p.validateAction),
+		onceOnly(p, RecordActionOutcomeUpdate, p.recordActionOutcome, p.validateActionOutcome),
+		onceOnly(p, RecordFollowUpUpdate, p.recordFollowUp, p.validateFollowUp),
+		onceOnly(p, RecordExitUpdate, p.recordExit, p.validateExit),
+		onceOnly(p, RecordRelanceUpdate, p.recordRelance, p.validateRelance),
+		onceOnly(p, ReportBreachUpdate, p.reportBreach, p.validateBreach),
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
@@ -235,6 +235,72 @@ func (p *parcoursImpl) continueAsNew(ctx workflow.Context) error {
 		EnteredOn: p.s.Facts.EnteredOn, ReceivedOn: p.s.Facts.ReceivedOn,
 		State: &state,
 	})
+}
+
+// ---- updates applied once ----------------------------------------------
+
+type updateHandler struct {
+	name      string
+	handler   any
+	validator any
+}
+
+// keptApplied is how many applied update IDs the state keeps: a duplicate
+// comes right after a continue-as-new, so the last ones are enough.
+const keptApplied = 64
+
+// onceOnly wraps a command's handler and validator: when "once" is on, an
+// update ID already applied is not validated nor applied again, and gets the
+// first answer.
+func onceOnly[T any](p *parcoursImpl, name string, handler func(workflow.Context, T) (UpdateResult, error),
+	validator func(workflow.Context, T) error) updateHandler {
+	return updateHandler{
+		name: name,
+		handler: func(ctx workflow.Context, in T) (UpdateResult, error) {
+			if !p.once {
+				return handler(ctx, in)
+			}
+			id := workflow.GetCurrentUpdateInfo(ctx).ID
+			if p.applied(id) >= 0 {
+				pending := func() bool { i := p.applied(id); return i >= 0 && !p.s.Applied[i].Done }
+				if err := workflow.Await(ctx, func() bool { return !pending() }); err != nil {
+					return UpdateResult{}, err
+				}
+				if i := p.applied(id); i >= 0 {
+					return p.s.Applied[i].Result, nil
+				}
+				return UpdateResult{}, conflict("La même demande a échoué : recommencez-la.")
+			}
+			p.s.Applied = append(p.s.Applied, AppliedUpdate{ID: id})
+			res, err := handler(ctx, in)
+			i := p.applied(id)
+			if err != nil {
+				p.s.Applied = slices.Delete(p.s.Applied, i, i+1)
+				return res, err
+			}
+			p.s.Applied[i].Done, p.s.Applied[i].Result = true, res
+			for len(p.s.Applied) > keptApplied && p.s.Applied[0].Done {
+				p.s.Applied = slices.Delete(p.s.Applied, 0, 1)
+			}
+			return res, nil
+		},
+		validator: func(ctx workflow.Context, in T) error {
+			if p.once && p.applied(workflow.GetCurrentUpdateInfo(ctx).ID) >= 0 {
+				return nil
+			}
+			return validator(ctx, in)
+		},
+	}
+}
+
+// applied is the index of an update ID in the applied list, or -1.
+func (p *parcoursImpl) applied(id string) int {
+	for i, a := range p.s.Applied {
+		if a.ID == id {
+			return i
+		}
+	}
+	return -1
 }
 
 // ---- state changes -------------------------------------------------------

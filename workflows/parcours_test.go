@@ -85,8 +85,9 @@ func (tb *testBundle) at(start, when time.Time, fn func()) {
 // outcome is the end of an update: its handler runs activities, so it is
 // known only after the environment has moved on; check it in a later callback.
 type outcome struct {
-	done bool
-	err  error
+	done   bool
+	err    error
+	result any
 }
 
 // update sends an update; its rejection or result lands in the outcome.
@@ -431,4 +432,54 @@ func TestContinueAsNewCarriesTheWholeState(t *testing.T) {
 	require.Len(t, events, 1)
 	require.Equal(t, EventDeadlineOverdue, events[0].Kind)
 	require.Equal(t, next.State.NextSeq, events[0].Seq, "numbering continues")
+}
+
+// TestUpdateDeliveredAgainAfterContinueAsNewIsAppliedOnce: the server may
+// hand an update completed in a run's last task to the next run too
+// (temporalio/temporal#6375); the new run answers it from the carried state.
+func TestUpdateDeliveredAgainAfterContinueAsNewIsAppliedOnce(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 4, 1, 9, 0)
+	tb := setup(t, start)
+	o := domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-1", DecidedOn: domain.NewDate(2026, 4, 2)}
+	action := domain.Action{Name: "Atelier CV", Kind: "employment_support", Structure: "CCAS", StartsOn: d(2026, 4, 3), PlannedEndOn: d(2026, 5, 29)}
+	send := func(tb *testBundle, id, name string, arg any) *outcome {
+		out := &outcome{}
+		tb.env.UpdateWorkflow(name, id, &testsuite.TestUpdateCallback{
+			OnAccept:   func() {},
+			OnReject:   func(e error) { out.err, out.done = e, true },
+			OnComplete: func(r any, e error) { out.err, out.done, out.result = e, true, r },
+		}, arg)
+		return out
+	}
+	var oriented, first *outcome
+	tb.at(start, paris(2026, 4, 2, 10, 0), func() { oriented = send(tb, "u-orient", RecordOrientationUpdate, o) })
+	tb.at(start, paris(2026, 4, 3, 10, 0), func() { oriented.ok(t); first = send(tb, "u-action", RecordActionUpdate, action) })
+	tb.at(start, paris(2026, 4, 3, 10, 1), func() { first.ok(t); tb.env.SetContinueAsNewSuggested(true) })
+	tb.env.ExecuteWorkflow(Parcours, input("2026-04-01", ""))
+	var can *workflow.ContinueAsNewError
+	require.ErrorAs(t, tb.env.GetWorkflowError(), &can)
+	var next ParcoursInput
+	require.NoError(t, converter.GetDefaultDataConverter().FromPayloads(can.Input, &next))
+	require.Len(t, next.State.Applied, 2, "both update IDs are carried")
+
+	tb2 := setup(t, paris(2026, 4, 3, 10, 2))
+	var again, other, reoriented *outcome
+	tb2.at(paris(2026, 4, 3, 10, 2), paris(2026, 4, 3, 10, 3), func() {
+		again = send(tb2, "u-action", RecordActionUpdate, action)
+		reoriented = send(tb2, "u-orient", RecordOrientationUpdate, o) // would be refused: already oriented
+	})
+	tb2.at(paris(2026, 4, 3, 10, 2), paris(2026, 4, 3, 10, 4), func() {
+		again.ok(t)
+		reoriented.ok(t)
+		other = send(tb2, "u-action-2", RecordActionUpdate, action)
+	})
+	tb2.at(paris(2026, 4, 3, 10, 2), paris(2026, 4, 3, 10, 5), func() {
+		other.ok(t)
+		s := tb2.state(t)
+		require.Len(t, s.Actions, 2, "the repeated update added nothing; a new one did")
+		require.Equal(t, first.result.(UpdateResult).Ref, again.result.(UpdateResult).Ref, "the first answer again")
+		tb2.env.CancelWorkflow()
+	})
+	tb2.env.ExecuteWorkflow(Parcours, next)
 }

@@ -4,6 +4,7 @@
 //	parcours worker                    worker only, for an existing Temporal cluster
 //	parcours migrate                   apply the database migrations
 //	parcours token create --name N --role R [--referent ID]
+//	parcours import [--format flux|csv] FILE   CAF/MSA flux or CSV list, into the running service
 //	parcours postgres start|stop       the local PostgreSQL cluster (used by make test)
 //	parcours healthcheck               asks the running service's /healthz (containers)
 package main
@@ -37,6 +38,9 @@ Usage :
                                       crée un jeton d'accès à l'API (affiché une seule fois)
   parcours account create --email ADRESSE --name NOM --role admin|department|supervisor|referent [--referent ID] [--structure S]
                                       crée un compte de l'interface web (mot de passe affiché une seule fois)
+  parcours import [--format flux|csv] [--rejets R.csv] FICHIER
+                                      importe un flux bénéficiaires CAF/MSA (XML) ou une liste CSV
+                                      dans le service démarré (barre de progression, bilan à la fin)
   parcours postgres start|stop        démarre ou arrête la base PostgreSQL locale
   parcours healthcheck                interroge /healthz du service (pour les conteneurs)
 
@@ -70,6 +74,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.account(ctx, args[1:])
 	case "postgres":
 		return m.postgres(ctx, args[1:])
+	case "import":
+		return m.importFile(ctx, args[1:])
 	case "healthcheck":
 		return m.healthcheck(ctx)
 	case "help", "-h", "--help":

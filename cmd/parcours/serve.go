@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"time"
 
@@ -14,6 +15,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/config"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpapi"
+	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
@@ -120,9 +122,19 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		<-ctx.Done()
 		return nil
 	}
-	api := &httpapi.Handler{Service: svc, Logger: logger}
+	uploads := filepath.Join(cfg.DataDir, "imports")
+	if err := os.MkdirAll(uploads, 0o700); err != nil {
+		return fmt.Errorf("répertoire des imports : %w", err)
+	}
+	if n, err := db.AbandonImports(ctx); err != nil {
+		return err
+	} else if n > 0 {
+		logger.Warn("imports interrupted by the previous stop", "count", n)
+	}
+	im := &importer.Importer{Service: svc, Logger: logger, TempDir: uploads}
+	api := &httpapi.Handler{Service: svc, Logger: logger, Importer: im}
 	router := api.Routes()
-	site := &web.Handler{Service: svc, Logger: logger, Secure: cfg.CookieSecure}
+	site := &web.Handler{Service: svc, Logger: logger, Secure: cfg.CookieSecure, Importer: im}
 	if cfg.OIDCIssuer != "" {
 		site.OIDC = &web.OIDC{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 			RedirectURL: cfg.PublicURL + "/connexion/oidc/retour", Label: cfg.OIDCLabel}

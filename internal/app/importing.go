@@ -118,3 +118,47 @@ func cmpOr(a, b string) string {
 	}
 	return b
 }
+
+// Imports lists the latest imports (département and administrators).
+func (s *Service) Imports(ctx context.Context, a domain.Actor) ([]postgres.ImportRun, error) {
+	if err := authorize(a, "consulter les imports", departmentOnly...); err != nil {
+		return nil, err
+	}
+	return s.DB.ListImports(ctx, 50)
+}
+
+// Import reads one import's progress or report, and its rejected lines.
+func (s *Service) Import(ctx context.Context, a domain.Actor, id string) (postgres.ImportRun, []postgres.ImportReject, error) {
+	if err := authorize(a, "consulter les imports", departmentOnly...); err != nil {
+		return postgres.ImportRun{}, nil, err
+	}
+	run, err := s.DB.GetImport(ctx, id)
+	if err != nil {
+		return run, nil, err
+	}
+	rejects, err := s.DB.ImportRejects(ctx, id)
+	if err != nil {
+		return run, nil, err
+	}
+	return run, rejects, s.audit(ctx, a, "read", "import", id, nil)
+}
+
+// ImportMapping is the département's CSV column mapping (nil: the default).
+func (s *Service) ImportMapping(ctx context.Context, a domain.Actor) (map[string][]string, error) {
+	if err := authorize(a, "consulter la correspondance des colonnes", departmentOnly...); err != nil {
+		return nil, err
+	}
+	return s.DB.ImportMapping(ctx)
+}
+
+// SetImportMapping stores the CSV column mapping, already validated by the
+// importer (importer.Mapping.Validate).
+func (s *Service) SetImportMapping(ctx context.Context, a domain.Actor, m map[string][]string) error {
+	if err := authorize(a, "modifier la correspondance des colonnes", departmentOnly...); err != nil {
+		return err
+	}
+	if err := s.DB.SetImportMapping(ctx, m, a.ID); err != nil {
+		return err
+	}
+	return s.audit(ctx, a, "update", "import_mapping", "1", nil)
+}

@@ -44,6 +44,23 @@ type ImportedPerson struct {
 	Situation   PayerSituation
 }
 
+// IdentityKeys are the keys a person is found by: the NIR's 13-character
+// body, the département's identifier, the allocataire number with the birth
+// date. Two rows sharing a key may name the same person.
+func (p ImportedPerson) IdentityKeys() []string {
+	var keys []string
+	if p.NIR != "" {
+		keys = append(keys, "nir:"+NIRBody(p.NIR))
+	}
+	if p.ExternalID != "" {
+		keys = append(keys, "ext:"+p.ExternalID)
+	}
+	if p.PayerNumber != "" {
+		keys = append(keys, "payer:"+p.PayerNumber+":"+p.BirthDate.String())
+	}
+	return keys
+}
+
 // Normalize trims every field and normalises NIR, matricule, phone and e-mail.
 func (p *ImportedPerson) Normalize() {
 	p.ExternalID = strings.TrimSpace(p.ExternalID)

@@ -25,6 +25,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/indicators"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 )
@@ -33,6 +34,8 @@ import (
 type Handler struct {
 	Service *app.Service
 	Logger  *slog.Logger
+	// Importer runs the uploaded imports; nil: one on Service.
+	Importer *importer.Importer
 }
 
 type actorKey struct{}
@@ -76,6 +79,12 @@ func (h *Handler) Routes() chi.Router {
 		r.Post("/parcours/{id}/exit", command(h, h.Service.RecordExit))
 		r.Post("/parcours/{id}/relances", command(h, h.Service.RecordRelance))
 		r.Post("/parcours/{id}/breaches", h.handleBreach)
+		r.Post("/imports", h.handleStartImport)
+		r.Get("/imports", h.handleImports)
+		r.Get("/imports/{id}", h.handleImport)
+		r.Get("/imports/{id}/{csv:rejects.csv}", h.handleImport)
+		r.Get("/import-mapping", h.handleGetMapping)
+		r.Put("/import-mapping", h.handlePutMapping)
 		r.Get("/indicators", h.handleIndicators)
 		r.Get("/indicators.csv", h.handleIndicators)
 		r.Get("/reviews", h.handleReviews)

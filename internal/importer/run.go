@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"slices"
 	"sync"
 	"time"
 
@@ -47,12 +48,16 @@ type Options struct {
 	Progress func(postgres.ImportRun)
 	// Counted is called with each person's outcome (for metrics).
 	Counted func(outcome string)
+	// Created is called with the import's id once it is recorded (also when
+	// the file is refused).
+	Created func(id string)
 }
 
 // Importer applies files through the service.
 type Importer struct {
 	Service *app.Service
 	Logger  *slog.Logger
+	TempDir string // where uploads wait while imported ("" for the system's)
 }
 
 // job is one person to apply, or a row already rejected by the parser.
@@ -106,12 +111,18 @@ func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Opt
 		if err := im.Service.DB.ImportProgress(ctx, run, nil, 0); err != nil {
 			return run, err
 		}
+		if opt.Created != nil {
+			opt.Created(run.ID)
+		}
 		im.log(ctx, a, run)
 		return run, domain.Errorf(domain.EINVALID, "%s", run.Message)
 	}
 	run.Total = total
 	if run.ID, err = im.Service.DB.CreateImport(ctx, run); err != nil {
 		return run, err
+	}
+	if opt.Created != nil {
+		opt.Created(run.ID)
 	}
 
 	// Pass 2: apply.
@@ -239,9 +250,14 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 	}
 	results := make(chan result, opt.Workers*4)
 	var parseErr error
+	order := newKeyOrder()
 	go func() {
 		defer close(jobs)
 		send := func(j job) error {
+			if j.err == nil {
+				// Rows naming the same person apply in the file's order.
+				order.acquire(j.person.IdentityKeys())
+			}
 			select {
 			case jobs <- j:
 				return nil
@@ -280,6 +296,7 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 					continue
 				}
 				out, err := im.applyOne(ctx, a, j.person)
+				order.release(j.person.IdentityKeys())
 				results <- result{line: j.line, outcome: out, err: err}
 			}
 		}()
@@ -357,6 +374,41 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 	}
 }
 
+// keyOrder keeps rows that share an identity key from running at the same
+// time: the parser waits until the earlier row is applied, so that the
+// file's order decides (a later row naming two people is the one refused).
+type keyOrder struct {
+	mu       sync.Mutex
+	cond     *sync.Cond
+	inFlight map[string]bool
+}
+
+func newKeyOrder() *keyOrder {
+	o := &keyOrder{inFlight: map[string]bool{}}
+	o.cond = sync.NewCond(&o.mu)
+	return o
+}
+
+func (o *keyOrder) acquire(keys []string) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for slices.ContainsFunc(keys, func(k string) bool { return o.inFlight[k] }) {
+		o.cond.Wait()
+	}
+	for _, k := range keys {
+		o.inFlight[k] = true
+	}
+}
+
+func (o *keyOrder) release(keys []string) {
+	o.mu.Lock()
+	for _, k := range keys {
+		delete(o.inFlight, k)
+	}
+	o.mu.Unlock()
+	o.cond.Broadcast()
+}
+
 // applyOne applies a person, retrying while a dependency is unavailable.
 func (im *Importer) applyOne(ctx context.Context, a domain.Actor, p domain.ImportedPerson) (app.ImportOutcome, error) {
 	delay := 200 * time.Millisecond
@@ -377,3 +429,56 @@ func (im *Importer) applyOne(ctx context.Context, a domain.Actor, p domain.Impor
 }
 
 func openFile(path string) (io.ReadCloser, error) { return os.Open(path) }
+
+// MaxUpload is the largest file the web page and the API accept.
+const MaxUpload = 2 << 30
+
+// Start saves an uploaded file and imports it in the background; it returns
+// the import's id once the file is checked (refused files too: their page
+// says why). The import goes on after the request ends.
+func (im *Importer) Start(ctx context.Context, a domain.Actor, name string, body io.Reader, opt Options) (string, error) {
+	if a.Role != domain.RoleAdmin && a.Role != domain.RoleDepartment {
+		return "", domain.Errorf(domain.EFORBIDDEN, "Votre rôle (%s) ne permet pas d'importer des bénéficiaires.", a.Role)
+	}
+	f, err := os.CreateTemp(im.TempDir, "import-*")
+	if err != nil {
+		return "", err
+	}
+	path := f.Name()
+	n, err := io.Copy(f, io.LimitReader(body, MaxUpload+1))
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	switch {
+	case err != nil:
+		_ = os.Remove(path)
+		return "", fmt.Errorf("enregistrement du fichier reçu : %w", err)
+	case n > MaxUpload:
+		_ = os.Remove(path)
+		return "", domain.Errorf(domain.EINVALID, "Le fichier dépasse %d Gio.", MaxUpload>>30)
+	case n == 0:
+		_ = os.Remove(path)
+		return "", domain.Errorf(domain.EINVALID, "Le fichier est vide.")
+	}
+	ids := make(chan string, 1)
+	done := make(chan error, 1)
+	created := opt.Created
+	opt.Created = func(id string) {
+		ids <- id
+		if created != nil {
+			created(id)
+		}
+	}
+	go func() {
+		defer os.Remove(path)
+		_, err := im.Run(context.WithoutCancel(ctx), a, FileSource(name, path), opt)
+		done <- err
+	}()
+	select {
+	case id := <-ids:
+		return id, nil
+	case err := <-done:
+		// Ended before recording anything: the database did not answer.
+		return "", err
+	}
+}

@@ -119,16 +119,7 @@ func (db *DB) ImportPerson(ctx context.Context, p domain.ImportedPerson, policy 
 // identityKeys are the advisory lock keys of a person, sorted so that two
 // transactions always lock in the same order.
 func identityKeys(p domain.ImportedPerson) []string {
-	var keys []string
-	if p.NIR != "" {
-		keys = append(keys, "nir:"+domain.NIRBody(p.NIR))
-	}
-	if p.ExternalID != "" {
-		keys = append(keys, "ext:"+p.ExternalID)
-	}
-	if p.PayerNumber != "" {
-		keys = append(keys, "payer:"+p.PayerNumber+":"+p.BirthDate.String())
-	}
+	keys := p.IdentityKeys()
 	slices.Sort(keys)
 	return keys
 }
@@ -320,7 +311,6 @@ func (db *DB) PayerSituationOf(ctx context.Context, parcoursID string) (domain.P
 	return s, nil
 }
 
-
 // ---- import runs --------------------------------------------------------
 
 // ImportRun is one import: its progress while it runs, its report after.
@@ -453,4 +443,14 @@ func (db *DB) SetImportMapping(ctx context.Context, m map[string][]string, by st
 		INSERT INTO import_mapping (id, mapping, updated_by) VALUES (1, $1, $2)
 		ON CONFLICT (id) DO UPDATE SET mapping = EXCLUDED.mapping, updated_by = EXCLUDED.updated_by, updated_at = now()`, m, by)
 	return err
+}
+
+// AbandonImports marks as interrupted the imports left running by a stopped
+// process (called at start). Importing the file again finishes the work.
+func (db *DB) AbandonImports(ctx context.Context) (int64, error) {
+	tag, err := db.Pool.Exec(ctx, `
+		UPDATE imports SET status = 'failed', finished_at = now(),
+			message = 'Import interrompu par l''arrêt du service. Relancez-le : ce qui est déjà importé ne sera pas dupliqué.'
+		WHERE status = 'running' AND started_at < now() - interval '5 seconds'`)
+	return tag.RowsAffected(), err
 }

@@ -25,6 +25,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/auth"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/indicators"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 )
@@ -47,6 +48,8 @@ type Handler struct {
 	Logger  *slog.Logger
 	Secure  bool  // cookies only over HTTPS (behind TLS or a TLS proxy)
 	OIDC    *OIDC // OpenID Connect login, when configured
+	// Importer runs the uploads; nil: one on Service.
+	Importer *importer.Importer
 
 	pages map[string]*template.Template
 }
@@ -77,6 +80,12 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/comptes", h.accounts)
 		r.Post("/comptes", h.createAccount)
 		r.Post("/comptes/{aid}/desactiver", h.disableAccount)
+		r.Get("/imports", h.imports)
+		r.Post("/imports", h.upload)
+		r.Get("/imports/correspondance", h.mapping)
+		r.Post("/imports/correspondance", h.saveMapping)
+		r.Get("/imports/{iid}", h.importPage)
+		r.Get("/imports/{iid}/rejets.csv", h.importPage)
 		r.Get("/examens", h.reviews)
 		r.Get("/examens/{rid}", h.review)
 		r.Post("/examens/{rid}/{form}", h.submitReview)
@@ -130,11 +139,21 @@ var funcs = template.FuncMap{
 		return m
 	},
 	"scale": func(v, max int) int { return 100 * v / max },
+	"importStatusFr": func(s string) string {
+		return map[string]string{"running": "en cours", "done": "terminé", "refused": "refusé", "failed": "interrompu"}[s]
+	},
+}
+
+func (h *Handler) now() time.Time {
+	if h.Service.NowFunc != nil {
+		return h.Service.NowFunc()
+	}
+	return time.Now()
 }
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -214,6 +233,9 @@ func (h *Handler) session(next http.Handler) http.Handler {
 			}
 			h.fail(w, r, err)
 			return
+		}
+		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+			r.Body = http.MaxBytesReader(w, r.Body, importer.MaxUpload+1<<20)
 		}
 		if r.Method == http.MethodPost && r.PostFormValue("csrf") != csrf {
 			w.WriteHeader(http.StatusForbidden)

@@ -1,0 +1,192 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/importer"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+	"github.com/parcours-rsa/parcours/internal/temporal"
+)
+
+const importUsage = "usage : parcours import [--format flux|csv] [--workers N] [--received AAAA-MM-JJ] [--rejets FICHIER.csv] FICHIER"
+
+// importFile imports a CAF/MSA flux or a CSV list into the running service
+// (its PostgreSQL and Temporal server), with a progress bar on a terminal
+// and a summary at the end.
+func (m *Main) importFile(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("import", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	format := fs.String("format", "", "flux ou csv (par défaut : d'après le contenu)")
+	workers := fs.Int("workers", 8, "personnes traitées en parallèle")
+	received := fs.String("received", "", "date de réception d'une liste CSV (par défaut : aujourd'hui)")
+	rejects := fs.String("rejets", "", "écrit les lignes rejetées dans ce fichier CSV")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 1 {
+		return errors.New(importUsage)
+	}
+	path := fs.Arg(0)
+	if st, err := os.Stat(path); err != nil {
+		return fmt.Errorf("fichier %s : %w", path, err)
+	} else if st.IsDir() {
+		return fmt.Errorf("%s est un répertoire", path)
+	}
+	opt := importer.Options{Format: *format, Workers: *workers}
+	if *received != "" {
+		d, err := domain.ParseDate(*received)
+		if err != nil {
+			return fmt.Errorf("--received : %v", err)
+		}
+		opt.Received = d
+	}
+	cfg, logger, err := m.config()
+	if err != nil {
+		return err
+	}
+	db, stop, err := m.database(ctx, cfg, logger, false)
+	if err != nil {
+		return err
+	}
+	defer stop()
+	address := cfg.TemporalAddress
+	if cfg.Embedded() {
+		address = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
+	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
+		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLS, Logger: logger,
+	})
+	cancel()
+	if err != nil {
+		return fmt.Errorf("le serveur Temporal (%s) ne répond pas : démarrez d'abord le service (make run) : %w", address, err)
+	}
+	defer tc.Close()
+	policy, _ := domain.LookupPolicy(cfg.Policy)
+	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Settings: cfg.Settings(), Logger: logger}
+	im := &importer.Importer{Service: svc}
+
+	bar := newProgressBar(m.Stderr)
+	opt.Progress = bar.show
+	actor := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours import", Role: domain.RoleDepartment}
+	fmt.Fprintf(m.Stderr, "Vérification de %s…\n", filepath.Base(path))
+	run, err := im.Run(ctx, actor, importer.FileSource(filepath.Base(path), path), opt)
+	bar.done()
+	if run.ID == "" {
+		return err
+	}
+	printSummary(m.Stdout, run)
+	if run.Rejected > 0 {
+		list, lerr := db.ImportRejects(context.WithoutCancel(ctx), run.ID)
+		if lerr != nil {
+			return errors.Join(err, lerr)
+		}
+		if *rejects != "" {
+			f, ferr := os.Create(*rejects)
+			if ferr != nil {
+				return errors.Join(err, ferr)
+			}
+			werr := importer.WriteRejects(f, list)
+			if cerr := f.Close(); werr == nil {
+				werr = cerr
+			}
+			if werr != nil {
+				return errors.Join(err, werr)
+			}
+			fmt.Fprintf(m.Stdout, "Lignes rejetées écrites dans %s.\n", *rejects)
+		} else {
+			fmt.Fprintln(m.Stdout, "Lignes rejetées :")
+			for i, r := range list {
+				if i == 20 {
+					fmt.Fprintf(m.Stdout, "  … et %d autres (option --rejets FICHIER.csv pour la liste entière)\n", len(list)-20)
+					break
+				}
+				fmt.Fprintf(m.Stdout, "  ligne %d : %s\n", r.Line, r.Reason)
+			}
+		}
+	}
+	return err
+}
+
+func currentUser() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	return "inconnu"
+}
+
+func printSummary(w io.Writer, r postgres.ImportRun) {
+	status := map[string]string{"done": "terminé", "refused": "refusé", "failed": "interrompu", "running": "en cours"}[r.Status]
+	fmt.Fprintf(w, "Import %s (%s) : %s\n", r.ID, r.FileName, status)
+	if r.Message != "" {
+		fmt.Fprintf(w, "  %s\n", r.Message)
+	}
+	if r.Status == "refused" {
+		return
+	}
+	if warn, ok := r.Info["warning"].(string); ok {
+		fmt.Fprintf(w, "  Attention : %s\n", warn)
+	}
+	fmt.Fprintf(w, "  %d lus · %d créés · %d mis à jour · %d inchangés · %d ignorés (non soumis aux droits et devoirs) · %d rejetés\n",
+		r.Processed, r.Created, r.Updated, r.Unchanged, r.Ignored, r.Rejected)
+	if r.FinishedAt != nil {
+		d := r.FinishedAt.Sub(r.StartedAt)
+		fmt.Fprintf(w, "  durée %s", d.Round(100*time.Millisecond))
+		if s := d.Seconds(); s > 0 {
+			fmt.Fprintf(w, " (%.0f personnes/s)", float64(r.Processed)/s)
+		}
+		fmt.Fprintln(w)
+	}
+}
+
+// progressBar draws on a terminal, and prints a line every 10 % elsewhere.
+type progressBar struct {
+	w        io.Writer
+	terminal bool
+	started  time.Time
+	lastPct  int
+	drawn    bool
+}
+
+func newProgressBar(w io.Writer) *progressBar {
+	b := &progressBar{w: w, started: time.Now(), lastPct: -1}
+	if f, ok := w.(*os.File); ok {
+		if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+			b.terminal = true
+		}
+	}
+	return b
+}
+
+func (b *progressBar) show(r postgres.ImportRun) {
+	if r.Total == 0 {
+		return
+	}
+	pct := r.Processed * 100 / r.Total
+	rate := float64(r.Processed) / max(time.Since(b.started).Seconds(), 0.001)
+	if b.terminal {
+		const width = 30
+		fill := pct * width / 100
+		fmt.Fprintf(b.w, "\r[%s%s] %3d %% %d/%d · %.0f/s · %d rejetés ", strings.Repeat("#", fill), strings.Repeat(" ", width-fill),
+			pct, r.Processed, r.Total, rate, r.Rejected)
+		b.drawn = true
+		return
+	}
+	if pct/10 != b.lastPct/10 {
+		b.lastPct = pct
+		fmt.Fprintf(b.w, "%d %% (%d/%d, %.0f/s)\n", pct, r.Processed, r.Total, rate)
+	}
+}
+
+func (b *progressBar) done() {
+	if b.drawn {
+		fmt.Fprintln(b.w)
+	}
+}

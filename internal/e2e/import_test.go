@@ -1,0 +1,113 @@
+package e2e
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/importer"
+	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+)
+
+// importCmd runs `parcours import` against the service s.
+func (s *service) importCmd(args ...string) *exec.Cmd {
+	cmd := exec.Command(s.bin, append([]string{"import"}, args...)...)
+	cmd.Env = s.env
+	return cmd
+}
+
+// TestImportCommandAndKill9 imports a flux with the real binary, kills the
+// service with -9 in the middle of a second import, restarts it and imports
+// again: every person has exactly one parcours and one orient task.
+func TestImportCommandAndKill9(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewURL(t)
+	s := newService(t, map[string]string{"DATABASE_URL": dbURL, "PARCOURS_DATA_DIR": t.TempDir()})
+	s.start()
+	day := domain.DateOf(time.Now()).AddDays(-1)
+	dir := t.TempDir()
+	write := func(name string, g importer.GenFlux) string {
+		path := filepath.Join(dir, name)
+		f, err := os.Create(path)
+		require.NoError(t, err)
+		require.NoError(t, importer.WriteFlux(f, g))
+		require.NoError(t, f.Close())
+		return path
+	}
+
+	small := write("RSABEI-small.xml", importer.Synthetic(20, 11, day))
+	out, err := s.importCmd(small).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "terminé")
+	require.Contains(t, string(out), "22 lus · 20 créés · 0 mis à jour · 0 inchangés · 2 ignorés")
+	out, err = s.importCmd(small).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "22 lus · 0 créés · 0 mis à jour · 20 inchangés · 2 ignorés", "re-import changes nothing")
+
+	// A truncated file: refused, exit status 1, a clear message.
+	data, err := os.ReadFile(small)
+	require.NoError(t, err)
+	cut := filepath.Join(dir, "cut.xml")
+	require.NoError(t, os.WriteFile(cut, data[:len(data)/2], 0o600))
+	out, err = s.importCmd(cut).CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "tronqué")
+
+	// kill -9 during an import.
+	const n = 300
+	big := write("RSABEI-big.xml", importer.Synthetic(n, 12, day))
+	cmd := s.importCmd("--workers", "4", big)
+	stderr, err := cmd.StderrPipe()
+	require.NoError(t, err)
+	var stdout bytes.Buffer
+	cmd.Stdout = &stdout
+	require.NoError(t, cmd.Start())
+	sc := bufio.NewScanner(stderr)
+	for sc.Scan() {
+		if line := sc.Text(); strings.Contains(line, " % (") && !strings.HasPrefix(line, "0 %") {
+			break // under way
+		}
+	}
+	s.kill9()
+	go func() {
+		for sc.Scan() {
+		}
+	}()
+	err = cmd.Wait()
+	require.Error(t, err, "the import cannot finish without the service:\n%s", stdout.String())
+	s.start()
+	out, err = s.importCmd("--workers", "4", big).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "terminé")
+
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	subjects := n + 20 // one claimant per household, in both files
+	var people, parcours, started, orient int
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM beneficiaries`).Scan(&people))
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*), count(workflow_started_at) FROM parcours`).Scan(&parcours, &started))
+	require.Equal(t, subjects, people, "nobody twice")
+	require.Equal(t, subjects, parcours, "one parcours each")
+	eventually(t, "every workflow started and its orient task written", func() bool {
+		_ = conn.QueryRow(context.Background(), `SELECT count(workflow_started_at) FROM parcours`).Scan(&started)
+		_ = conn.QueryRow(context.Background(), `SELECT count(DISTINCT parcours_id) FROM tasks WHERE kind = 'orient'`).Scan(&orient)
+		return started == subjects && orient == subjects
+	})
+	var dup int
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) - count(DISTINCT (parcours_id, kind, cycle)) FROM tasks`).Scan(&dup))
+	require.Zero(t, dup)
+	var failed int
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM imports WHERE status = 'failed'`).Scan(&failed))
+	require.Equal(t, 1, failed, "the interrupted import is recorded as such")
+}

@@ -1,0 +1,65 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"fmt"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/importer"
+)
+
+func TestImportOverHTTP(t *testing.T) {
+	t.Parallel()
+	day := today().AddDays(-1)
+	g := importer.Synthetic(4, uint64(time.Now().UnixNano()%1_000_000)+7, day)
+	g.Households[3].Persons[0].BirthDate = day.AddDays(2)
+	var data bytes.Buffer
+	require.NoError(t, importer.WriteFlux(&data, g))
+
+	require.Equal(t, 403, call(t, "referent:ref-1", "POST", "/api/v1/imports?name=f.xml", data.String()).status)
+	require.Equal(t, "format", call(t, "department", "POST", "/api/v1/imports?format=xls", data.String()).errField())
+
+	r := call(t, "department", "POST", "/api/v1/imports?name=RSABEI.xml", data.String())
+	require.Equal(t, 202, r.status, r.raw)
+	id := r.body["id"].(string)
+	var rep response
+	require.Eventually(t, func() bool {
+		rep = call(t, "department", "GET", "/api/v1/imports/"+id, nil)
+		return rep.body["import"].(map[string]any)["status"] != "running"
+	}, 30*time.Second, 100*time.Millisecond)
+	run := rep.body["import"].(map[string]any)
+	require.Equal(t, "done", run["status"], rep.raw)
+	require.EqualValues(t, 3, run["created"])
+	require.EqualValues(t, 1, run["rejected"])
+	rejects := rep.body["rejects"].([]any)
+	require.Len(t, rejects, 1)
+	require.Contains(t, rejects[0].(map[string]any)["reason"], "naissance")
+
+	csv := call(t, "department", "GET", "/api/v1/imports/"+id+"/rejects.csv", nil)
+	require.Equal(t, 200, csv.status)
+	require.True(t, strings.HasPrefix(strings.TrimPrefix(csv.raw, "\uFEFF"), "ligne;motif du rejet"))
+
+	// A truncated file is refused at once, and says so.
+	r = call(t, "department", "POST", "/api/v1/imports?format=flux", data.String()[:data.Len()/2])
+	require.Equal(t, 202, r.status)
+	require.Equal(t, "refused", r.body["status"])
+	require.Contains(t, r.body["message"], "tronqué")
+
+	list := call(t, "department", "GET", "/api/v1/imports", nil)
+	require.Equal(t, 200, list.status)
+	require.NotEmpty(t, items(list, "items"))
+}
+
+func TestImportMappingOverHTTP(t *testing.T) {
+	t.Parallel()
+	m := call(t, "department", "GET", "/api/v1/import-mapping", nil)
+	require.Equal(t, 200, m.status)
+	require.Contains(t, fmt.Sprint(m.body["entered_on"]), "date debut droits - devoirs")
+	bad := call(t, "department", "PUT", "/api/v1/import-mapping", map[string]any{"last_name": []string{"Nom"}})
+	require.Equal(t, 400, bad.status)
+	require.Equal(t, 403, call(t, "supervisor", "GET", "/api/v1/import-mapping", nil).status)
+}

@@ -1,0 +1,164 @@
+package web
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/importer"
+)
+
+func (h *Handler) importer() *importer.Importer {
+	if h.Importer != nil {
+		return h.Importer
+	}
+	return &importer.Importer{Service: h.Service, Logger: h.Logger}
+}
+
+// imports lists the latest imports, with the upload form.
+func (h *Handler) imports(w http.ResponseWriter, r *http.Request) {
+	h.showImports(w, r, http.StatusOK, "")
+}
+
+func (h *Handler) showImports(w http.ResponseWriter, r *http.Request, status int, problem string) {
+	a, csrf := from(r.Context())
+	list, err := h.Service.Imports(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, status, "imports", page{Title: "Imports", Nav: "imports", Actor: a, CSRF: csrf,
+		Data: map[string]any{"Imports": list, "Problem": problem, "Today": domain.DateOf(h.now()).String()}})
+}
+
+// upload receives a file and starts its import, then shows its progress.
+func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	file, header, err := r.FormFile("fichier")
+	if err != nil {
+		h.showImports(w, r, http.StatusBadRequest, "Choisissez un fichier à importer.")
+		return
+	}
+	defer file.Close()
+	opt := importer.Options{Format: r.PostFormValue("format")}
+	if d := r.PostFormValue("received"); d != "" {
+		if opt.Received, err = domain.ParseDate(d); err != nil {
+			h.showImports(w, r, http.StatusBadRequest, "Date de réception : "+err.Error())
+			return
+		}
+		if opt.Received.After(domain.DateOf(h.now())) {
+			h.showImports(w, r, http.StatusBadRequest, "La date de réception ne peut pas être dans le futur.")
+			return
+		}
+	}
+	id, err := h.importer().Start(r.Context(), a, header.Filename, file, opt)
+	if err != nil {
+		if code := domain.ErrorCode(err); code == domain.EINVALID {
+			h.showImports(w, r, http.StatusBadRequest, domain.ErrorMessage(err))
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/imports/"+id, http.StatusSeeOther)
+}
+
+// importPage shows an import's progress (the page refreshes itself while it
+// runs) or its report.
+func (h *Handler) importPage(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	run, rejects, err := h.Service.Import(r.Context(), a, chi.URLParam(r, "iid"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if strings.HasSuffix(r.URL.Path, ".csv") {
+		var buf bytes.Buffer
+		if err := importer.WriteRejects(&buf, rejects); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		w.Header().Set("Content-Disposition", fmt.Sprintf(`attachment; filename="rejets-%s.csv"`, run.ID))
+		_, _ = w.Write(buf.Bytes())
+		return
+	}
+	pct := 100
+	if run.Total > 0 {
+		pct = run.Processed * 100 / run.Total
+	}
+	shown := rejects
+	if len(shown) > 500 {
+		shown = shown[:500]
+	}
+	h.render(w, http.StatusOK, "import", page{Title: "Import " + run.FileName, Nav: "imports", Actor: a, CSRF: csrf,
+		Data: map[string]any{"Run": run, "Rejects": shown, "More": len(rejects) - len(shown), "Percent": pct, "Refresh": run.Status == "running"}})
+}
+
+// mapping shows and changes the CSV column mapping.
+func (h *Handler) mapping(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	m, err := h.Service.ImportMapping(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if m == nil {
+		m = importer.DefaultMapping()
+	}
+	form := url.Values{}
+	for f, names := range m {
+		form.Set(f, strings.Join(names, " ; "))
+	}
+	h.showMapping(w, r, http.StatusOK, form, "", "")
+}
+
+func (h *Handler) showMapping(w http.ResponseWriter, r *http.Request, status int, form url.Values, problem, flash string) {
+	a, csrf := from(r.Context())
+	var fields []fieldData
+	for _, f := range importer.FieldLabels {
+		fd := field("mapping", f.Field, f.Label, "text")
+		fd.Value = form.Get(f.Field)
+		fields = append(fields, fd)
+	}
+	h.render(w, status, "mapping", page{Title: "Correspondance des colonnes", Nav: "imports", Actor: a, CSRF: csrf, Flash: flash,
+		Data: map[string]any{"Fields": fields, "Problem": problem}})
+}
+
+func (h *Handler) saveMapping(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	if r.PostFormValue("reset") != "" {
+		r.PostForm = url.Values{}
+		for f, names := range importer.DefaultMapping() {
+			r.PostForm.Set(f, strings.Join(names, " ; "))
+		}
+	}
+	m := importer.Mapping{}
+	for _, f := range importer.FieldLabels {
+		for _, name := range strings.Split(r.PostFormValue(f.Field), ";") {
+			if name = strings.TrimSpace(name); name != "" {
+				m[f.Field] = append(m[f.Field], name)
+			}
+		}
+	}
+	err := m.Validate()
+	if err == nil {
+		err = h.Service.SetImportMapping(r.Context(), a, m)
+	}
+	var de *domain.Error
+	if errors.As(err, &de) && de.Code == domain.EINVALID {
+		h.showMapping(w, r, http.StatusBadRequest, r.PostForm, de.Message, "")
+		return
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.showMapping(w, r, http.StatusOK, r.PostForm, "", "Correspondance enregistrée : les prochains imports de listes CSV l'utiliseront.")
+}
