@@ -49,6 +49,10 @@ screenshots: build bin/workflowcheck ## Refresh docs/screenshots from the browse
 	@scripts/deps.sh chromium
 	@PARCOURS_SCREENSHOTS=1 scripts/test.sh -run TestBrowser ./internal/e2e/
 
+.PHONY: bench
+bench: deps build ## Measure on this machine (BENCH_SCALE=large for 100,000 people); JSON under bench/results/
+	./$(BIN) bench --scale "$(BENCH_SCALE)" --results bench/results
+
 .PHONY: db/reset
 db/reset: build ## Stop the local PostgreSQL and delete ./data (all local data!)
 	-./$(BIN) postgres stop

@@ -43,6 +43,8 @@ Usage :
                                       dans le service démarré (barre de progression, bilan à la fin)
   parcours postgres start|stop        démarre ou arrête la base PostgreSQL locale
   parcours healthcheck                interroge /healthz du service (pour les conteneurs)
+  parcours bench [--scale small|large]
+                                      mesure ce service sur cette machine (make bench)
 
 Configuration : variables d'environnement, voir README.md.
 `
@@ -78,6 +80,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.importFile(ctx, args[1:])
 	case "healthcheck":
 		return m.healthcheck(ctx)
+	case "bench":
+		return m.bench(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return nil

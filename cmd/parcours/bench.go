@@ -1,0 +1,66 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"io"
+	"log/slog"
+	"os/exec"
+	"path/filepath"
+	"runtime/debug"
+	"strings"
+
+	"github.com/parcours-rsa/parcours/internal/bench"
+)
+
+const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--results DIR]"
+
+// bench measures the service on this machine (make bench).
+func (m *Main) bench(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("bench", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	scale := fs.String("scale", m.Getenv("BENCH_SCALE"), "small (10 000 personnes) ou large (100 000)")
+	dir := fs.String("dir", "/tmp/parcours-bench", "répertoire de travail (PostgreSQL, Temporal, fichiers)")
+	port := fs.Int("port", 54369, "port du PostgreSQL du banc d'essai")
+	results := fs.String("results", "bench/results", "où écrire le résultat JSON")
+	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
+		return errors.New(benchUsage)
+	}
+	if *scale != "" && *scale != "small" && *scale != "large" {
+		return errors.New(benchUsage)
+	}
+	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	abs, err := filepath.Abs(*dir)
+	if err != nil {
+		return err
+	}
+	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results,
+		Commit: commit(), Logger: logger, Out: m.Stdout})
+	return err
+}
+
+// commit is the revision the binary was built from, "+dirty" when the
+// tree had changes.
+func commit() string {
+	if info, ok := debug.ReadBuildInfo(); ok {
+		var rev, dirty string
+		for _, s := range info.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				if s.Value == "true" {
+					dirty = "+dirty"
+				}
+			}
+		}
+		if rev != "" {
+			return rev + dirty
+		}
+	}
+	if out, err := exec.Command("git", "rev-parse", "HEAD").Output(); err == nil {
+		return strings.TrimSpace(string(out))
+	}
+	return "unknown"
+}
