@@ -368,12 +368,20 @@ func recordWorkflowHistory(t *testing.T, workflowID, name string) {
 		t.Logf("%s exists: recorded histories are never overwritten (they stand for older code)", file)
 		return
 	}
-	iter := fixture.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
+	// A run just continued as new has no completed task yet: wait for one.
 	hist := &historypb.History{}
-	for iter.HasNext() {
-		e, err := iter.Next()
-		require.NoError(t, err)
-		hist.Events = append(hist.Events, e)
+	for range 50 {
+		hist.Events = nil
+		iter := fixture.tc.GetWorkflowHistory(context.Background(), workflowID, "", false, 0)
+		for iter.HasNext() {
+			e, err := iter.Next()
+			require.NoError(t, err)
+			hist.Events = append(hist.Events, e)
+		}
+		if len(hist.Events) >= 4 {
+			break
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	b, err := temporalproto.CustomJSONMarshalOptions{Indent: "  "}.Marshal(hist)
 	require.NoError(t, err)

@@ -263,6 +263,7 @@ func TestManyMessagesAcrossContinueAsNew(t *testing.T) {
 	require.Greater(t, runs, 1, "the workflow continued as new (%d events)", count)
 	t.Logf("%d updates: %d history events over %d runs", n, count, runs)
 	recordHistory(t, pid, "parcours_v2_after_continue_as_new")
+	recordHistory(t, pid, "parcours_v5_once_after_continue_as_new")
 }
 
 // TestTwoYearParcoursHistory measures a two-year parcours: four contracts,
