@@ -227,13 +227,14 @@ func TestLifecycleOverHTTP(t *testing.T) {
 		require.False(t, strings.Contains(text, secret), "%q reached the workflow history", secret)
 	}
 	recordHistory(t, pid, "parcours_v2_exited_after_follow_ups")
+	recordHistory(t, pid, "parcours_v6_local_sync_exited_after_follow_ups")
 }
 
 func TestManyMessagesAcrossContinueAsNew(t *testing.T) {
 	t.Parallel()
 	now := today()
 	pid := newOriented(t, now.AddMonths(-1), "socio_professional", "ref-1")
-	const n = 40
+	const n = 60
 	var wg sync.WaitGroup
 	statuses := make([]int, n)
 	for i := range n {
@@ -264,6 +265,7 @@ func TestManyMessagesAcrossContinueAsNew(t *testing.T) {
 	t.Logf("%d updates: %d history events over %d runs", n, count, runs)
 	recordHistory(t, pid, "parcours_v2_after_continue_as_new")
 	recordHistory(t, pid, "parcours_v5_once_after_continue_as_new")
+	recordHistory(t, pid, "parcours_v6_local_sync_after_continue_as_new")
 }
 
 // TestTwoYearParcoursHistory measures a two-year parcours: four contracts,
