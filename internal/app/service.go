@@ -159,6 +159,11 @@ func (s *Service) List(ctx context.Context, a domain.Actor, f postgres.ParcoursF
 // Tasks lists the tasks the actor may see.
 func (s *Service) Tasks(ctx context.Context, a domain.Actor, f postgres.TaskFilter) ([]domain.TaskView, error) {
 	f.Scope = postgres.ScopeOf(a)
+	if a.SeesOnlyOwn() {
+		// A référent's inbox holds their tasks, not the département's
+		// decisions pending on their beneficiaries (a re-orientation...).
+		f.Assignee = a.ReferentID
+	}
 	items, err := s.DB.ListTasks(ctx, f)
 	if err != nil {
 		return nil, err
