@@ -14,7 +14,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/bench"
 )
 
-const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--results DIR]"
+const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--workers N] [--results DIR]"
 
 // bench measures the service on this machine (make bench).
 func (m *Main) bench(ctx context.Context, args []string) error {
@@ -23,6 +23,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	scale := fs.String("scale", m.Getenv("BENCH_SCALE"), "small (10 000 personnes) ou large (100 000)")
 	dir := fs.String("dir", "/tmp/parcours-bench", "répertoire de travail (PostgreSQL, Temporal, fichiers)")
 	port := fs.Int("port", 54369, "port du PostgreSQL du banc d'essai")
+	workers := fs.Int("workers", 16, "personnes importées en parallèle")
 	results := fs.String("results", "bench/results", "où écrire le résultat JSON")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errors.New(benchUsage)
@@ -35,7 +36,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results,
+	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results, Workers: *workers,
 		Commit: commit(), Logger: logger, Out: m.Stdout})
 	return err
 }

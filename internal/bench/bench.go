@@ -36,6 +36,7 @@ type Options struct {
 	Dir        string // scratch directory (PostgreSQL cluster, Temporal file, flux)
 	Port       int    // the scratch PostgreSQL's port
 	ResultsDir string // where the JSON goes ("" for none)
+	Workers    int    // people the importer applies at once (default 16)
 	Commit     string
 	Logger     *slog.Logger
 	Out        io.Writer
@@ -73,6 +74,9 @@ type Machine struct {
 
 // Run measures and reports.
 func Run(ctx context.Context, o Options) (Report, error) {
+	if o.Workers <= 0 {
+		o.Workers = 16
+	}
 	n := 10_000
 	if o.Scale == "large" {
 		n = 100_000
@@ -123,7 +127,8 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err != nil {
 		return rep, fmt.Errorf("import : %w", err)
 	}
-	rep.add(o.Out, Result{Name: "import: CAF flux to every workflow started and visible", N: n, Value: starts, Unit: "starts/s", Target: ">= 200 starts/s (10,000)"})
+	rep.add(o.Out, Result{Name: "import: CAF flux to every workflow started and visible", N: n, Value: starts, Unit: "starts/s", Target: ">= 200 starts/s (10,000)",
+		Note: fmt.Sprintf("%d importer workers; each person: one transaction, update-with-start, the workflow's first write", o.Workers)})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
 	rep.add(o.Out, Result{Name: "footprint: RSS (server + worker + importer) with n open parcours", N: n, Value: float64(rss) / (1 << 20), Unit: "MiB",
 		Target: "< 1024 MiB (100,000)", Note: "one process: embedded Temporal server, worker and importer, as parcours serve runs them"})
@@ -260,7 +265,7 @@ func importFlux(ctx context.Context, o Options, db *postgres.DB, n int) (rate fl
 	actor := domain.Actor{ID: "bench", Name: "make bench", Role: domain.RoleDepartment}
 	im := &importer.Importer{Service: svc, Logger: o.Logger}
 	start := time.Now()
-	run, err := im.Run(ctx, actor, importer.FileSource(filepath.Base(path), path), importer.Options{Format: importer.FormatFlux, Workers: 16})
+	run, err := im.Run(ctx, actor, importer.FileSource(filepath.Base(path), path), importer.Options{Format: importer.FormatFlux, Workers: o.Workers})
 	if err != nil {
 		return 0, 0, err
 	}

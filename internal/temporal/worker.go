@@ -8,9 +8,17 @@ import (
 	"github.com/parcours-rsa/parcours/workflows"
 )
 
+// WorkflowCacheSize is how many workflows a process keeps in memory between
+// their tasks (the SDK's default is 10,000). A parcours waits months on its
+// timers: evicted, it costs nothing, and its next task replays its short
+// history. make bench measured 1.26 GiB of RSS with 10,000 open parcours
+// cached; the cache is what grows with the number of parcours.
+const WorkflowCacheSize = 1000
+
 // NewWorker is a worker of the service's task queue with every workflow and
 // activity registered.
 func NewWorker(c client.Client, store activities.Store) worker.Worker {
+	worker.SetStickyWorkflowCacheSize(WorkflowCacheSize)
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
 	w.RegisterWorkflowWithOptions(workflows.Parcours, workflows.RegisterOptions())
 	w.RegisterWorkflowWithOptions(workflows.SuspensionReview, workflows.RegisterReviewOptions())
