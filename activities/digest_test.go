@@ -197,11 +197,11 @@ Par type de tâche :
 - Signer le contrat : 2
 
 En retard :
-- Orienter, dû le 20/11/2026 : https://parcours.cd14.example/parcours/`+f.p1+`
+- Orienter, dû le 20/11/2026 : https://parcours.cd14.example/dossiers/`+f.p1+`
 
 À échéance :
-- Signer le contrat, dû le 05/12/2026 : https://parcours.cd14.example/parcours/`+f.p1+`
-- Signer le contrat, dû le 08/12/2026 : https://parcours.cd14.example/parcours/`+f.p2+`
+- Signer le contrat, dû le 05/12/2026 : https://parcours.cd14.example/dossiers/`+f.p1+`
+- Signer le contrat, dû le 08/12/2026 : https://parcours.cd14.example/dossiers/`+f.p2+`
 
 Pour ne plus recevoir ce récapitulatif : https://parcours.cd14.example/compte
 `, "\n", "\r\n")

@@ -79,7 +79,7 @@ func Compose(r postgres.DigestRecipient, tasks []postgres.DigestTask, day domain
 			if !t.DueOn.IsZero() {
 				due = "dû le " + t.DueOn.French()
 			}
-			fmt.Fprintf(&b, "- %s, %s : %s/parcours/%s\n", KindFr(t.Kind), due, publicURL, t.ParcoursID)
+			fmt.Fprintf(&b, "- %s, %s : %s/dossiers/%s\n", KindFr(t.Kind), due, publicURL, t.ParcoursID)
 		}
 	}
 	section("En retard", true)
