@@ -11,8 +11,10 @@ import (
 	"path/filepath"
 	"time"
 
+	"github.com/parcours-rsa/parcours/activities"
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/config"
+	"github.com/parcours-rsa/parcours/internal/digest"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpapi"
 	"github.com/parcours-rsa/parcours/internal/importer"
@@ -108,6 +110,16 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	defer tc.Close()
 
 	w := temporal.NewWorker(tc, db)
+	if cfg.SMTPHost != "" {
+		temporal.RegisterDigest(w, &activities.Digests{Store: db, PublicURL: cfg.PublicURL, Logger: logger, Sender: digest.SMTP{
+			Host: cfg.SMTPHost, Port: cfg.SMTPPort, User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom}})
+		if err := temporal.EnsureDigestSchedule(ctx, tc, cfg.DigestHour); err != nil {
+			return err
+		}
+		logger.Info("staff digests scheduled", "hour", cfg.DigestHour, "smtp", cfg.SMTPHost)
+	} else {
+		logger.Info("staff digests disabled: SMTP_HOST is not set")
+	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)
 	}

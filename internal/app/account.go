@@ -163,3 +163,32 @@ func (s *Service) LoginIdentity(ctx context.Context, email, method string) (stri
 	}
 	return token, s.audit(ctx, a.Actor(), "login", "account", a.ID, map[string]any{"method": method})
 }
+
+// DigestSendings lists the staff digests sent, for the administrators.
+func (s *Service) DigestSendings(ctx context.Context, a domain.Actor) ([]postgres.DigestRecord, error) {
+	if err := authorize(a, "gérer les comptes", domain.RoleAdmin); err != nil {
+		return nil, err
+	}
+	return s.DB.ListDigestSendings(ctx, 200)
+}
+
+// DigestOptOut says whether the actor's own account opted out of the digest.
+func (s *Service) DigestOptOut(ctx context.Context, a domain.Actor) (bool, error) {
+	id, ok := strings.CutPrefix(a.ID, "account:")
+	if !ok {
+		return false, domain.Errorf(domain.EFORBIDDEN, "Seul un compte de l'application reçoit le récapitulatif.")
+	}
+	return s.DB.DigestOptOut(ctx, id)
+}
+
+// SetDigestOptOut records the actor's own choice about the daily digest.
+func (s *Service) SetDigestOptOut(ctx context.Context, a domain.Actor, out bool) error {
+	id, ok := strings.CutPrefix(a.ID, "account:")
+	if !ok {
+		return domain.Errorf(domain.EFORBIDDEN, "Seul un compte de l'application reçoit le récapitulatif.")
+	}
+	if err := s.DB.SetDigestOptOut(ctx, id, out); err != nil {
+		return err
+	}
+	return s.audit(ctx, a, "update", "account", id, map[string]any{"digest_opt_out": out})
+}

@@ -36,6 +36,12 @@ type Config struct {
 	RenewalNoticeDays  int                       // PARCOURS_RENEWAL_NOTICE_DAYS
 	Escalation         domain.EscalationSettings // PARCOURS_RELANCE_DAYS, PARCOURS_PAYBACK_CAP_MONTHS, PARCOURS_REPEAT_WINDOW_MONTHS
 	LogLevel           slog.Level
+	DigestHour         int    // PARCOURS_DIGEST_HOUR: hour (Europe/Paris) of the staff digest, working days
+	SMTPHost           string // SMTP_HOST; empty: no digest
+	SMTPPort           int    // SMTP_PORT
+	SMTPUser           string // SMTP_USER
+	SMTPPassword       string // SMTP_PASSWORD
+	SMTPFrom           string // SMTP_FROM
 }
 
 // Error names the variable at fault.
@@ -61,6 +67,10 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		OIDCClientID:      getenv("PARCOURS_OIDC_CLIENT_ID"),
 		OIDCClientSecret:  getenv("PARCOURS_OIDC_CLIENT_SECRET"),
 		OIDCLabel:         getenv("PARCOURS_OIDC_LABEL"),
+		SMTPHost:          getenv("SMTP_HOST"),
+		SMTPUser:          getenv("SMTP_USER"),
+		SMTPPassword:      getenv("SMTP_PASSWORD"),
+		SMTPFrom:          getenv("SMTP_FROM"),
 	}
 	var err error
 	if c.PGPort, err = intVar(getenv, "PARCOURS_PG_PORT"); err != nil {
@@ -74,6 +84,15 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.AuditRetentionDays, err = intVar(getenv, "PARCOURS_AUDIT_RETENTION_DAYS"); err != nil {
 		return c, err
+	}
+	if c.SMTPPort, err = intVar(getenv, "SMTP_PORT"); err != nil {
+		return c, err
+	}
+	c.DigestHour = 8
+	if getenv("PARCOURS_DIGEST_HOUR") != "" {
+		if c.DigestHour, err = intVar(getenv, "PARCOURS_DIGEST_HOUR"); err != nil {
+			return c, err
+		}
 	}
 	if c.Escalation, err = escalation(getenv); err != nil {
 		return c, err
@@ -177,6 +196,9 @@ func (c Config) WithDefaults() Config {
 	if c.AuditRetentionDays == 0 {
 		c.AuditRetentionDays = 365
 	}
+	if c.SMTPPort == 0 {
+		c.SMTPPort = 587
+	}
 	if c.RenewalNoticeDays == 0 {
 		c.RenewalNoticeDays = domain.DefaultSettings().RenewalNoticeDays
 	}
@@ -193,6 +215,15 @@ func (c Config) Validate() error {
 	}
 	if c.TemporalPort < 1 || c.TemporalPort > 65535 {
 		return &Error{"PARCOURS_TEMPORAL_PORT", fmt.Sprintf("%d : un port va de 1 à 65535", c.TemporalPort)}
+	}
+	if c.DigestHour < 0 || c.DigestHour > 23 {
+		return &Error{"PARCOURS_DIGEST_HOUR", fmt.Sprintf("%d : une heure va de 0 à 23", c.DigestHour)}
+	}
+	if c.SMTPPort < 1 || c.SMTPPort > 65535 {
+		return &Error{"SMTP_PORT", fmt.Sprintf("%d : un port va de 1 à 65535", c.SMTPPort)}
+	}
+	if c.SMTPHost != "" && !strings.Contains(c.SMTPFrom, "@") {
+		return &Error{"SMTP_FROM", "attendu l'adresse d'expédition des récapitulatifs, par exemple parcours@departement.fr"}
 	}
 	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
 		return &Error{"DATABASE_URL", "attendu une URL postgres://utilisateur:motdepasse@hôte:port/base"}

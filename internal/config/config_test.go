@@ -19,6 +19,9 @@ func TestDefaults(t *testing.T) {
 	require.True(t, c.Embedded())
 	require.Equal(t, 30, c.Settings().RenewalNoticeDays)
 	require.Contains(t, c.DataDir, "/data")
+	require.Equal(t, 8, c.DigestHour)
+	require.Equal(t, 587, c.SMTPPort)
+	require.Empty(t, c.SMTPHost, "no SMTP host: no digest")
 }
 
 func TestInvalidValuesNameTheirVariable(t *testing.T) {
@@ -36,6 +39,9 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		"PARCOURS_RELANCE_DAYS":         {"PARCOURS_RELANCE_DAYS": "0,30,15"},
 		"PARCOURS_PAYBACK_CAP_MONTHS":   {"PARCOURS_PAYBACK_CAP_MONTHS": "24"},
 		"PARCOURS_REPEAT_WINDOW_MONTHS": {"PARCOURS_REPEAT_WINDOW_MONTHS": "0"},
+		"PARCOURS_DIGEST_HOUR":          {"PARCOURS_DIGEST_HOUR": "24"},
+		"SMTP_PORT":                     {"SMTP_PORT": "0x19"},
+		"SMTP_FROM":                     {"SMTP_HOST": "smtp.cd14.fr"},
 	} {
 		_, err := FromEnv(env(m))
 		require.Error(t, err, name)

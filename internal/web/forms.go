@@ -237,3 +237,11 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string) []formData {
 	}
 	return out
 }
+
+func digestStatusFr(s string) string {
+	if v, ok := map[string]string{"sending": "en cours d'envoi", "sent": "envoyé", "failed": "échec (nouvel essai prévu)",
+		"uncertain": "incertain (envoi interrompu, non renvoyé)"}[s]; ok {
+		return v
+	}
+	return s
+}

@@ -80,6 +80,8 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/comptes", h.accounts)
 		r.Post("/comptes", h.createAccount)
 		r.Post("/comptes/{aid}/desactiver", h.disableAccount)
+		r.Get("/compte", h.ownAccount)
+		r.Post("/compte", h.setDigestOptOut)
 		r.Get("/imports", h.imports)
 		r.Post("/imports", h.upload)
 		r.Get("/imports/correspondance", h.mapping)
@@ -123,6 +125,7 @@ var funcs = template.FuncMap{
 	"trackFr":          func(t domain.Track) string { return t.French() },
 	"contractFr":       func(k domain.ContractKind) string { return k.French() },
 	"roleFr":           roleFr,
+	"digestStatusFr":   digestStatusFr,
 	"deadlineStatusFr": deadlineStatusFr,
 	"reviewFr":         reviewFr,
 	"breachFr":         func(k string) string { return breachFr[k] },
@@ -153,7 +156,7 @@ func (h *Handler) now() time.Time {
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -401,8 +404,34 @@ func (h *Handler) showAccounts(w http.ResponseWriter, r *http.Request, status in
 		field("compte", "structure", "Structure ou territoire", "text"),
 	}}}
 	fillFailed(forms, "compte", failed, errs)
+	digests, err := h.Service.DigestSendings(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, status, "accounts", page{Title: "Comptes", Nav: "comptes", Actor: a, CSRF: csrf,
-		Data: map[string]any{"Accounts": list, "Forms": forms, "Created": created}})
+		Data: map[string]any{"Accounts": list, "Forms": forms, "Created": created, "Digests": digests}})
+}
+
+// ownAccount lets an account choose whether it receives the daily digest.
+func (h *Handler) ownAccount(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	out, err := h.Service.DigestOptOut(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "account", page{Title: "Mon compte", Actor: a, CSRF: csrf,
+		Nav: "compte", Data: map[string]any{"OptOut": out, "Saved": r.URL.Query().Get("enregistre") != ""}})
+}
+
+func (h *Handler) setDigestOptOut(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	if err := h.Service.SetDigestOptOut(r.Context(), a, r.PostFormValue("digest") != "oui"); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/compte?enregistre=1", http.StatusSeeOther)
 }
 
 func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) {

@@ -402,3 +402,36 @@ func TestIndicatorsPage(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.True(t, strings.HasPrefix(csvBody, "indicateur;"))
 }
+
+func TestDigestOptOutAndSendings(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	lea := newBrowser(t)
+	lea.login("lea@cd.fr")
+	status, page, _ := lea.get("/compte")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, `name="digest" value="oui" checked`)
+	status, _, loc := lea.post("/compte", url.Values{"csrf": {csrf(t, page)}}) // box unticked
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Equal(t, "/compte?enregistre=1", loc)
+	var id string
+	var out bool
+	require.NoError(t, fx.env.DB.Pool.QueryRow(ctx, `SELECT id::text, digest_opt_out FROM accounts WHERE email = 'lea@cd.fr'`).Scan(&id, &out))
+	require.True(t, out)
+	_, page, _ = lea.get("/compte?enregistre=1")
+	require.Contains(t, page, "Votre choix est enregistré.")
+	require.NotContains(t, page, `value="oui" checked`)
+	status, _, _ = lea.post("/compte", url.Values{"csrf": {csrf(t, page)}, "digest": {"oui"}})
+	require.Equal(t, http.StatusSeeOther, status)
+	require.NoError(t, fx.env.DB.Pool.QueryRow(ctx, `SELECT digest_opt_out FROM accounts WHERE id = $1`, id).Scan(&out))
+	require.False(t, out)
+
+	_, err := fx.env.DB.Pool.Exec(ctx, `INSERT INTO digest_sendings (account_id, day, status, overdue, due_soon, kinds) VALUES ($1, '2026-12-01', 'sent', 3, 2, '{"orient": 5}')`, id)
+	require.NoError(t, err)
+	admin := newBrowser(t)
+	admin.login("admin@cd.fr")
+	status, page, _ = admin.get("/comptes")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, "Récapitulatifs envoyés")
+	require.Regexp(t, `<td>01/12/2026</td><td>[^<]+\(lea@cd.fr\)</td><td>3</td><td>2</td><td>envoyé</td>`, page)
+}
