@@ -16,6 +16,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpapi"
 	"github.com/parcours-rsa/parcours/internal/importer"
+	"github.com/parcours-rsa/parcours/internal/metrics"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
@@ -85,6 +86,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	}
 	defer stopDB()
 
+	reg := metrics.New(db.Pool, logger)
 	address := cfg.TemporalAddress
 	if cfg.Embedded() {
 		srv, err := temporal.StartServer(temporal.ServerOptions{
@@ -99,7 +101,9 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
-		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLS, Logger: logger,
+		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLSOn(), Logger: logger,
+		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA, ServerName: cfg.TemporalServerName,
+		Metrics: reg.Temporal(),
 	})
 	cancel()
 	if err != nil {
@@ -131,8 +135,8 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	} else if n > 0 {
 		logger.Warn("imports interrupted by the previous stop", "count", n)
 	}
-	im := &importer.Importer{Service: svc, Logger: logger, TempDir: uploads}
-	api := &httpapi.Handler{Service: svc, Logger: logger, Importer: im}
+	im := &importer.Importer{Service: svc, Logger: logger, TempDir: uploads, Counted: reg.ImportCounted}
+	api := &httpapi.Handler{Service: svc, Logger: logger, Importer: im, Metrics: reg}
 	router := api.Routes()
 	site := &web.Handler{Service: svc, Logger: logger, Secure: cfg.CookieSecure, Importer: im}
 	if cfg.OIDCIssuer != "" {
