@@ -79,6 +79,13 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		}
 		defer ln.Close()
 	}
+	var opsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if opsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return &config.Error{Var: "PARCOURS_METRICS_ADDR", Msg: err.Error()}
+		}
+		defer opsLn.Close()
+	}
 
 	db, stopDB, err := m.database(ctx, cfg, logger, withHTTP)
 	if err != nil {
@@ -120,6 +127,15 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Settings: cfg.Settings(), Logger: logger}
 	go reconcileLoop(ctx, svc, logger)
 	go purgeLoop(ctx, db, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, logger)
+	if opsLn != nil {
+		ops := &http.Server{Handler: opsHandler(reg, svc), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ops.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics listener", "error", err)
+			}
+		}()
+		defer ops.Close()
+	}
 
 	if !withHTTP {
 		logger.Info("worker started", "temporal", address, "namespace", cfg.TemporalNamespace)
@@ -169,6 +185,29 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		logger.Error("HTTP shutdown", "error", err)
 	}
 	return nil
+}
+
+// opsHandler serves, on PARCOURS_METRICS_ADDR, what probes and Prometheus
+// ask of any process, worker included: /metrics, /healthz and /readyz.
+func opsHandler(reg *metrics.Metrics, svc *app.Service) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := svc.Ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"status\":\"unavailable\",\"error\":%q}\n", err.Error())
+			return
+		}
+		fmt.Fprintln(w, `{"status":"ready"}`)
+	})
+	return mux
 }
 
 // reconcileLoop starts, every 30 seconds, the workflows of parcours that
