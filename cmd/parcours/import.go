@@ -62,7 +62,8 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
 	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
-		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLS, Logger: logger,
+		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLSOn(), Logger: logger,
+		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA, ServerName: cfg.TemporalServerName,
 	})
 	cancel()
 	if err != nil {

@@ -18,6 +18,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpapi"
 	"github.com/parcours-rsa/parcours/internal/importer"
+	"github.com/parcours-rsa/parcours/internal/metrics"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
@@ -80,6 +81,13 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		}
 		defer ln.Close()
 	}
+	var opsLn net.Listener
+	if cfg.MetricsAddr != "" {
+		if opsLn, err = net.Listen("tcp", cfg.MetricsAddr); err != nil {
+			return &config.Error{Var: "PARCOURS_METRICS_ADDR", Msg: err.Error()}
+		}
+		defer opsLn.Close()
+	}
 
 	db, stopDB, err := m.database(ctx, cfg, logger, withHTTP)
 	if err != nil {
@@ -87,6 +95,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	}
 	defer stopDB()
 
+	reg := metrics.New(db.Pool, logger)
 	address := cfg.TemporalAddress
 	if cfg.Embedded() {
 		srv, err := temporal.StartServer(temporal.ServerOptions{
@@ -101,7 +110,9 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
-		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLS, Logger: logger,
+		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLSOn(), Logger: logger,
+		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA, ServerName: cfg.TemporalServerName,
+		Metrics: reg.Temporal(),
 	})
 	cancel()
 	if err != nil {
@@ -128,6 +139,15 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Settings: cfg.Settings(), Logger: logger}
 	go reconcileLoop(ctx, svc, logger)
 	go purgeLoop(ctx, db, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, logger)
+	if opsLn != nil {
+		ops := &http.Server{Handler: opsHandler(reg, svc), ReadHeaderTimeout: 10 * time.Second}
+		go func() {
+			if err := ops.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("metrics listener", "error", err)
+			}
+		}()
+		defer ops.Close()
+	}
 
 	if !withHTTP {
 		logger.Info("worker started", "temporal", address, "namespace", cfg.TemporalNamespace)
@@ -143,8 +163,8 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	} else if n > 0 {
 		logger.Warn("imports interrupted by the previous stop", "count", n)
 	}
-	im := &importer.Importer{Service: svc, Logger: logger, TempDir: uploads}
-	api := &httpapi.Handler{Service: svc, Logger: logger, Importer: im}
+	im := &importer.Importer{Service: svc, Logger: logger, TempDir: uploads, Counted: reg.ImportCounted}
+	api := &httpapi.Handler{Service: svc, Logger: logger, Importer: im, Metrics: reg}
 	router := api.Routes()
 	site := &web.Handler{Service: svc, Logger: logger, Secure: cfg.CookieSecure, Importer: im}
 	if cfg.OIDCIssuer != "" {
@@ -177,6 +197,29 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		logger.Error("HTTP shutdown", "error", err)
 	}
 	return nil
+}
+
+// opsHandler serves, on PARCOURS_METRICS_ADDR, what probes and Prometheus
+// ask of any process, worker included: /metrics, /healthz and /readyz.
+func opsHandler(reg *metrics.Metrics, svc *app.Service) http.Handler {
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", reg.Handler())
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		fmt.Fprintln(w, `{"status":"ok"}`)
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+		defer cancel()
+		w.Header().Set("Content-Type", "application/json")
+		if err := svc.Ready(ctx); err != nil {
+			w.WriteHeader(http.StatusServiceUnavailable)
+			fmt.Fprintf(w, "{\"status\":\"unavailable\",\"error\":%q}\n", err.Error())
+			return
+		}
+		fmt.Fprintln(w, `{"status":"ready"}`)
+	})
+	return mux
 }
 
 // reconcileLoop starts, every 30 seconds, the workflows of parcours that

@@ -25,6 +25,11 @@ type Config struct {
 	TemporalPort       int                       // PARCOURS_TEMPORAL_PORT: the embedded frontend
 	TemporalAPIKey     string                    // TEMPORAL_API_KEY (Temporal Cloud)
 	TemporalTLS        bool                      // TEMPORAL_TLS
+	TemporalTLSCert    string                    // TEMPORAL_TLS_CERT: client certificate file (mTLS), with TEMPORAL_TLS_KEY
+	TemporalTLSKey     string                    // TEMPORAL_TLS_KEY
+	TemporalTLSCA      string                    // TEMPORAL_TLS_CA: CA file to verify the server (default: the system's)
+	TemporalServerName string                    // TEMPORAL_TLS_SERVER_NAME: name to verify (default: the address's host)
+	MetricsAddr        string                    // PARCOURS_METRICS_ADDR: separate listener for /metrics, /healthz, /readyz
 	CookieSecure       bool                      // PARCOURS_COOKIE_SECURE: web cookies only over HTTPS
 	AuditRetentionDays int                       // PARCOURS_AUDIT_RETENTION_DAYS
 	PublicURL          string                    // PARCOURS_PUBLIC_URL: how browsers reach the service
@@ -55,22 +60,27 @@ func (e *Error) Error() string { return fmt.Sprintf("configuration: %s: %s", e.V
 // validates it.
 func FromEnv(getenv func(string) string) (Config, error) {
 	c := Config{
-		Addr:              getenv("PARCOURS_ADDR"),
-		DataDir:           getenv("PARCOURS_DATA_DIR"),
-		DatabaseURL:       getenv("DATABASE_URL"),
-		TemporalAddress:   getenv("TEMPORAL_ADDRESS"),
-		TemporalNamespace: getenv("TEMPORAL_NAMESPACE"),
-		TemporalAPIKey:    getenv("TEMPORAL_API_KEY"),
-		Policy:            getenv("PARCOURS_POLICY"),
-		PublicURL:         strings.TrimSuffix(getenv("PARCOURS_PUBLIC_URL"), "/"),
-		OIDCIssuer:        getenv("PARCOURS_OIDC_ISSUER"),
-		OIDCClientID:      getenv("PARCOURS_OIDC_CLIENT_ID"),
-		OIDCClientSecret:  getenv("PARCOURS_OIDC_CLIENT_SECRET"),
-		OIDCLabel:         getenv("PARCOURS_OIDC_LABEL"),
-		SMTPHost:          getenv("SMTP_HOST"),
-		SMTPUser:          getenv("SMTP_USER"),
-		SMTPPassword:      getenv("SMTP_PASSWORD"),
-		SMTPFrom:          getenv("SMTP_FROM"),
+		Addr:               getenv("PARCOURS_ADDR"),
+		DataDir:            getenv("PARCOURS_DATA_DIR"),
+		DatabaseURL:        getenv("DATABASE_URL"),
+		TemporalAddress:    getenv("TEMPORAL_ADDRESS"),
+		TemporalNamespace:  getenv("TEMPORAL_NAMESPACE"),
+		TemporalAPIKey:     getenv("TEMPORAL_API_KEY"),
+		TemporalTLSCert:    getenv("TEMPORAL_TLS_CERT"),
+		TemporalTLSKey:     getenv("TEMPORAL_TLS_KEY"),
+		TemporalTLSCA:      getenv("TEMPORAL_TLS_CA"),
+		TemporalServerName: getenv("TEMPORAL_TLS_SERVER_NAME"),
+		MetricsAddr:        getenv("PARCOURS_METRICS_ADDR"),
+		Policy:             getenv("PARCOURS_POLICY"),
+		PublicURL:          strings.TrimSuffix(getenv("PARCOURS_PUBLIC_URL"), "/"),
+		OIDCIssuer:         getenv("PARCOURS_OIDC_ISSUER"),
+		OIDCClientID:       getenv("PARCOURS_OIDC_CLIENT_ID"),
+		OIDCClientSecret:   getenv("PARCOURS_OIDC_CLIENT_SECRET"),
+		OIDCLabel:          getenv("PARCOURS_OIDC_LABEL"),
+		SMTPHost:           getenv("SMTP_HOST"),
+		SMTPUser:           getenv("SMTP_USER"),
+		SMTPPassword:       getenv("SMTP_PASSWORD"),
+		SMTPFrom:           getenv("SMTP_FROM"),
 	}
 	var err error
 	if c.PGPort, err = intVar(getenv, "PARCOURS_PG_PORT"); err != nil {
@@ -248,6 +258,24 @@ func (c Config) Validate() error {
 			return &Error{"PARCOURS_OIDC_CLIENT_SECRET", "obligatoire avec PARCOURS_OIDC_ISSUER"}
 		}
 	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return &Error{"PARCOURS_METRICS_ADDR", fmt.Sprintf("%q : attendu hôte:port, par exemple 127.0.0.1:9090", c.MetricsAddr)}
+		}
+	}
+	if (c.TemporalTLSCert == "") != (c.TemporalTLSKey == "") {
+		return &Error{"TEMPORAL_TLS_CERT", "TEMPORAL_TLS_CERT et TEMPORAL_TLS_KEY vont ensemble (certificat client et sa clé)"}
+	}
+	if c.Embedded() && (c.TemporalTLSCert != "" || c.TemporalTLSCA != "" || c.TemporalAPIKey != "") {
+		v := "TEMPORAL_TLS_CERT"
+		switch {
+		case c.TemporalAPIKey != "":
+			v = "TEMPORAL_API_KEY"
+		case c.TemporalTLSCA != "":
+			v = "TEMPORAL_TLS_CA"
+		}
+		return &Error{v, "vise un serveur Temporal existant : indiquez aussi son adresse (TEMPORAL_ADDRESS)"}
+	}
 	if c.AuditRetentionDays < 183 || c.AuditRetentionDays > 3650 {
 		return &Error{"PARCOURS_AUDIT_RETENTION_DAYS", fmt.Sprintf("%d : le journal d'audit se garde de 183 jours (6 mois, minimum de la CNIL) à 3650 jours", c.AuditRetentionDays)}
 	}
@@ -268,6 +296,11 @@ func (c Config) Settings() domain.Settings {
 		s.Escalation = c.Escalation
 	}
 	return s
+}
+
+// TemporalTLSOn reports whether the Temporal connection uses TLS.
+func (c Config) TemporalTLSOn() bool {
+	return c.TemporalTLS || c.TemporalAPIKey != "" || c.TemporalTLSCert != "" || c.TemporalTLSCA != ""
 }
 
 // Embedded reports whether the service runs its own Temporal server.

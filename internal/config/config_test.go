@@ -42,6 +42,9 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		"PARCOURS_DIGEST_HOUR":          {"PARCOURS_DIGEST_HOUR": "24"},
 		"SMTP_PORT":                     {"SMTP_PORT": "0x19"},
 		"SMTP_FROM":                     {"SMTP_HOST": "smtp.cd14.fr"},
+		"PARCOURS_METRICS_ADDR":         {"PARCOURS_METRICS_ADDR": "9090"},
+		"TEMPORAL_TLS_CERT":             {"TEMPORAL_ADDRESS": "t:7233", "TEMPORAL_TLS_KEY": "/k.pem"},
+		"TEMPORAL_API_KEY":              {"TEMPORAL_API_KEY": "secret"},
 	} {
 		_, err := FromEnv(env(m))
 		require.Error(t, err, name)
@@ -51,6 +54,20 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		"PARCOURS_RELANCE_DAYS": "1, 10, 20", "PARCOURS_PAYBACK_CAP_MONTHS": "2"}))
 	require.NoError(t, err)
 	require.False(t, c.Embedded())
+	require.False(t, c.TemporalTLSOn())
 	e := c.Settings().Escalation
 	require.Equal(t, []int{1, 10, 20, 2, 24}, []int{e.Relance1Days, e.Relance2Days, e.ProposalDays, e.PaybackCapMonths, e.RepeatMonths})
+}
+
+func TestTemporalClusterSettings(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"TEMPORAL_ADDRESS": "ns.acct.tmprl.cloud:7233", "TEMPORAL_NAMESPACE": "ns.acct",
+		"TEMPORAL_TLS_CERT": "/etc/parcours/client.pem", "TEMPORAL_TLS_KEY": "/etc/parcours/client.key",
+		"TEMPORAL_TLS_CA": "/etc/parcours/ca.pem", "TEMPORAL_TLS_SERVER_NAME": "temporal.internal", "PARCOURS_METRICS_ADDR": "0.0.0.0:9090"}))
+	require.NoError(t, err)
+	require.True(t, c.TemporalTLSOn())
+	require.Equal(t, []string{"ns.acct", "/etc/parcours/client.pem", "/etc/parcours/client.key", "/etc/parcours/ca.pem", "temporal.internal", "0.0.0.0:9090"},
+		[]string{c.TemporalNamespace, c.TemporalTLSCert, c.TemporalTLSKey, c.TemporalTLSCA, c.TemporalServerName, c.MetricsAddr})
+	c, err = FromEnv(env(map[string]string{"TEMPORAL_ADDRESS": "t:7233", "TEMPORAL_API_KEY": "k"}))
+	require.NoError(t, err)
+	require.True(t, c.TemporalTLSOn())
 }

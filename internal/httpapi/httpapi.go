@@ -27,6 +27,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/indicators"
+	"github.com/parcours-rsa/parcours/internal/metrics"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 )
 
@@ -36,6 +37,8 @@ type Handler struct {
 	Logger  *slog.Logger
 	// Importer runs the uploaded imports; nil: one on Service.
 	Importer *importer.Importer
+	// Metrics, when set, times every request and serves GET /metrics.
+	Metrics *metrics.Metrics
 }
 
 type actorKey struct{}
@@ -48,7 +51,13 @@ func actorFrom(ctx context.Context) domain.Actor {
 // Routes is the whole HTTP surface of the API.
 func (h *Handler) Routes() chi.Router {
 	r := chi.NewRouter()
+	if h.Metrics != nil {
+		r.Use(h.Metrics.Middleware)
+	}
 	r.Use(middleware.RequestID, h.logRequests, middleware.Recoverer)
+	if h.Metrics != nil {
+		r.Method(http.MethodGet, "/metrics", h.Metrics.Handler())
+	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})

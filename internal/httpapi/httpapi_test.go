@@ -23,6 +23,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpapi"
+	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/testenv"
 	"github.com/parcours-rsa/parcours/workflows"
@@ -68,7 +69,8 @@ func runMain(m *testing.M) int {
 		}
 		fixture.tokens[spec.key] = tok
 	}
-	fixture.server = httptest.NewServer((&httpapi.Handler{Service: svc, Logger: logger}).Routes())
+	im := &importer.Importer{Service: svc, Logger: logger, Counted: env.Metrics.ImportCounted}
+	fixture.server = httptest.NewServer((&httpapi.Handler{Service: svc, Logger: logger, Importer: im, Metrics: env.Metrics}).Routes())
 	defer fixture.server.Close()
 	return m.Run()
 }

@@ -58,6 +58,9 @@ type Importer struct {
 	Service *app.Service
 	Logger  *slog.Logger
 	TempDir string // where uploads wait while imported ("" for the system's)
+	// Counted, when set, is called with each person's outcome of every
+	// import this importer runs (metrics), besides Options.Counted.
+	Counted func(outcome string)
 }
 
 // job is one person to apply, or a row already rejected by the parser.
@@ -79,6 +82,15 @@ func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Opt
 	}
 	if opt.Workers <= 0 {
 		opt.Workers = 8
+	}
+	if im.Counted != nil {
+		own, each := im.Counted, opt.Counted
+		opt.Counted = func(outcome string) {
+			own(outcome)
+			if each != nil {
+				each(outcome)
+			}
+		}
 	}
 	if opt.Received.IsZero() {
 		opt.Received = domain.DateOf(time.Now())

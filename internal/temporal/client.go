@@ -3,8 +3,10 @@ package temporal
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"fmt"
 	"log/slog"
+	"os"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -17,7 +19,13 @@ type ClientOptions struct {
 	Namespace string
 	APIKey    string // Temporal Cloud API key; implies TLS
 	TLS       bool
-	Logger    *slog.Logger
+	// CertFile and KeyFile: the client certificate (mTLS); CAFile: the CA
+	// verifying the server (default: the system's); ServerName: the name
+	// to verify (default: the address's host). Any of them implies TLS.
+	CertFile, KeyFile, CAFile, ServerName string
+	Logger                                *slog.Logger
+	// Metrics receives the SDK's metrics; nil: none.
+	Metrics client.MetricsHandler
 }
 
 // Dial connects a client, retrying while the frontend starts (the embedded
@@ -28,8 +36,15 @@ func Dial(ctx context.Context, o ClientOptions) (client.Client, error) {
 		Namespace: o.Namespace,
 		Logger:    sdklog.NewStructuredLogger(o.Logger.With("component", "temporal-client")),
 	}
-	if o.TLS || o.APIKey != "" {
-		opts.ConnectionOptions.TLS = &tls.Config{MinVersion: tls.VersionTLS12}
+	if o.Metrics != nil {
+		opts.MetricsHandler = o.Metrics
+	}
+	if o.TLS || o.APIKey != "" || o.CertFile != "" || o.CAFile != "" || o.ServerName != "" {
+		tc, err := o.tlsConfig()
+		if err != nil {
+			return nil, err
+		}
+		opts.ConnectionOptions.TLS = tc
 	}
 	if o.APIKey != "" {
 		opts.Credentials = client.NewAPIKeyStaticCredentials(o.APIKey)
@@ -47,4 +62,28 @@ func Dial(ctx context.Context, o ClientOptions) (client.Client, error) {
 		case <-time.After(250 * time.Millisecond):
 		}
 	}
+}
+
+// tlsConfig is the TLS configuration the options ask for.
+func (o ClientOptions) tlsConfig() (*tls.Config, error) {
+	tc := &tls.Config{MinVersion: tls.VersionTLS12, ServerName: o.ServerName}
+	if o.CertFile != "" || o.KeyFile != "" {
+		cert, err := tls.LoadX509KeyPair(o.CertFile, o.KeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("certificat client Temporal (TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY) : %w", err)
+		}
+		tc.Certificates = []tls.Certificate{cert}
+	}
+	if o.CAFile != "" {
+		pem, err := os.ReadFile(o.CAFile)
+		if err != nil {
+			return nil, fmt.Errorf("autorité de certification Temporal (TEMPORAL_TLS_CA) : %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("autorité de certification Temporal (TEMPORAL_TLS_CA) : aucun certificat PEM dans %s", o.CAFile)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
 }

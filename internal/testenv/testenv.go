@@ -14,6 +14,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/metrics"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
 	"github.com/parcours-rsa/parcours/internal/temporal"
@@ -25,6 +26,7 @@ type Env struct {
 	Temporal client.Client
 	Service  *app.Service
 	Logger   *slog.Logger
+	Metrics  *metrics.Metrics // the Temporal client's metrics and the task counts
 	stops    []func()
 }
 
@@ -52,6 +54,7 @@ func Start(dynamic map[string]any) (*Env, error) {
 		return nil, err
 	}
 	e.stops = append(e.stops, e.DB.Close)
+	e.Metrics = metrics.New(e.DB.Pool, e.Logger)
 	dir, err := os.MkdirTemp("", "parcours-testenv-")
 	if err != nil {
 		return nil, err
@@ -68,7 +71,7 @@ func Start(dynamic map[string]any) (*Env, error) {
 	e.stops = append(e.stops, srv.Stop)
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if e.Temporal, err = temporal.Dial(dialCtx, temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: e.Logger}); err != nil {
+	if e.Temporal, err = temporal.Dial(dialCtx, temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: e.Logger, Metrics: e.Metrics.Temporal()}); err != nil {
 		return nil, err
 	}
 	e.stops = append(e.stops, e.Temporal.Close)

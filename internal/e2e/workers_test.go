@@ -1,0 +1,176 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+)
+
+// envValue is the last value of key in env (the last one wins).
+func envValue(env []string, key string) string {
+	v := ""
+	for _, kv := range env {
+		if k, val, ok := strings.Cut(kv, "="); ok && k == key {
+			v = val
+		}
+	}
+	return v
+}
+
+// worker is one run of `parcours worker` joining serve's Temporal server.
+type worker struct {
+	cmd  *exec.Cmd
+	logs *bytes.Buffer
+	ops  string // http://host:port of its PARCOURS_METRICS_ADDR
+	done chan error
+}
+
+func startWorker(t *testing.T, s *service) *worker {
+	t.Helper()
+	port := freePort(t)
+	w := &worker{logs: &bytes.Buffer{}, ops: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
+	w.cmd = exec.Command(s.bin, "worker")
+	w.cmd.Env = append(append([]string{}, s.env...),
+		"TEMPORAL_ADDRESS=127.0.0.1:"+envValue(s.env, "PARCOURS_TEMPORAL_PORT"),
+		fmt.Sprintf("PARCOURS_METRICS_ADDR=127.0.0.1:%d", port),
+		"PARCOURS_DATA_DIR="+t.TempDir())
+	w.cmd.Stdout, w.cmd.Stderr = io.Discard, &lockedWriter{w: w.logs}
+	require.NoError(t, w.cmd.Start())
+	go func() { w.done <- w.cmd.Wait() }()
+	t.Cleanup(func() {
+		if w.cmd.ProcessState == nil {
+			_ = w.cmd.Process.Kill()
+			<-w.done
+		}
+	})
+	deadline := time.Now().Add(60 * time.Second)
+	for time.Now().Before(deadline) {
+		select {
+		case err := <-w.done:
+			t.Fatalf("parcours worker exited: %v\nlogs:\n%s", err, w.logs)
+		default:
+		}
+		if res, err := http.Get(w.ops + "/readyz"); err == nil {
+			res.Body.Close()
+			if res.StatusCode == 200 {
+				return w
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	t.Fatalf("parcours worker not ready after 60 s\nlogs:\n%s", w.logs)
+	return nil
+}
+
+var activityCount = regexp.MustCompile(`(?m)^temporal_activity_execution_latency_seconds_count\{[^}]*\} (\d+)$`)
+
+// activities is how many activities the worker ran, from its /metrics.
+func (w *worker) activities(t *testing.T) int {
+	t.Helper()
+	res, err := http.Get(w.ops + "/metrics")
+	require.NoError(t, err)
+	defer res.Body.Close()
+	raw, err := io.ReadAll(res.Body)
+	require.NoError(t, err)
+	n := 0
+	for _, m := range activityCount.FindAllStringSubmatch(string(raw), -1) {
+		k, _ := strconv.Atoi(m[1])
+		n += k
+	}
+	return n
+}
+
+func (w *worker) interrupt(t *testing.T) {
+	t.Helper()
+	require.NoError(t, w.cmd.Process.Signal(os.Interrupt))
+	select {
+	case err := <-w.done:
+		require.NoError(t, err, "clean exit after Ctrl-C; logs:\n%s", w.logs)
+	case <-time.After(60 * time.Second):
+		t.Fatal("worker: no exit 60 s after Ctrl-C")
+	}
+}
+
+// One serve and two `parcours worker` processes on the same Temporal server
+// and database: every parcours created (each twice, concurrently) exists
+// once with one task, and both workers took part.
+func TestRealBinaryServeAndTwoWorkers(t *testing.T) {
+	t.Parallel()
+	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": t.TempDir()})
+	s.start()
+	defer s.interrupt()
+	// A worker needs a cluster to join.
+	out, err := exec.Command(s.bin, "worker").CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "TEMPORAL_ADDRESS")
+
+	workers := []*worker{startWorker(t, s), startWorker(t, s)}
+	admin := s.token("--name", "Service RSA", "--role", "department")
+	today := domain.DateOf(time.Now())
+
+	const n = 24
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	statuses := map[int]int{}
+	for i := range 2 * n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			// Entered 40 days ago: the orient task is there (and overdue) at once.
+			status, _ := s.call(admin, "POST", "/api/v1/parcours", intake(fmt.Sprintf("MW-%d", i%n), today.AddDays(-40)))
+			mu.Lock()
+			statuses[status]++
+			mu.Unlock()
+		}()
+	}
+	wg.Wait()
+	require.Equal(t, 2*n, statuses[200]+statuses[201], statuses)
+	require.Equal(t, n, statuses[201], "each parcours created once: %v", statuses)
+
+	status, list := s.call(admin, "GET", "/api/v1/parcours?limit=500", nil)
+	require.Equal(t, 200, status)
+	seen, ids := map[string]int{}, map[string]bool{}
+	for _, it := range list["items"].([]any) {
+		p := it.(map[string]any)
+		seen[p["beneficiary_id"].(string)]++
+		ids[p["id"].(string)] = true
+	}
+	require.Len(t, seen, n)
+	for b, c := range seen {
+		require.Equal(t, 1, c, b)
+	}
+	eventually(t, "one orient task per parcours", func() bool {
+		tasks := map[string]int{}
+		for _, task := range tasksOf(s, admin, "?limit=1000") {
+			if task["kind"] == "orient" && ids[task["parcours_id"].(string)] {
+				tasks[task["parcours_id"].(string)]++
+			}
+		}
+		for id := range ids {
+			if tasks[id] != 1 {
+				return false
+			}
+		}
+		return len(tasks) == n
+	})
+	for i, w := range workers {
+		require.Positive(t, w.activities(t), "worker %d ran no activity; logs:\n%s", i, w.logs)
+	}
+	for _, w := range workers {
+		w.interrupt(t)
+	}
+}
