@@ -76,7 +76,9 @@ func startWorker(t *testing.T, s *service) *worker {
 	return nil
 }
 
-var activityCount = regexp.MustCompile(`(?m)^temporal_activity_execution_latency_seconds_count\{[^}]*\} (\d+)$`)
+// Activities and local activities (the read model is written by local
+// activities: version "localsync").
+var activityCount = regexp.MustCompile(`(?m)^temporal_(?:local_)?activity_execution_latency_seconds_count\{[^}]*\} (\d+)$`)
 
 // activities is how many activities the worker ran, from its /metrics.
 func (w *worker) activities(t *testing.T) int {
