@@ -258,12 +258,23 @@ func postmasterAlive(pid int, pgdata string) bool {
 
 // waitReady waits until the server accepts connections on 127.0.0.1 (a
 // cluster found running may still be starting, or recovering after a crash).
+// waitReady asks pg_isready until the server accepts connections: it
+// answers 2 at once while nothing listens yet (a postmaster still starting,
+// or cleaning up after a kill -9), 1 while it starts up.
 func (c *Cluster) waitReady(ctx context.Context, bin string) error {
-	out, err := exec.CommandContext(ctx, filepath.Join(bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-t", "60").CombinedOutput()
-	if err != nil {
-		return fmt.Errorf("pg_isready (port %d): %w: %s (voir %s)", c.Port, err, strings.TrimSpace(string(out)), filepath.Join(c.Dir, "postgres.log"))
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		out, err := exec.CommandContext(ctx, filepath.Join(bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-t", "5").CombinedOutput()
+		if err == nil {
+			return nil
+		}
+		var exit *exec.ExitError
+		retry := errors.As(err, &exit) && (exit.ExitCode() == 1 || exit.ExitCode() == 2)
+		if !retry || time.Now().After(deadline) || ctx.Err() != nil {
+			return fmt.Errorf("pg_isready (port %d): %w: %s (voir %s)", c.Port, err, strings.TrimSpace(string(out)), filepath.Join(c.Dir, "postgres.log"))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
-	return nil
 }
 
 func (c *Cluster) initdb(ctx context.Context, bin string, runAs *account) error {
