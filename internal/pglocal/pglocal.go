@@ -134,6 +134,31 @@ func (c *Cluster) Start(ctx context.Context) (string, error) {
 	if err := c.writeConf(runAs); err != nil {
 		return "", err
 	}
+	// After a kill -9 the old postmaster may linger a moment (a zombie, or
+	// children still exiting): try again for a while before giving up.
+	deadline := time.Now().Add(45 * time.Second)
+	for {
+		err := c.startOrAdopt(ctx, bin, runAs)
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) || ctx.Err() != nil || errors.Is(err, errPortTaken) {
+			return "", err
+		}
+		c.Logger.Warn("local PostgreSQL not ready yet, trying again", "dir", c.Dir, "error", err)
+		time.Sleep(time.Second)
+	}
+	url, err := c.URL()
+	if err != nil {
+		return "", err
+	}
+	return url, c.createDatabase(ctx, bin)
+}
+
+var errPortTaken = errors.New("port pris")
+
+// startOrAdopt adopts the cluster running in Dir if it answers, or starts it.
+func (c *Cluster) startOrAdopt(ctx context.Context, bin string, runAs *account) error {
 	if port, ok := c.running(); ok {
 		if port != 0 && port != c.Port {
 			// Ours, started with another port: use it; the new port applies at the next start.
@@ -141,27 +166,23 @@ func (c *Cluster) Start(ctx context.Context) (string, error) {
 			c.Port = port
 		}
 		c.Logger.Info("local PostgreSQL already running", "dir", c.Dir, "port", c.Port)
-		if err := c.waitReady(ctx, bin); err != nil {
-			return "", err
+		if err := c.waitReady(ctx, bin, 10*time.Second); err != nil {
+			return err
 		}
 		c.startedHere = c.Adopt
 	} else {
 		if conn, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", c.Port), time.Second); err == nil {
 			conn.Close()
-			return "", fmt.Errorf("le port %d est déjà pris par un autre programme : choisissez-en un autre (PARCOURS_PG_PORT)", c.Port)
+			return fmt.Errorf("%w : le port %d est déjà pris par un autre programme : choisissez-en un autre (PARCOURS_PG_PORT)", errPortTaken, c.Port)
 		}
 		out, err := c.command(ctx, runAs, filepath.Join(bin, "pg_ctl"), "-D", c.pgdata(), "-l", filepath.Join(c.Dir, "postgres.log"), "-w", "-t", "60", "start").CombinedOutput()
 		if err != nil {
-			return "", fmt.Errorf("pg_ctl start: %w: %s (voir %s)", err, strings.TrimSpace(string(out)), filepath.Join(c.Dir, "postgres.log"))
+			return fmt.Errorf("pg_ctl start: %w: %s (voir %s)", err, strings.TrimSpace(string(out)), filepath.Join(c.Dir, "postgres.log"))
 		}
 		c.startedHere = true
 		c.Logger.Info("local PostgreSQL started", "dir", c.Dir, "port", c.Port)
 	}
-	url, err := c.URL()
-	if err != nil {
-		return "", err
-	}
-	return url, c.createDatabase(ctx, bin)
+	return nil
 }
 
 // Stop stops the cluster if this Cluster started it; a cluster found
@@ -261,8 +282,8 @@ func postmasterAlive(pid int, pgdata string) bool {
 // waitReady asks pg_isready until the server accepts connections: it
 // answers 2 at once while nothing listens yet (a postmaster still starting,
 // or cleaning up after a kill -9), 1 while it starts up.
-func (c *Cluster) waitReady(ctx context.Context, bin string) error {
-	deadline := time.Now().Add(60 * time.Second)
+func (c *Cluster) waitReady(ctx context.Context, bin string, limit time.Duration) error {
+	deadline := time.Now().Add(limit)
 	for {
 		out, err := exec.CommandContext(ctx, filepath.Join(bin, "pg_isready"), "-q", "-h", "127.0.0.1", "-p", strconv.Itoa(c.Port), "-t", "5").CombinedOutput()
 		if err == nil {
