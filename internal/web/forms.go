@@ -134,19 +134,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 	return out
 }
 
-func taskFr(k domain.TaskKind) string {
-	if s, ok := map[domain.TaskKind]string{
-		domain.TaskOrient: "Orienter", domain.TaskSignContract: "Signer le contrat", domain.TaskRenewContract: "Renouveler le contrat",
-		domain.TaskReviewSocial: "Examiner le parcours social", domain.TaskDecideReorientation: "Décider de la réorientation",
-		domain.TaskCloseAction: "Bilan de l'action", domain.TaskFollowUp3: "Suivi à 3 mois", domain.TaskFollowUp6: "Suivi à 6 mois",
-		domain.TaskRelance1: "1re relance", domain.TaskAwaitFranceTravail: "Orientation par France Travail attendue", domain.TaskRelance2: "2e relance", domain.TaskProposeBreach: "Signaler le manquement ?",
-		"send_notice": "Envoyer le courrier d'information", "decide_review": "Décider de la sanction",
-		"decide_appeal": "Décider du recours", "decide_radiation": "Décider de la radiation",
-	}[k]; ok {
-		return s
-	}
-	return string(k)
-}
+func taskFr(k domain.TaskKind) string { return k.French() }
 
 func roleFr(r domain.Role) string {
 	return map[domain.Role]string{domain.RoleAdmin: "administration", domain.RoleDepartment: "Département",
