@@ -22,6 +22,7 @@ import (
 const (
 	SuspensionReviewWorkflow     = "SuspensionReview"
 	SendNoticeUpdate             = "send_notice"              // domain.Notice
+	RecordNoticeReceiptUpdate    = "record_notice_receipt"    // domain.NoticeReceipt
 	RecordHearingUpdate          = "record_hearing"           // domain.Hearing
 	RecordComplianceUpdate       = "record_compliance"        // domain.Compliance
 	RecordLegitimateReasonUpdate = "record_legitimate_reason" // domain.LegitimateReason
@@ -38,6 +39,7 @@ const (
 // Review statuses.
 const (
 	ReviewReported          = "reported"
+	ReviewAwaitingReceipt   = "awaiting_receipt" // notice sent, its receipt date not known yet
 	ReviewObservation       = "observation"
 	ReviewAwaitingDecision  = "awaiting_decision"
 	ReviewClosedLegitimate  = "closed_legitimate_reason"
@@ -54,6 +56,7 @@ const (
 // Review task kinds (assigned to the département).
 const (
 	TaskSendNotice      domain.TaskKind = "send_notice"
+	TaskRecordReceipt   domain.TaskKind = "record_notice_receipt"
 	TaskDecideReview    domain.TaskKind = "decide_review"
 	TaskDecideAppeal    domain.TaskKind = "decide_appeal"
 	TaskDecideRadiation domain.TaskKind = "decide_radiation"
@@ -194,6 +197,7 @@ func (r *reviewImpl) setHandlers(ctx workflow.Context) error {
 		handler, validator any
 	}{
 		{SendNoticeUpdate, r.sendNotice, r.validateNotice},
+		{RecordNoticeReceiptUpdate, r.recordNoticeReceipt, r.validateNoticeReceipt},
 		{RecordHearingUpdate, r.recordHearing, r.validateHearing},
 		{RecordComplianceUpdate, r.recordCompliance, r.validateCompliance},
 		{RecordLegitimateReasonUpdate, r.recordLegitimate, r.validateLegitimate},
@@ -303,17 +307,71 @@ func (r *reviewImpl) sendNotice(ctx workflow.Context, n domain.Notice) (UpdateRe
 	now := workflow.Now(ctx)
 	r.s.Version++
 	r.s.Notice = &n
-	sc, ok := domain.ScaleOn(n.ReceivedOn)
+	r.doneTask(now, TaskSendNotice)
+	letter, how := "", ""
+	if n.Letter != nil {
+		letter = fmt.Sprintf(" (courrier n° %s)", n.Letter.Number)
+	}
+	if m, ok := domain.LetterModes[n.Mode]; ok {
+		how = " par " + m
+	}
+	planned := fmt.Sprintf("faits reprochés et sanction envisagée (%s de %d %% pendant %d mois)", n.PlannedKind, n.PlannedPercent, n.PlannedMonths)
+	if n.ReceivedOn.IsZero() {
+		// The observation period runs from a certain receipt date (L262-37
+		// III): until it is recorded, nothing can be decided.
+		r.s.Status = ReviewAwaitingReceipt
+		r.openTask(TaskRecordReceipt, domain.Date{})
+		r.step(now, "notice_sent", n.SentOn, fmt.Sprintf("Courrier%s envoyé le %s%s : %s. Le délai d'observation courra de sa réception.",
+			letter, n.SentOn.French(), how, planned), n.Recorded)
+		return r.written(ctx)
+	}
+	days := r.startObservation(n.ReceivedOn)
+	r.step(now, "notice_sent", n.SentOn, fmt.Sprintf(
+		"Courrier%s envoyé le %s%s, reçu le %s : %s. Observations possibles jusqu'au %s (%d jours après réception, L262-37 III).",
+		letter, n.SentOn.French(), how, n.ReceivedOn.French(), planned, r.s.ObservationEnds.French(), days), n.Recorded)
+	r.advance(now)
+	return r.written(ctx)
+}
+
+// startObservation opens the observation period from the notice's receipt;
+// it says how many days the scale in force on that date gives.
+func (r *reviewImpl) startObservation(receivedOn domain.Date) int {
+	sc, ok := domain.ScaleOn(receivedOn)
 	days := 30 // before June 2025: at most one month
 	if ok {
 		days = sc.ObservationDays
 	}
-	r.s.ObservationEnds = n.ReceivedOn.AddDays(days)
+	r.s.Notice.ReceivedOn = receivedOn
+	r.s.ObservationEnds = receivedOn.AddDays(days)
 	r.s.Status = ReviewObservation
-	r.doneTask(now, TaskSendNotice)
-	r.step(now, "notice_sent", n.SentOn, fmt.Sprintf(
-		"Courrier envoyé le %s, reçu le %s : faits reprochés et sanction envisagée (%s de %d %% pendant %d mois). Observations possibles jusqu'au %s (%d jours après réception, L262-37 III).",
-		n.SentOn.French(), n.ReceivedOn.French(), n.PlannedKind, n.PlannedPercent, n.PlannedMonths, r.s.ObservationEnds.French(), days), n.Recorded)
+	return days
+}
+
+func (r *reviewImpl) validateNoticeReceipt(ctx workflow.Context, rc domain.NoticeReceipt) error {
+	switch {
+	case r.s.Notice == nil:
+		return conflict("Aucun courrier d'information n'a été envoyé.")
+	case !r.s.Notice.ReceivedOn.IsZero():
+		return conflict("La réception du courrier est déjà enregistrée (le %s).", r.s.Notice.ReceivedOn.French())
+	case rc.ReceivedOn.Before(r.s.Notice.SentOn):
+		return invalid("received_on", "La réception précède l'envoi (%s).", r.s.Notice.SentOn.French())
+	}
+	return nil
+}
+
+func (r *reviewImpl) recordNoticeReceipt(ctx workflow.Context, rc domain.NoticeReceipt) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	heard := r.s.Status != ReviewAwaitingReceipt // heard meanwhile, or closed
+	status := r.s.Status
+	days := r.startObservation(rc.ReceivedOn)
+	r.doneTask(now, TaskRecordReceipt)
+	if heard {
+		r.s.Status = status
+	}
+	r.step(now, "notice_received", rc.ReceivedOn, fmt.Sprintf(
+		"Courrier d'information reçu le %s : observations possibles jusqu'au %s (%d jours après réception, L262-37 III).",
+		rc.ReceivedOn.French(), r.s.ObservationEnds.French(), days), rc.Recorded)
 	r.advance(now)
 	return r.written(ctx)
 }
@@ -334,7 +392,7 @@ func (r *reviewImpl) recordHearing(ctx workflow.Context, h domain.Hearing) (Upda
 		assisted = ", assistée"
 	}
 	r.step(now, "hearing", h.On, fmt.Sprintf("Personne entendue le %s%s.", h.On.French(), assisted), h.Recorded)
-	if r.s.Status == ReviewObservation {
+	if r.s.Status == ReviewObservation || r.s.Status == ReviewAwaitingReceipt {
 		r.s.Status = ReviewAwaitingDecision
 		r.openTask(TaskDecideReview, domain.Date{})
 	}
@@ -397,6 +455,8 @@ func (r *reviewImpl) validateDecision(ctx workflow.Context, d domain.Decision) e
 		switch {
 		case r.s.Notice == nil:
 			return conflict("Aucune sanction avant l'envoi du courrier d'information à la personne (L262-37 III).")
+		case r.s.Status == ReviewAwaitingReceipt:
+			return conflict("La réception du courrier d'information n'est pas enregistrée : le délai d'observation n'a pas commencé (L262-37 III).")
 		case r.s.Status == ReviewObservation && r.s.Hearing == nil:
 			return conflict("Le délai d'observation court jusqu'au %s : la décision attend sa fin, sauf si la personne a été entendue.", r.s.ObservationEnds.French())
 		}
@@ -423,6 +483,7 @@ func (r *reviewImpl) decide(ctx workflow.Context, d domain.Decision) (UpdateResu
 	r.s.AppealDueOn = d.DecidedOn.AddMonths(2)
 	r.doneTask(now, TaskDecideReview)
 	r.doneTask(now, TaskSendNotice)
+	r.doneTask(now, TaskRecordReceipt)
 	if d.Kind == domain.SanctionNone {
 		r.s.Status = ReviewClosedNoSanction
 		r.step(now, "decided", d.DecidedOn, fmt.Sprintf("Décision du %s : pas de sanction.", d.DecidedOn.French()), d.Recorded)

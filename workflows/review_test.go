@@ -246,3 +246,79 @@ func TestRepeatAllowsSuppressionAndRadiationPath(t *testing.T) {
 	})
 	tb.env.ExecuteWorkflow(Parcours, input("2026-06-01", ""))
 }
+
+// A notice sent by registered letter whose acknowledgment comes back later:
+// until its receipt is recorded, the observation period has not begun and
+// nothing can be decided; then it runs 10 days from the receipt, across
+// the end of a 31-day month.
+func TestNoticeReceiptRecordedLaterStartsTheObservation(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 12, 1, 9, 0)
+	tb := setup(t, start)
+	c := domain.Contract{Kind: domain.ContractCER, SignedOn: d(2026, 12, 2), StartsOn: d(2026, 12, 2), EndsOn: d(2027, 6, 1)}
+	letter := &domain.LetterRef{ID: "l-1", Number: "2027-000001", SHA256: "ab12"}
+	notice := domain.Notice{SentOn: d(2027, 1, 5), Mode: "recommande_ar", PlannedKind: domain.SanctionSuspension, PlannedPercent: 30, PlannedMonths: 1, Letter: letter}
+	decision := domain.Decision{Kind: domain.SanctionSuspension, Percent: 30, Months: 1, DecidedOn: d(2027, 2, 2), EffectiveOn: d(2027, 3, 1),
+		HouseholdSize: 1, MonthlyCents: 64_600}
+	taskStatus := func(kind domain.TaskKind) string {
+		for _, tk := range tb.lastReview(1).State.Tasks {
+			if tk.Kind == kind {
+				return string(tk.Status)
+			}
+		}
+		return ""
+	}
+	tb.script(start, []step{
+		{at: paris(2026, 12, 1, 10, 0), send: func() *outcome { return tb.update(RecordOrientationUpdate, orientedOn(d(2026, 12, 1))) }},
+		{at: paris(2026, 12, 2, 10, 0), then: func(o *outcome) { o.ok(t) }, send: func() *outcome { return tb.update(RecordContractUpdate, c) }},
+		{at: paris(2027, 1, 4, 10, 0), then: func(o *outcome) { o.ok(t) }, send: func() *outcome {
+			return tb.update(ReportBreachUpdate, domain.Breach{Kind: domain.BreachObligationsNotMet, Obligation: "ateliers", ReportedOn: d(2027, 1, 4)})
+		}},
+		{at: paris(2027, 1, 5, 10, 0), then: func(o *outcome) { o.ok(t) }, send: func() *outcome { return tb.updateCase(1, SendNoticeUpdate, notice) }},
+		{at: paris(2027, 1, 20, 10, 0), then: func(o *outcome) {
+			o.ok(t)
+			r := tb.lastReview(1)
+			require.Equal(t, ReviewAwaitingReceipt, r.State.Status)
+			require.True(t, r.State.ObservationEnds.IsZero(), "no period without a receipt date")
+			require.Equal(t, "2027-000001", r.State.Notice.Letter.Number, "the notice names its stored letter")
+			require.Equal(t, string(domain.TaskOpen), taskStatus(TaskRecordReceipt))
+			require.Equal(t, string(domain.TaskDone), taskStatus(TaskSendNotice))
+		}, send: func() *outcome { return tb.updateCase(1, DecideReviewUpdate, decision) }},
+		{at: paris(2027, 1, 25, 10, 0), then: func(o *outcome) {
+			err := DomainError(o.rejected(t))
+			require.Equal(t, domain.ECONFLICT, domain.ErrorCode(err))
+			require.Contains(t, domain.ErrorMessage(err), "réception")
+		}, send: func() *outcome {
+			return tb.updateCase(1, RecordNoticeReceiptUpdate, domain.NoticeReceipt{ReceivedOn: d(2027, 1, 4)})
+		}},
+		{at: paris(2027, 1, 25, 10, 1), then: func(o *outcome) {
+			require.Equal(t, "received_on", domain.ErrorField(DomainError(o.rejected(t))), "received before it was sent")
+		}, send: func() *outcome {
+			return tb.updateCase(1, RecordNoticeReceiptUpdate, domain.NoticeReceipt{ReceivedOn: d(2027, 1, 22)})
+		}},
+		{at: paris(2027, 1, 25, 10, 2), then: func(o *outcome) {
+			o.ok(t)
+			r := tb.lastReview(1)
+			require.Equal(t, ReviewObservation, r.State.Status)
+			require.Equal(t, "2027-02-01", r.State.ObservationEnds.String(), "10 days from 22/01, across 31 January")
+			require.Equal(t, string(domain.TaskDone), taskStatus(TaskRecordReceipt))
+		}, send: func() *outcome {
+			return tb.updateCase(1, RecordNoticeReceiptUpdate, domain.NoticeReceipt{ReceivedOn: d(2027, 1, 23)})
+		}},
+		{at: paris(2027, 1, 26, 10, 0), then: func(o *outcome) {
+			require.Equal(t, domain.ECONFLICT, domain.ErrorCode(DomainError(o.rejected(t))), "the receipt is recorded once")
+		}},
+		{at: paris(2027, 2, 1, 23, 0), then: func(*outcome) {
+			require.Equal(t, ReviewObservation, tb.lastReview(1).State.Status, "the last day of the period")
+		}},
+		{at: paris(2027, 2, 2, 9, 0), then: func(*outcome) {
+			require.Equal(t, ReviewAwaitingDecision, tb.lastReview(1).State.Status)
+		}, send: func() *outcome { return tb.updateCase(1, DecideReviewUpdate, decision) }},
+		{at: paris(2027, 2, 2, 9, 1), then: func(o *outcome) {
+			o.ok(t)
+			require.Equal(t, ReviewSanction, tb.lastReview(1).State.Status)
+			tb.env.CancelWorkflow()
+		}},
+	})
+	tb.env.ExecuteWorkflow(Parcours, input("2026-12-01", ""))
+}

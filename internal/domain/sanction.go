@@ -89,13 +89,17 @@ const (
 )
 
 // Notice tells the person the facts and the planned sanction (L262-37 III);
-// its receipt date, certain, starts the observation period.
+// its receipt date, certain, starts the observation period. The receipt
+// date may come later (the acknowledgment of a registered letter): until
+// then the observation period has not begun and no sanction can be decided.
 type Notice struct {
 	SentOn         Date         `json:"sent_on"`
 	ReceivedOn     Date         `json:"received_on"`
 	PlannedKind    SanctionKind `json:"planned_kind"`
 	PlannedPercent int          `json:"planned_percent"`
 	PlannedMonths  int          `json:"planned_months"`
+	Mode           string       `json:"mode,omitempty"`
+	Letter         *LetterRef   `json:"letter,omitempty" api:"-"` // the stored PDF, when the service produced it
 	Recorded
 }
 
@@ -104,12 +108,18 @@ func (n Notice) Validate(today Date) error {
 	if err := pastDate("sent_on", "La date d'envoi", n.SentOn, today); err != nil {
 		return err
 	}
-	if err := pastDate("received_on", "La date de réception", n.ReceivedOn, today); err != nil {
-		return err
+	if !n.ReceivedOn.IsZero() {
+		if err := (LetterReceipt{ReceivedOn: n.ReceivedOn}).validate(n.SentOn, today); err != nil {
+			return err
+		}
 	}
-	if n.ReceivedOn.Before(n.SentOn) {
-		return FieldError("received_on", "La réception précède l'envoi (%s).", n.SentOn.French())
+	if _, ok := LetterModes[n.Mode]; n.Mode != "" && !ok {
+		return FieldError("mode", "Mode d'envoi inconnu %q.", n.Mode)
 	}
+	return n.validatePlanned()
+}
+
+func (n Notice) validatePlanned() error {
 	if n.PlannedKind != SanctionSuspension && n.PlannedKind != SanctionSuppression {
 		return FieldError("planned_kind", "Sanction envisagée inconnue %q : suspension ou suppression.", n.PlannedKind)
 	}
@@ -118,6 +128,21 @@ func (n Notice) Validate(today Date) error {
 	}
 	return nil
 }
+
+// NoticeReceipt records, after the sending, the date the person received
+// the notice: the observation period starts from it.
+type NoticeReceipt struct {
+	ReceivedOn Date `json:"received_on"`
+	Recorded
+}
+
+// Validate checks the receipt on its own (the case checks it follows the sending).
+func (r NoticeReceipt) Validate(today Date) error {
+	return LetterReceipt{ReceivedOn: r.ReceivedOn}.Validate(today)
+}
+
+// TakeNote: no free text.
+func (r *NoticeReceipt) TakeNote() string { return "" }
 
 // TakeNote: no free text.
 func (n *Notice) TakeNote() string { return "" }

@@ -7,7 +7,7 @@ func (k TaskKind) French() string {
 		TaskReviewSocial: "Examiner le parcours social", TaskDecideReorientation: "Décider de la réorientation",
 		TaskCloseAction: "Bilan de l'action", TaskFollowUp3: "Suivi à 3 mois", TaskFollowUp6: "Suivi à 6 mois",
 		TaskRelance1: "1re relance", TaskAwaitFranceTravail: "Orientation par France Travail attendue", TaskRelance2: "2e relance", TaskProposeBreach: "Signaler le manquement ?",
-		"send_notice": "Envoyer le courrier d'information", "decide_review": "Décider de la sanction",
+		"send_notice": "Envoyer le courrier d'information", "record_notice_receipt": "Enregistrer la réception du courrier", "decide_review": "Décider de la sanction",
 		"decide_appeal": "Décider du recours", "decide_radiation": "Décider de la radiation",
 	}[k]; ok {
 		return s

@@ -146,12 +146,12 @@ func deadlineStatusFr(s domain.DeadlineStatus) string {
 		domain.DeadlineOverdue: "dépassée", domain.DeadlineCancelled: "annulée"}[s]
 }
 
-var reviewStatuses = []string{"reported", "observation", "awaiting_decision", "sanction", "remobilised", "sanction_ended",
+var reviewStatuses = []string{"reported", "awaiting_receipt", "observation", "awaiting_decision", "sanction", "remobilised", "sanction_ended",
 	"radiation_proposed", "radiated", "closed_no_sanction", "closed_compliance", "closed_legitimate_reason", "annulled_on_appeal"}
 
 func reviewFr(s string) string {
 	if v, ok := map[string]string{
-		"reported": "signalé, courrier à envoyer", "observation": "délai d'observation", "awaiting_decision": "décision à prendre",
+		"reported": "signalé, courrier à envoyer", "awaiting_receipt": "courrier envoyé, réception à enregistrer", "observation": "délai d'observation", "awaiting_decision": "décision à prendre",
 		"sanction": "sanction en cours", "remobilised": "remobilisé", "sanction_ended": "sanction terminée",
 		"radiation_proposed": "radiation proposée", "radiated": "radié", "closed_no_sanction": "clos sans sanction",
 		"closed_compliance": "clos : mise en conformité", "closed_legitimate_reason": "clos : motif légitime",
