@@ -310,7 +310,7 @@ func (r *reviewImpl) sendNotice(ctx workflow.Context, n domain.Notice) (UpdateRe
 	r.doneTask(now, TaskSendNotice)
 	letter, how := "", ""
 	if n.Letter != nil {
-		letter = fmt.Sprintf(" (courrier n° %s)", n.Letter.Number)
+		letter = " n° " + n.Letter.Number
 	}
 	if m, ok := domain.LetterModes[n.Mode]; ok {
 		how = " par " + m

@@ -93,7 +93,7 @@ func (l Letterhead) Validate() error {
 // reads the recorded decision.
 type LetterRequest struct {
 	Kind           LetterKind   `json:"kind"`
-	Address        string       `json:"address"` // the person's postal address, several lines; kept in PostgreSQL
+	Address        string       `json:"address,omitempty"` // the person's postal address, several lines; kept in PostgreSQL
 	PlannedKind    SanctionKind `json:"planned_kind"`
 	PlannedPercent int          `json:"planned_percent"`
 	PlannedMonths  int          `json:"planned_months"`
@@ -193,21 +193,22 @@ type LetterRef struct {
 
 // LetterView is a stored letter (without its PDF).
 type LetterView struct {
-	ID         string     `json:"id"`
-	ReviewID   string     `json:"review_id"`
-	ParcoursID string     `json:"parcours_id"`
-	Kind       LetterKind `json:"kind"`
-	Title      string     `json:"title"`
-	Number     string     `json:"number"`
-	DatedOn    Date       `json:"dated_on"`
-	Status     string     `json:"status"` // draft, sent
-	SHA256     string     `json:"sha256"`
-	Size       int        `json:"size"`
-	Mode       string     `json:"mode,omitempty"`
-	SentOn     Date       `json:"sent_on"`
-	ReceivedOn Date       `json:"received_on"`
-	CreatedAt  time.Time  `json:"created_at"`
-	CreatedBy  string     `json:"created_by"`
+	ID         string        `json:"id"`
+	ReviewID   string        `json:"review_id"`
+	ParcoursID string        `json:"parcours_id"`
+	Kind       LetterKind    `json:"kind"`
+	Title      string        `json:"title"`
+	Number     string        `json:"number"`
+	DatedOn    Date          `json:"dated_on"`
+	Status     string        `json:"status"` // draft, sent
+	SHA256     string        `json:"sha256"`
+	Size       int           `json:"size"`
+	Mode       string        `json:"mode,omitempty"`
+	SentOn     Date          `json:"sent_on"`
+	ReceivedOn Date          `json:"received_on"`
+	CreatedAt  time.Time     `json:"created_at"`
+	CreatedBy  string        `json:"created_by"`
+	Params     LetterRequest `json:"params"` // what it was asked with (no address)
 }
 
 // Letter statuses.

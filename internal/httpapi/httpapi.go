@@ -106,6 +106,7 @@ func (h *Handler) Routes() chi.Router {
 		r.Post("/reviews/{id}/appeal", reviewCommand(h, h.Service.RecordAppeal))
 		r.Post("/reviews/{id}/appeal-decision", reviewCommand(h, h.Service.DecideAppeal))
 		r.Post("/reviews/{id}/radiation", reviewCommand(h, h.Service.DecideRadiation))
+		h.routeLetters(r)
 		r.Get("/tasks", h.handleTasks)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

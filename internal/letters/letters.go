@@ -142,6 +142,9 @@ func expand(body string, d Data) (string, error) {
 	return b.String(), nil
 }
 
+// CheckText says whether a field typed for a letter can be printed.
+func CheckText(field, s string) error { return printable(field, s) }
+
 // printable refuses characters the PDF's fonts (Windows-1252) cannot show.
 func printable(field, s string) error {
 	enc := charmap.Windows1252.NewEncoder()
