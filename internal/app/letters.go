@@ -293,3 +293,16 @@ func updateIDFrom(ctx context.Context) string {
 	id, _ := ctx.Value(updateIDKey{}).(string)
 	return id
 }
+
+// LetterAddress is the person's postal address as last typed on a letter
+// of theirs (prefilled in the letter forms).
+func (s *Service) LetterAddress(ctx context.Context, a domain.Actor, reviewID string) (string, error) {
+	if err := authorize(a, "préparer les courriers de la procédure", departmentOnly...); err != nil {
+		return "", err
+	}
+	sub, err := s.DB.LetterSubject(ctx, reviewID, postgres.ScopeOf(a))
+	if err != nil {
+		return "", err
+	}
+	return sub.Address, nil
+}

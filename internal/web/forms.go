@@ -168,7 +168,7 @@ var breachFr = map[string]string{
 }
 
 // reviewForms lists the forms of a case page for an actor.
-func reviewForms(a domain.Actor, v domain.ReviewView, csrf string) []formData {
+func reviewForms(a domain.Actor, v domain.ReviewView, csrf string, sentNotice bool) []formData {
 	var out []formData
 	add := func(name, title, submit string, fields ...fieldData) {
 		for i := range fields {
@@ -181,12 +181,16 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string) []formData {
 	switch v.Status {
 	case "reported":
 		if department {
-			add("courrier", "Courrier d'information (faits et sanction envisagée)", "Enregistrer l'envoi",
-				field("", "sent_on", "Envoyé le", "date"), field("", "received_on", "Reçu le (date certaine)", "date"),
+			add("courrier", "Courrier d'information produit hors du service", "Enregistrer l'envoi",
+				field("", "sent_on", "Envoyé le", "date"), field("", "received_on", "Reçu le (date certaine ; vide si pas encore connue)", "date"),
 				field("", "planned_kind", "Sanction envisagée", "select", kinds...),
 				field("", "planned_percent", "Pourcentage", "number"), field("", "planned_months", "Durée (mois)", "number"))
 		}
-	case "observation", "awaiting_decision":
+	case "awaiting_receipt", "observation", "awaiting_decision":
+		if department && v.Status == "awaiting_receipt" && !sentNotice {
+			add("reception", "Réception du courrier d'information", "Enregistrer la réception",
+				field("", "received_on", "Reçu le (date de l'accusé de réception, ou de première présentation)", "date"))
+		}
 		if a.Role != domain.RoleReferent {
 			add("audition", "Audition de la personne", "Enregistrer l'audition",
 				field("", "on", "Entendue le", "date"), field("", "assisted", "Assistée (oui : cocher)", "checkbox"), field("", "note", "Compte rendu", "textarea"))
@@ -212,13 +216,13 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string) []formData {
 		}
 	}
 	switch v.Status {
-	case "reported", "observation", "awaiting_decision", "sanction":
+	case "reported", "awaiting_receipt", "observation", "awaiting_decision", "sanction":
 		add("conformite", "Mise en conformité", "Enregistrer",
 			field("", "on", "Le", "date"), field("", "how", "Comment", "select", option{"contract_signed", "Contrat signé"}, option{"obligation_met", "Obligation remplie"}),
 			field("", "note", "Note", "textarea"))
 	}
 	switch v.Status {
-	case "reported", "observation", "awaiting_decision":
+	case "reported", "awaiting_receipt", "observation", "awaiting_decision":
 		add("motif", "Motif légitime", "Clore sans sanction",
 			field("", "reason", "Motif", "select", option{"health", "Santé"}, option{"childcare", "Garde d'enfant"}, option{"force_majeure", "Force majeure"}, option{"other", "Autre"}),
 			field("", "text", "Précision", "textarea"), field("", "on", "Le", "date"))

@@ -90,6 +90,7 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/imports/{iid}/rejets.csv", h.importPage)
 		r.Get("/examens", h.reviews)
 		r.Get("/examens/{rid}", h.review)
+		h.routeLetters(r)
 		r.Post("/examens/{rid}/{form}", h.submitReview)
 		r.Get("/dossiers/{id}", h.dossier)
 		r.Post("/dossiers/{id}/{form}", h.submit)
@@ -128,6 +129,7 @@ var funcs = template.FuncMap{
 	"digestStatusFr":   digestStatusFr,
 	"deadlineStatusFr": deadlineStatusFr,
 	"reviewFr":         reviewFr,
+	"letterMode":       func(m string) string { return domain.LetterModes[m] },
 	"breachFr":         func(k string) string { return breachFr[k] },
 	"euros":            func(c int64) string { return fmt.Sprintf("%d,%02d €", c/100, c%100) },
 	"list":             func(v ...string) []string { return v },
@@ -156,7 +158,7 @@ func (h *Handler) now() time.Time {
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -536,10 +538,27 @@ func (h *Handler) review(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int, v domain.ReviewView, flash, failedForm string,
 	failed url.Values, errs map[string]string) {
 	a, csrf := from(r.Context())
-	forms := reviewForms(a, v, csrf)
+	list, err := h.Service.Letters(r.Context(), a, v.ID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	sentNotice := false
+	for _, l := range list {
+		sentNotice = sentNotice || (l.Kind == domain.LetterNotice && l.Status == domain.LetterSent)
+	}
+	forms := reviewForms(a, v, csrf, sentNotice)
+	if a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment {
+		address, err := h.Service.LetterAddress(r.Context(), a, v.ID)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		forms = append(letterForms(v, list, address, csrf), forms...)
+	}
 	fillFailed(forms, failedForm, failed, errs)
 	h.render(w, status, "review", page{Title: fmt.Sprintf("Dossier de sanction n° %d", v.Number), Nav: "examens", Actor: a, CSRF: csrf,
-		Flash: flash, Data: map[string]any{"R": v, "Forms": forms}})
+		Flash: flash, Data: map[string]any{"R": v, "Forms": forms, "Letters": list}})
 }
 
 // submitReview handles the forms of a case page.
@@ -621,6 +640,7 @@ func fillFailed(forms []formData, failedForm string, failed url.Values, errs map
 func reviewCommands(s *app.Service) map[string]commandFunc {
 	return map[string]commandFunc{
 		"courrier":         run(s.SendNotice),
+		"reception":        run(s.RecordNoticeReceipt),
 		"audition":         run(s.RecordHearing),
 		"conformite":       run(s.RecordCompliance),
 		"motif":            run(s.RecordLegitimateReason),
