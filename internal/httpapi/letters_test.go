@@ -6,11 +6,13 @@ import (
 	"encoding/hex"
 	"net/http"
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
 
 	"github.com/parcours-rsa/parcours/internal/letters/lettertest"
+	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // pdfOf downloads a letter's PDF and checks its headers against the record.
@@ -132,6 +134,7 @@ func TestLettersOverHTTP(t *testing.T) {
 	require.Equal(t, "observation", rv.body["status"], rv.raw)
 	require.Equal(t, now.AddDays(10).String(), rv.body["observation_ends_on"])
 	require.Equal(t, 409, post(t, "department", "/api/v1/letters/"+lid+"/received", map[string]any{"received_on": now.String()}).status)
+	recordWorkflowHistory(t, workflows.ReviewWorkflowID(strings.TrimSuffix(rid, "-1"), 1), "review_v2_letter_sent_then_received")
 
 	// A sent letter never changes: not through the service, not in the database.
 	pdfOf(t, "department", lid, hash)
