@@ -324,3 +324,31 @@ func TestDigestRetriedAfterSMTPRefusal(t *testing.T) {
 	require.Equal(t, postgres.DigestSent, rec.Status)
 	require.Equal(t, 2, rec.Attempts)
 }
+
+// A supervisor without a structure oversees every parcours (as on the
+// dashboard): the digest counts every référent's tasks, the opted-out
+// référent's included, since the opt-out is theirs and not the supervisor's.
+func TestSupervisorWithoutStructureGetsEveryTask(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	ctx := context.Background()
+	_, err := f.db.CreateAccount(ctx, postgres.Account{Email: "direction@cd14.example", Name: "Direction", Role: domain.RoleSupervisor})
+	require.NoError(t, err)
+	recipients, err := f.db.DigestRecipients(ctx)
+	require.NoError(t, err)
+	var all *postgres.DigestRecipient
+	for i := range recipients {
+		if recipients[i].Email == "direction@cd14.example" {
+			all = &recipients[i]
+		}
+	}
+	require.NotNil(t, all, "a supervisor without a structure receives the digest")
+	tasks, err := f.db.DigestTasks(ctx, *all, day, 7)
+	require.NoError(t, err)
+	parcours := map[string]bool{}
+	for _, tk := range tasks {
+		parcours[tk.ParcoursID] = true
+	}
+	require.Len(t, tasks, 4, "ref-1's three tasks within 7 days and ref-3's overdue one")
+	require.True(t, parcours[f.p1] && parcours[f.p2])
+}

@@ -129,7 +129,11 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		}
 		logger.Info("staff digests scheduled", "hour", cfg.DigestHour, "smtp", cfg.SMTPHost)
 	} else {
-		logger.Info("staff digests disabled: SMTP_HOST is not set")
+		paused, err := temporal.PauseDigestSchedule(ctx, tc)
+		if err != nil {
+			return err
+		}
+		logger.Info("staff digests disabled: SMTP_HOST is not set", "schedule_paused_now", paused)
 	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)

@@ -14,7 +14,8 @@ import (
 )
 
 // DigestRecipient is an account that receives the daily digest: an active
-// référent or supervisor who has not opted out.
+// référent or supervisor who has not opted out. A supervisor without a
+// structure sees every parcours on the dashboard, and so in the digest.
 type DigestRecipient struct {
 	AccountID  string
 	Email      string
@@ -30,7 +31,7 @@ func (db *DB) DigestRecipients(ctx context.Context) ([]DigestRecipient, error) {
 		SELECT id::text, email, name, role, coalesce(referent_id, ''), coalesce(structure, '')
 		FROM accounts
 		WHERE disabled_at IS NULL AND NOT digest_opt_out
-		  AND (role = 'referent' OR (role = 'supervisor' AND structure IS NOT NULL))
+		  AND role IN ('referent', 'supervisor')
 		ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("digest recipients: %w", err)

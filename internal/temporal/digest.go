@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -60,6 +61,9 @@ func EnsureDigestSchedule(ctx context.Context, c client.Client, hour int) error 
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			s := in.Description.Schedule
 			s.Spec = &spec
+			if s.State != nil && s.State.Paused {
+				s.State.Paused, s.State.Note = false, "SMTP configuré : résumés quotidiens repris."
+			}
 			return &client.ScheduleUpdate{Schedule: &s}, nil
 		},
 	})
@@ -67,4 +71,26 @@ func EnsureDigestSchedule(ctx context.Context, c client.Client, hour int) error 
 		return fmt.Errorf("update digest schedule: %w", err)
 	}
 	return nil
+}
+
+// PauseDigestSchedule pauses the digest schedule, if there is one: the
+// service started without SMTP, so nobody would run the digests it starts.
+// The next start with SMTP resumes it.
+func PauseDigestSchedule(ctx context.Context, c client.Client) (paused bool, err error) {
+	h := c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID)
+	d, err := h.Describe(ctx)
+	var nf *serviceerror.NotFound
+	if errors.As(err, &nf) {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("describe digest schedule: %w", err)
+	}
+	if d.Schedule.State != nil && d.Schedule.State.Paused {
+		return false, nil
+	}
+	if err := h.Pause(ctx, client.SchedulePauseOptions{Note: "SMTP_HOST absent : résumés quotidiens suspendus."}); err != nil {
+		return false, fmt.Errorf("pause digest schedule: %w", err)
+	}
+	return true, nil
 }

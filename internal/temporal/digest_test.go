@@ -33,4 +33,23 @@ func TestDigestScheduleOnTheEmbeddedServer(t *testing.T) {
 	require.Equal(t, 1, cal[0].DayOfWeek[0].Start)
 	require.Equal(t, 5, cal[0].DayOfWeek[0].End)
 
+	// Started without SMTP: paused, so that no digest starts with nobody to
+	// run it; started with SMTP again: resumed.
+	paused, err := PauseDigestSchedule(ctx, c)
+	require.NoError(t, err)
+	require.True(t, paused)
+	d, err = c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID).Describe(ctx)
+	require.NoError(t, err)
+	require.True(t, d.Schedule.State.Paused)
+	paused, err = PauseDigestSchedule(ctx, c)
+	require.NoError(t, err)
+	require.False(t, paused, "already paused")
+	require.NoError(t, EnsureDigestSchedule(ctx, c, 9))
+	d, err = c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID).Describe(ctx)
+	require.NoError(t, err)
+	require.False(t, d.Schedule.State.Paused)
+	require.NoError(t, c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID).Delete(ctx))
+	paused, err = PauseDigestSchedule(ctx, c)
+	require.NoError(t, err)
+	require.False(t, paused, "no schedule: nothing to pause")
 }
