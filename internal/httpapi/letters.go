@@ -12,7 +12,8 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
-// routeLetters adds the letters of the sanction procedure to the API.
+// routeLetters adds the letters of the sanction procedure (and the digest
+// sendings, issue #9 too) to the API.
 func (h *Handler) routeLetters(r chi.Router) {
 	r.Post("/reviews/{id}/notice-receipt", reviewCommand(h, h.Service.RecordNoticeReceipt))
 	r.Get("/reviews/{id}/letters", h.handleLetters)
@@ -24,6 +25,7 @@ func (h *Handler) routeLetters(r chi.Router) {
 	r.Get("/letter-settings", h.handleLetterSettings)
 	r.Put("/letter-settings/letterhead", h.handlePutLetterhead)
 	r.Put("/letter-settings/bodies/{kind}", h.handlePutLetterBody)
+	r.Get("/digest-sendings", h.handleDigestSendings)
 }
 
 func (h *Handler) handleLetters(w http.ResponseWriter, r *http.Request) {

@@ -201,3 +201,11 @@ func TestDecisionLetterOverHTTP(t *testing.T) {
 	require.Equal(t, 200, r.status, r.raw)
 	require.Equal(t, "sanction", call(t, "department", "GET", base, nil).body["status"])
 }
+
+func TestDigestSendingsForAdministrators(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, 403, call(t, "department", "GET", "/api/v1/digest-sendings", nil).status)
+	r := call(t, "admin", "GET", "/api/v1/digest-sendings", nil)
+	require.Equal(t, 200, r.status, r.raw)
+	require.NotNil(t, r.body["items"])
+}

@@ -158,18 +158,18 @@ func (db *DB) FinishDigest(ctx context.Context, accountID string, day domain.Dat
 
 // DigestRecord is one recorded sending, for the admin.
 type DigestRecord struct {
-	Day       domain.Date
-	AccountID string
-	Email     string
-	Name      string
-	Status    string
-	Overdue   int
-	DueSoon   int
-	Kinds     map[domain.TaskKind]int
-	Attempts  int
-	Error     string
-	CreatedAt time.Time
-	SentAt    *time.Time
+	Day       domain.Date             `json:"day"`
+	AccountID string                  `json:"account_id"`
+	Email     string                  `json:"email"`
+	Name      string                  `json:"name"`
+	Status    string                  `json:"status"`
+	Overdue   int                     `json:"overdue"`
+	DueSoon   int                     `json:"due_soon"`
+	Kinds     map[domain.TaskKind]int `json:"kinds"`
+	Attempts  int                     `json:"attempts"`
+	Error     string                  `json:"error,omitempty"`
+	CreatedAt time.Time               `json:"created_at"`
+	SentAt    *time.Time              `json:"sent_at"`
 }
 
 // ListDigestSendings lists the sendings, newest day first.
