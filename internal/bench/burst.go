@@ -76,9 +76,9 @@ type burstResult struct {
 // rounds or a minute).
 func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate float64, seed uint64, lead time.Duration) (burstResult, error) {
 	res := burstResult{n: n}
-	// T: after the import (at the rate the first import ran, with room)
+	// T: after the import (twice the time the first import took per person)
 	// and the lead.
-	predicted := time.Duration(float64(n) / importRate * 1.5 * float64(time.Second))
+	predicted := time.Duration(float64(n) / importRate * 2 * float64(time.Second))
 	at := time.Now().Add(predicted + lead).Truncate(time.Second).Add(time.Second)
 	loc, entered, due, err := burstZone(at)
 	if err != nil {
