@@ -25,6 +25,10 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	port := fs.Int("port", 54369, "port du PostgreSQL du banc d'essai")
 	workers := fs.Int("workers", 16, "personnes importées en parallèle")
 	results := fs.String("results", "bench/results", "où écrire le résultat JSON")
+	// For short trial runs; make bench uses neither.
+	n := fs.Int("n", 0, "personnes importées au lieu de celles de l'échelle (essais)")
+	burst := fs.Int("burst", 0, "échéances de la rafale (défaut : min(n, 10 000))")
+	lead := fs.Duration("lead", 0, "avance entre la fin prévue de l'import de la rafale et ses échéances (défaut 1 min)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errors.New(benchUsage)
 	}
@@ -37,7 +41,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results, Workers: *workers,
-		Commit: commit(), Logger: logger, Out: m.Stdout})
+		Commit: commit(), Logger: logger, Out: m.Stdout, N: *n, Burst: *burst, Lead: *lead})
 	return err
 }
 

@@ -22,12 +22,10 @@ import (
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5"
 
-	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
-	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // Options say what to measure and where.
@@ -40,6 +38,15 @@ type Options struct {
 	Commit     string
 	Logger     *slog.Logger
 	Out        io.Writer
+	// For short runs (tests, trials): people imported instead of the
+	// scale's, the burst's size (default: min(people, 10,000)), and the
+	// time between the burst import's predicted end and its deadlines
+	// (default 60 s).
+	N, Burst int
+	Lead     time.Duration
+	// DatabaseURL, for tests: an existing, migrated database to use
+	// instead of the bench's own cluster.
+	DatabaseURL string
 }
 
 // Result is one line of the table.
@@ -60,7 +67,6 @@ type Report struct {
 	Machine   Machine   `json:"machine"`
 	Scale     string    `json:"scale"`
 	Results   []Result  `json:"results"`
-	Missing   []string  `json:"not_measured"`
 }
 
 // Machine describes where the figures come from.
@@ -81,23 +87,32 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if o.Scale == "large" {
 		n = 100_000
 	}
-	rep := Report{StartedAt: time.Now().UTC(), Commit: o.Commit, GoVersion: runtime.Version(), Machine: machine(), Scale: fmt.Sprint(n),
-		Missing: []string{
-			"deadline burst (10,000 deadlines due at once, and the SKIP LOCKED poller beside it)",
-			"views under load (overdue list, dossier page, indicators with 100,000 parcours)",
-			"footprint: history of a two-year parcours (TestTwoYearParcoursHistory prints it in make test)",
-		}}
+	floors := []int{10_000, 100_000}
+	if o.N > 0 {
+		n, floors = o.N, []int{o.N}
+	}
+	burst := min(n, 10_000)
+	if o.Burst > 0 {
+		burst = o.Burst
+	}
+	if o.Lead <= 0 {
+		o.Lead = time.Minute
+	}
+	rep := Report{StartedAt: time.Now().UTC(), Commit: o.Commit, GoVersion: runtime.Version(), Machine: machine(), Scale: fmt.Sprint(n)}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return rep, err
 	}
-	cluster := &pglocal.Cluster{Dir: filepath.Join(o.Dir, "postgres"), Port: o.Port, Database: "bench", Logger: o.Logger, Adopt: true}
-	url, err := cluster.Start(ctx)
-	if err != nil {
-		return rep, fmt.Errorf("PostgreSQL du banc d'essai : %w", err)
-	}
-	defer func() { _ = cluster.Stop(context.WithoutCancel(ctx)) }()
-	if err := resetDatabase(ctx, url); err != nil {
-		return rep, err
+	url := o.DatabaseURL
+	if url == "" {
+		cluster := &pglocal.Cluster{Dir: filepath.Join(o.Dir, "postgres"), Port: o.Port, Database: "bench", Logger: o.Logger, Adopt: true}
+		var err error
+		if url, err = cluster.Start(ctx); err != nil {
+			return rep, fmt.Errorf("PostgreSQL du banc d'essai : %w", err)
+		}
+		defer func() { _ = cluster.Stop(context.WithoutCancel(ctx)) }()
+		if err := resetDatabase(ctx, url); err != nil {
+			return rep, err
+		}
 	}
 	db, err := postgres.Open(ctx, url)
 	if err != nil {
@@ -111,8 +126,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	_ = db.Pool.QueryRow(ctx, `SHOW server_version`).Scan(&pgVersion)
 	rep.Machine.Postgres = pgVersion
 
+	// (1) The physical floor.
 	var floor float64
-	for _, size := range []int{10_000, 100_000} {
+	for _, size := range floors {
 		rate, err := copyFloor(ctx, db, size)
 		if err != nil {
 			return rep, fmt.Errorf("plancher CopyFrom : %w", err)
@@ -123,14 +139,23 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		rep.add(o.Out, Result{Name: "floor: pgx CopyFrom of beneficiary rows", N: size, Value: rate, Unit: "rows/s"})
 	}
 
-	starts, rss, err := importFlux(ctx, o, db, n)
+	// (2) The import, and the footprint of n open parcours.
+	r, err := startRig(ctx, o, db)
+	if err != nil {
+		return rep, err
+	}
+	defer r.stop()
+	seed := uint64(time.Now().UnixNano())
+	took, err := r.importFlux(ctx, importer.Synthetic(n, seed, domain.DateOf(time.Now())), n, n)
 	if err != nil {
 		return rep, fmt.Errorf("import : %w", err)
 	}
+	starts := float64(n) / took.Seconds()
+	resident := rss()
 	rep.add(o.Out, Result{Name: "import: CAF flux to every workflow started and visible", N: n, Value: starts, Unit: "starts/s", Target: ">= 200 starts/s (10,000)",
 		Note: fmt.Sprintf("%d importer workers; each person: one transaction, update-with-start, the workflow's first write", o.Workers)})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
-	rep.add(o.Out, Result{Name: "footprint: RSS (server + worker + importer) with n open parcours", N: n, Value: float64(rss) / (1 << 20), Unit: "MiB",
+	rep.add(o.Out, Result{Name: "footprint: RSS (server + worker + importer) with n open parcours", N: n, Value: float64(resident) / (1 << 20), Unit: "MiB",
 		Target: "< 1024 MiB (100,000)", Note: "one process: embedded Temporal server, worker and importer, as parcours serve runs them"})
 	var size int64
 	if err := db.Pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&size); err != nil {
@@ -138,9 +163,50 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	rep.add(o.Out, Result{Name: "footprint: application database size per parcours", N: n, Value: float64(size) / float64(n), Unit: "bytes",
 		Note: "whole read-model database after the import (the CopyFrom table is dropped), divided by n"})
-	for _, m := range rep.Missing {
-		fmt.Fprintf(o.Out, "  not measured yet: %s\n", m)
+
+	// (5) The history of a two-year parcours.
+	s, err := startSite(ctx, r)
+	if err != nil {
+		return rep, err
 	}
+	defer s.close()
+	h, err := twoYearParcours(ctx, r, s)
+	if err != nil {
+		return rep, fmt.Errorf("parcours de deux ans : %w", err)
+	}
+	note := fmt.Sprintf("%d run(s), %d days of server time from first to last event by %d fast-forwards of the server's time skipping, %d timers fired each at its own instant; "+
+		"without the %d events (%d bytes) time skipping adds", h.runs, int(h.span.Hours()/24), h.skips, h.timers, h.skipping, h.skipBytes)
+	rep.add(o.Out, Result{Name: "footprint: history events of a two-year parcours", N: 1, Value: float64(h.events), Unit: "events",
+		Target: "< 51,200 per run (Temporal's limit)", Note: note})
+	rep.add(o.Out, Result{Name: "footprint: history bytes of a two-year parcours", N: 1, Value: float64(h.bytes), Unit: "bytes",
+		Target: "< 50 MB per run (Temporal's limit)", Note: note + "; protobuf size of every event"})
+
+	// (3) and (4) The deadline burst, the views alone and during it, and
+	// the SQL poller on the same deadlines.
+	b, err := runBurst(ctx, o, r, s, burst, starts, disjointSeed(seed, burst, n), o.Lead)
+	if err != nil {
+		return rep, fmt.Errorf("rafale d'échéances : %w", err)
+	}
+	total := n + burst
+	drained := ""
+	if !b.drained {
+		drained = "NOT DRAINED after 10 minutes; "
+	}
+	rep.add(o.Out, Result{Name: "burst (Temporal timers): last overdue task in the read model after the due instant", N: burst, Value: b.last, Unit: "s",
+		Target: "<= 60 s", Note: drained + "n orientation deadlines due at one instant, as n durable timers of the embedded server; time from that instant to the last task's write (tasks.updated_at)"})
+	rep.add(o.Out, Result{Name: "burst (Temporal timers): lateness p50", N: burst, Value: b.p50, Unit: "s", Note: "tasks.updated_at minus the due instant"})
+	rep.add(o.Out, Result{Name: "burst (Temporal timers): lateness p99", N: burst, Value: b.p99, Unit: "s",
+		Note: fmt.Sprintf("tasks.updated_at minus the due instant; the workflows' own clock (tasks.overdue_at) p99 %.1f s", b.fire99)})
+	rep.addViews(o, "during the burst", total, b.samples, b.during, true)
+	rep.addViews(o, "alone (after the burst)", total, b.samples, b.alone, false)
+	last, p50, p99, err := pollerBurst(ctx, db, b.due, burst)
+	if err != nil {
+		return rep, err
+	}
+	pollNote := fmt.Sprintf("the same n deadlines in a bench table; %d pollers, batches of %d with FOR UPDATE SKIP LOCKED, a task row each, %s sleep when idle", pollers, pollBatch, pollInterval)
+	rep.add(o.Out, Result{Name: "burst (SQL poller, SKIP LOCKED): last task after the due instant", N: burst, Value: last, Unit: "s", Note: pollNote})
+	rep.add(o.Out, Result{Name: "burst (SQL poller, SKIP LOCKED): lateness p50", N: burst, Value: p50, Unit: "s", Note: pollNote})
+	rep.add(o.Out, Result{Name: "burst (SQL poller, SKIP LOCKED): lateness p99", N: burst, Value: p99, Unit: "s", Note: pollNote})
 	if o.ResultsDir != "" {
 		if err := rep.write(o.ResultsDir); err != nil {
 			return rep, err
@@ -155,7 +221,7 @@ func (rep *Report) add(w io.Writer, r Result) {
 	if r.Value < 10 {
 		value = fmt.Sprintf("%12.4f", r.Value)
 	}
-	line := fmt.Sprintf("  %-64s n=%-7d %s %-9s", r.Name, r.N, value, r.Unit)
+	line := fmt.Sprintf("  %-84s n=%-7d %s %-9s", r.Name, r.N, value, r.Unit)
 	if r.Target != "" {
 		line += "  target " + r.Target
 	}
@@ -223,63 +289,6 @@ func copyFloor(ctx context.Context, db *postgres.DB, n int) (float64, error) {
 	return float64(copied) / time.Since(start).Seconds(), nil
 }
 
-// importFlux starts an embedded Temporal server and a worker, imports a
-// generated flux of n households through the importer, and waits until
-// every subject person's parcours has its workflow started and its first
-// write (the orientation task) in the read model. It returns starts/s over
-// that whole time.
-func importFlux(ctx context.Context, o Options, db *postgres.DB, n int) (rate float64, rss int64, err error) {
-	tdir := filepath.Join(o.Dir, "temporal")
-	if err := os.RemoveAll(tdir); err != nil {
-		return 0, 0, err
-	}
-	port, err := temporal.FreePort()
-	if err != nil {
-		return 0, 0, err
-	}
-	srv, err := temporal.StartServer(temporal.ServerOptions{DataDir: tdir, Port: port, Logger: o.Logger, LogLevel: slog.LevelError})
-	if err != nil {
-		return 0, 0, err
-	}
-	defer srv.Stop()
-	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: o.Logger})
-	cancel()
-	if err != nil {
-		return 0, 0, err
-	}
-	defer tc.Close()
-	w := temporal.NewWorker(tc, db)
-	if err := w.Start(); err != nil {
-		return 0, 0, err
-	}
-	defer w.Stop()
-	svc := &app.Service{DB: db, Temporal: tc, Policy: domain.PolicyDepartement, Logger: o.Logger}
-
-	today := domain.DateOf(time.Now())
-	path := filepath.Join(o.Dir, fmt.Sprintf("RSABEI-bench-%d.xml", n))
-	if err := writeFlux(path, importer.Synthetic(n, uint64(time.Now().UnixNano()), today)); err != nil {
-		return 0, 0, err
-	}
-	defer os.Remove(path)
-	actor := domain.Actor{ID: "bench", Name: "make bench", Role: domain.RoleDepartment}
-	im := &importer.Importer{Service: svc, Logger: o.Logger}
-	start := time.Now()
-	run, err := im.Run(ctx, actor, importer.FileSource(filepath.Base(path), path), importer.Options{Format: importer.FormatFlux, Workers: o.Workers})
-	if err != nil {
-		return 0, 0, err
-	}
-	if run.Created != n {
-		return 0, 0, fmt.Errorf("%d personnes créées sur %d (%d rejetées)", run.Created, n, run.Rejected)
-	}
-	if err := waitVisible(ctx, db, n); err != nil {
-		return 0, 0, err
-	}
-	rate = float64(n) / time.Since(start).Seconds()
-	runtime.GC()
-	return rate, residentBytes(), nil
-}
-
 func writeFlux(path string, g importer.GenFlux) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -297,11 +306,8 @@ func writeFlux(path string, g importer.GenFlux) error {
 func waitVisible(ctx context.Context, db *postgres.DB, n int) error {
 	deadline := time.Now().Add(30 * time.Minute)
 	for {
-		var visible int
-		if err := db.Pool.QueryRow(ctx, `
-			SELECT count(*) FROM parcours p
-			WHERE p.workflow_started_at IS NOT NULL
-			  AND EXISTS (SELECT 1 FROM tasks t WHERE t.parcours_id = p.id AND t.kind = 'orient')`).Scan(&visible); err != nil {
+		visible, err := visibleCount(ctx, db)
+		if err != nil {
 			return err
 		}
 		if visible >= n {
@@ -316,6 +322,17 @@ func waitVisible(ctx context.Context, db *postgres.DB, n int) error {
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// visibleCount is the number of parcours with a started workflow and their
+// orientation task written by the workflow.
+func visibleCount(ctx context.Context, db *postgres.DB) (int, error) {
+	var visible int
+	err := db.Pool.QueryRow(ctx, `
+		SELECT count(*) FROM parcours p
+		WHERE p.workflow_started_at IS NOT NULL
+		  AND EXISTS (SELECT 1 FROM tasks t WHERE t.parcours_id = p.id AND t.kind = 'orient')`).Scan(&visible)
+	return visible, err
 }
 
 // residentBytes is this process's resident set size (VmRSS).

@@ -1,0 +1,122 @@
+package bench
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"runtime"
+	"time"
+
+	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/worker"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/importer"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+	"github.com/parcours-rsa/parcours/internal/temporal"
+)
+
+// rig is what `parcours serve` runs, in this process: an embedded Temporal
+// server, a worker and the app.Service, on the bench database.
+type rig struct {
+	o      Options
+	db     *postgres.DB
+	srv    *temporal.Server
+	tc     client.Client
+	worker worker.Worker
+	svc    *app.Service
+	paris  *time.Location // domain.Paris before the bench moved it, if it did
+}
+
+func startRig(ctx context.Context, o Options, db *postgres.DB) (*rig, error) {
+	r := &rig{o: o, db: db}
+	tdir := filepath.Join(o.Dir, "temporal")
+	if err := os.RemoveAll(tdir); err != nil {
+		return nil, err
+	}
+	port, err := temporal.FreePort()
+	if err != nil {
+		return nil, err
+	}
+	// Time skipping lets the two-year parcours live two years of server
+	// time in seconds (history.go); it acts only on an execution that asks.
+	if r.srv, err = temporal.StartServer(temporal.ServerOptions{DataDir: tdir, Port: port, Logger: o.Logger, LogLevel: slog.LevelError,
+		Dynamic: map[string]any{"frontend.WorkflowTimeSkippingEnabled": true}}); err != nil {
+		return nil, err
+	}
+	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	r.tc, err = temporal.Dial(dialCtx, temporal.ClientOptions{Address: r.srv.Address(), Namespace: "default", Logger: o.Logger})
+	cancel()
+	if err != nil {
+		r.srv.Stop()
+		return nil, err
+	}
+	r.worker = temporal.NewWorker(r.tc, db)
+	if err := r.worker.Start(); err != nil {
+		r.tc.Close()
+		r.srv.Stop()
+		return nil, err
+	}
+	r.svc = &app.Service{DB: db, Temporal: r.tc, Policy: domain.PolicyDepartement, Logger: o.Logger}
+	return r, nil
+}
+
+// stop stops the worker, the client and the server, and gives domain.Paris
+// back its zone once nothing runs that reads it.
+func (r *rig) stop() {
+	r.worker.Stop()
+	if r.paris != nil {
+		domain.Paris = r.paris
+	}
+	r.tc.Close()
+	r.srv.Stop()
+}
+
+// setZone stops the worker, sets the service's time zone to loc, and starts
+// a new worker: no workflow code or activity runs while the variable moves.
+// The workflows already open keep the timers they armed; those started from
+// now on count their dates in loc.
+func (r *rig) setZone(loc *time.Location) error {
+	r.worker.Stop()
+	if r.paris == nil {
+		r.paris = domain.Paris
+	}
+	domain.Paris = loc
+	r.worker = temporal.NewWorker(r.tc, r.db)
+	return r.worker.Start()
+}
+
+// importFlux imports the generated flux g through the importer and waits
+// until every subject person's parcours has its workflow started and its
+// first write (the orientation task) in the read model, want parcours in
+// all. It returns the time that took.
+func (r *rig) importFlux(ctx context.Context, g importer.GenFlux, n, want int) (time.Duration, error) {
+	path := filepath.Join(r.o.Dir, fmt.Sprintf("RSABEI-bench-%d-%d.xml", n, time.Now().UnixNano()))
+	if err := writeFlux(path, g); err != nil {
+		return 0, err
+	}
+	defer os.Remove(path)
+	actor := domain.Actor{ID: "bench", Name: "make bench", Role: domain.RoleDepartment}
+	im := &importer.Importer{Service: r.svc, Logger: r.o.Logger}
+	start := time.Now()
+	run, err := im.Run(ctx, actor, importer.FileSource(filepath.Base(path), path), importer.Options{Format: importer.FormatFlux, Workers: r.o.Workers})
+	if err != nil {
+		return 0, err
+	}
+	if run.Created != n {
+		return 0, fmt.Errorf("%d personnes créées sur %d (%d rejetées)", run.Created, n, run.Rejected)
+	}
+	if err := waitVisible(ctx, r.db, want); err != nil {
+		return 0, err
+	}
+	return time.Since(start), nil
+}
+
+// rss is this process's resident set size after a collection.
+func rss() int64 {
+	runtime.GC()
+	return residentBytes()
+}
