@@ -215,40 +215,41 @@ func (s *Service) LetterPDF(ctx context.Context, a domain.Actor, id string) ([]b
 // "send the notice" task and, with the receipt date, starts the
 // observation period.
 func (s *Service) RecordLetterSent(ctx context.Context, a domain.Actor, id string, in domain.LetterSending) (domain.LetterView, error) {
-	if err := authorize(a, "enregistrer l'envoi d'un courrier", departmentOnly...); err != nil {
-		return domain.LetterView{}, err
-	}
-	if err := in.Validate(s.today()); err != nil {
-		return domain.LetterView{}, err
-	}
-	if _, err := s.DB.GetLetter(ctx, id, postgres.ScopeOf(a)); err != nil {
-		return domain.LetterView{}, err
-	}
-	err := s.DB.RecordLetterSent(ctx, id, in, a.ID, func(v domain.LetterView) error {
-		if v.Kind != domain.LetterNotice {
-			return nil
-		}
-		n := domain.Notice{SentOn: in.SentOn, ReceivedOn: in.ReceivedOn, Mode: in.Mode, PlannedKind: v.Params.PlannedKind,
-			PlannedPercent: v.Params.PlannedPercent, PlannedMonths: v.Params.PlannedMonths,
-			Letter: &domain.LetterRef{ID: v.ID, Number: v.Number, SHA256: v.SHA256}}
-		_, err := s.reviewCommand(withUpdateID(ctx, "letter-sent-"+v.ID), a, v.ReviewID, workflows.SendNoticeUpdate, &n, "notice",
-			"envoyer le courrier d'information", departmentOnly)
-		return err
-	})
-	if err != nil {
-		return domain.LetterView{}, err
-	}
-	v, err := s.DB.GetLetter(ctx, id, postgres.Scope{})
-	if err != nil {
-		return v, err
-	}
-	return v, s.audit(ctx, a, "update", "letter", id, map[string]any{"sent_on": in.SentOn, "mode": in.Mode, "received_on": in.ReceivedOn})
+	return s.letterStep(ctx, a, id, "enregistrer l'envoi d'un courrier", &in,
+		map[string]any{"sent_on": in.SentOn, "mode": in.Mode, "received_on": in.ReceivedOn},
+		func(notify func(domain.LetterView) error) error {
+			return s.DB.RecordLetterSent(ctx, id, in, a.ID, notify)
+		},
+		func(v domain.LetterView) error {
+			n := domain.Notice{SentOn: in.SentOn, ReceivedOn: in.ReceivedOn, Mode: in.Mode, PlannedKind: v.Params.PlannedKind,
+				PlannedPercent: v.Params.PlannedPercent, PlannedMonths: v.Params.PlannedMonths,
+				Letter: &domain.LetterRef{ID: v.ID, Number: v.Number, SHA256: v.SHA256}}
+			_, err := s.reviewCommand(withUpdateID(ctx, "letter-sent-"+v.ID), a, v.ReviewID, workflows.SendNoticeUpdate, &n, "notice",
+				"envoyer le courrier d'information", departmentOnly)
+			return err
+		})
 }
 
 // RecordLetterReceived records the date on the acknowledgment of receipt;
 // for the notice, the observation period runs from it.
 func (s *Service) RecordLetterReceived(ctx context.Context, a domain.Actor, id string, in domain.LetterReceipt) (domain.LetterView, error) {
-	if err := authorize(a, "enregistrer la réception d'un courrier", departmentOnly...); err != nil {
+	return s.letterStep(ctx, a, id, "enregistrer la réception d'un courrier", in, map[string]any{"received_on": in.ReceivedOn},
+		func(notify func(domain.LetterView) error) error {
+			return s.DB.RecordLetterReceived(ctx, id, in.ReceivedOn, a.ID, notify)
+		},
+		func(v domain.LetterView) error {
+			_, err := s.reviewCommand(withUpdateID(ctx, "letter-received-"+v.ID), a, v.ReviewID, workflows.RecordNoticeReceiptUpdate,
+				&domain.NoticeReceipt{ReceivedOn: in.ReceivedOn}, "notice_receipt", "enregistrer la réception du courrier", departmentOnly)
+			return err
+		})
+}
+
+// letterStep records a step of a letter's life: record locks the letter
+// and runs notify, which carries a notice's step to its case, before the
+// commit.
+func (s *Service) letterStep(ctx context.Context, a domain.Actor, id, what string, in interface{ Validate(domain.Date) error },
+	detail map[string]any, record func(notify func(domain.LetterView) error) error, noticeStep func(domain.LetterView) error) (domain.LetterView, error) {
+	if err := authorize(a, what, departmentOnly...); err != nil {
 		return domain.LetterView{}, err
 	}
 	if err := in.Validate(s.today()); err != nil {
@@ -257,13 +258,11 @@ func (s *Service) RecordLetterReceived(ctx context.Context, a domain.Actor, id s
 	if _, err := s.DB.GetLetter(ctx, id, postgres.ScopeOf(a)); err != nil {
 		return domain.LetterView{}, err
 	}
-	err := s.DB.RecordLetterReceived(ctx, id, in.ReceivedOn, a.ID, func(v domain.LetterView) error {
+	err := record(func(v domain.LetterView) error {
 		if v.Kind != domain.LetterNotice {
 			return nil
 		}
-		_, err := s.reviewCommand(withUpdateID(ctx, "letter-received-"+v.ID), a, v.ReviewID, workflows.RecordNoticeReceiptUpdate,
-			&domain.NoticeReceipt{ReceivedOn: in.ReceivedOn}, "notice_receipt", "enregistrer la réception du courrier", departmentOnly)
-		return err
+		return noticeStep(v)
 	})
 	if err != nil {
 		return domain.LetterView{}, err
@@ -272,7 +271,7 @@ func (s *Service) RecordLetterReceived(ctx context.Context, a domain.Actor, id s
 	if err != nil {
 		return v, err
 	}
-	return v, s.audit(ctx, a, "update", "letter", id, map[string]any{"received_on": in.ReceivedOn})
+	return v, s.audit(ctx, a, "update", "letter", id, detail)
 }
 
 // RecordNoticeReceipt records the receipt of a notice sent outside the
