@@ -192,7 +192,7 @@ func openPostgres(ctx context.Context, o ServerOptions, logger tlog.Logger) (_ *
 	st := &store{
 		name: "postgresql", main: sqlConf(mainDB, 16), visibility: sqlConf(visDB, 4),
 		where:   where,
-		reset:   fmt.Sprintf("arrêtez le service puis, sur ce PostgreSQL : DROP DATABASE %s; DROP DATABASE %s;", mainDB, visDB),
+		reset:   fmt.Sprintf("arrêtez le service, supprimez sur ce PostgreSQL les bases %s et %s (DROP DATABASE %s, DROP DATABASE %s)", mainDB, visDB, mainDB, visDB),
 		release: release,
 	}
 	for _, s := range []struct {
@@ -280,7 +280,7 @@ type ShardsError struct {
 }
 
 func (e *ShardsError) Error() string {
-	return fmt.Sprintf("PARCOURS_TEMPORAL_SHARDS=%d, mais le stockage du serveur Temporal embarqué (%s) a été créé avec %d partition(s) d'historique, "+
+	return fmt.Sprintf("PARCOURS_TEMPORAL_SHARDS=%d, mais le stockage du serveur Temporal embarqué (%s) a été créé avec %d partition(s) d'historique (history shards), "+
 		"un nombre fixé à sa création. Pour le garder : PARCOURS_TEMPORAL_SHARDS=%d, ou retirez la variable. "+
 		"Pour en changer : %s, puis redémarrez ; les workflows en cours et leur historique sont alors perdus (la base de l'application reste)",
 		e.Asked, e.Where, e.Stored, e.Stored, e.Reset)

@@ -64,7 +64,7 @@ func TestPostgresStore(t *testing.T) {
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, [2]int32{4, 2}, [2]int32{se.Asked, se.Stored})
 	require.ErrorContains(t, err, "PARCOURS_TEMPORAL_SHARDS=2")
-	require.ErrorContains(t, err, "DROP DATABASE "+name+";")
+	require.ErrorContains(t, err, "DROP DATABASE "+name+",")
 
 	// Unset: the store's count; the timer set before the stop fires.
 	o.Shards = 0
