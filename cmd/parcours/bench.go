@@ -14,7 +14,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/bench"
 )
 
-const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--workers N] [--results DIR]"
+const benchUsage = "usage : parcours bench [--scale small|large] [--people N] [--temporal-store sqlite|postgres] [--dir DIR] [--port N] [--workers N] [--results DIR]"
 
 // bench measures the service on this machine (make bench).
 func (m *Main) bench(ctx context.Context, args []string) error {
@@ -25,10 +25,12 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	port := fs.Int("port", 54369, "port du PostgreSQL du banc d'essai")
 	workers := fs.Int("workers", 16, "personnes importées en parallèle")
 	results := fs.String("results", "bench/results", "où écrire le résultat JSON")
+	people := fs.Int("people", 0, "personnes importées, à la place de --scale (comparaison rapide : 2000)")
+	store := fs.String("temporal-store", "sqlite", "stockage du serveur Temporal embarqué : sqlite ou postgres")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errors.New(benchUsage)
 	}
-	if *scale != "" && *scale != "small" && *scale != "large" {
+	if (*scale != "" && *scale != "small" && *scale != "large") || *people < 0 || (*store != "sqlite" && *store != "postgres") {
 		return errors.New(benchUsage)
 	}
 	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
@@ -37,7 +39,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results, Workers: *workers,
-		Commit: commit(), Logger: logger, Out: m.Stdout})
+		People: *people, TemporalStore: *store, Commit: commit(), Logger: logger, Out: m.Stdout})
 	return err
 }
 

@@ -37,9 +37,14 @@ type Options struct {
 	Port       int    // the scratch PostgreSQL's port
 	ResultsDir string // where the JSON goes ("" for none)
 	Workers    int    // people the importer applies at once (default 16)
-	Commit     string
-	Logger     *slog.Logger
-	Out        io.Writer
+	People     int    // people imported, over Scale's (a quick comparison: 2,000)
+	// TemporalStore is the embedded server's store: temporal.StoreSQLite
+	// (default) or temporal.StorePostgres (databases bench_temporal and
+	// bench_temporal_visibility on the bench's cluster, recreated each run).
+	TemporalStore string
+	Commit        string
+	Logger        *slog.Logger
+	Out           io.Writer
 }
 
 // Result is one line of the table.
@@ -80,6 +85,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	n := 10_000
 	if o.Scale == "large" {
 		n = 100_000
+	}
+	if o.People > 0 {
+		n = o.People
 	}
 	rep := Report{StartedAt: time.Now().UTC(), Commit: o.Commit, GoVersion: runtime.Version(), Machine: machine(), Scale: fmt.Sprint(n),
 		Missing: []string{
@@ -123,12 +131,16 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		rep.add(o.Out, Result{Name: "floor: pgx CopyFrom of beneficiary rows", N: size, Value: rate, Unit: "rows/s"})
 	}
 
-	starts, rss, err := importFlux(ctx, o, db, n)
+	store := o.TemporalStore
+	if store == "" {
+		store = temporal.StoreSQLite
+	}
+	starts, rss, err := importFlux(ctx, o, db, url, n)
 	if err != nil {
 		return rep, fmt.Errorf("import : %w", err)
 	}
 	rep.add(o.Out, Result{Name: "import: CAF flux to every workflow started and visible", N: n, Value: starts, Unit: "starts/s", Target: ">= 200 starts/s (10,000)",
-		Note: fmt.Sprintf("%d importer workers; each person: one transaction, update-with-start, the workflow's first write", o.Workers)})
+		Note: fmt.Sprintf("%d importer workers; embedded Temporal server on %s; each person: one transaction, update-with-start, the workflow's first write", o.Workers, store)})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
 	rep.add(o.Out, Result{Name: "footprint: RSS (server + worker + importer) with n open parcours", N: n, Value: float64(rss) / (1 << 20), Unit: "MiB",
 		Target: "< 1024 MiB (100,000)", Note: "one process: embedded Temporal server, worker and importer, as parcours serve runs them"})
@@ -185,18 +197,30 @@ func resetDatabase(ctx context.Context, url string) error {
 	if err != nil {
 		return err
 	}
-	name := cfg.Database
+	if err := dropDatabase(ctx, url, cfg.Database); err != nil {
+		return err
+	}
+	return adminExec(ctx, url, "CREATE DATABASE "+pgx.Identifier{cfg.Database}.Sanitize())
+}
+
+// dropDatabase drops the database name of url's server, if it exists.
+func dropDatabase(ctx context.Context, url, name string) error {
+	return adminExec(ctx, url, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
+}
+
+// adminExec runs stmt in the database postgres of url's server.
+func adminExec(ctx context.Context, url, stmt string) error {
+	cfg, err := pgx.ParseConfig(url)
+	if err != nil {
+		return err
+	}
 	cfg.Database = "postgres"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
-	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
-		return err
-	}
-	_, err = conn.Exec(ctx, "CREATE DATABASE "+ident)
+	_, err = conn.Exec(ctx, stmt)
 	return err
 }
 
@@ -228,16 +252,25 @@ func copyFloor(ctx context.Context, db *postgres.DB, n int) (float64, error) {
 // every subject person's parcours has its workflow started and its first
 // write (the orientation task) in the read model. It returns starts/s over
 // that whole time.
-func importFlux(ctx context.Context, o Options, db *postgres.DB, n int) (rate float64, rss int64, err error) {
+func importFlux(ctx context.Context, o Options, db *postgres.DB, url string, n int) (rate float64, rss int64, err error) {
 	tdir := filepath.Join(o.Dir, "temporal")
 	if err := os.RemoveAll(tdir); err != nil {
 		return 0, 0, err
+	}
+	const temporalDB = "bench_temporal"
+	if o.TemporalStore == temporal.StorePostgres {
+		for _, name := range []string{temporalDB, temporalDB + "_visibility"} {
+			if err := dropDatabase(ctx, url, name); err != nil {
+				return 0, 0, err
+			}
+		}
 	}
 	port, err := temporal.FreePort()
 	if err != nil {
 		return 0, 0, err
 	}
-	srv, err := temporal.StartServer(temporal.ServerOptions{DataDir: tdir, Port: port, Logger: o.Logger, LogLevel: slog.LevelError})
+	srv, err := temporal.StartServer(temporal.ServerOptions{DataDir: tdir, Port: port, Logger: o.Logger, LogLevel: slog.LevelError,
+		Store: o.TemporalStore, PostgresURL: url, Database: temporalDB})
 	if err != nil {
 		return 0, 0, err
 	}
