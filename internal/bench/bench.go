@@ -120,7 +120,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rep.Machine.Postgres = pgVersion
 
 	var floor float64
-	for _, size := range []int{10_000, 100_000} {
+	sizes := []int{10_000, 100_000}
+	if n != 10_000 && n != 100_000 {
+		sizes = append([]int{n}, sizes...) // the floor of the same size as the import
+	}
+	for _, size := range sizes {
 		rate, err := copyFloor(ctx, db, size)
 		if err != nil {
 			return rep, fmt.Errorf("plancher CopyFrom : %w", err)
