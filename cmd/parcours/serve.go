@@ -98,15 +98,22 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	reg := metrics.New(db.Pool, logger)
 	address := cfg.TemporalAddress
 	if cfg.Embedded() {
-		srv, err := temporal.StartServer(temporal.ServerOptions{
+		opts := temporal.ServerOptions{
 			DataDir: filepath.Join(cfg.DataDir, "temporal"), Port: cfg.TemporalPort,
 			Namespace: cfg.TemporalNamespace, Logger: logger,
-		})
+			Store: cfg.TemporalStore, Database: cfg.TemporalDatabase, Shards: cfg.TemporalShards,
+		}
+		if cfg.TemporalStore == config.StorePostgres {
+			// The application's server (DATABASE_URL, or the local cluster), Temporal's own databases.
+			opts.PostgresURL = db.Pool.Config().ConnString()
+		}
+		srv, err := temporal.StartServer(opts)
 		if err != nil {
 			return err
 		}
 		defer srv.Stop()
 		address = srv.Address()
+		logger.Info("embedded Temporal server started", "store", cfg.TemporalStore, "shards", srv.Shards())
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
@@ -269,6 +276,9 @@ func (m *Main) banner(cfg config.Config, temporalAddress string) {
 	tmp := "Temporal " + temporalAddress
 	if cfg.Embedded() {
 		tmp = fmt.Sprintf("Temporal embarqué (%s, données dans %s)", temporalAddress, filepath.Join(cfg.DataDir, "temporal"))
+		if cfg.TemporalStore == config.StorePostgres {
+			tmp = fmt.Sprintf("Temporal embarqué (%s, données dans PostgreSQL : bases %s et %s_visibility)", temporalAddress, cfg.TemporalDatabase, cfg.TemporalDatabase)
+		}
 	}
 	fmt.Fprintf(m.Stdout, `
 parcours est prêt : http://%s  (interface web : connexion avec un compte)

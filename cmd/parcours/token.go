@@ -95,7 +95,12 @@ func (m *Main) healthcheck(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	host, port, _ := net.SplitHostPort(cfg.Addr)
+	// A worker serves /healthz only on PARCOURS_METRICS_ADDR; serve on both.
+	addr := cfg.Addr
+	if cfg.MetricsAddr != "" {
+		addr = cfg.MetricsAddr
+	}
+	host, port, _ := net.SplitHostPort(addr)
 	if host == "" || host == "0.0.0.0" || host == "::" {
 		host = "127.0.0.1"
 	}

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -23,6 +24,9 @@ type Config struct {
 	TemporalAddress    string                    // TEMPORAL_ADDRESS; empty: embedded server
 	TemporalNamespace  string                    // TEMPORAL_NAMESPACE
 	TemporalPort       int                       // PARCOURS_TEMPORAL_PORT: the embedded frontend
+	TemporalStore      string                    // PARCOURS_TEMPORAL_STORE: the embedded server's store, sqlite or postgres
+	TemporalDatabase   string                    // PARCOURS_TEMPORAL_DATABASE: its database on PostgreSQL (and <name>_visibility)
+	TemporalShards     int                       // PARCOURS_TEMPORAL_SHARDS: history shards of a new store; 0: the store's, or 1
 	TemporalAPIKey     string                    // TEMPORAL_API_KEY (Temporal Cloud)
 	TemporalTLS        bool                      // TEMPORAL_TLS
 	TemporalTLSCert    string                    // TEMPORAL_TLS_CERT: client certificate file (mTLS), with TEMPORAL_TLS_KEY
@@ -65,6 +69,8 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		DatabaseURL:        getenv("DATABASE_URL"),
 		TemporalAddress:    getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace:  getenv("TEMPORAL_NAMESPACE"),
+		TemporalStore:      getenv("PARCOURS_TEMPORAL_STORE"),
+		TemporalDatabase:   getenv("PARCOURS_TEMPORAL_DATABASE"),
 		TemporalAPIKey:     getenv("TEMPORAL_API_KEY"),
 		TemporalTLSCert:    getenv("TEMPORAL_TLS_CERT"),
 		TemporalTLSKey:     getenv("TEMPORAL_TLS_KEY"),
@@ -88,6 +94,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.TemporalPort, err = intVar(getenv, "PARCOURS_TEMPORAL_PORT"); err != nil {
 		return c, err
+	}
+	if c.TemporalShards, err = intVar(getenv, "PARCOURS_TEMPORAL_SHARDS"); err != nil {
+		return c, err
+	}
+	if getenv("PARCOURS_TEMPORAL_SHARDS") != "" && c.TemporalShards == 0 {
+		return c, &Error{"PARCOURS_TEMPORAL_SHARDS", "0 : attendu de 1 à 16384 (ou retirez la variable)"}
 	}
 	if c.RenewalNoticeDays, err = intVar(getenv, "PARCOURS_RENEWAL_NOTICE_DAYS"); err != nil {
 		return c, err
@@ -197,6 +209,12 @@ func (c Config) WithDefaults() Config {
 	if c.TemporalPort == 0 {
 		c.TemporalPort = 7233
 	}
+	if c.Embedded() && c.TemporalStore == "" {
+		c.TemporalStore = StoreSQLite
+	}
+	if c.TemporalStore == StorePostgres && c.TemporalDatabase == "" {
+		c.TemporalDatabase = "temporal"
+	}
 	if c.Policy == "" {
 		c.Policy = domain.DefaultPolicy
 	}
@@ -276,6 +294,9 @@ func (c Config) Validate() error {
 		}
 		return &Error{v, "vise un serveur Temporal existant : indiquez aussi son adresse (TEMPORAL_ADDRESS)"}
 	}
+	if err := c.validateTemporalStore(); err != nil {
+		return err
+	}
 	if c.AuditRetentionDays < 183 || c.AuditRetentionDays > 3650 {
 		return &Error{"PARCOURS_AUDIT_RETENTION_DAYS", fmt.Sprintf("%d : le journal d'audit se garde de 183 jours (6 mois, minimum de la CNIL) à 3650 jours", c.AuditRetentionDays)}
 	}
@@ -284,6 +305,45 @@ func (c Config) Validate() error {
 	}
 	if _, ok := domain.LookupPolicy(c.Policy); !ok {
 		return &Error{"PARCOURS_POLICY", fmt.Sprintf("%q inconnue : valeurs possibles %s", c.Policy, strings.Join(domain.PolicyNames(), ", "))}
+	}
+	return nil
+}
+
+// The embedded server's stores (PARCOURS_TEMPORAL_STORE).
+const (
+	StoreSQLite   = "sqlite"
+	StorePostgres = "postgres"
+)
+
+var temporalDatabase = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,51}$`)
+
+func (c Config) validateTemporalStore() error {
+	if !c.Embedded() {
+		for _, s := range []struct {
+			name string
+			set  bool
+		}{
+			{"PARCOURS_TEMPORAL_STORE", c.TemporalStore != ""},
+			{"PARCOURS_TEMPORAL_SHARDS", c.TemporalShards != 0},
+			{"PARCOURS_TEMPORAL_DATABASE", c.TemporalDatabase != ""},
+		} {
+			if s.set {
+				return &Error{s.name, "ne vaut que pour le serveur Temporal embarqué : sans objet avec TEMPORAL_ADDRESS (retirez l'une ou l'autre)"}
+			}
+		}
+		return nil
+	}
+	if c.TemporalStore != StoreSQLite && c.TemporalStore != StorePostgres {
+		return &Error{"PARCOURS_TEMPORAL_STORE", fmt.Sprintf("%q : attendu sqlite (fichier sous PARCOURS_DATA_DIR) ou postgres (le PostgreSQL de l'application)", c.TemporalStore)}
+	}
+	if c.TemporalShards < 0 || c.TemporalShards > 16384 {
+		return &Error{"PARCOURS_TEMPORAL_SHARDS", fmt.Sprintf("%d : attendu de 1 à 16384", c.TemporalShards)}
+	}
+	if c.TemporalDatabase != "" && c.TemporalStore != StorePostgres {
+		return &Error{"PARCOURS_TEMPORAL_DATABASE", "ne vaut qu'avec PARCOURS_TEMPORAL_STORE=postgres"}
+	}
+	if c.TemporalDatabase != "" && !temporalDatabase.MatchString(c.TemporalDatabase) {
+		return &Error{"PARCOURS_TEMPORAL_DATABASE", fmt.Sprintf("%q : attendu un nom de base en minuscules, chiffres et _ (52 caractères au plus)", c.TemporalDatabase)}
 	}
 	return nil
 }

@@ -22,6 +22,40 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, 8, c.DigestHour)
 	require.Equal(t, 587, c.SMTPPort)
 	require.Empty(t, c.SMTPHost, "no SMTP host: no digest")
+	require.Equal(t, StoreSQLite, c.TemporalStore)
+	require.Zero(t, c.TemporalShards, "the store's own count, or 1 for a new store")
+	require.Empty(t, c.TemporalDatabase)
+}
+
+func TestEmbeddedTemporalStore(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(map[string]string{"PARCOURS_TEMPORAL_STORE": "postgres", "PARCOURS_TEMPORAL_SHARDS": "8"}))
+	require.NoError(t, err)
+	require.Equal(t, []any{StorePostgres, "temporal", 8}, []any{c.TemporalStore, c.TemporalDatabase, c.TemporalShards})
+	c, err = FromEnv(env(map[string]string{"PARCOURS_TEMPORAL_STORE": "postgres", "PARCOURS_TEMPORAL_DATABASE": "temporal_recette"}))
+	require.NoError(t, err)
+	require.Equal(t, "temporal_recette", c.TemporalDatabase)
+	c, err = FromEnv(env(map[string]string{"PARCOURS_TEMPORAL_SHARDS": "4"}))
+	require.NoError(t, err)
+	require.Equal(t, []any{StoreSQLite, 4}, []any{c.TemporalStore, c.TemporalShards})
+
+	for name, m := range map[string]map[string]string{
+		"store":              {"PARCOURS_TEMPORAL_STORE": "mysql"},
+		"shards not a count": {"PARCOURS_TEMPORAL_SHARDS": "beaucoup"},
+		"zero shards":        {"PARCOURS_TEMPORAL_SHARDS": "0"},
+		"too many shards":    {"PARCOURS_TEMPORAL_SHARDS": "20000"},
+		"negative shards":    {"PARCOURS_TEMPORAL_SHARDS": "-2"},
+		"database name":      {"PARCOURS_TEMPORAL_STORE": "postgres", "PARCOURS_TEMPORAL_DATABASE": "Temporal-Prod"},
+		"database on sqlite": {"PARCOURS_TEMPORAL_DATABASE": "temporal"},
+		"store with cluster": {"PARCOURS_TEMPORAL_STORE": "postgres", "TEMPORAL_ADDRESS": "temporal:7233"},
+		"shards w/ cluster":  {"PARCOURS_TEMPORAL_SHARDS": "4", "TEMPORAL_ADDRESS": "temporal:7233"},
+	} {
+		_, err := FromEnv(env(m))
+		require.Error(t, err, name)
+		var ce *Error
+		require.ErrorAs(t, err, &ce, name)
+		require.Contains(t, ce.Var, "PARCOURS_TEMPORAL_", name)
+	}
 }
 
 func TestInvalidValuesNameTheirVariable(t *testing.T) {

@@ -21,33 +21,69 @@ func TestComposeFileIsValid(t *testing.T) {
 	file := filepath.Join(root, "docker-compose.yml")
 	b, err := os.ReadFile(file)
 	require.NoError(t, err)
-	p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
-		WorkingDir:  root,
-		ConfigFiles: []types.ConfigFile{{Filename: file, Content: b}},
-		Environment: types.Mapping{"POSTGRES_PASSWORD": "secret"},
-	}, func(o *loader.Options) { o.SetProjectName("parcours", true) })
-	require.NoError(t, err)
-
-	services := map[string]types.ServiceConfig{}
-	for _, s := range p.Services {
-		services[s.Name] = s
+	load := func(env types.Mapping) (map[string]types.ServiceConfig, error) {
+		p, err := loader.LoadWithContext(context.Background(), types.ConfigDetails{
+			WorkingDir:  root,
+			ConfigFiles: []types.ConfigFile{{Filename: file, Content: b}},
+			Environment: env,
+		}, func(o *loader.Options) { o.SetProjectName("parcours", true) })
+		if err != nil {
+			return nil, err
+		}
+		services := map[string]types.ServiceConfig{}
+		for _, s := range p.Services {
+			services[s.Name] = s
+		}
+		return services, nil
 	}
-	for _, name := range []string{"postgresql", "temporal", "temporal-ui", "parcours", "worker"} {
+	services, err := load(types.Mapping{"POSTGRES_PASSWORD": "secret"})
+	require.NoError(t, err)
+	for _, name := range []string{"postgresql", "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "parcours", "worker"} {
 		require.Contains(t, services, name)
 	}
-	require.Equal(t, "postgres12", *services["temporal"].Environment["DB"])
-	parcours := services["parcours"]
+
+	// Temporal on PostgreSQL, its schemas set up by a job it waits for.
+	temporal := services["temporal"]
+	require.True(t, strings.HasPrefix(temporal.Image, "temporalio/server:"), "auto-setup is deprecated")
+	require.Equal(t, "postgres12", *temporal.Environment["DB"])
+	require.Equal(t, "postgresql", *temporal.Environment["POSTGRES_SEEDS"])
+	require.Equal(t, "0.0.0.0", *temporal.Environment["BIND_ON_IP"], "reachable from the other containers")
+	require.Equal(t, "64", *temporal.Environment["NUM_HISTORY_SHARDS"])
+	require.Equal(t, types.ServiceConditionCompletedSuccessfully, temporal.DependsOn["temporal-schema"].Condition)
+	require.NotNil(t, temporal.HealthCheck)
+	require.Len(t, temporal.Volumes, 1)
+	require.FileExists(t, temporal.Volumes[0].Source, "the dynamic configuration file the server needs")
+	require.Equal(t, *temporal.Environment["DYNAMIC_CONFIG_FILE_PATH"], temporal.Volumes[0].Target)
+	setup := strings.Join(services["temporal-schema"].Command, " ")
+	for _, want := range []string{"for db in temporal temporal_visibility", "--db $db create", "setup-schema -v 0.0", "update-schema --schema-name postgresql/v12/temporal", "update-schema --schema-name postgresql/v12/visibility"} {
+		require.Contains(t, setup, want)
+	}
+	require.Equal(t, "secret", *services["temporal-schema"].Environment["SQL_PASSWORD"])
+	require.Contains(t, strings.Join(services["temporal-namespace"].Command, " "), "namespace create -n default")
+	require.Equal(t, "temporal:7233", *services["temporal-ui"].Environment["TEMPORAL_ADDRESS"])
+
+	// parcours and its workers: one Temporal, one database, one rule set.
+	parcours, worker := services["parcours"], services["worker"]
 	require.NotNil(t, parcours.Build, "parcours is built from the Dockerfile")
+	require.Equal(t, types.ServiceConditionCompletedSuccessfully, parcours.DependsOn["temporal-namespace"].Condition)
+	require.Equal(t, types.ShellCommand{"worker"}, worker.Command)
+	for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "DATABASE_URL", "PARCOURS_POLICY"} {
+		require.NotNil(t, parcours.Environment[v], v)
+		require.Equal(t, *parcours.Environment[v], *worker.Environment[v], v)
+	}
 	require.Equal(t, "temporal:7233", *parcours.Environment["TEMPORAL_ADDRESS"])
+	require.Equal(t, "default", *parcours.Environment["TEMPORAL_NAMESPACE"])
 	require.True(t, strings.HasPrefix(*parcours.Environment["DATABASE_URL"], "postgres://parcours:secret@postgresql:5432/"))
-	require.Equal(t, types.ShellCommand{"worker"}, services["worker"].Command)
+	require.NotNil(t, worker.HealthCheck)
+	require.NotNil(t, worker.Environment["PARCOURS_METRICS_ADDR"], "the worker's healthcheck asks its metrics listener")
+	require.Equal(t, 2, *worker.Deploy.Replicas)
+	services, err = load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_WORKERS": "5", "PARCOURS_POLICY": "loi"})
+	require.NoError(t, err)
+	require.Equal(t, 5, *services["worker"].Deploy.Replicas)
+	require.Equal(t, "loi", *services["worker"].Environment["PARCOURS_POLICY"])
 
 	// Without the password the file refuses to load: no default secret.
-	_, err = loader.LoadWithContext(context.Background(), types.ConfigDetails{
-		WorkingDir:  root,
-		ConfigFiles: []types.ConfigFile{{Filename: file, Content: b}},
-		Environment: types.Mapping{},
-	}, func(o *loader.Options) { o.SetProjectName("parcours", true) })
+	_, err = load(types.Mapping{})
 	require.ErrorContains(t, err, "POSTGRES_PASSWORD")
 
 	docker, err := os.ReadFile(filepath.Join(root, "Dockerfile"))

@@ -1,5 +1,6 @@
-// Package temporal runs the embedded Temporal server (SQLite file under the
-// data directory) and dials Temporal clients, embedded or remote.
+// Package temporal runs the embedded Temporal server (a SQLite file under
+// the data directory, or two PostgreSQL databases) and dials Temporal
+// clients, embedded or remote.
 package temporal
 
 import (
@@ -21,15 +22,23 @@ import (
 	tlog "go.temporal.io/server/common/log"
 	"go.temporal.io/server/common/log/tag"
 	"go.temporal.io/server/common/membership/static"
-	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
 	"go.temporal.io/server/common/primitives"
-	sqliteschema "go.temporal.io/server/schema/sqlite"
 	"go.temporal.io/server/temporal"
 )
 
 // ServerOptions configure the embedded server.
 type ServerOptions struct {
-	DataDir   string // the SQLite file and the cluster ID live here
+	DataDir string // the SQLite file and the cluster ID live here
+	// Store is StoreSQLite (default: DataDir/temporal.db) or StorePostgres:
+	// databases Database and Database+"_visibility" on the server of
+	// PostgresURL, created with their schemas at the first start.
+	Store       string
+	PostgresURL string // postgres://…; its database is used only to create Temporal's
+	Database    string // default DefaultDatabase
+	// Shards is the number of history shards, fixed when the store is
+	// created: 0 keeps the store's (DefaultShards for a new one); another
+	// number than the store's is refused with a *ShardsError.
+	Shards    int
 	IP        string // default 127.0.0.1
 	Port      int    // frontend gRPC port, default 7233
 	Namespace string // created if missing, default "default"
@@ -44,18 +53,29 @@ type ServerOptions struct {
 type Server struct {
 	srv     temporal.Server
 	address string
+	shards  int
+	release func()
 }
+
+// Shards is the number of history shards the server runs with.
+func (s *Server) Shards() int { return s.shards }
 
 // Address is host:port of the frontend.
 func (s *Server) Address() string { return s.address }
 
 // Stop stops every service of the server.
-func (s *Server) Stop() { s.srv.Stop() }
+func (s *Server) Stop() {
+	s.srv.Stop()
+	s.release()
+}
+
+const clusterName = "active"
 
 // StartServer starts the four Temporal services in this process, persisted
-// in DataDir/temporal.db. A kill -9 loses nothing that was acknowledged: the
-// file is in WAL mode and timers are rows in it.
-func StartServer(o ServerOptions) (*Server, error) {
+// in DataDir/temporal.db or in PostgreSQL (o.Store). A kill -9 loses
+// nothing that was acknowledged: the SQLite file is in WAL mode, and
+// timers are rows in either store.
+func StartServer(o ServerOptions) (_ *Server, err error) {
 	if o.IP == "" {
 		o.IP = "127.0.0.1"
 	}
@@ -74,16 +94,43 @@ func StartServer(o ServerOptions) (*Server, error) {
 	if err := os.MkdirAll(o.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("temporal data dir: %w", err)
 	}
+	if o.Shards < 0 || o.Shards > MaxShards {
+		return nil, fmt.Errorf("PARCOURS_TEMPORAL_SHARDS : %d : attendu de 1 à %d", o.Shards, MaxShards)
+	}
 	if err := portFree(o.IP, o.Port); err != nil {
 		return nil, fmt.Errorf("PARCOURS_TEMPORAL_PORT: %w", err)
+	}
+	logger := &slogLogger{log: o.Logger.With("component", "temporal-server"), level: o.LogLevel}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	st, err := openStore(ctx, o, logger)
+	if err != nil {
+		return nil, err
+	}
+	defer func() {
+		if err != nil {
+			st.release()
+		}
+	}()
+	stored, err := storedCluster(ctx, st.main, logger)
+	if err != nil {
+		return nil, err
+	}
+	shards := int32(o.Shards)
+	switch {
+	case stored != nil && shards != 0 && shards != stored.HistoryShardCount:
+		return nil, &ShardsError{Asked: shards, Stored: stored.HistoryShardCount, Where: st.where, Reset: st.reset}
+	case stored != nil:
+		shards = stored.HistoryShardCount
+	case shards == 0:
+		shards = DefaultShards
 	}
 	clusterID, err := persistentClusterID(filepath.Join(o.DataDir, "temporal-cluster-id"))
 	if err != nil {
 		return nil, err
 	}
-	sqlConf, err := sqliteConfig(filepath.Join(o.DataDir, "temporal.db"), o.Namespace)
-	if err != nil {
-		return nil, err
+	if stored != nil && stored.ClusterId != "" {
+		clusterID = stored.ClusterId // the store's, if the data directory was replaced
 	}
 	ports := map[string]int{"frontend": o.Port}
 	for _, svc := range []string{"history", "matching", "worker", "frontend-http"} {
@@ -93,14 +140,17 @@ func StartServer(o ServerOptions) (*Server, error) {
 	}
 	addr := func(p int) string { return net.JoinHostPort(o.IP, fmt.Sprint(p)) }
 
-	const clusterName = "active"
 	conf := &config.Config{}
 	conf.Global.Membership.MaxJoinDuration = 30 * time.Second
 	conf.Global.Membership.BroadcastAddress = o.IP
-	conf.Persistence.DefaultStore = "sqlite"
-	conf.Persistence.VisibilityStore = "sqlite"
-	conf.Persistence.NumHistoryShards = 1
-	conf.Persistence.DataStores = map[string]config.DataStore{"sqlite": {SQL: sqlConf}}
+	conf.Persistence.DefaultStore = st.name
+	conf.Persistence.VisibilityStore = st.name
+	conf.Persistence.DataStores = map[string]config.DataStore{st.name: {SQL: st.main}}
+	if st.visibility != st.main {
+		conf.Persistence.VisibilityStore = st.name + "-visibility"
+		conf.Persistence.DataStores[conf.Persistence.VisibilityStore] = config.DataStore{SQL: st.visibility}
+	}
+	conf.Persistence.NumHistoryShards = shards
 	conf.ClusterMetadata = &cluster.Config{
 		FailoverVersionIncrement: 10,
 		MasterClusterName:        clusterName,
@@ -136,7 +186,6 @@ func StartServer(o ServerOptions) (*Server, error) {
 	for k, v := range o.Dynamic {
 		dyn[dynamicconfig.MakeKey(k)] = v
 	}
-	logger := &slogLogger{log: o.Logger.With("component", "temporal-server"), level: o.LogLevel}
 	srv, err := temporal.NewServer(
 		temporal.WithConfig(conf),
 		temporal.ForServices(temporal.DefaultServices),
@@ -155,30 +204,7 @@ func StartServer(o ServerOptions) (*Server, error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start embedded Temporal server: %w", err)
 	}
-	return &Server{srv: srv, address: addr(o.Port)}, nil
-}
-
-func sqliteConfig(file, namespace string) (*config.SQL, error) {
-	conf := &config.SQL{
-		PluginName:   sqliteplugin.PluginName,
-		DatabaseName: file,
-		ConnectAttributes: map[string]string{
-			"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000",
-		},
-	}
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
-		if err := sqliteschema.SetupSchema(conf); err != nil {
-			return nil, fmt.Errorf("create Temporal schema in %s: %w", file, err)
-		}
-	}
-	ns, err := sqliteschema.NewNamespaceConfig("active", namespace, false, nil)
-	if err != nil {
-		return nil, err
-	}
-	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
-		return nil, fmt.Errorf("create namespace %s: %w", namespace, err)
-	}
-	return conf, nil
+	return &Server{srv: srv, address: addr(o.Port), shards: int(shards), release: st.release}, nil
 }
 
 // persistentClusterID reads the cluster's UUID, or makes and keeps one.

@@ -21,10 +21,21 @@ func sleeper(ctx workflow.Context, d time.Duration) (time.Time, error) {
 	return workflow.Now(ctx), nil
 }
 
+func testLogger() *slog.Logger {
+	return slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+}
+
 func startAll(t *testing.T, dir string, port int) (*Server, client.Client, worker.Worker) {
 	t.Helper()
-	logger := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
-	srv, err := StartServer(ServerOptions{DataDir: dir, Port: port, Logger: logger, LogLevel: slog.LevelError})
+	return startWith(t, ServerOptions{DataDir: dir, Port: port})
+}
+
+// startWith starts a server on o, a client and a worker of sleeper.
+func startWith(t *testing.T, o ServerOptions) (*Server, client.Client, worker.Worker) {
+	t.Helper()
+	logger := testLogger()
+	o.Logger, o.LogLevel = logger, slog.LevelError
+	srv, err := StartServer(o)
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()

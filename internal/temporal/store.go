@@ -1,0 +1,287 @@
+package temporal
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	persistencespb "go.temporal.io/server/api/persistence/v1"
+	"go.temporal.io/server/common/config"
+	tlog "go.temporal.io/server/common/log"
+	"go.temporal.io/server/common/metrics"
+	"go.temporal.io/server/common/persistence"
+	"go.temporal.io/server/common/persistence/serialization"
+	tsql "go.temporal.io/server/common/persistence/sql"
+	"go.temporal.io/server/common/persistence/sql/sqlplugin"
+	"go.temporal.io/server/common/persistence/sql/sqlplugin/postgresql"
+	sqliteplugin "go.temporal.io/server/common/persistence/sql/sqlplugin/sqlite"
+	"go.temporal.io/server/common/resolver"
+	sqliteschema "go.temporal.io/server/schema/sqlite"
+	sqltool "go.temporal.io/server/tools/sql"
+
+	"go.temporal.io/server/tools/common/schema"
+)
+
+// Where the embedded server persists (ServerOptions.Store).
+const (
+	StoreSQLite   = "sqlite"   // a file under the data directory (the default)
+	StorePostgres = "postgres" // two databases of a PostgreSQL server
+)
+
+// DefaultShards is the number of history shards of a new store when none
+// is asked for.
+const DefaultShards = 1
+
+// MaxShards bounds PARCOURS_TEMPORAL_SHARDS: Temporal's own clusters run
+// with 512 to 16384.
+const MaxShards = 16384
+
+// DefaultDatabase is the name of the server's main database on PostgreSQL;
+// its visibility database has the same name followed by "_visibility".
+const DefaultDatabase = "temporal"
+
+// Temporal's own PostgreSQL schemas, embedded in the server module.
+const (
+	pgSchema           = "postgresql/v12/temporal"
+	pgVisibilitySchema = "postgresql/v12/visibility"
+)
+
+var databaseName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,51}$`)
+
+// ValidDatabase reports whether name can name the main database (its
+// visibility database's name must fit PostgreSQL's 63 bytes too).
+func ValidDatabase(name string) bool { return databaseName.MatchString(name) }
+
+// store is a store ready for the server: schemas in place, namespace
+// created.
+type store struct {
+	name             string // the DataStores key
+	main, visibility *config.SQL
+	where            string // where it is, for messages
+	reset            string // how to start again from an empty store
+	release          func() // lets another process use the store
+}
+
+func openStore(ctx context.Context, o ServerOptions, logger tlog.Logger) (*store, error) {
+	switch o.Store {
+	case "", StoreSQLite:
+		return openSQLite(o)
+	case StorePostgres:
+		return openPostgres(ctx, o, logger)
+	}
+	return nil, fmt.Errorf("PARCOURS_TEMPORAL_STORE : %q inconnu (sqlite ou postgres)", o.Store)
+}
+
+func openSQLite(o ServerOptions) (*store, error) {
+	file := filepath.Join(o.DataDir, "temporal.db")
+	conf := &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: file,
+		ConnectAttributes: map[string]string{
+			"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000",
+		},
+	}
+	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+		if err := sqliteschema.SetupSchema(conf); err != nil {
+			return nil, fmt.Errorf("create Temporal schema in %s: %w", file, err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	if err := sqliteschema.CreateNamespaces(conf, ns); err != nil {
+		return nil, fmt.Errorf("create namespace %s: %w", o.Namespace, err)
+	}
+	return &store{
+		name: "sqlite", main: conf, visibility: conf,
+		where:   "fichier " + file,
+		reset:   fmt.Sprintf("arrêtez le service et supprimez %s (et %s-wal, %s-shm)", file, file, file),
+		release: func() {},
+	}, nil
+}
+
+// openPostgres creates, on the server of o.PostgresURL, the two databases
+// of Temporal if missing, brings their schemas to the version this server
+// needs (nothing to do after the first start, until an upgrade), creates
+// the namespace, and takes a lock that a second embedded server on the
+// same databases would fail to take.
+func openPostgres(ctx context.Context, o ServerOptions, logger tlog.Logger) (_ *store, err error) {
+	u, err := url.Parse(o.PostgresURL)
+	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") || u.Hostname() == "" {
+		return nil, errors.New("serveur Temporal embarqué sur PostgreSQL : attendu une URL postgres://utilisateur:motdepasse@hôte:port/base (DATABASE_URL)")
+	}
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	addr := net.JoinHostPort(u.Hostname(), port)
+	mainDB := o.Database
+	if mainDB == "" {
+		mainDB = DefaultDatabase
+	}
+	if !ValidDatabase(mainDB) {
+		return nil, fmt.Errorf("PARCOURS_TEMPORAL_DATABASE : %q : attendu des minuscules, chiffres et _ (52 au plus)", mainDB)
+	}
+	visDB := mainDB + "_visibility"
+	where := fmt.Sprintf("PostgreSQL %s, bases %s et %s", addr, mainDB, visDB)
+	withDB := func(name string) string {
+		c := *u
+		c.Path = "/" + name
+		return c.String()
+	}
+
+	admin, err := pgx.Connect(ctx, o.PostgresURL)
+	if err != nil {
+		return nil, unreachable(addr, err)
+	}
+	defer admin.Close(context.WithoutCancel(ctx))
+	for _, name := range []string{mainDB, visDB} {
+		if err := createDatabase(ctx, admin, name); err != nil {
+			return nil, err
+		}
+	}
+
+	// The lock lives as long as this connection: until Stop, or the
+	// process's end.
+	lock, err := pgx.Connect(ctx, withDB(mainDB))
+	if err != nil {
+		return nil, unreachable(addr, err)
+	}
+	release := func() { _ = lock.Close(context.Background()) }
+	defer func() {
+		if err != nil {
+			release()
+		}
+	}()
+	var locked bool
+	if err := lock.QueryRow(ctx, `SELECT pg_try_advisory_lock(hashtext('parcours embedded temporal'))`).Scan(&locked); err != nil {
+		return nil, fmt.Errorf("verrou du serveur Temporal embarqué (%s) : %w", where, err)
+	}
+	if !locked {
+		return nil, fmt.Errorf("un autre serveur Temporal embarqué utilise déjà %s : un seul `parcours serve` par stockage embarqué "+
+			"(pour plusieurs machines, un serveur Temporal commun, TEMPORAL_ADDRESS, voir README « Déploiement »)", where)
+	}
+
+	password, _ := u.User.Password()
+	attrs := map[string]string{}
+	for k, v := range u.Query() {
+		if len(v) > 0 {
+			attrs[k] = v[len(v)-1]
+		}
+	}
+	sqlConf := func(name string, conns int) *config.SQL {
+		return &config.SQL{
+			PluginName: postgresql.PluginNamePGX, DatabaseName: name,
+			ConnectAddr: addr, ConnectProtocol: "tcp",
+			User: u.User.Username(), Password: password, ConnectAttributes: attrs,
+			MaxConns: conns, MaxIdleConns: conns, MaxConnLifetime: time.Hour,
+		}
+	}
+	// Each of the four services has its own pools: at most 4×(16+4)
+	// connections, within PostgreSQL's default 100 with the application's.
+	st := &store{
+		name: "postgresql", main: sqlConf(mainDB, 16), visibility: sqlConf(visDB, 4),
+		where:   where,
+		reset:   fmt.Sprintf("arrêtez le service, supprimez sur ce PostgreSQL les bases %s et %s (DROP DATABASE %s, DROP DATABASE %s)", mainDB, visDB, mainDB, visDB),
+		release: release,
+	}
+	for _, s := range []struct {
+		conf   *config.SQL
+		schema string
+	}{{st.main, pgSchema}, {st.visibility, pgVisibilitySchema}} {
+		if err := migrateSchema(s.conf, s.schema, logger); err != nil {
+			return nil, fmt.Errorf("schéma Temporal de la base %s (%s) : %w", s.conf.DatabaseName, addr, err)
+		}
+	}
+	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, nil)
+	if err != nil {
+		return nil, err
+	}
+	// Despite its package, CreateNamespaces writes through the SQL plugin
+	// of the configuration: PostgreSQL here.
+	if err := sqliteschema.CreateNamespaces(st.main, ns); err != nil {
+		return nil, fmt.Errorf("create namespace %s: %w", o.Namespace, err)
+	}
+	return st, nil
+}
+
+func unreachable(addr string, err error) error {
+	return fmt.Errorf("serveur Temporal embarqué : PostgreSQL injoignable à %s (PostgreSQL unreachable) : %w", addr, err)
+}
+
+// createDatabase creates the database name unless it exists.
+func createDatabase(ctx context.Context, conn *pgx.Conn, name string) error {
+	var exists bool
+	if err := conn.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM pg_database WHERE datname = $1)`, name).Scan(&exists); err != nil {
+		return fmt.Errorf("serveur Temporal embarqué : lire les bases de PostgreSQL : %w", err)
+	}
+	if exists {
+		return nil
+	}
+	_, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize())
+	var pgErr *pgconn.PgError
+	if errors.As(err, &pgErr) && pgErr.Code == "42P04" { // duplicate_database: created meanwhile
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("serveur Temporal embarqué : créer la base %s : %w (il faut le droit CREATEDB, ou créez-la d'avance : CREATE DATABASE %s OWNER <utilisateur de DATABASE_URL>)", name, err, name)
+	}
+	return nil
+}
+
+// migrateSchema sets up the versioning tables if missing, then applies
+// every versioned step of the embedded schema past the database's version
+// (none when it is current). The server checks the result at its start.
+func migrateSchema(conf *config.SQL, name string, logger tlog.Logger) error {
+	conn, err := sqltool.NewConnection(conf, logger)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	if err := schema.NewSetupSchemaTask(conn, &schema.SetupConfig{InitialVersion: "0.0"}, logger).Run(); err != nil {
+		return err
+	}
+	return schema.NewUpdateSchemaTask(conn, &schema.UpdateConfig{SchemaName: name}, logger).Run()
+}
+
+// storedCluster is the cluster record the server wrote at its first start
+// on this store (shard count, cluster ID), or nil on a new store.
+func storedCluster(ctx context.Context, conf *config.SQL, logger tlog.Logger) (*persistencespb.ClusterMetadata, error) {
+	db, err := tsql.NewSQLDB(sqlplugin.DbKindMain, conf, resolver.NewNoopResolver(), logger, metrics.NoopMetricsHandler)
+	if err != nil {
+		return nil, err
+	}
+	defer func() { _ = db.Close() }()
+	row, err := db.GetClusterMetadata(ctx, &sqlplugin.ClusterMetadataFilter{ClusterName: clusterName})
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read Temporal cluster metadata: %w", err)
+	}
+	return serialization.NewSerializer().DeserializeClusterMetadata(persistence.NewDataBlob(row.Data, row.DataEncoding))
+}
+
+// ShardsError: the store was created with another number of history shards
+// than the one asked for.
+type ShardsError struct {
+	Asked, Stored int32
+	Where, Reset  string
+}
+
+func (e *ShardsError) Error() string {
+	return fmt.Sprintf("PARCOURS_TEMPORAL_SHARDS=%d, mais le stockage du serveur Temporal embarqué (%s) a été créé avec %d partition(s) d'historique (history shards), "+
+		"un nombre fixé à sa création. Pour le garder : PARCOURS_TEMPORAL_SHARDS=%d, ou retirez la variable. "+
+		"Pour en changer : %s, puis redémarrez ; les workflows en cours et leur historique sont alors perdus (la base de l'application reste)",
+		e.Asked, e.Where, e.Stored, e.Stored, e.Reset)
+}
