@@ -27,6 +27,7 @@ const (
 	RecordComplianceUpdate       = "record_compliance"        // domain.Compliance
 	RecordLegitimateReasonUpdate = "record_legitimate_reason" // domain.LegitimateReason
 	DecideReviewUpdate           = "decide"                   // domain.Decision
+	RecordDecisionNotifiedUpdate = "record_decision_notified" // domain.DecisionNotice
 	RecordAppealUpdate           = "record_appeal"            // domain.Appeal
 	DecideAppealUpdate           = "decide_appeal"            // domain.AppealDecision
 	DecideRadiationUpdate        = "decide_radiation"         // domain.RadiationDecision
@@ -103,6 +104,7 @@ type ReviewState struct {
 	PaybackMonths   int                        `json:"payback_months"`
 	PaybackCents    int64                      `json:"payback_cents"`
 	AppealDueOn     domain.Date                `json:"appeal_due_on,omitempty"`
+	NotifiedOn      domain.Date                `json:"decision_notified_on,omitempty"` // the decision's receipt: the RAPO window runs from it
 	Appeal          *domain.Appeal             `json:"appeal,omitempty"`
 	AppealDecision  *domain.AppealDecision     `json:"appeal_decision,omitempty"`
 	Radiation       []domain.RadiationDecision `json:"radiation,omitempty"`
@@ -202,6 +204,7 @@ func (r *reviewImpl) setHandlers(ctx workflow.Context) error {
 		{RecordComplianceUpdate, r.recordCompliance, r.validateCompliance},
 		{RecordLegitimateReasonUpdate, r.recordLegitimate, r.validateLegitimate},
 		{DecideReviewUpdate, r.decide, r.validateDecision},
+		{RecordDecisionNotifiedUpdate, r.recordDecisionNotified, r.validateDecisionNotified},
 		{RecordAppealUpdate, r.recordAppeal, r.validateAppeal},
 		{DecideAppealUpdate, r.decideAppeal, r.validateAppealDecision},
 		{DecideRadiationUpdate, r.decideRadiation, r.validateRadiation},
@@ -497,6 +500,30 @@ func (r *reviewImpl) decide(ctx workflow.Context, d domain.Decision) (UpdateResu
 	return r.written(ctx)
 }
 
+func (r *reviewImpl) validateDecisionNotified(ctx workflow.Context, n domain.DecisionNotice) error {
+	switch {
+	case r.s.Decision == nil:
+		return conflict("Aucune décision n'est enregistrée sur ce dossier.")
+	case !r.s.NotifiedOn.IsZero():
+		return conflict("La notification de la décision est déjà enregistrée (reçue le %s).", r.s.NotifiedOn.French())
+	case n.NotifiedOn.Before(r.s.Decision.DecidedOn):
+		return invalid("notified_on", "La notification précède la décision (%s).", r.s.Decision.DecidedOn.French())
+	}
+	return nil
+}
+
+// recordDecisionNotified: the two months of the prior administrative
+// appeal run from the notification, as the decision letter says.
+func (r *reviewImpl) recordDecisionNotified(ctx workflow.Context, n domain.DecisionNotice) (UpdateResult, error) {
+	now := workflow.Now(ctx)
+	r.s.Version++
+	r.s.NotifiedOn = n.NotifiedOn
+	r.s.AppealDueOn = n.NotifiedOn.AddMonths(2)
+	r.step(now, "decision_notified", n.NotifiedOn, fmt.Sprintf("Décision notifiée le %s : recours administratif préalable possible jusqu'au %s.",
+		n.NotifiedOn.French(), r.s.AppealDueOn.French()), n.Recorded)
+	return r.written(ctx)
+}
+
 func (r *reviewImpl) validateAppeal(ctx workflow.Context, a domain.Appeal) error {
 	switch {
 	case r.s.Decision == nil || r.s.Decision.Kind == domain.SanctionNone:
@@ -504,7 +531,7 @@ func (r *reviewImpl) validateAppeal(ctx workflow.Context, a domain.Appeal) error
 	case r.s.Appeal != nil:
 		return conflict("Un recours est déjà enregistré (le %s).", r.s.Appeal.FiledOn.French())
 	case a.FiledOn.After(r.s.AppealDueOn):
-		return conflict("Le délai de recours a expiré le %s (2 mois après la décision).", r.s.AppealDueOn.French())
+		return conflict("Le délai de recours a expiré le %s (2 mois après la décision ou sa notification).", r.s.AppealDueOn.French())
 	}
 	return nil
 }

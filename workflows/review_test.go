@@ -316,7 +316,29 @@ func TestNoticeReceiptRecordedLaterStartsTheObservation(t *testing.T) {
 		}, send: func() *outcome { return tb.updateCase(1, DecideReviewUpdate, decision) }},
 		{at: paris(2027, 2, 2, 9, 1), then: func(o *outcome) {
 			o.ok(t)
-			require.Equal(t, ReviewSanction, tb.lastReview(1).State.Status)
+			r := tb.lastReview(1)
+			require.Equal(t, ReviewSanction, r.State.Status)
+			require.Equal(t, "2027-04-02", r.State.AppealDueOn.String(), "until notified: two months from the decision")
+		}, send: func() *outcome {
+			return tb.updateCase(1, RecordDecisionNotifiedUpdate, domain.DecisionNotice{NotifiedOn: d(2027, 2, 1)})
+		}},
+		{at: paris(2027, 2, 6, 9, 0), then: func(o *outcome) {
+			require.Equal(t, "notified_on", domain.ErrorField(DomainError(o.rejected(t))), "not notified before it was decided")
+		}, send: func() *outcome {
+			return tb.updateCase(1, RecordDecisionNotifiedUpdate, domain.DecisionNotice{NotifiedOn: d(2027, 2, 5)})
+		}},
+		{at: paris(2027, 2, 6, 9, 1), then: func(o *outcome) {
+			o.ok(t)
+			r := tb.lastReview(1)
+			require.Equal(t, "2027-04-05", r.State.AppealDueOn.String(), "two months from the notification")
+			require.Equal(t, "2027-02-05", r.State.NotifiedOn.String())
+		}},
+		{at: paris(2027, 4, 4, 9, 0), send: func() *outcome {
+			return tb.updateCase(1, RecordAppealUpdate, domain.Appeal{FiledOn: d(2027, 4, 4)})
+		}},
+		{at: paris(2027, 4, 4, 10, 0), then: func(o *outcome) {
+			o.ok(t)
+			require.NotNil(t, tb.lastReview(1).State.Appeal, "filed after two months from the decision, within two from the notification")
 			tb.env.CancelWorkflow()
 		}},
 	})

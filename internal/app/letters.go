@@ -221,6 +221,9 @@ func (s *Service) RecordLetterSent(ctx context.Context, a domain.Actor, id strin
 			return s.DB.RecordLetterSent(ctx, id, in, a.ID, notify)
 		},
 		func(v domain.LetterView) error {
+			if v.Kind == domain.LetterDecision {
+				return s.notifyDecision(ctx, a, v, in.ReceivedOn)
+			}
 			n := domain.Notice{SentOn: in.SentOn, ReceivedOn: in.ReceivedOn, Mode: in.Mode, PlannedKind: v.Params.PlannedKind,
 				PlannedPercent: v.Params.PlannedPercent, PlannedMonths: v.Params.PlannedMonths,
 				Letter: &domain.LetterRef{ID: v.ID, Number: v.Number, SHA256: v.SHA256}}
@@ -238,6 +241,9 @@ func (s *Service) RecordLetterReceived(ctx context.Context, a domain.Actor, id s
 			return s.DB.RecordLetterReceived(ctx, id, in.ReceivedOn, a.ID, notify)
 		},
 		func(v domain.LetterView) error {
+			if v.Kind == domain.LetterDecision {
+				return s.notifyDecision(ctx, a, v, in.ReceivedOn)
+			}
 			_, err := s.reviewCommand(withUpdateID(ctx, "letter-received-"+v.ID), a, v.ReviewID, workflows.RecordNoticeReceiptUpdate,
 				&domain.NoticeReceipt{ReceivedOn: in.ReceivedOn}, "notice_receipt", "enregistrer la réception du courrier", departmentOnly)
 			return err
@@ -245,10 +251,10 @@ func (s *Service) RecordLetterReceived(ctx context.Context, a domain.Actor, id s
 }
 
 // letterStep records a step of a letter's life: record locks the letter
-// and runs notify, which carries a notice's step to its case, before the
-// commit.
+// and runs notify, which carries the step of a notice or a decision letter
+// to its case, before the commit.
 func (s *Service) letterStep(ctx context.Context, a domain.Actor, id, what string, in interface{ Validate(domain.Date) error },
-	detail map[string]any, record func(notify func(domain.LetterView) error) error, noticeStep func(domain.LetterView) error) (domain.LetterView, error) {
+	detail map[string]any, record func(notify func(domain.LetterView) error) error, caseStep func(domain.LetterView) error) (domain.LetterView, error) {
 	if err := authorize(a, what, departmentOnly...); err != nil {
 		return domain.LetterView{}, err
 	}
@@ -259,10 +265,10 @@ func (s *Service) letterStep(ctx context.Context, a domain.Actor, id, what strin
 		return domain.LetterView{}, err
 	}
 	err := record(func(v domain.LetterView) error {
-		if v.Kind != domain.LetterNotice {
+		if v.Kind == domain.LetterConvocation {
 			return nil
 		}
-		return noticeStep(v)
+		return caseStep(v)
 	})
 	if err != nil {
 		return domain.LetterView{}, err
@@ -272,6 +278,33 @@ func (s *Service) letterStep(ctx context.Context, a domain.Actor, id, what strin
 		return v, err
 	}
 	return v, s.audit(ctx, a, "update", "letter", id, detail)
+}
+
+// notifyDecision tells the case when the person received its decision
+// letter: the two months of the RAPO run from then. A case already closed
+// (no sanction decided, annulled...) has no window left to move.
+func (s *Service) notifyDecision(ctx context.Context, a domain.Actor, v domain.LetterView, on domain.Date) error {
+	if on.IsZero() {
+		return nil
+	}
+	r, err := s.DB.GetReview(ctx, v.ReviewID, postgres.Scope{})
+	if err != nil {
+		return err
+	}
+	switch r.Status {
+	case workflows.ReviewSanction, workflows.ReviewRemobilised, workflows.ReviewSanctionEnded, workflows.ReviewRadiationProposed:
+	default:
+		return nil
+	}
+	_, err = s.reviewCommand(withUpdateID(ctx, "letter-notified-"+v.ID), a, v.ReviewID, workflows.RecordDecisionNotifiedUpdate,
+		&domain.DecisionNotice{NotifiedOn: on}, "decision_notified", "enregistrer la notification de la décision", departmentOnly)
+	return err
+}
+
+// RecordDecisionNotified records when a decision notified outside the
+// service was received.
+func (s *Service) RecordDecisionNotified(ctx context.Context, a domain.Actor, id string, n domain.DecisionNotice) (domain.ReviewView, error) {
+	return s.reviewCommand(ctx, a, id, workflows.RecordDecisionNotifiedUpdate, &n, "decision_notified", "enregistrer la notification de la décision", departmentOnly)
 }
 
 // RecordNoticeReceipt records the receipt of a notice sent outside the

@@ -309,6 +309,20 @@ func (d Decision) Payback(compliedOn Date, capMonths int) (months int, cents int
 // EndsOn is the last day of the sanction.
 func (d Decision) EndsOn() Date { return d.EffectiveOn.AddMonths(d.Months).AddDays(-1) }
 
+// DecisionNotice records when the person received the decision.
+type DecisionNotice struct {
+	NotifiedOn Date `json:"notified_on"`
+	Recorded
+}
+
+// Validate checks a notification on its own.
+func (n DecisionNotice) Validate(today Date) error {
+	return pastDate("notified_on", "La date de notification", n.NotifiedOn, today)
+}
+
+// TakeNote: no free text.
+func (n *DecisionNotice) TakeNote() string { return "" }
+
 // Appeal is the mandatory prior administrative appeal (RAPO) to the PCD.
 type Appeal struct {
 	FiledOn Date   `json:"filed_on"`

@@ -16,6 +16,7 @@ import (
 // sendings, issue #9 too) to the API.
 func (h *Handler) routeLetters(r chi.Router) {
 	r.Post("/reviews/{id}/notice-receipt", reviewCommand(h, h.Service.RecordNoticeReceipt))
+	r.Post("/reviews/{id}/decision-notified", reviewCommand(h, h.Service.RecordDecisionNotified))
 	r.Get("/reviews/{id}/letters", h.handleLetters)
 	r.Post("/reviews/{id}/letters", h.handleProduceLetter)
 	r.Get("/letters/{id}", h.handleLetter)

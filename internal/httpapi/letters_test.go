@@ -183,23 +183,30 @@ func TestDecisionLetterOverHTTP(t *testing.T) {
 	r := post(t, "department", base+"/notice", map[string]any{"sent_on": now.AddDays(-14).String(), "received_on": now.AddDays(-12).String(),
 		"planned_kind": "suspension", "planned_percent": 30, "planned_months": 2})
 	require.Equal(t, 200, r.status, r.raw)
-	r = post(t, "department", base+"/decision", map[string]any{"kind": "suspension", "percent": 30, "months": 2, "decided_on": now.String(),
+	decided := now.AddDays(-1)
+	r = post(t, "department", base+"/decision", map[string]any{"kind": "suspension", "percent": 30, "months": 2, "decided_on": decided.String(),
 		"effective_on": now.AddDays(1).String(), "household_size": 1, "monthly_amount_cents": 64600})
 	require.Equal(t, 200, r.status, r.raw)
+	require.Equal(t, decided.AddMonths(2).String(), r.body["appeal_due_on"], "until notified, two months from the decision")
 
 	r = post(t, "department", base+"/letters", map[string]any{"kind": "decision", "address": address})
 	require.Equal(t, 201, r.status, r.raw)
 	text := pdfOf(t, "department", r.body["id"].(string), r.body["sha256"].(string))
 	ends := now.AddDays(1).AddMonths(2).AddDays(-1)
 	for _, want := range []string{"Objet : Notification de décision", "Léa Martin", "3 place Gambetta",
-		"le Département a décidé le " + now.French() + " de prononcer une suspension de 30 % du RSA pendant 2 mois, du " + now.AddDays(1).French() + " au " + ends.French(),
+		"le Département a décidé le " + decided.French() + " de prononcer une suspension de 30 % du RSA pendant 2 mois, du " + now.AddDays(1).French() + " au " + ends.French(),
 		"recours administratif préalable obligatoire", "deux mois", "R262-68, R262-68-1 et R262-68-6", "Fait à Amiens"} {
 		require.Contains(t, text, want)
 	}
-	// Sending a decision letter does not touch the case.
+	// Handed over today: the RAPO window runs two months from the notification.
 	r = post(t, "department", "/api/v1/letters/"+r.body["id"].(string)+"/sent", map[string]any{"sent_on": now.String(), "received_on": now.String(), "mode": "remise_main"})
 	require.Equal(t, 200, r.status, r.raw)
-	require.Equal(t, "sanction", call(t, "department", "GET", base, nil).body["status"])
+	rv := call(t, "department", "GET", base, nil)
+	require.Equal(t, "sanction", rv.body["status"])
+	require.Equal(t, now.AddMonths(2).String(), rv.body["appeal_due_on"], rv.raw)
+	require.Contains(t, rv.raw, "Décision notifiée le "+now.French())
+	require.Equal(t, 409, post(t, "department", base+"/decision-notified", map[string]any{"notified_on": now.String()}).status, "once")
+	recordWorkflowHistory(t, workflows.ReviewWorkflowID(strings.TrimSuffix(rid, "-1"), 1), "review_v3_decision_notified")
 }
 
 func TestDigestSendingsForAdministrators(t *testing.T) {
