@@ -14,7 +14,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/bench"
 )
 
-const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--workers N] [--results DIR]"
+const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--workers N] [--results DIR] [--profile DIR]"
 
 // bench measures the service on this machine (make bench).
 func (m *Main) bench(ctx context.Context, args []string) error {
@@ -28,6 +28,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	// For short trial runs; make bench uses neither.
 	n := fs.Int("n", 0, "personnes importées au lieu de celles de l'échelle (essais)")
 	burst := fs.Int("burst", 0, "échéances de la rafale (défaut : min(n, 10 000))")
+	profile := fs.String("profile", "", "répertoire des profils CPU et mémoire de l'import (pprof)")
 	lead := fs.Duration("lead", 0, "avance entre la fin prévue de l'import de la rafale et ses échéances (défaut 1 min)")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errors.New(benchUsage)
@@ -41,7 +42,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results, Workers: *workers,
-		Commit: commit(), Logger: logger, Out: m.Stdout, N: *n, Burst: *burst, Lead: *lead})
+		Commit: commit(), Logger: logger, Out: m.Stdout, N: *n, Burst: *burst, Lead: *lead, ProfileDir: *profile})
 	return err
 }
 

@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"runtime/pprof"
 	"strconv"
 	"strings"
 	"time"
@@ -47,6 +48,9 @@ type Options struct {
 	// DatabaseURL, for tests: an existing, migrated database to use
 	// instead of the bench's own cluster.
 	DatabaseURL string
+	// ProfileDir, when set, gets a CPU profile of the first import
+	// (import.cpu.pprof) and a heap profile after it (import.heap.pprof).
+	ProfileDir string
 }
 
 // Result is one line of the table.
@@ -146,9 +150,17 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 	defer r.stop()
 	seed := uint64(time.Now().UnixNano())
+	stopProfile, err := cpuProfile(o.ProfileDir, "import.cpu.pprof")
+	if err != nil {
+		return rep, err
+	}
 	took, err := r.importFlux(ctx, importer.Synthetic(n, seed, domain.DateOf(time.Now())), n, n)
+	stopProfile()
 	if err != nil {
 		return rep, fmt.Errorf("import : %w", err)
+	}
+	if err := heapProfile(o.ProfileDir, "import.heap.pprof"); err != nil {
+		return rep, err
 	}
 	starts := float64(n) / took.Seconds()
 	resident := rss()
@@ -371,4 +383,38 @@ func machine() Machine {
 		m.Kernel = strings.TrimSpace(string(out))
 	}
 	return m
+}
+
+// cpuProfile starts a CPU profile into dir/name ("" dir: none); the
+// function returned stops it.
+func cpuProfile(dir, name string) (func(), error) {
+	if dir == "" {
+		return func() {}, nil
+	}
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return nil, err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { pprof.StopCPUProfile(); f.Close() }, nil
+}
+
+// heapProfile writes the live heap into dir/name ("" dir: nothing).
+func heapProfile(dir, name string) error {
+	if dir == "" {
+		return nil
+	}
+	f, err := os.Create(filepath.Join(dir, name))
+	if err != nil {
+		return err
+	}
+	defer f.Close()
+	runtime.GC()
+	return pprof.Lookup("heap").WriteTo(f, 0)
 }

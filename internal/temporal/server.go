@@ -47,6 +47,18 @@ type ServerOptions struct {
 	// Dynamic overrides the server's dynamic configuration, key by key
 	// ("limit.historyCount.suggestContinueAsNew": 300 in tests).
 	Dynamic map[string]any
+	// TLS, when set, makes the frontend require mutual TLS: clients (the
+	// service's own and other machines' parcours workers) present a
+	// certificate signed by ClientCAFile. The server's system worker uses
+	// the server's own certificate as its client certificate.
+	TLS *ServerTLS
+}
+
+// ServerTLS are the PEM files of the frontend's mutual TLS.
+type ServerTLS struct {
+	CertFile, KeyFile string // the server's certificate (also the system worker's client certificate)
+	ClientCAFile      string // the CA clients' certificates are checked against, and the server's too
+	ServerName        string // the name in the server's certificate (default "localhost")
 }
 
 // Server is a running embedded Temporal server.
@@ -178,6 +190,18 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = addr(o.Port)
+	if t := o.TLS; t != nil {
+		name := t.ServerName
+		if name == "" {
+			name = "localhost"
+		}
+		client := config.ClientTLS{RootCAFiles: []string{t.ClientCAFile}, ServerName: name}
+		conf.Global.TLS.Frontend = config.GroupTLS{
+			Server: config.ServerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFiles: []string{t.ClientCAFile}, RequireClientAuth: true},
+			Client: client,
+		}
+		conf.Global.TLS.SystemWorker = config.WorkerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, Client: client}
+	}
 
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
