@@ -264,6 +264,7 @@ func TestRealBinaryActivitiesRetryThroughPostgreSQLOutage(t *testing.T) {
 	wg.Wait()
 	require.Equal(t, int64(n), done.Load(), "every orientation recorded in the end: %v", statuses)
 	t.Logf("answers to the orientation requests: %v", statuses)
+	require.Zero(t, statuses[500], "a request during the outage is answered 503 (try again), not 500: %v", statuses)
 	select {
 	case err := <-imported:
 		t.Logf("the import under way during the outage ended: %v\n%s", err, importOut.String())

@@ -409,6 +409,10 @@ func (h *Handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 // internal errors are logged and never shown.
 func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
 	code := domain.ErrorCode(err)
+	if code == domain.EINTERNAL && postgres.Unreachable(err) {
+		err = fmt.Errorf("%w: %w", domain.Errorf(domain.EUNAVAILABLE, "La base de données ne répond pas pour l'instant : réessayez dans un instant."), err)
+		code = domain.EUNAVAILABLE
+	}
 	status := map[string]int{
 		domain.EINVALID:      http.StatusBadRequest,
 		domain.EUNAUTHORIZED: http.StatusUnauthorized,
