@@ -26,12 +26,14 @@ fi
 echo "== go test"
 if [ $# -eq 0 ]; then
   go test -count=1 -timeout 30m ./...
-  # The parsers' fuzz tests, briefly (their seed corpus already ran above);
+  # The fuzz tests, briefly (their seed corpus already ran above);
   # minimizing a new input is capped, or it takes the whole time.
   echo "== fuzz (${PARCOURS_FUZZTIME:=10s} each)"
   for target in FuzzReadFlux FuzzReadCSV; do
     go test -run '^$' -fuzz "^$target\$" -fuzztime "$PARCOURS_FUZZTIME" -fuzzminimizetime 50x ./internal/importer/
   done
+  # The API's write endpoints: arbitrary bodies, 4xx in French, never a 5xx.
+  go test -run '^$' -fuzz '^FuzzWriteEndpoints$' -fuzztime "$PARCOURS_FUZZTIME" -fuzzminimizetime 50x ./internal/httpapi/
 else
   go test -count=1 -timeout 30m "$@"
 fi

@@ -510,6 +510,10 @@ func (p *parcoursImpl) result(ref int) UpdateResult {
 
 // ---- writes to the read model -------------------------------------------
 
+// syncPatience is how long a write of the read model is retried before the
+// workflow gives up: far longer than any database outage.
+const syncPatience = 30 * 24 * time.Hour
+
 // sync writes the status and every record changed since the last write,
 // then forgets what is closed and written. Writes are serialised; each takes
 // the state as it is once its turn comes.
@@ -539,7 +543,13 @@ func (p *parcoursImpl) sync(ctx workflow.Context) error {
 	}
 	var written workflow.Future
 	if p.localSync {
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry})
+		// ScheduleToCloseTimeout must be set: unset, the SDK takes the
+		// StartToCloseTimeout, so that retries stopped after 30 s and a
+		// 30-s PostgreSQL outage failed the workflow. Local activity
+		// options are not in the history: no version needed.
+		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+			StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: syncPatience, RetryPolicy: retry,
+		})
 		written = workflow.ExecuteLocalActivity(lctx, SyncParcoursActivity, in)
 	} else {
 		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry})

@@ -72,42 +72,7 @@ func (h *Handler) Routes() chi.Router {
 	})
 	r.Route("/api/v1", func(r chi.Router) {
 		r.Use(h.authenticate)
-		r.Post("/parcours", h.handleIntake)
-		r.Get("/parcours", h.handleListParcours)
-		r.Get("/parcours/{id}", h.handleGetParcours)
-		r.Post("/parcours/{id}/orientation", command(h, h.Service.RecordOrientation))
-		r.Post("/parcours/{id}/contracts", command(h, h.Service.RecordContract))
-		r.Post("/parcours/{id}/reorientation-requests", command(h, h.Service.RequestReorientation))
-		r.Post("/parcours/{id}/reorientation-decision", command(h, h.Service.DecideReorientation))
-		r.Post("/parcours/{id}/referent", command(h, h.Service.ReassignReferent))
-		r.Post("/parcours/{id}/obstacles", command(h, h.Service.RecordObstacles))
-		r.Post("/parcours/{id}/reviews", command(h, h.Service.RecordReview))
-		r.Post("/parcours/{id}/actions", h.handleAction)
-		r.Post("/parcours/{id}/actions/{n}/outcome", h.handleActionOutcome)
-		r.Post("/parcours/{id}/actions/{n}/follow-ups/{months}", h.handleFollowUp)
-		r.Post("/parcours/{id}/exit", command(h, h.Service.RecordExit))
-		r.Post("/parcours/{id}/relances", command(h, h.Service.RecordRelance))
-		r.Post("/parcours/{id}/breaches", h.handleBreach)
-		r.Post("/imports", h.handleStartImport)
-		r.Get("/imports", h.handleImports)
-		r.Get("/imports/{id}", h.handleImport)
-		r.Get("/imports/{id}/{csv:rejects.csv}", h.handleImport)
-		r.Get("/import-mapping", h.handleGetMapping)
-		r.Put("/import-mapping", h.handlePutMapping)
-		r.Get("/indicators", h.handleIndicators)
-		r.Get("/indicators.csv", h.handleIndicators)
-		r.Get("/reviews", h.handleReviews)
-		r.Get("/reviews/{id}", h.handleReview)
-		r.Post("/reviews/{id}/notice", reviewCommand(h, h.Service.SendNotice))
-		r.Post("/reviews/{id}/hearing", reviewCommand(h, h.Service.RecordHearing))
-		r.Post("/reviews/{id}/compliance", reviewCommand(h, h.Service.RecordCompliance))
-		r.Post("/reviews/{id}/legitimate-reason", reviewCommand(h, h.Service.RecordLegitimateReason))
-		r.Post("/reviews/{id}/decision", reviewCommand(h, h.Service.Decide))
-		r.Post("/reviews/{id}/appeal", reviewCommand(h, h.Service.RecordAppeal))
-		r.Post("/reviews/{id}/appeal-decision", reviewCommand(h, h.Service.DecideAppeal))
-		r.Post("/reviews/{id}/radiation", reviewCommand(h, h.Service.DecideRadiation))
-		h.routeLetters(r)
-		r.Get("/tasks", h.handleTasks)
+		h.apiRoutes(r)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, domain.Errorf(domain.ENOTFOUND, "Adresse inconnue : %s.", r.URL.Path))
@@ -116,6 +81,46 @@ func (h *Handler) Routes() chi.Router {
 		writeJSON(w, http.StatusMethodNotAllowed, errorBody("method_not_allowed", "Méthode "+r.Method+" non admise ici.", ""))
 	})
 	return r
+}
+
+// apiRoutes are the routes under /api/v1, behind authentication.
+func (h *Handler) apiRoutes(r chi.Router) {
+	r.Post("/parcours", h.handleIntake)
+	r.Get("/parcours", h.handleListParcours)
+	r.Get("/parcours/{id}", h.handleGetParcours)
+	r.Post("/parcours/{id}/orientation", command(h, h.Service.RecordOrientation))
+	r.Post("/parcours/{id}/contracts", command(h, h.Service.RecordContract))
+	r.Post("/parcours/{id}/reorientation-requests", command(h, h.Service.RequestReorientation))
+	r.Post("/parcours/{id}/reorientation-decision", command(h, h.Service.DecideReorientation))
+	r.Post("/parcours/{id}/referent", command(h, h.Service.ReassignReferent))
+	r.Post("/parcours/{id}/obstacles", command(h, h.Service.RecordObstacles))
+	r.Post("/parcours/{id}/reviews", command(h, h.Service.RecordReview))
+	r.Post("/parcours/{id}/actions", h.handleAction)
+	r.Post("/parcours/{id}/actions/{n}/outcome", h.handleActionOutcome)
+	r.Post("/parcours/{id}/actions/{n}/follow-ups/{months}", h.handleFollowUp)
+	r.Post("/parcours/{id}/exit", command(h, h.Service.RecordExit))
+	r.Post("/parcours/{id}/relances", command(h, h.Service.RecordRelance))
+	r.Post("/parcours/{id}/breaches", h.handleBreach)
+	r.Post("/imports", h.handleStartImport)
+	r.Get("/imports", h.handleImports)
+	r.Get("/imports/{id}", h.handleImport)
+	r.Get("/imports/{id}/{csv:rejects.csv}", h.handleImport)
+	r.Get("/import-mapping", h.handleGetMapping)
+	r.Put("/import-mapping", h.handlePutMapping)
+	r.Get("/indicators", h.handleIndicators)
+	r.Get("/indicators.csv", h.handleIndicators)
+	r.Get("/reviews", h.handleReviews)
+	r.Get("/reviews/{id}", h.handleReview)
+	r.Post("/reviews/{id}/notice", reviewCommand(h, h.Service.SendNotice))
+	r.Post("/reviews/{id}/hearing", reviewCommand(h, h.Service.RecordHearing))
+	r.Post("/reviews/{id}/compliance", reviewCommand(h, h.Service.RecordCompliance))
+	r.Post("/reviews/{id}/legitimate-reason", reviewCommand(h, h.Service.RecordLegitimateReason))
+	r.Post("/reviews/{id}/decision", reviewCommand(h, h.Service.Decide))
+	r.Post("/reviews/{id}/appeal", reviewCommand(h, h.Service.RecordAppeal))
+	r.Post("/reviews/{id}/appeal-decision", reviewCommand(h, h.Service.DecideAppeal))
+	r.Post("/reviews/{id}/radiation", reviewCommand(h, h.Service.DecideRadiation))
+	h.routeLetters(r)
+	r.Get("/tasks", h.handleTasks)
 }
 
 // logRequests logs one line per request: method, route pattern, status,
@@ -405,6 +410,10 @@ func (h *Handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 // internal errors are logged and never shown.
 func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
 	code := domain.ErrorCode(err)
+	if code == domain.EINTERNAL && postgres.Unreachable(err) {
+		err = fmt.Errorf("%w: %w", domain.Errorf(domain.EUNAVAILABLE, "La base de données ne répond pas pour l'instant : réessayez dans un instant."), err)
+		code = domain.EUNAVAILABLE
+	}
 	status := map[string]int{
 		domain.EINVALID:      http.StatusBadRequest,
 		domain.EUNAUTHORIZED: http.StatusUnauthorized,

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"fmt"
 	"io"
 	"net/http"
@@ -38,7 +39,15 @@ var fixture struct {
 	tokens map[string]string // role or "referent:ID" -> token
 }
 
-func TestMain(m *testing.M) { os.Exit(runMain(m)) }
+func TestMain(m *testing.M) {
+	flag.Parse()
+	if f := flag.Lookup("test.fuzz"); f != nil && f.Value.String() != "" {
+		// go test -run '^$' -fuzz FuzzWriteEndpoints: every fuzzing process
+		// runs TestMain, and the fuzz target needs no fixture.
+		os.Exit(m.Run())
+	}
+	os.Exit(runMain(m))
+}
 
 func runMain(m *testing.M) int {
 	ctx := context.Background()

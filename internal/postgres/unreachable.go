@@ -1,0 +1,28 @@
+package postgres
+
+import (
+	"errors"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Unreachable reports whether err says that PostgreSQL cannot be reached
+// or is shutting down, so that the same request may succeed later (503),
+// rather than that a query was wrong (500).
+func Unreachable(err error) bool {
+	var ce *pgconn.ConnectError
+	var pe *pgconn.PgError
+	var ne *net.OpError
+	switch {
+	case err == nil:
+		return false
+	case errors.As(err, &ce), errors.As(err, &ne):
+		return true
+	case errors.As(err, &pe):
+		// Class 08: connection exception; 57P01-57P03: shutdown, crash, starting up.
+		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
+	}
+	return pgconn.SafeToRetry(err)
+}
