@@ -47,6 +47,13 @@ var writeEndpoints = []struct{ method, path, body string }{
 	{"POST", "/api/v1/reviews/{p}-1/appeal-decision", `{"decided_on":"2025-10-20","outcome":"upheld","reason":"Faits établis"}`},
 	{"POST", "/api/v1/reviews/{p}-1/radiation", `{"decided_on":"2025-11-20","reason":"sanctions répétées"}`},
 	{"PUT", "/api/v1/import-mapping", `{"nir":["NIR"],"last_name":["Nom"]}`},
+	{"POST", "/api/v1/reviews/{p}-1/notice-receipt", `{"received_on":"2025-08-25"}`},
+	{"POST", "/api/v1/reviews/{p}-1/decision-notified", `{"notified_on":"2025-09-12"}`},
+	{"POST", "/api/v1/reviews/{p}-1/letters", `{"kind":"notice","address":"1 rue de la Paix\n75002 Paris","planned_kind":"suspension","planned_percent":30,"planned_months":1}`},
+	{"POST", "/api/v1/letters/{p}/sent", `{"sent_on":"2025-08-21","mode":"recommande_ar"}`},
+	{"POST", "/api/v1/letters/{p}/received", `{"received_on":"2025-08-23"}`},
+	{"PUT", "/api/v1/letter-settings/letterhead", `{"departement":"Département du Gers","address":"81 route de Pessan","city":"Auch","signatory_name":"A. B.","signatory_title":"Le Président"}`},
+	{"PUT", "/api/v1/letter-settings/bodies/notice", `{"body":"Madame, Monsieur, {{.Personne}}"}`},
 }
 
 // english is what Go's own error texts look like: never shown to a user.
