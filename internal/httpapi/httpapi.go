@@ -409,11 +409,8 @@ func (h *Handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 // Error writes err as {"error": {...}} with the status its code maps to;
 // internal errors are logged and never shown.
 func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
+	err = postgres.AsUnavailable(err)
 	code := domain.ErrorCode(err)
-	if code == domain.EINTERNAL && postgres.Unreachable(err) {
-		err = fmt.Errorf("%w: %w", domain.Errorf(domain.EUNAVAILABLE, "La base de données ne répond pas pour l'instant : réessayez dans un instant."), err)
-		code = domain.EUNAVAILABLE
-	}
 	status := map[string]int{
 		domain.EINVALID:      http.StatusBadRequest,
 		domain.EUNAUTHORIZED: http.StatusUnauthorized,

@@ -2,10 +2,13 @@ package postgres
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
 // Unreachable reports whether err says that PostgreSQL cannot be reached
@@ -25,4 +28,14 @@ func Unreachable(err error) bool {
 		return strings.HasPrefix(pe.Code, "08") || strings.HasPrefix(pe.Code, "57P")
 	}
 	return pgconn.SafeToRetry(err)
+}
+
+// AsUnavailable turns an internal error that says PostgreSQL cannot be
+// reached into an EUNAVAILABLE one (503, "try again"); other errors are
+// returned as they are.
+func AsUnavailable(err error) error {
+	if domain.ErrorCode(err) == domain.EINTERNAL && Unreachable(err) {
+		return fmt.Errorf("%w: %w", domain.Errorf(domain.EUNAVAILABLE, "La base de données ne répond pas pour l'instant : réessayez dans un instant."), err)
+	}
+	return err
 }

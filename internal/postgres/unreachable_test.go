@@ -11,6 +11,8 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
 func TestUnreachable(t *testing.T) {
@@ -28,4 +30,17 @@ func TestUnreachable(t *testing.T) {
 	require.False(t, Unreachable(&pgconn.PgError{Code: "23505"}), "a unique violation is a bug or a conflict")
 	require.False(t, Unreachable(errors.New("x")))
 	require.False(t, Unreachable(nil))
+}
+
+func TestAsUnavailable(t *testing.T) {
+	t.Parallel()
+	down := fmt.Errorf("list tasks: %w", &pgconn.PgError{Code: "57P01"})
+	err := AsUnavailable(down)
+	require.Equal(t, domain.EUNAVAILABLE, domain.ErrorCode(err), "the web pages and the API answer 503")
+	require.Contains(t, domain.ErrorMessage(err), "réessayez")
+	require.ErrorIs(t, err, down.(interface{ Unwrap() error }).Unwrap(), "the cause stays for the log")
+	bug := &pgconn.PgError{Code: "42P01"}
+	require.Equal(t, error(bug), AsUnavailable(bug))
+	conflict := domain.Errorf(domain.ECONFLICT, "non")
+	require.Equal(t, error(conflict), AsUnavailable(conflict))
 }

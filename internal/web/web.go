@@ -186,6 +186,7 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, p page)
 
 // fail shows an error page with the status its code maps to.
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
+	err = postgres.AsUnavailable(err)
 	code := domain.ErrorCode(err)
 	status, title := map[string]int{
 		domain.ENOTFOUND: http.StatusNotFound, domain.EFORBIDDEN: http.StatusForbidden,
