@@ -1,7 +1,6 @@
 package web_test
 
 import (
-	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -17,15 +16,8 @@ import (
 
 func TestLetterPages(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	pid := oriented(t, "WEB-L", "web-ref-1")
 	today := domain.DateOf(time.Now())
-	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
-	_, rid, err := fx.env.Service.ReportBreach(ctx, admin, pid, domain.Breach{Kind: domain.BreachRefusalContract, Facts: "Aucune réponse.", ReportedOn: today})
-	require.NoError(t, err)
-
-	dep := newBrowser(t)
-	dep.login("dep@cd.fr")
+	rid, dep := openCase(t, "WEB-L")
 	status, page, _ := dep.get("/courriers")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, page, "Références imprimées")

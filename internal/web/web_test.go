@@ -284,17 +284,24 @@ func TestSupervisorDashboardAndReassignment(t *testing.T) {
 	require.NotContains(t, page, "/dossiers/"+pid)
 }
 
+// openCase reports a breach on a parcours of web-ref-1 and logs the
+// département in: the case id and its browser.
+func openCase(t *testing.T, id string) (rid string, dep *browser) {
+	t.Helper()
+	pid := oriented(t, id, "web-ref-1")
+	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
+	_, rid, err := fx.env.Service.ReportBreach(context.Background(), admin, pid,
+		domain.Breach{Kind: domain.BreachRefusalContract, Facts: "Aucune réponse.", ReportedOn: domain.DateOf(time.Now())})
+	require.NoError(t, err)
+	dep = newBrowser(t)
+	dep.login("dep@cd.fr")
+	return rid, dep
+}
+
 func TestReviewPages(t *testing.T) {
 	t.Parallel()
-	ctx := context.Background()
-	pid := oriented(t, "WEB-4", "web-ref-1")
 	today := domain.DateOf(time.Now())
-	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
-	_, rid, err := fx.env.Service.ReportBreach(ctx, admin, pid, domain.Breach{Kind: domain.BreachRefusalContract, Facts: "Aucune réponse.", ReportedOn: today})
-	require.NoError(t, err)
-
-	dep := newBrowser(t)
-	dep.login("dep@cd.fr")
+	rid, dep := openCase(t, "WEB-4")
 	status, page, _ := dep.get("/examens?statut=reported")
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, page, "/examens/"+rid)
