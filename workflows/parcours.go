@@ -29,13 +29,14 @@ import (
 // After an exit the workflow stays alive until its follow-ups are answered
 // (or cancelled, on a death), which is the point of them.
 func Parcours(ctx workflow.Context, in ParcoursInput) error {
-	// Version 1 of "all-2026-12": every change below at once. A new run
-	// records one marker and one TemporalChangeVersion upsert instead of
-	// one of each per change: the embedded server's visibility writes of
-	// those upserts were a quarter of the import's CPU (make bench
-	// --profile). Runs recorded before it replay through each change's own
-	// version, as they were written.
-	all := workflow.GetVersion(ctx, "all-2026-12", workflow.DefaultVersion, 1) >= 1
+	// Version 1 of "all-2026-12": every change below at once. A run of
+	// Revision 1 has them all without asking (no marker, no
+	// TemporalChangeVersion upsert: see ParcoursInput.Revision). Runs of
+	// Revision 0 replay through the marker of "all-2026-12" (one marker and
+	// one upsert instead of one of each per change: those visibility writes
+	// were a quarter of the import's CPU), or, recorded before it, through
+	// each change's own version, as they were written.
+	all := in.Revision >= 1 || workflow.GetVersion(ctx, "all-2026-12", workflow.DefaultVersion, 1) >= 1
 	since := func(change string) bool {
 		return all || workflow.GetVersion(ctx, change, workflow.DefaultVersion, 1) >= 1
 	}
@@ -246,7 +247,7 @@ func (p *parcoursImpl) continueAsNew(ctx workflow.Context) error {
 	}
 	state := p.s
 	return workflow.NewContinueAsNewError(ctx, ParcoursWorkflow, ParcoursInput{
-		ParcoursID: p.id, Policy: p.policy.Name,
+		Revision: CurrentRevision, ParcoursID: p.id, Policy: p.policy.Name,
 		EnteredOn: p.s.Facts.EnteredOn, ReceivedOn: p.s.Facts.ReceivedOn,
 		State: &state,
 	})

@@ -12,9 +12,11 @@ import (
 	"strings"
 
 	"github.com/parcours-rsa/parcours/internal/bench"
+	"github.com/parcours-rsa/parcours/internal/config"
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
-const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--workers N] [--results DIR] [--profile DIR]"
+const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--workers N] [--results DIR] [--profile DIR] [--temporal-store sqlite|postgres] [--temporal-shards N]"
 
 // bench measures the service on this machine (make bench).
 func (m *Main) bench(ctx context.Context, args []string) error {
@@ -30,19 +32,28 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	burst := fs.Int("burst", 0, "échéances de la rafale (défaut : min(n, 10 000))")
 	profile := fs.String("profile", "", "répertoire des profils CPU et mémoire de l'import (pprof)")
 	lead := fs.Duration("lead", 0, "avance entre la fin prévue de l'import de la rafale et ses échéances (défaut 1 min)")
+	store := fs.String("temporal-store", "", "stockage du serveur Temporal embarqué : sqlite (défaut) ou postgres")
+	shards := fs.Int("temporal-shards", 0, "partitions d'historique (history shards) du serveur Temporal embarqué")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errors.New(benchUsage)
 	}
-	if *scale != "" && *scale != "small" && *scale != "large" {
+	if (*scale != "" && *scale != "small" && *scale != "large") || (*store != "" && *store != temporal.StoreSQLite && *store != temporal.StorePostgres) {
 		return errors.New(benchUsage)
 	}
+	mib, err := config.MemoryLimitMiB(m.Getenv)
+	if err != nil {
+		return err
+	}
+	// The memory limit of parcours serve: the RSS measured is serve's.
+	limit := setMemoryLimit(m.Getenv, mib)
 	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
 		return err
 	}
 	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results, Workers: *workers,
-		Commit: commit(), Logger: logger, Out: m.Stdout, N: *n, Burst: *burst, Lead: *lead, ProfileDir: *profile})
+		Commit: commit(), Logger: logger, Out: m.Stdout, N: *n, Burst: *burst, Lead: *lead, ProfileDir: *profile,
+		TemporalStore: *store, TemporalShards: *shards, MemoryLimit: limit})
 	return err
 }
 

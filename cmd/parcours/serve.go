@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"github.com/parcours-rsa/parcours/activities"
@@ -72,6 +74,9 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		return &config.Error{Var: "TEMPORAL_ADDRESS", Msg: "parcours worker rejoint un serveur Temporal existant : indiquez son adresse"}
 	}
 	policy, _ := domain.LookupPolicy(cfg.Policy)
+	if limit := setMemoryLimit(m.Getenv, cfg.MemoryLimitMiB); limit > 0 {
+		logger.Info("memory limit", "mib", limit>>20)
+	}
 
 	// Bind the HTTP address first: a busy port fails before anything starts.
 	var ln net.Listener
@@ -310,4 +315,17 @@ func (m *Main) migrate(ctx context.Context) error {
 	}
 	fmt.Fprintf(m.Stdout, "Base à jour (migration %03d).\n", v)
 	return nil
+}
+
+// setMemoryLimit sets the Go runtime's soft memory limit to mib MiB, unless
+// GOMEMLIMIT set one (the runtime read it at start) or mib is 0. It returns
+// the limit in force, 0 for none.
+func setMemoryLimit(getenv func(string) string, mib int) int64 {
+	if getenv("GOMEMLIMIT") == "" && mib > 0 {
+		debug.SetMemoryLimit(int64(mib) << 20)
+	}
+	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
+		return limit
+	}
+	return 0
 }

@@ -90,7 +90,7 @@ func (s *Service) Start(ctx context.Context, p postgres.Unstarted) error {
 		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
 		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
 	}, workflows.ParcoursWorkflow, workflows.ParcoursInput{
-		ParcoursID: p.ID, Policy: p.Policy, EnteredOn: p.EnteredOn, ReceivedOn: p.ReceivedOn, Settings: s.settings(),
+		Revision: workflows.CurrentRevision, ParcoursID: p.ID, Policy: p.Policy, EnteredOn: p.EnteredOn, ReceivedOn: p.ReceivedOn, Settings: s.settings(),
 	})
 	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
 		StartWorkflowOperation: start,

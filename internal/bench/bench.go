@@ -6,6 +6,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -27,6 +28,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // Options say what to measure and where.
@@ -51,6 +53,17 @@ type Options struct {
 	// ProfileDir, when set, gets a CPU profile of the first import
 	// (import.cpu.pprof) and a heap profile after it (import.heap.pprof).
 	ProfileDir string
+	// TemporalStore is where the embedded server persists: "" or
+	// temporal.StoreSQLite (a file under Dir/temporal), or
+	// temporal.StorePostgres (databases bench_temporal and
+	// bench_temporal_visibility of the bench's PostgreSQL, made anew).
+	TemporalStore string
+	// TemporalShards is the number of history shards of that new store
+	// (0: temporal.DefaultShards).
+	TemporalShards int
+	// MemoryLimit is the Go soft memory limit in force (bytes, 0: none),
+	// as parcours serve sets it: for the RSS line's note.
+	MemoryLimit int64
 }
 
 // Result is one line of the table.
@@ -144,7 +157,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	}
 
 	// (2) The import, and the footprint of n open parcours.
-	r, err := startRig(ctx, o, db)
+	r, err := startRig(ctx, o, db, url)
 	if err != nil {
 		return rep, err
 	}
@@ -165,10 +178,11 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	starts := float64(n) / took.Seconds()
 	resident := rss()
 	rep.add(o.Out, Result{Name: "import: CAF flux to every workflow started and visible", N: n, Value: starts, Unit: "starts/s", Target: ">= 200 starts/s (10,000)",
-		Note: fmt.Sprintf("%d importer workers; each person: one transaction, update-with-start, the workflow's first write", o.Workers)})
+		Note: fmt.Sprintf("%d importer workers; each person: one transaction, update-with-start, the workflow's first write; embedded Temporal server on %s, %d history shard(s)",
+			o.Workers, cmp.Or(o.TemporalStore, temporal.StoreSQLite), r.srv.Shards())})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
 	rep.add(o.Out, Result{Name: "footprint: RSS (server + worker + importer) with n open parcours", N: n, Value: float64(resident) / (1 << 20), Unit: "MiB",
-		Target: "< 1024 MiB (100,000)", Note: "one process: embedded Temporal server, worker and importer, as parcours serve runs them"})
+		Target: "< 1024 MiB (100,000)", Note: "one process: embedded Temporal server, worker and importer, as parcours serve runs them; " + memoryNote(o.MemoryLimit)})
 	var size int64
 	if err := db.Pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&size); err != nil {
 		return rep, err
@@ -258,12 +272,25 @@ func (rep *Report) write(dir string) error {
 
 // resetDatabase drops and recreates the bench database: each run starts
 // from nothing.
+func memoryNote(limit int64) string {
+	if limit <= 0 {
+		return "no Go memory limit"
+	}
+	return fmt.Sprintf("Go memory limit %d MiB (PARCOURS_MEMORY_LIMIT_MIB or GOMEMLIMIT)", limit>>20)
+}
+
 func resetDatabase(ctx context.Context, url string) error {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {
 		return err
 	}
-	name := cfg.Database
+	return recreate(ctx, cfg, cfg.Database, true)
+}
+
+// recreate drops the database name of cfg's server if it exists, and
+// creates it again when create is set.
+func recreate(ctx context.Context, cfg *pgx.ConnConfig, name string, create bool) error {
+	cfg = cfg.Copy()
 	cfg.Database = "postgres"
 	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
@@ -271,7 +298,7 @@ func resetDatabase(ctx context.Context, url string) error {
 	}
 	defer conn.Close(context.WithoutCancel(ctx))
 	ident := pgx.Identifier{name}.Sanitize()
-	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil {
+	if _, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+ident+" WITH (FORCE)"); err != nil || !create {
 		return err
 	}
 	_, err = conn.Exec(ctx, "CREATE DATABASE "+ident)

@@ -9,6 +9,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 
@@ -18,6 +19,10 @@ import (
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
 )
+
+// benchTemporalDatabase is the embedded server's database on the bench's
+// PostgreSQL with --temporal-store postgres.
+const benchTemporalDatabase = "bench_temporal"
 
 // rig is what `parcours serve` runs, in this process: an embedded Temporal
 // server, a worker and the app.Service, on the bench database.
@@ -31,11 +36,26 @@ type rig struct {
 	paris  *time.Location // domain.Paris before the bench moved it, if it did
 }
 
-func startRig(ctx context.Context, o Options, db *postgres.DB) (*rig, error) {
+func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig, error) {
 	r := &rig{o: o, db: db}
 	tdir := filepath.Join(o.Dir, "temporal")
 	if err := os.RemoveAll(tdir); err != nil {
 		return nil, err
+	}
+	so := temporal.ServerOptions{DataDir: tdir, Store: o.TemporalStore, Shards: o.TemporalShards, Logger: o.Logger, LogLevel: slog.LevelError,
+		Dynamic: map[string]any{"frontend.WorkflowTimeSkippingEnabled": true}}
+	if o.TemporalStore == temporal.StorePostgres {
+		// A new store each run, as the SQLite file is.
+		cfg, err := pgx.ParseConfig(url)
+		if err != nil {
+			return nil, err
+		}
+		so.PostgresURL, so.Database = url, benchTemporalDatabase
+		for _, name := range []string{benchTemporalDatabase, benchTemporalDatabase + "_visibility"} {
+			if err := recreate(ctx, cfg, name, false); err != nil {
+				return nil, fmt.Errorf("base %s : %w", name, err)
+			}
+		}
 	}
 	port, err := temporal.FreePort()
 	if err != nil {
@@ -43,8 +63,8 @@ func startRig(ctx context.Context, o Options, db *postgres.DB) (*rig, error) {
 	}
 	// Time skipping lets the two-year parcours live two years of server
 	// time in seconds (history.go); it acts only on an execution that asks.
-	if r.srv, err = temporal.StartServer(temporal.ServerOptions{DataDir: tdir, Port: port, Logger: o.Logger, LogLevel: slog.LevelError,
-		Dynamic: map[string]any{"frontend.WorkflowTimeSkippingEnabled": true}}); err != nil {
+	so.Port = port
+	if r.srv, err = temporal.StartServer(so); err != nil {
 		return nil, err
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

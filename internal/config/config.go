@@ -51,6 +51,29 @@ type Config struct {
 	SMTPUser           string // SMTP_USER
 	SMTPPassword       string // SMTP_PASSWORD
 	SMTPFrom           string // SMTP_FROM
+	// MemoryLimitMiB is the Go runtime's soft memory limit of serve and
+	// worker (PARCOURS_MEMORY_LIMIT_MIB; 0: none; GOMEMLIMIT, when set,
+	// wins): the collector works harder near it instead of letting the
+	// heap double.
+	MemoryLimitMiB int
+}
+
+// DefaultMemoryLimitMiB is the memory limit when none is set: make bench
+// found the live heap of the embedded server, worker and importer a quarter
+// of the process's resident memory, the rest being the collector's room.
+const DefaultMemoryLimitMiB = 768
+
+// MemoryLimitMiB reads PARCOURS_MEMORY_LIMIT_MIB (DefaultMemoryLimitMiB
+// when unset).
+func MemoryLimitMiB(getenv func(string) string) (int, error) {
+	if getenv("PARCOURS_MEMORY_LIMIT_MIB") == "" {
+		return DefaultMemoryLimitMiB, nil
+	}
+	n, err := intVar(getenv, "PARCOURS_MEMORY_LIMIT_MIB")
+	if err == nil && (n < 0 || (n > 0 && n < 256)) {
+		err = &Error{"PARCOURS_MEMORY_LIMIT_MIB", fmt.Sprintf("%d : attendu 0 (pas de limite) ou au moins 256 (Mio)", n)}
+	}
+	return n, err
 }
 
 // Error names the variable at fault.
@@ -128,6 +151,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		if c.CookieSecure, err = strconv.ParseBool(v); err != nil {
 			return c, &Error{"PARCOURS_COOKIE_SECURE", fmt.Sprintf("%q n'est pas un booléen (true ou false)", v)}
 		}
+	}
+	if c.MemoryLimitMiB, err = MemoryLimitMiB(getenv); err != nil {
+		return c, err
 	}
 	if v := getenv("PARCOURS_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {

@@ -25,6 +25,20 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, StoreSQLite, c.TemporalStore)
 	require.Zero(t, c.TemporalShards, "the store's own count, or 1 for a new store")
 	require.Empty(t, c.TemporalDatabase)
+	require.Equal(t, DefaultMemoryLimitMiB, c.MemoryLimitMiB)
+}
+
+func TestMemoryLimit(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]int{"": DefaultMemoryLimitMiB, "0": 0, "2048": 2048, "256": 256} {
+		c, err := FromEnv(env(map[string]string{"PARCOURS_MEMORY_LIMIT_MIB": v}))
+		require.NoError(t, err, v)
+		require.Equal(t, want, c.MemoryLimitMiB, v)
+	}
+	for _, v := range []string{"100", "-1", "1Go"} {
+		_, err := FromEnv(env(map[string]string{"PARCOURS_MEMORY_LIMIT_MIB": v}))
+		require.ErrorContains(t, err, "PARCOURS_MEMORY_LIMIT_MIB", v)
+	}
 }
 
 func TestEmbeddedTemporalStore(t *testing.T) {

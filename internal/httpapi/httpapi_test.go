@@ -361,6 +361,7 @@ func TestParcoursLifecycleOverHTTP(t *testing.T) {
 	recordHistory(t, pid, "parcours_v2_in_accompaniment")
 	recordHistory(t, pid, "parcours_v4_handed_over_then_contract")
 	recordHistory(t, pid, "parcours_v7_one_version_marker_handed_over_then_contract")
+	recordHistory(t, pid, "parcours_v8_revision_handed_over_then_contract")
 }
 
 // recordHistory writes the workflow's history (its current run) for the

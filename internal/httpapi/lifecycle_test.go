@@ -229,6 +229,7 @@ func TestLifecycleOverHTTP(t *testing.T) {
 	recordHistory(t, pid, "parcours_v2_exited_after_follow_ups")
 	recordHistory(t, pid, "parcours_v6_local_sync_exited_after_follow_ups")
 	recordHistory(t, pid, "parcours_v7_one_version_marker_exited_after_follow_ups")
+	recordHistory(t, pid, "parcours_v8_revision_exited_after_follow_ups")
 }
 
 func TestManyMessagesAcrossContinueAsNew(t *testing.T) {

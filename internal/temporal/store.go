@@ -95,6 +95,9 @@ func openSQLite(o ServerOptions) (*store, error) {
 			return nil, fmt.Errorf("create Temporal schema in %s: %w", file, err)
 		}
 	}
+	if err := leanVisibility(conf); err != nil {
+		return nil, err
+	}
 	ns, err := sqliteschema.NewNamespaceConfig(clusterName, o.Namespace, false, nil)
 	if err != nil {
 		return nil, err
@@ -284,4 +287,44 @@ func (e *ShardsError) Error() string {
 		"un nombre fixé à sa création. Pour le garder : PARCOURS_TEMPORAL_SHARDS=%d, ou retirez la variable. "+
 		"Pour en changer : %s, puis redémarrez ; les workflows en cours et leur historique sont alors perdus (la base de l'application reste)",
 		e.Asked, e.Where, e.Stored, e.Stored, e.Reset)
+}
+
+// unqueriedIndexes are the indexes of Temporal's SQLite visibility schema
+// on columns nothing here ever lists or counts workflows by: custom search
+// attributes (parcours registers none), the worker-versioning, batcher and
+// pause attributes, and the execution's sizes and durations. Each one was
+// written at every start and every search-attribute upsert (58 indexes,
+// most over a JSON_EXTRACT): make bench --profile put those visibility
+// writes at a third of the import's CPU. Listing by any of these columns
+// still works (the Temporal UI's filters), by scanning. Kept: the default
+// order, and the indexes by execution time, workflow ID and type, status,
+// task queue, parent and root workflow, and the schedules' attributes.
+var unqueriedIndexes = []string{
+	"by_history_length", "by_history_size_bytes", "by_execution_duration", "by_state_transition_count",
+	"by_parent_run_id", "by_root_run_id", "by_batcher_user", "by_temporal_pause_info",
+	"by_temporal_worker_deployment_version", "by_temporal_workflow_versioning_behavior", "by_temporal_worker_deployment",
+	"by_bool_01", "by_bool_02", "by_bool_03", "by_datetime_01", "by_datetime_02", "by_datetime_03",
+	"by_double_01", "by_double_02", "by_double_03", "by_int_01", "by_int_02", "by_int_03",
+	"by_keyword_01", "by_keyword_02", "by_keyword_03", "by_keyword_04", "by_keyword_05",
+	"by_keyword_06", "by_keyword_07", "by_keyword_08", "by_keyword_09", "by_keyword_10",
+	"by_temporal_bool_01", "by_temporal_bool_02", "by_temporal_datetime_01", "by_temporal_datetime_02",
+	"by_temporal_double_01", "by_temporal_double_02", "by_temporal_int_01", "by_temporal_int_02",
+	"by_temporal_keyword_01", "by_temporal_keyword_02", "by_temporal_keyword_03", "by_temporal_keyword_04",
+	"by_temporal_low_cardinality_keyword_01",
+}
+
+// leanVisibility drops unqueriedIndexes from the SQLite store, new or
+// existing (nothing to do when they are gone).
+func leanVisibility(conf *config.SQL) error {
+	db, err := tsql.NewSQLAdminDB(sqlplugin.DbKindVisibility, conf, resolver.NewNoopResolver(), tlog.NewNoopLogger(), metrics.NoopMetricsHandler)
+	if err != nil {
+		return fmt.Errorf("open Temporal visibility store: %w", err)
+	}
+	defer func() { _ = db.Close() }()
+	for _, name := range unqueriedIndexes {
+		if err := db.Exec("DROP INDEX IF EXISTS " + name); err != nil {
+			return fmt.Errorf("drop visibility index %s: %w", name, err)
+		}
+	}
+	return nil
 }
