@@ -3,6 +3,7 @@ package importer
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/sha256"
 	"encoding/hex"
@@ -61,7 +62,18 @@ type Importer struct {
 	// Counted, when set, is called with each person's outcome of every
 	// import this importer runs (metrics), besides Options.Counted.
 	Counted func(outcome string)
+	// AttemptTimeout bounds each attempt at a person (default
+	// DefaultAttemptTimeout).
+	AttemptTimeout time.Duration
 }
+
+// DefaultAttemptTimeout bounds one attempt at a person. Without it, an
+// import whose Temporal server went away (parcours serve killed under
+// parcours import) waited forever: the SDK retries an unreachable server
+// until the call's context ends. After the last attempt the import stops,
+// « interrompu »; the people already written are started by the service's
+// reconciliation, and the same file imported again finishes the rest.
+const DefaultAttemptTimeout = 2 * time.Minute
 
 // job is one person to apply, or a row already rejected by the parser.
 type job struct {
@@ -424,8 +436,11 @@ func (o *keyOrder) release(keys []string) {
 // applyOne applies a person, retrying while a dependency is unavailable.
 func (im *Importer) applyOne(ctx context.Context, a domain.Actor, p domain.ImportedPerson) (app.ImportOutcome, error) {
 	delay := 200 * time.Millisecond
+	timeout := cmp.Or(im.AttemptTimeout, DefaultAttemptTimeout)
 	for attempt := 0; ; attempt++ {
-		out, err := im.Service.ImportPerson(ctx, a, p)
+		actx, cancel := context.WithTimeout(ctx, timeout)
+		out, err := im.Service.ImportPerson(actx, a, p)
+		cancel()
 		code := domain.ErrorCode(err)
 		if err == nil || attempt == 5 || code == domain.EINVALID || code == domain.ECONFLICT ||
 			code == domain.ENOTFOUND || code == domain.EFORBIDDEN || ctx.Err() != nil {

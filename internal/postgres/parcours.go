@@ -508,16 +508,28 @@ func (db *DB) ListParcours(ctx context.Context, f ParcoursFilter) (items []domai
 // Workload counts, per référent in the scope, their parcours and tasks:
 // open, overdue, and due within the next days.
 func (db *DB) Workload(ctx context.Context, scope Scope, days int) ([]domain.Workload, error) {
+	// Parcours and open tasks are counted apart, each by a hash aggregate:
+	// one join of parcours with every task counted parcours DISTINCT,
+	// sorting them all (446 ms over 88,000 parcours with référents, 150 ms
+	// this way, on a copy of make bench's data).
 	rows, err := db.Pool.Query(ctx, `
-		SELECT p.referent_id, coalesce(a.name, p.referent_id), coalesce(a.structure, ''), count(DISTINCT p.id),
-		       count(t.id) FILTER (WHERE t.status = 'open'),
-		       count(t.id) FILTER (WHERE t.status = 'open' AND t.overdue_at IS NOT NULL),
-		       count(t.id) FILTER (WHERE t.status = 'open' AND t.overdue_at IS NULL AND t.due_on <= (now() AT TIME ZONE 'Europe/Paris')::date + $3::int)
-		FROM parcours p
-		LEFT JOIN accounts a ON a.referent_id = p.referent_id
-		LEFT JOIN tasks t ON t.parcours_id = p.id
-		WHERE p.referent_id IS NOT NULL AND p.closed_at IS NULL AND `+visible(1)+`
-		GROUP BY 1, 2, 3
+		WITH parc AS (
+			SELECT p.referent_id, count(*) AS parcours
+			FROM parcours p
+			WHERE p.referent_id IS NOT NULL AND p.closed_at IS NULL AND `+visible(1)+`
+			GROUP BY p.referent_id),
+		open AS (
+			SELECT p.referent_id, count(*) AS open,
+			       count(*) FILTER (WHERE t.overdue_at IS NOT NULL) AS overdue,
+			       count(*) FILTER (WHERE t.overdue_at IS NULL AND t.due_on <= (now() AT TIME ZONE 'Europe/Paris')::date + $3::int) AS soon
+			FROM tasks t JOIN parcours p ON p.id = t.parcours_id
+			WHERE t.status = 'open' AND p.referent_id IS NOT NULL AND p.closed_at IS NULL AND `+visible(1)+`
+			GROUP BY p.referent_id)
+		SELECT parc.referent_id, coalesce(a.name, parc.referent_id), coalesce(a.structure, ''), parc.parcours,
+		       coalesce(open.open, 0), coalesce(open.overdue, 0), coalesce(open.soon, 0)
+		FROM parc
+		LEFT JOIN open ON open.referent_id = parc.referent_id
+		LEFT JOIN accounts a ON a.referent_id = parc.referent_id
 		ORDER BY 6 DESC, 7 DESC, 1`, nullText(scope.ReferentID), nullText(scope.Structure), days)
 	if err != nil {
 		return nil, fmt.Errorf("workload: %w", err)

@@ -18,12 +18,14 @@ import (
 // memory is elsewhere (the embedded server's caches), still to profile.
 const WorkflowCacheSize = 1000
 
-// WorkflowTaskPollers is how many polls for workflow tasks a worker keeps
-// open (the SDK's default is 2). When thousands of deadlines fall due at
-// one instant (they fall at midnight), their workflow tasks wait in the
-// queue for a poll each: 32 polls took a burst of 2,000 timers from 18.9
-// to 10.2 s with the sticky timeout below (trials of make bench at 1,000
-// people, one run each), and the import from 93.4 to 117.7 starts/s.
+// WorkflowTaskPollers is how many polls for workflow tasks a worker may
+// keep open (the SDK's default is a fixed 2). The SDK scales them between
+// 1 and this from what the server says of the queue's backlog: few under a
+// light load, so that several workers share it, and up to 32 when
+// thousands of deadlines fall due at one instant (they fall at midnight)
+// and their workflow tasks wait for a poll each. 32 fixed polls took a
+// burst of 2,000 timers from 12.1 to 10.2 s with the sticky timeout below,
+// and 8 from 18.9 s (trials of make bench at 1,000 people, one run each).
 const WorkflowTaskPollers = 32
 
 // StickyScheduleToStartTimeout is how long a workflow task waits in this
@@ -42,7 +44,9 @@ const StickyScheduleToStartTimeout = time.Minute
 func NewWorker(c client.Client, store activities.Store) worker.Worker {
 	worker.SetStickyWorkflowCacheSize(WorkflowCacheSize)
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
-		MaxConcurrentWorkflowTaskPollers: WorkflowTaskPollers,
+		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
+			MaximumNumberOfPollers: WorkflowTaskPollers,
+		}),
 		StickyScheduleToStartTimeout:     StickyScheduleToStartTimeout,
 	})
 	w.RegisterWorkflowWithOptions(workflows.Parcours, workflows.RegisterOptions())

@@ -16,10 +16,12 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/postgres"
+	"github.com/parcours-rsa/parcours/internal/temporal"
 	"github.com/parcours-rsa/parcours/internal/testenv"
 )
 
@@ -301,4 +303,29 @@ func TestCSVThenFluxIsOnePerson(t *testing.T) {
 	require.NoError(t, err)
 	assert.Equal(t, 1, run.Unchanged, "%+v", run)
 	assert.Equal(t, 1, count(t, `SELECT count(*) FROM beneficiaries WHERE payer_number = '4040001'`))
+}
+
+// TestImportStopsWhenTemporalIsGone: with no Temporal server behind the
+// address (parcours serve killed under parcours import), each attempt at a
+// person ends at its deadline and the import stops, interrupted, instead
+// of waiting forever.
+func TestImportStopsWhenTemporalIsGone(t *testing.T) {
+	t.Parallel()
+	port, err := temporal.FreePort() // nothing listens there
+	require.NoError(t, err)
+	tc, err := client.NewLazyClient(client.Options{HostPort: fmt.Sprintf("127.0.0.1:%d", port)})
+	require.NoError(t, err)
+	defer tc.Close()
+	svc := *env.Service
+	svc.Temporal = tc
+	im := &importer.Importer{Service: &svc, AttemptTimeout: 500 * time.Millisecond}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	start := time.Now()
+	run, err := im.Run(ctx, dept, source("RSABEI-gone.xml", flux(t, importer.Synthetic(2, uint64(time.Now().UnixNano()), today()))),
+		importer.Options{Format: importer.FormatFlux, Workers: 2})
+	require.Error(t, err)
+	require.Equal(t, domain.EUNAVAILABLE, domain.ErrorCode(err), err.Error())
+	require.Less(t, time.Since(start), time.Minute, "the attempts have deadlines")
+	require.Equal(t, "failed", run.Status)
 }
