@@ -61,7 +61,7 @@ type ParcoursInput struct {
 	// runs started before it: their markers decide, as they were recorded.
 	// A change for the runs already open still goes behind
 	// workflow.GetVersion; one for new runs only may raise CurrentRevision.
-	Revision int `json:"revision,omitempty"`
+	Revision   int              `json:"revision,omitempty"`
 	ParcoursID string           `json:"parcours_id"`
 	Policy     string           `json:"policy"`
 	EnteredOn  domain.Date      `json:"entered_on"`

@@ -47,7 +47,7 @@ func NewWorker(c client.Client, store activities.Store) worker.Worker {
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
 			MaximumNumberOfPollers: WorkflowTaskPollers,
 		}),
-		StickyScheduleToStartTimeout:     StickyScheduleToStartTimeout,
+		StickyScheduleToStartTimeout: StickyScheduleToStartTimeout,
 	})
 	w.RegisterWorkflowWithOptions(workflows.Parcours, workflows.RegisterOptions())
 	w.RegisterWorkflowWithOptions(workflows.SuspensionReview, workflows.RegisterReviewOptions())
