@@ -23,9 +23,10 @@ const WorkflowCacheSize = 1000
 // 1 and this from what the server says of the queue's backlog: few under a
 // light load, so that several workers share it, and up to 32 when
 // thousands of deadlines fall due at one instant (they fall at midnight)
-// and their workflow tasks wait for a poll each. 32 fixed polls took a
-// burst of 2,000 timers from 12.1 to 10.2 s with the sticky timeout below,
-// and 8 from 18.9 s (trials of make bench at 1,000 people, one run each).
+// and their workflow tasks wait for a poll each. A burst of 2,000 timers
+// took 23.3, 18.9 and 17.3 s with 2, 8 and 32 fixed polls, and with the
+// sticky timeout below 12.1 s with 8, 10.2 s with 32, 9.7 s scaled (trials
+// of make bench at 1,000 people, one run each).
 const WorkflowTaskPollers = 32
 
 // StickyScheduleToStartTimeout is how long a workflow task waits in this
