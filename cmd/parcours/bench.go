@@ -44,8 +44,12 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	// The memory limit of parcours serve: the RSS measured is serve's.
-	limit := setMemoryLimit(m.Getenv, mib)
+	gcPercent, err := config.GCPercent(m.Getenv)
+	if err != nil {
+		return err
+	}
+	// The memory settings of parcours serve: the RSS measured is serve's.
+	limit, gc := setMemory(m.Getenv, mib, gcPercent)
 	logger := slog.New(slog.NewTextHandler(m.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	abs, err := filepath.Abs(*dir)
 	if err != nil {
@@ -53,7 +57,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	}
 	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results, Workers: *workers,
 		Commit: commit(), Logger: logger, Out: m.Stdout, N: *n, Burst: *burst, Lead: *lead, ProfileDir: *profile,
-		TemporalStore: *store, TemporalShards: *shards, MemoryLimit: limit})
+		TemporalStore: *store, TemporalShards: *shards, MemoryLimit: limit, GCPercent: gc})
 	return err
 }
 

@@ -74,9 +74,8 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		return &config.Error{Var: "TEMPORAL_ADDRESS", Msg: "parcours worker rejoint un serveur Temporal existant : indiquez son adresse"}
 	}
 	policy, _ := domain.LookupPolicy(cfg.Policy)
-	if limit := setMemoryLimit(m.Getenv, cfg.MemoryLimitMiB); limit > 0 {
-		logger.Info("memory limit", "mib", limit>>20)
-	}
+	limit, gc := setMemory(m.Getenv, cfg.MemoryLimitMiB, cfg.GCPercent)
+	logger.Info("memory", "limit_mib", limit>>20, "gc_percent", gc)
 
 	// Bind the HTTP address first: a busy port fails before anything starts.
 	var ln net.Listener
@@ -317,15 +316,21 @@ func (m *Main) migrate(ctx context.Context) error {
 	return nil
 }
 
-// setMemoryLimit sets the Go runtime's soft memory limit to mib MiB, unless
-// GOMEMLIMIT set one (the runtime read it at start) or mib is 0. It returns
-// the limit in force, 0 for none.
-func setMemoryLimit(getenv func(string) string, mib int) int64 {
+// setMemory sets the Go runtime's soft memory limit to mib MiB, unless
+// GOMEMLIMIT set one (the runtime read it at start) or mib is 0, and the
+// collector's target to gcPercent, unless GOGC set one. It returns the
+// limit in force (bytes, 0 for none) and the target in force (-1: off).
+func setMemory(getenv func(string) string, mib, gcPercent int) (limit int64, gc int) {
 	if getenv("GOMEMLIMIT") == "" && mib > 0 {
 		debug.SetMemoryLimit(int64(mib) << 20)
 	}
-	if limit := debug.SetMemoryLimit(-1); limit < math.MaxInt64 {
-		return limit
+	if getenv("GOGC") == "" && gcPercent > 0 {
+		debug.SetGCPercent(gcPercent)
 	}
-	return 0
+	gc = debug.SetGCPercent(-1)
+	debug.SetGCPercent(gc)
+	if limit = debug.SetMemoryLimit(-1); limit == math.MaxInt64 {
+		limit = 0
+	}
+	return limit, gc
 }

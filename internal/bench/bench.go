@@ -51,7 +51,8 @@ type Options struct {
 	// instead of the bench's own cluster.
 	DatabaseURL string
 	// ProfileDir, when set, gets a CPU profile of the first import
-	// (import.cpu.pprof) and a heap profile after it (import.heap.pprof).
+	// (import.cpu.pprof), a heap profile after it (import.heap.pprof) and
+	// a CPU profile of the deadline burst (burst.cpu.pprof).
 	ProfileDir string
 	// TemporalStore is where the embedded server persists: "" or
 	// temporal.StoreSQLite (a file under Dir/temporal), or
@@ -64,6 +65,8 @@ type Options struct {
 	// MemoryLimit is the Go soft memory limit in force (bytes, 0: none),
 	// as parcours serve sets it: for the RSS line's note.
 	MemoryLimit int64
+	// GCPercent is the collector's target in force (-1: off).
+	GCPercent int
 }
 
 // Result is one line of the table.
@@ -182,7 +185,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 			o.Workers, cmp.Or(o.TemporalStore, temporal.StoreSQLite), r.srv.Shards())})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
 	rep.add(o.Out, Result{Name: "footprint: RSS (server + worker + importer) with n open parcours", N: n, Value: float64(resident) / (1 << 20), Unit: "MiB",
-		Target: "< 1024 MiB (100,000)", Note: "one process: embedded Temporal server, worker and importer, as parcours serve runs them; " + memoryNote(o.MemoryLimit)})
+		Target: "< 1024 MiB (100,000)", Note: "one process: embedded Temporal server, worker and importer, as parcours serve runs them; " + memoryNote(o.MemoryLimit, o.GCPercent)})
 	var size int64
 	if err := db.Pool.QueryRow(ctx, `SELECT pg_database_size(current_database())`).Scan(&size); err != nil {
 		return rep, err
@@ -272,11 +275,15 @@ func (rep *Report) write(dir string) error {
 
 // resetDatabase drops and recreates the bench database: each run starts
 // from nothing.
-func memoryNote(limit int64) string {
-	if limit <= 0 {
-		return "no Go memory limit"
+func memoryNote(limit int64, gcPercent int) string {
+	gc := fmt.Sprintf("GC target %d %% (PARCOURS_GC_PERCENT or GOGC)", gcPercent)
+	if gcPercent < 0 {
+		gc = "GC off (GOGC)"
 	}
-	return fmt.Sprintf("Go memory limit %d MiB (PARCOURS_MEMORY_LIMIT_MIB or GOMEMLIMIT)", limit>>20)
+	if limit <= 0 {
+		return "no Go memory limit, " + gc
+	}
+	return fmt.Sprintf("Go memory limit %d MiB (PARCOURS_MEMORY_LIMIT_MIB or GOMEMLIMIT), %s", limit>>20, gc)
 }
 
 func resetDatabase(ctx context.Context, url string) error {

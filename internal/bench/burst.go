@@ -136,7 +136,12 @@ func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate
 		defer wg.Done()
 		res.during, viewErr = s.sample(ctx, res.samples, 1<<30, done.Load)
 	}()
+	stopProfile, err := cpuProfile(o.ProfileDir, "burst.cpu.pprof")
+	if err != nil {
+		return res, err
+	}
 	res.drained, err = waitOverdue(ctx, r.db, due, n, 10*time.Minute)
+	stopProfile()
 	done.Store(true)
 	wg.Wait()
 	if err != nil {

@@ -26,6 +26,20 @@ func TestDefaults(t *testing.T) {
 	require.Zero(t, c.TemporalShards, "the store's own count, or 1 for a new store")
 	require.Empty(t, c.TemporalDatabase)
 	require.Equal(t, DefaultMemoryLimitMiB, c.MemoryLimitMiB)
+	require.Equal(t, DefaultGCPercent, c.GCPercent)
+}
+
+func TestGCPercent(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]int{"": DefaultGCPercent, "10": 10, "100": 100, "1000": 1000} {
+		c, err := FromEnv(env(map[string]string{"PARCOURS_GC_PERCENT": v}))
+		require.NoError(t, err, v)
+		require.Equal(t, want, c.GCPercent, v)
+	}
+	for _, v := range []string{"0", "9", "1001", "-1", "off"} {
+		_, err := FromEnv(env(map[string]string{"PARCOURS_GC_PERCENT": v}))
+		require.ErrorContains(t, err, "PARCOURS_GC_PERCENT", v)
+	}
 }
 
 func TestMemoryLimit(t *testing.T) {
