@@ -29,30 +29,33 @@ func TestDefaults(t *testing.T) {
 	require.Equal(t, DefaultGCPercent, c.GCPercent)
 }
 
+// intSetting checks that name reads good values into field and refuses bad
+// ones with an error that names it.
+func intSetting(t *testing.T, name string, field func(Config) int, good map[string]int, bad []string) {
+	t.Helper()
+	for v, want := range good {
+		c, err := FromEnv(env(map[string]string{name: v}))
+		require.NoError(t, err, v)
+		require.Equal(t, want, field(c), v)
+	}
+	for _, v := range bad {
+		_, err := FromEnv(env(map[string]string{name: v}))
+		require.ErrorContains(t, err, name, v)
+	}
+}
+
 func TestGCPercent(t *testing.T) {
 	t.Parallel()
-	for v, want := range map[string]int{"": DefaultGCPercent, "10": 10, "100": 100, "1000": 1000} {
-		c, err := FromEnv(env(map[string]string{"PARCOURS_GC_PERCENT": v}))
-		require.NoError(t, err, v)
-		require.Equal(t, want, c.GCPercent, v)
-	}
-	for _, v := range []string{"0", "9", "1001", "-1", "off"} {
-		_, err := FromEnv(env(map[string]string{"PARCOURS_GC_PERCENT": v}))
-		require.ErrorContains(t, err, "PARCOURS_GC_PERCENT", v)
-	}
+	intSetting(t, "PARCOURS_GC_PERCENT", func(c Config) int { return c.GCPercent },
+		map[string]int{"": DefaultGCPercent, "10": 10, "100": 100, "1000": 1000},
+		[]string{"0", "9", "1001", "-1", "off"})
 }
 
 func TestMemoryLimit(t *testing.T) {
 	t.Parallel()
-	for v, want := range map[string]int{"": DefaultMemoryLimitMiB, "0": 0, "2048": 2048, "256": 256} {
-		c, err := FromEnv(env(map[string]string{"PARCOURS_MEMORY_LIMIT_MIB": v}))
-		require.NoError(t, err, v)
-		require.Equal(t, want, c.MemoryLimitMiB, v)
-	}
-	for _, v := range []string{"100", "-1", "1Go"} {
-		_, err := FromEnv(env(map[string]string{"PARCOURS_MEMORY_LIMIT_MIB": v}))
-		require.ErrorContains(t, err, "PARCOURS_MEMORY_LIMIT_MIB", v)
-	}
+	intSetting(t, "PARCOURS_MEMORY_LIMIT_MIB", func(c Config) int { return c.MemoryLimitMiB },
+		map[string]int{"": DefaultMemoryLimitMiB, "0": 0, "2048": 2048, "256": 256},
+		[]string{"100", "-1", "1Go"})
 }
 
 func TestEmbeddedTemporalStore(t *testing.T) {
