@@ -273,8 +273,7 @@ func (rep *Report) write(dir string) error {
 	return os.WriteFile(name, append(b, '\n'), 0o644)
 }
 
-// resetDatabase drops and recreates the bench database: each run starts
-// from nothing.
+// memoryNote says which memory settings of the Go runtime were in force.
 func memoryNote(limit int64, gcPercent int) string {
 	gc := fmt.Sprintf("GC target %d %% (PARCOURS_GC_PERCENT or GOGC)", gcPercent)
 	if gcPercent < 0 {
@@ -286,6 +285,8 @@ func memoryNote(limit int64, gcPercent int) string {
 	return fmt.Sprintf("Go memory limit %d MiB (PARCOURS_MEMORY_LIMIT_MIB or GOMEMLIMIT), %s", limit>>20, gc)
 }
 
+// resetDatabase drops and recreates the bench database: each run starts
+// from nothing.
 func resetDatabase(ctx context.Context, url string) error {
 	cfg, err := pgx.ParseConfig(url)
 	if err != nil {

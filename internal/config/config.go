@@ -65,10 +65,10 @@ type Config struct {
 // DefaultMemoryLimitMiB is the memory limit when none is set: none. A
 // limit of 768 MiB kept make bench's RSS with 100,000 open parcours under
 // 1 GiB, but when the live heap came near it (during a burst of 10,000
-// deadlines, whose tasks the server and the worker hold at once) the
-// collector ran without pause and took most of the CPU: the burst took 127
-// to 159 s against 59 s without the limit and 67 s with a GC target of 50 %
-// (DefaultGCPercent), trials of 1,000 people and a burst of 10,000.
+// deadlines) the collector ran without pause: it was marking in 56.5 % of
+// the burst's CPU samples, and the burst took 127.1 s against 59.3 s
+// without the limit and 67.5 s with a GC target of 50 % (DefaultGCPercent),
+// trials of 1,000 people and a burst of 10,000, one run each.
 const DefaultMemoryLimitMiB = 0
 
 // MemoryLimitMiB reads PARCOURS_MEMORY_LIMIT_MIB (DefaultMemoryLimitMiB
