@@ -13,10 +13,16 @@ import (
 // WorkflowCacheSize is how many workflows a process keeps in memory between
 // their tasks (the SDK's default is 10,000). A parcours waits months on its
 // timers: evicted, it costs nothing, and its next task replays its short
-// history. Lowering it from the default took make bench's RSS with 10,000
-// open parcours from 1.26 to 1.11 GiB (one loaded machine): most of the
-// memory is elsewhere (the embedded server's caches), still to profile.
+// history. The SDK keeps one cache per process, shared by every worker in
+// it, made with the size set when the first worker starts.
 const WorkflowCacheSize = 1000
+
+// The embedded server runs SDK workers of its own (schedules, batches...),
+// started before the service's: the size must be set before the server
+// starts, or the cache keeps the SDK's 10,000. It was, until this: after a
+// burst of 3,000 deadlines the cache held all 3,300 parcours of a trial
+// (temporal_sticky_cache_size), each with its coroutine and handlers.
+func init() { worker.SetStickyWorkflowCacheSize(WorkflowCacheSize) }
 
 // WorkflowTaskPollers is how many polls for workflow tasks a worker may
 // keep open (the SDK's default is a fixed 2). The SDK scales them between
@@ -43,7 +49,6 @@ const StickyScheduleToStartTimeout = time.Minute
 // NewWorker is a worker of the service's task queue with every workflow and
 // activity registered.
 func NewWorker(c client.Client, store activities.Store) worker.Worker {
-	worker.SetStickyWorkflowCacheSize(WorkflowCacheSize)
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
 			MaximumNumberOfPollers: WorkflowTaskPollers,
