@@ -30,7 +30,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	// For short trial runs; make bench uses neither.
 	n := fs.Int("n", 0, "personnes importées au lieu de celles de l'échelle (essais)")
 	burst := fs.Int("burst", 0, "échéances de la rafale (défaut : min(n, 10 000))")
-	profile := fs.String("profile", "", "répertoire des profils CPU et mémoire de l'import (pprof)")
+	profile := fs.String("profile", "", "répertoire des profils CPU et mémoire de l'import et de la rafale (pprof)")
 	lead := fs.Duration("lead", 0, "avance entre la fin prévue de l'import de la rafale et ses échéances (défaut 1 min)")
 	store := fs.String("temporal-store", "", "stockage du serveur Temporal embarqué : sqlite (défaut) ou postgres")
 	shards := fs.Int("temporal-shards", 0, "partitions d'historique (history shards) du serveur Temporal embarqué")

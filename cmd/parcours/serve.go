@@ -131,9 +131,16 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	}
 	defer tc.Close()
 
-	w := temporal.NewWorker(tc, db)
+	// The worker's activities on a pool of their own: a burst of deadlines
+	// does not make the HTTP requests wait for a connection.
+	wdb, err := db.Apart(ctx)
+	if err != nil {
+		return err
+	}
+	defer wdb.Close()
+	w := temporal.NewWorker(tc, wdb)
 	if cfg.SMTPHost != "" {
-		temporal.RegisterDigest(w, &activities.Digests{Store: db, PublicURL: cfg.PublicURL, Logger: logger, Sender: digest.SMTP{
+		temporal.RegisterDigest(w, &activities.Digests{Store: wdb, PublicURL: cfg.PublicURL, Logger: logger, Sender: digest.SMTP{
 			Host: cfg.SMTPHost, Port: cfg.SMTPPort, User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom}})
 		if err := temporal.EnsureDigestSchedule(ctx, tc, cfg.DigestHour); err != nil {
 			return err

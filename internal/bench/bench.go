@@ -51,8 +51,9 @@ type Options struct {
 	// instead of the bench's own cluster.
 	DatabaseURL string
 	// ProfileDir, when set, gets a CPU profile of the first import
-	// (import.cpu.pprof), a heap profile after it (import.heap.pprof) and
-	// a CPU profile of the deadline burst (burst.cpu.pprof).
+	// (import.cpu.pprof), a heap profile after it (import.heap.pprof), a
+	// CPU profile of the deadline burst (burst.cpu.pprof) and a heap
+	// profile once it is drained (burst.heap.pprof).
 	ProfileDir string
 	// TemporalStore is where the embedded server persists: "" or
 	// temporal.StoreSQLite (a file under Dir/temporal), or
@@ -226,8 +227,10 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rep.add(o.Out, Result{Name: "burst (Temporal timers): lateness p50", N: burst, Value: b.p50, Unit: "s", Note: "tasks.updated_at minus the due instant"})
 	rep.add(o.Out, Result{Name: "burst (Temporal timers): lateness p99", N: burst, Value: b.p99, Unit: "s",
 		Note: fmt.Sprintf("tasks.updated_at minus the due instant; the workflows' own clock (tasks.overdue_at) p99 %.1f s", b.fire99)})
-	rep.addViews(o, "during the burst", total, b.samples, b.during, true)
-	rep.addViews(o, "alone (after the burst)", total, b.samples, b.alone, false)
+	rep.add(o.Out, Result{Name: "footprint: RSS peak during the burst", N: total, Value: float64(b.peakRSS) / (1 << 20), Unit: "MiB",
+		Note: "highest VmRSS of the process from the due instant until the burst is drained, read every 100 ms (no forced collection); n: parcours in the database, " + strconv.Itoa(burst) + " of them woken; " + memoryNote(o.MemoryLimit, o.GCPercent)})
+	rep.addViews(o, "during the burst", total, b.samples, b.during, true, "; "+b.poolWait)
+	rep.addViews(o, "alone (after the burst)", total, b.samples, b.alone, false, "")
 	last, p50, p99, err := pollerBurst(ctx, db, b.due, burst)
 	if err != nil {
 		return rep, err

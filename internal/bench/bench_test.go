@@ -62,6 +62,7 @@ func TestRun(t *testing.T) {
 	}
 	require.Greater(t, value("import: CAF flux to every workflow started and visible"), 1.0)
 	require.Greater(t, value("footprint: RSS (server + worker + importer) with n open parcours"), 10.0)
+	require.Greater(t, value("footprint: RSS peak during the burst"), 10.0)
 	require.Greater(t, value("footprint: history events of a two-year parcours"), 200.0)
 	for _, r := range rep.Results {
 		if r.Name == "footprint: history events of a two-year parcours" {

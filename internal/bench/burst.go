@@ -8,6 +8,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/postgres"
@@ -66,6 +68,8 @@ type burstResult struct {
 	n                      int
 	drained                bool
 	last, p50, p99, fire99 float64 // seconds after T
+	peakRSS                int64   // the process's highest VmRSS from T until drained
+	poolWait               string  // how the views' connection pool waited meanwhile
 	alone, during          [][]time.Duration
 	samples                []view
 }
@@ -131,19 +135,34 @@ func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate
 	var done atomic.Bool
 	var wg sync.WaitGroup
 	var viewErr error
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		res.during, viewErr = s.sample(ctx, res.samples, 1<<30, done.Load)
+	}()
+	go func() {
+		// The workflows come back into the caches: the RSS the burst
+		// reaches, read without forcing a collection.
+		defer wg.Done()
+		for !done.Load() {
+			res.peakRSS = max(res.peakRSS, residentBytes())
+			time.Sleep(100 * time.Millisecond)
+		}
 	}()
 	stopProfile, err := cpuProfile(o.ProfileDir, "burst.cpu.pprof")
 	if err != nil {
 		return res, err
 	}
+	pool := r.db.Pool.Stat()
 	res.drained, err = waitOverdue(ctx, r.db, due, n, 10*time.Minute)
 	stopProfile()
 	done.Store(true)
 	wg.Wait()
+	res.poolWait = poolWait(pool, r.db.Pool.Stat())
+	if err == nil {
+		// The live heap with the woken workflows still in the caches.
+		err = heapProfile(o.ProfileDir, "burst.heap.pprof")
+	}
 	if err != nil {
 		return res, err
 	}
@@ -164,6 +183,19 @@ func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate
 	quiet := time.Now().Add(time.Minute)
 	res.alone, err = s.sample(ctx, res.samples, 200, func() bool { return time.Now().After(quiet) })
 	return res, err
+}
+
+// poolWait says how often the connection pool of the importer and the
+// views (not the worker's) had none free between two readings, and how
+// long those acquisitions waited on average.
+func poolWait(before, after *pgxpool.Stat) string {
+	acquired := after.AcquireCount() - before.AcquireCount()
+	empty := after.EmptyAcquireCount() - before.EmptyAcquireCount()
+	mean := 0.0
+	if empty > 0 {
+		mean = float64((after.EmptyAcquireWaitTime() - before.EmptyAcquireWaitTime()).Microseconds()) / 1000 / float64(empty)
+	}
+	return fmt.Sprintf("views' connection pool (the worker has its own): %d of %d acquisitions found no free connection, waiting %.1f ms on average", empty, acquired, mean)
 }
 
 // waitOverdue polls until n orientation tasks due on due are overdue in

@@ -28,7 +28,8 @@ const benchTemporalDatabase = "bench_temporal"
 // server, a worker and the app.Service, on the bench database.
 type rig struct {
 	o      Options
-	db     *postgres.DB
+	db     *postgres.DB // the importer's and the views' pool
+	wdb    *postgres.DB // the worker's, apart, as in parcours serve
 	srv    *temporal.Server
 	tc     client.Client
 	worker worker.Worker
@@ -74,8 +75,14 @@ func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig
 		r.srv.Stop()
 		return nil, err
 	}
-	r.worker = temporal.NewWorker(r.tc, db)
+	if r.wdb, err = db.Apart(ctx); err != nil {
+		r.tc.Close()
+		r.srv.Stop()
+		return nil, err
+	}
+	r.worker = temporal.NewWorker(r.tc, r.wdb)
 	if err := r.worker.Start(); err != nil {
+		r.wdb.Close()
 		r.tc.Close()
 		r.srv.Stop()
 		return nil, err
@@ -91,6 +98,7 @@ func (r *rig) stop() {
 	if r.paris != nil {
 		domain.Paris = r.paris
 	}
+	r.wdb.Close()
 	r.tc.Close()
 	r.srv.Stop()
 }
@@ -105,7 +113,7 @@ func (r *rig) setZone(loc *time.Location) error {
 		r.paris = domain.Paris
 	}
 	domain.Paris = loc
-	r.worker = temporal.NewWorker(r.tc, r.db)
+	r.worker = temporal.NewWorker(r.tc, r.wdb)
 	return r.worker.Start()
 }
 

@@ -145,14 +145,14 @@ func quantile(ds []time.Duration, q float64) float64 {
 }
 
 // addViews reports p50 and p95 of each view's samples.
-func (rep *Report) addViews(o Options, when string, n int, vs []view, samples [][]time.Duration, target bool) {
+func (rep *Report) addViews(o Options, when string, n int, vs []view, samples [][]time.Duration, target bool, extra string) {
 	for i, v := range vs {
 		for _, q := range []struct {
 			name string
 			q    float64
 		}{{"p50", 0.50}, {"p95", 0.95}} {
 			r := Result{Name: fmt.Sprintf("views %s: %s %s", when, v.name, q.name), N: n, Value: quantile(samples[i], q.q), Unit: "ms",
-				Note: fmt.Sprintf("%d requests, one client at a time, through the HTTP handlers on loopback", len(samples[i]))}
+				Note: fmt.Sprintf("%d requests, one client at a time, through the HTTP handlers on loopback", len(samples[i])) + extra}
 			if target && q.name == "p95" && i <= 1 { // the two overdue lists
 				r.Target = "< 100 ms p95 during the burst"
 			}

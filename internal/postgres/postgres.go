@@ -49,6 +49,18 @@ func Open(ctx context.Context, url string) (*DB, error) {
 	return &DB{Pool: pool}, nil
 }
 
+// Apart is a second pool on the same database, with the same settings: the
+// worker's activities take their connections from their own pool, so that
+// a burst of deadlines, hundreds of writes waiting for a connection, does
+// not queue the HTTP requests behind it.
+func (db *DB) Apart(ctx context.Context) (*DB, error) {
+	pool, err := pgxpool.NewWithConfig(ctx, db.Pool.Config())
+	if err != nil {
+		return nil, fmt.Errorf("connect to PostgreSQL: %w", err)
+	}
+	return &DB{Pool: pool}, nil
+}
+
 // Close releases the connections.
 func (db *DB) Close() { db.Pool.Close() }
 
