@@ -4,6 +4,7 @@ import (
 	"context"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -100,8 +101,13 @@ func TestEscalationOverHTTP(t *testing.T) {
 	require.Equal(t, 200, r.status, r.raw)
 	r = post(t, "referent:ref-1", base+"/contracts", map[string]any{"kind": "ppae", "signed_on": now.String(), "starts_on": now.String(), "ends_on": now.AddMonths(6).String()})
 	require.Equal(t, 200, r.status, r.raw)
-	got = call(t, "department", "GET", "/api/v1/reviews/"+rid, nil)
-	require.Equal(t, "remobilised", got.body["status"], got.raw)
+	// The parcours tells the review of the contract by a signal: the review
+	// writes it a moment after the contract's answer (seen late once with
+	// the end-to-end tests running beside).
+	require.Eventually(t, func() bool {
+		got = call(t, "department", "GET", "/api/v1/reviews/"+rid, nil)
+		return got.body["status"] == "remobilised"
+	}, 10*time.Second, 50*time.Millisecond, "the review learns of the contract")
 	require.Equal(t, float64(19380), got.body["payback_cents"], "one month begun × 30 % × 646,00 €")
 	steps := items(got, "steps")
 	require.GreaterOrEqual(t, len(steps), 5)
