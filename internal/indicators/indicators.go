@@ -69,6 +69,14 @@ const first = `
 		FROM parcours p
 		WHERE p.entered_on BETWEEN $1 AND $2 AND ` + scope + `)`
 
+// delay is an indicator of the share of a cohort reaching a step in time.
+type delay struct {
+	key, label string
+	column     string // of first's base: oriented_on or contracted_on
+	interval   string // PostgreSQL interval
+	fr         string // the interval in the definition's words
+}
+
 // Compute computes the report.
 func Compute(ctx context.Context, pool *pgxpool.Pool, f Filter) (Report, error) {
 	r := Report{From: f.From, To: f.To, Structure: f.Structure, ReferentID: f.ReferentID}
@@ -97,28 +105,38 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, f Filter) (Report, error) 
 		r.Items = append(r.Items, Indicator{Key: key, Label: label, Definition: definition, Value: total, Parts: parts})
 		return nil
 	}
-	// within counts, among the entrants of the period whose cohort is
-	// mature (entered on or before today - delay), those with the event
-	// (column of base) on or before entry + delay.
-	within := func(key, label, column, delay, delayFr string) error {
-		var n, mature int
-		var median *float64
-		sql := first + fmt.Sprintf(`
-			SELECT count(*) FILTER (WHERE %[1]s IS NOT NULL AND %[1]s <= (entered_on + interval '%[2]s')::date),
-			       count(*),
-			       percentile_cont(0.5) WITHIN GROUP (ORDER BY %[1]s - entered_on) FILTER (WHERE %[1]s IS NOT NULL)
-			FROM base WHERE (entered_on + interval '%[2]s')::date < $5`, column, delay)
-		if err := pool.QueryRow(ctx, sql, append(args, f.Today.String())...).Scan(&n, &mature, &median); err != nil {
-			return fmt.Errorf("indicator %s: %w", key, err)
+	// within reads, in one pass over the entrants of the period, each
+	// delay's cohort: those whose cohort is mature (entered on or before
+	// today - delay), and among them those with the event (column of base)
+	// on or before entry + delay, with the median delay of all who had it.
+	within := func(delays []delay) error {
+		var cols []string
+		for _, d := range delays {
+			mature := fmt.Sprintf(`(entered_on + interval '%s')::date < $5`, d.interval)
+			cols = append(cols, fmt.Sprintf(`
+				count(*) FILTER (WHERE %[1]s AND %[2]s IS NOT NULL AND %[2]s <= (entered_on + interval '%[3]s')::date),
+				count(*) FILTER (WHERE %[1]s),
+				percentile_cont(0.5) WITHIN GROUP (ORDER BY %[2]s - entered_on) FILTER (WHERE %[1]s AND %[2]s IS NOT NULL)`,
+				mature, d.column, d.interval))
 		}
-		it := Indicator{Key: key, Label: label, Value: n, Cohort: &mature, Median: median,
-			Definition: fmt.Sprintf("Parmi les personnes entrées en droits et devoirs sur la période et entrées depuis plus de %s (cohorte mûre), "+
-				"celles dont l'événement a eu lieu au plus %s après l'entrée (délais comptés selon l'art. 641 CPC). La médiane porte sur toutes celles qui l'ont eu.", delayFr, delayFr)}
-		if mature > 0 {
-			share := float64(n) / float64(mature)
-			it.Share = &share
+		n, mature, median := make([]int, len(delays)), make([]int, len(delays)), make([]*float64, len(delays))
+		var dest []any
+		for i := range delays {
+			dest = append(dest, &n[i], &mature[i], &median[i])
 		}
-		r.Items = append(r.Items, it)
+		if err := pool.QueryRow(ctx, first+` SELECT `+strings.Join(cols, ",")+` FROM base`, append(args, f.Today.String())...).Scan(dest...); err != nil {
+			return fmt.Errorf("indicators %s…: %w", delays[0].key, err)
+		}
+		for i, d := range delays {
+			it := Indicator{Key: d.key, Label: d.label, Value: n[i], Cohort: &mature[i], Median: median[i],
+				Definition: fmt.Sprintf("Parmi les personnes entrées en droits et devoirs sur la période et entrées depuis plus de %s (cohorte mûre), "+
+					"celles dont l'événement a eu lieu au plus %s après l'entrée (délais comptés selon l'art. 641 CPC). La médiane porte sur toutes celles qui l'ont eu.", d.fr, d.fr)}
+			if mature[i] > 0 {
+				share := float64(n[i]) / float64(mature[i])
+				it.Share = &share
+			}
+			r.Items = append(r.Items, it)
+		}
 		return nil
 	}
 	steps := []func() error{
@@ -133,22 +151,14 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, f Filter) (Report, error) 
 				`SELECT count(*) FROM parcours p WHERE p.entered_on BETWEEN $1 AND $2 AND `+scope)
 		},
 		func() error {
-			return within("oriented_15_days", "Orientés en 15 jours", "oriented_on", "15 days", "15 jours")
-		},
-		func() error {
-			return within("oriented_30_days", "Orientés en 30 jours", "oriented_on", "30 days", "30 jours")
-		},
-		func() error {
-			return within("oriented_1_month", "Orientés en 1 mois", "oriented_on", "1 month", "1 mois")
-		},
-		func() error {
-			return within("oriented_6_weeks", "Orientés en 6 semaines", "oriented_on", "42 days", "6 semaines")
-		},
-		func() error {
-			return within("oriented_45_days", "Orientés en 45 jours", "oriented_on", "45 days", "45 jours")
-		},
-		func() error {
-			return within("contract_2_months", "Avec un contrat en 2 mois", "contracted_on", "2 months", "2 mois")
+			return within([]delay{
+				{"oriented_15_days", "Orientés en 15 jours", "oriented_on", "15 days", "15 jours"},
+				{"oriented_30_days", "Orientés en 30 jours", "oriented_on", "30 days", "30 jours"},
+				{"oriented_1_month", "Orientés en 1 mois", "oriented_on", "1 month", "1 mois"},
+				{"oriented_6_weeks", "Orientés en 6 semaines", "oriented_on", "42 days", "6 semaines"},
+				{"oriented_45_days", "Orientés en 45 jours", "oriented_on", "45 days", "45 jours"},
+				{"contract_2_months", "Avec un contrat en 2 mois", "contracted_on", "2 months", "2 mois"},
+			})
 		},
 		func() error {
 			return count("contracts_signed", "Contrats signés",
