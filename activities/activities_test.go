@@ -24,7 +24,7 @@ func TestSyncParcoursAgainstPostgres(t *testing.T) {
 	a := &activities.Activities{Store: db}
 	a.Register(env)
 
-	res, err := db.Intake(ctx, domain.Intake{BeneficiaryID: "CAF-9", LastName: "Durand", FirstName: "Paul",
+	res, err := db.Intake(ctx, domain.System, domain.Intake{BeneficiaryID: "CAF-9", LastName: "Durand", FirstName: "Paul",
 		BirthDate: domain.NewDate(1980, 1, 1), EnteredAt: domain.NewDate(2026, 1, 31)}, "departement")
 	require.NoError(t, err)
 

@@ -43,7 +43,7 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 	var res postgres.ImportResult
 	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		if res, err = s.DB.ImportPerson(ctx, p, s.Policy.Name, intake); !errors.Is(err, postgres.ErrRetry) {
+		if res, err = s.DB.ImportPerson(ctx, a, p, s.Policy.Name, intake); !errors.Is(err, postgres.ErrRetry) {
 			break
 		}
 	}
@@ -59,13 +59,6 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 	outcome := ImportUnchanged
 	if res.Changed {
 		outcome = ImportUpdated
-		action := "update"
-		if res.Created {
-			action = "create"
-		}
-		if err := s.audit(ctx, a, action, "beneficiary", res.BeneficiaryID, map[string]any{"source": "import", "line": p.Line}); err != nil {
-			return "", err
-		}
 	}
 	if res.Created {
 		outcome = ImportCreated
@@ -73,16 +66,9 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 	if res.Intake {
 		if res.Parcours.Created {
 			outcome = ImportCreated
-			if err := s.audit(ctx, a, "create", "parcours", res.Parcours.ParcoursID, map[string]any{"source": "import", "line": p.Line}); err != nil {
-				return "", err
-			}
 		}
 		if !res.Parcours.Started {
-			info, err := s.DB.StartInfo(ctx, res.Parcours.ParcoursID)
-			if err != nil {
-				return "", err
-			}
-			if err := s.Start(ctx, info); err != nil {
+			if err := s.Start(ctx, res.Parcours.Start); err != nil {
 				return "", err
 			}
 		}

@@ -60,19 +60,12 @@ func (s *Service) Intake(ctx context.Context, a domain.Actor, in domain.Intake) 
 	if err := in.Validate(s.today()); err != nil {
 		return v, false, err
 	}
-	res, err := s.DB.Intake(ctx, in, s.Policy.Name)
+	res, err := s.DB.Intake(ctx, a, in, s.Policy.Name)
 	if err != nil {
 		return v, false, err
 	}
-	if err := s.audit(ctx, a, "create", "parcours", res.ParcoursID, map[string]any{"created": res.Created}); err != nil {
-		return v, false, err
-	}
 	if !res.Started {
-		info, err := s.DB.StartInfo(ctx, res.ParcoursID)
-		if err != nil {
-			return v, false, err
-		}
-		if err := s.Start(ctx, info); err != nil {
+		if err := s.Start(ctx, res.Start); err != nil {
 			return v, false, err
 		}
 	}
@@ -84,16 +77,8 @@ func (s *Service) Intake(ctx context.Context, a domain.Actor, in domain.Intake) 
 // write to the read model is done: update-with-start, so that a second call
 // meets the running workflow instead of starting another.
 func (s *Service) Start(ctx context.Context, p postgres.Unstarted) error {
-	start := s.Temporal.NewWithStartWorkflowOperation(client.StartWorkflowOptions{
-		ID:                       workflows.ParcoursWorkflowID(p.ID),
-		TaskQueue:                workflows.TaskQueue,
-		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
-		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
-	}, workflows.ParcoursWorkflow, workflows.ParcoursInput{
-		Revision: workflows.CurrentRevision, ParcoursID: p.ID, Policy: p.Policy, EnteredOn: p.EnteredOn, ReceivedOn: p.ReceivedOn, Settings: s.settings(),
-	})
 	h, err := s.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: start,
+		StartWorkflowOperation: s.Temporal.NewWithStartWorkflowOperation(startOptions(p), workflows.ParcoursWorkflow, s.parcoursInput(p)),
 		UpdateOptions: client.UpdateWorkflowOptions{
 			UpdateName:   workflows.RegisterUpdate,
 			WaitForStage: client.WorkflowUpdateStageCompleted,
@@ -107,6 +92,22 @@ func (s *Service) Start(ctx context.Context, p postgres.Unstarted) error {
 		return unavailable("démarrer le parcours", err)
 	}
 	return s.DB.MarkStarted(ctx, p.ID)
+}
+
+// startOptions start a parcours' workflow, or find the one running.
+func startOptions(p postgres.Unstarted) client.StartWorkflowOptions {
+	return client.StartWorkflowOptions{
+		ID:                       workflows.ParcoursWorkflowID(p.ID),
+		TaskQueue:                workflows.TaskQueue,
+		WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING,
+		WorkflowIDReusePolicy:    enums.WORKFLOW_ID_REUSE_POLICY_REJECT_DUPLICATE,
+	}
+}
+
+func (s *Service) parcoursInput(p postgres.Unstarted) workflows.ParcoursInput {
+	return workflows.ParcoursInput{
+		Revision: workflows.CurrentRevision, ParcoursID: p.ID, Policy: p.Policy, EnteredOn: p.EnteredOn, ReceivedOn: p.ReceivedOn, Settings: s.settings(),
+	}
 }
 
 func (s *Service) settings() *domain.Settings {

@@ -182,7 +182,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	starts := float64(n) / took.Seconds()
 	resident := rss()
 	rep.add(o.Out, Result{Name: "import: CAF flux to every workflow started and visible", N: n, Value: starts, Unit: "starts/s", Target: ">= 200 starts/s (10,000)",
-		Note: fmt.Sprintf("%d importer workers; each person: one transaction, update-with-start, the workflow's first write; embedded Temporal server on %s, %d history shard(s)",
+		Note: fmt.Sprintf("%d importer workers; each person: one transaction (with its audit rows), update-with-start, the workflow's first write; embedded Temporal server on %s, %d history shard(s)",
 			o.Workers, cmp.Or(o.TemporalStore, temporal.StoreSQLite), r.srv.Shards())})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
 	rep.add(o.Out, Result{Name: "footprint: RSS (server + worker + importer) with n open parcours", N: n, Value: float64(resident) / (1 << 20), Unit: "MiB",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
@@ -56,6 +57,17 @@ type AuditEntry struct {
 
 // Audit appends to the audit log. The table refuses updates and deletes.
 func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
+	return insertAudit(ctx, db.Pool, e)
+}
+
+// execer is a pool or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// insertAudit writes an audit row with q: in the transaction of the write
+// it records, when there is one, so that neither is kept without the other.
+func insertAudit(ctx context.Context, q execer, e AuditEntry) error {
 	var detail []byte
 	if e.Detail != nil {
 		var err error
@@ -63,7 +75,7 @@ func (db *DB) Audit(ctx context.Context, e AuditEntry) error {
 			return err
 		}
 	}
-	_, err := db.Pool.Exec(ctx, `
+	_, err := q.Exec(ctx, `
 		INSERT INTO audit_log (actor, role, action, record_type, record_id, detail) VALUES ($1, $2, $3, $4, $5, $6)`,
 		e.Actor.ID, e.Actor.Role, e.Action, e.RecordType, nullText(e.RecordID), detail)
 	if err != nil {

@@ -37,22 +37,23 @@ var ErrRetry = errors.New("concurrent write of the same identity")
 // département's identifier, then by allocataire number and birth date,
 // creates or updates them, records the household's situation when the file
 // is not older than the last one applied, and, when intake is set, finds or
-// opens their parcours. Advisory locks on every identity key make
-// concurrent imports of the same person meet: a person never exists twice.
-func (db *DB) ImportPerson(ctx context.Context, p domain.ImportedPerson, policy string, intake bool) (ImportResult, error) {
+// opens their parcours; the audit rows of actor a are written in the same
+// transaction. Advisory locks on every identity key make concurrent imports
+// of the same person meet: a person never exists twice.
+func (db *DB) ImportPerson(ctx context.Context, a domain.Actor, p domain.ImportedPerson, policy string, intake bool) (ImportResult, error) {
 	var res ImportResult
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		res = ImportResult{}
-		keys := identityKeys(p)
-		for _, k := range keys {
-			if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, k); err != nil {
-				return fmt.Errorf("lock identity: %w", err)
-			}
+		// One statement, the keys in their sorted order: two transactions
+		// always lock in the same order.
+		if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`, identityKeys(p)); err != nil {
+			return fmt.Errorf("lock identity: %w", err)
 		}
 		id, nirBody, err := findIdentity(ctx, tx, p)
 		if err != nil {
 			return err
 		}
+		var last lastParcours
 		if id == uuid.Nil {
 			if !intake {
 				return nil // nobody to follow: nothing kept
@@ -71,44 +72,49 @@ func (db *DB) ImportPerson(ctx context.Context, p domain.ImportedPerson, policy 
 				return err
 			}
 			res.Changed, res.Stale = changed, stale
+			if last, err = findLastParcours(ctx, tx, id); err != nil {
+				return err
+			}
+			if last.found && !last.closed {
+				res.OpenID, res.OpenEnteredOn = last.id.String(), last.entered
+			}
 		}
 		res.BeneficiaryID = id.String()
-
-		var open uuid.UUID
-		var entered pgtype.Date
-		err = tx.QueryRow(ctx, `SELECT id, entered_on FROM parcours WHERE beneficiary_id = $1 AND closed_at IS NULL`, id).Scan(&open, &entered)
-		switch {
-		case errors.Is(err, pgx.ErrNoRows):
-		case err != nil:
-			return fmt.Errorf("find open parcours: %w", err)
-		default:
-			res.OpenID, res.OpenEnteredOn = open.String(), fromPG(entered)
+		if res.Changed {
+			action := "update"
+			if res.Created {
+				action = "create"
+			}
+			if err := insertAudit(ctx, tx, AuditEntry{Actor: a, Action: action, RecordType: "beneficiary", RecordID: res.BeneficiaryID,
+				Detail: map[string]any{"source": "import", "line": p.Line}}); err != nil {
+				return err
+			}
 		}
 		if !intake || res.Stale {
 			return nil
 		}
 		in := p.Intake()
-		if res.OpenID != "" {
+		switch {
+		case res.OpenID != "":
 			in.EnteredAt = res.OpenEnteredOn // the open parcours stands
-		} else {
+		case last.found && last.exited.Valid && !in.EnteredAt.After(fromPG(last.exited)):
 			// Coming back after an exit: the entry is the file's date when
 			// the one computed from the household precedes the exit; a file
 			// no newer than the exit opens nothing.
-			var exited pgtype.Date
-			err := tx.QueryRow(ctx, `SELECT exited_on FROM parcours WHERE beneficiary_id = $1 ORDER BY created_at DESC LIMIT 1`, id).Scan(&exited)
-			if err != nil && !errors.Is(err, pgx.ErrNoRows) {
-				return fmt.Errorf("find previous parcours: %w", err)
+			if !in.ReceivedOn.After(fromPG(last.exited)) {
+				return nil
 			}
-			if exited.Valid && !in.EnteredAt.After(fromPG(exited)) {
-				if !in.ReceivedOn.After(fromPG(exited)) {
-					return nil
-				}
-				in.EnteredAt = in.ReceivedOn
-			}
+			in.EnteredAt = in.ReceivedOn
 		}
-		res.Parcours, err = openParcours(ctx, tx, id, in, policy)
-		res.Intake = err == nil
-		return err
+		if res.Parcours, err = openParcours(ctx, tx, id, in, policy, last); err != nil {
+			return err
+		}
+		res.Intake = true
+		if !res.Parcours.Created {
+			return nil
+		}
+		return insertAudit(ctx, tx, AuditEntry{Actor: a, Action: "create", RecordType: "parcours", RecordID: res.Parcours.ParcoursID,
+			Detail: map[string]any{"source": "import", "line": p.Line}})
 	})
 	if isUniqueViolation(err, "") {
 		return res, ErrRetry
@@ -126,65 +132,54 @@ func identityKeys(p domain.ImportedPerson) []string {
 
 // findIdentity returns the beneficiary the person is, if any, and their NIR
 // body. Two keys naming two different people is an error the report shows.
+// One query reads the three keys (each arm is skipped when its key is empty).
 func findIdentity(ctx context.Context, tx pgx.Tx, p domain.ImportedPerson) (uuid.UUID, string, error) {
 	type hit struct {
+		rank       int // 0 NIR, 1 identifiant, 2 numéro d'allocataire
 		id         uuid.UUID
 		nir, first string
-		by         string
 	}
-	var hits []hit
-	query := func(by, sql string, args ...any) ([]hit, error) {
-		rows, err := tx.Query(ctx, sql, args...)
-		if err != nil {
-			return nil, err
-		}
-		return pgx.CollectRows(rows, func(r pgx.CollectableRow) (hit, error) {
-			var h hit
-			var nir, first *string
-			err := r.Scan(&h.id, &nir, &first)
-			h.nir, h.first, h.by = deref(nir), deref(first), by
-			return h, err
-		})
+	rows, err := tx.Query(ctx, `
+		SELECT 0, id, nir_body, first_name FROM beneficiaries WHERE $1 <> '' AND nir_body = $1
+		UNION ALL
+		SELECT 1, id, nir_body, first_name FROM beneficiaries WHERE $2 <> '' AND external_id = $2
+		UNION ALL
+		SELECT 2, id, nir_body, first_name FROM beneficiaries
+		WHERE $3 <> '' AND payer_number = $3 AND birth_date = $4 AND ($1 = '' OR nir_body IS NULL OR nir_body = $1)`,
+		domain.NIRBody(p.NIR), p.ExternalID, p.PayerNumber, pgDate(p.BirthDate))
+	if err != nil {
+		return uuid.Nil, "", err
 	}
-	if p.NIR != "" {
-		list, err := query("NIR", `SELECT id, nir_body, first_name FROM beneficiaries WHERE nir_body = $1`, domain.NIRBody(p.NIR))
-		if err != nil {
-			return uuid.Nil, "", err
-		}
-		hits = append(hits, list...)
+	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hit, error) {
+		var h hit
+		var nir, first *string
+		err := r.Scan(&h.rank, &h.id, &nir, &first)
+		h.nir, h.first = deref(nir), deref(first)
+		return h, err
+	})
+	if err != nil {
+		return uuid.Nil, "", err
 	}
-	if p.ExternalID != "" {
-		list, err := query("identifiant", `SELECT id, nir_body, first_name FROM beneficiaries WHERE external_id = $1`, p.ExternalID)
-		if err != nil {
-			return uuid.Nil, "", err
-		}
-		hits = append(hits, list...)
-	}
-	if p.PayerNumber != "" {
-		// Someone with another NIR is another person of the household.
-		list, err := query("numéro d'allocataire", `
-			SELECT id, nir_body, first_name FROM beneficiaries
-			WHERE payer_number = $1 AND birth_date = $2 AND ($3 = '' OR nir_body IS NULL OR nir_body = $3)`,
-			p.PayerNumber, pgDate(p.BirthDate), domain.NIRBody(p.NIR))
-		if err != nil {
-			return uuid.Nil, "", err
-		}
-		// Several people share an allocataire number and birth date (twins
-		// in one household): the first name tells them apart.
-		if len(list) > 1 {
-			list = slices.DeleteFunc(list, func(h hit) bool { return !strings.EqualFold(h.first, p.FirstName) })
-		}
-		if len(list) > 1 {
+	slices.SortStableFunc(hits, func(a, b hit) int { return a.rank - b.rank })
+	// Someone with another NIR is another person of the household (the
+	// query's last condition). Several people share an allocataire number
+	// and birth date (twins in one household): the first name tells them
+	// apart.
+	byPayer := slices.IndexFunc(hits, func(h hit) bool { return h.rank == 2 })
+	if byPayer >= 0 && len(hits)-byPayer > 1 {
+		twins := slices.DeleteFunc(slices.Clone(hits[byPayer:]), func(h hit) bool { return !strings.EqualFold(h.first, p.FirstName) })
+		if len(twins) > 1 {
 			return uuid.Nil, "", domain.FieldError("payer_number", "Plusieurs personnes ont ce numéro d'allocataire, cette date de naissance et ce prénom : ajoutez le NIR pour les distinguer.")
 		}
-		hits = append(hits, list...)
+		hits = append(hits[:byPayer], twins...)
 	}
 	if len(hits) == 0 {
 		return uuid.Nil, "", nil
 	}
+	by := [...]string{"NIR", "identifiant", "numéro d'allocataire"}
 	for _, h := range hits[1:] {
 		if h.id != hits[0].id {
-			return uuid.Nil, "", domain.FieldError("identity", "Identité incohérente : le %s et le %s désignent deux bénéficiaires différents.", hits[0].by, h.by)
+			return uuid.Nil, "", domain.FieldError("identity", "Identité incohérente : le %s et le %s désignent deux bénéficiaires différents.", by[hits[0].rank], by[h.rank])
 		}
 	}
 	return hits[0].id, hits[0].nir, nil

@@ -20,13 +20,16 @@ type IntakeResult struct {
 	ParcoursID string
 	Created    bool // a new parcours row was written
 	Started    bool // its workflow is known to have started
+	// Start is what starting its workflow needs, when not Started.
+	Start Unstarted
 }
 
 // Intake records a person entering droits et devoirs: the beneficiary (one
-// per external identifier and per NIR) and their open parcours (at most one).
-// Repeating the same intake finds the same parcours; two racing intakes of
-// the same person meet on the unique indexes and find the same row.
-func (db *DB) Intake(ctx context.Context, in domain.Intake, policy string) (IntakeResult, error) {
+// per external identifier and per NIR) and their open parcours (at most one),
+// with the audit row of actor a in the same transaction. Repeating the same
+// intake finds the same parcours; two racing intakes of the same person meet
+// on the unique indexes and find the same row.
+func (db *DB) Intake(ctx context.Context, a domain.Actor, in domain.Intake, policy string) (IntakeResult, error) {
 	var res IntakeResult
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var benID uuid.UUID
@@ -54,43 +57,72 @@ func (db *DB) Intake(ctx context.Context, in domain.Intake, policy string) (Inta
 		if in.NIR != "" && nirBody != nil && *nirBody != domain.NIRBody(in.NIR) {
 			return domain.FieldError("nir", "Ce NIR diffère de celui déjà enregistré pour ce bénéficiaire.")
 		}
-
-		res, err = openParcours(ctx, tx, benID, in, policy)
-		return err
+		last, err := findLastParcours(ctx, tx, benID)
+		if err != nil {
+			return err
+		}
+		if res, err = openParcours(ctx, tx, benID, in, policy, last); err != nil {
+			return err
+		}
+		return insertAudit(ctx, tx, AuditEntry{Actor: a, Action: "create", RecordType: "parcours", RecordID: res.ParcoursID,
+			Detail: map[string]any{"created": res.Created}})
 	})
 	return res, err
 }
 
+// lastParcours is a beneficiary's open parcours, or else their latest one.
+type lastParcours struct {
+	found    bool
+	id       uuid.UUID
+	policy   string
+	entered  domain.Date
+	received domain.Date
+	exited   pgtype.Date
+	closed   bool
+	started  bool // its workflow is known to have started
+}
+
+func findLastParcours(ctx context.Context, tx pgx.Tx, benID uuid.UUID) (lastParcours, error) {
+	var l lastParcours
+	var entered, received pgtype.Date
+	err := tx.QueryRow(ctx, `
+		SELECT id, policy, entered_on, received_on, exited_on, closed_at IS NOT NULL, workflow_started_at IS NOT NULL FROM parcours
+		WHERE beneficiary_id = $1 ORDER BY closed_at IS NULL DESC, created_at DESC LIMIT 1`, benID,
+	).Scan(&l.id, &l.policy, &entered, &received, &l.exited, &l.closed, &l.started)
+	switch {
+	case errors.Is(err, pgx.ErrNoRows):
+		return l, nil
+	case err != nil:
+		return l, fmt.Errorf("find last parcours: %w", err)
+	}
+	l.found, l.entered, l.received = true, fromPG(entered), fromPG(received)
+	return l, nil
+}
+
 // openParcours finds or opens the parcours of an intake for beneficiary
-// benID, in transaction tx.
-func openParcours(ctx context.Context, tx pgx.Tx, benID uuid.UUID, in domain.Intake, policy string) (IntakeResult, error) {
+// benID, in transaction tx; last is what findLastParcours found (zero for a
+// beneficiary just created).
+func openParcours(ctx context.Context, tx pgx.Tx, benID uuid.UUID, in domain.Intake, policy string, last lastParcours) (IntakeResult, error) {
 	received := in.ReceivedOn
 	if received.IsZero() {
 		received = in.EnteredAt
 	}
 	// A person who left and comes back gets a new parcours linked to the
 	// previous one; the same intake repeated finds the parcours it made.
-	var id, previous uuid.UUID
-	var prevEntered, prevExited pgtype.Date
-	var prevClosed bool
-	err := tx.QueryRow(ctx, `
-		SELECT id, entered_on, exited_on, closed_at IS NOT NULL FROM parcours
-		WHERE beneficiary_id = $1 ORDER BY created_at DESC LIMIT 1`, benID,
-	).Scan(&previous, &prevEntered, &prevExited, &prevClosed)
-	switch {
-	case errors.Is(err, pgx.ErrNoRows):
-	case err != nil:
-		return IntakeResult{}, fmt.Errorf("find previous parcours: %w", err)
-	case prevClosed && fromPG(prevEntered) == in.EnteredAt:
-		return IntakeResult{ParcoursID: previous.String(), Started: true}, nil
-	case prevClosed && prevExited.Valid && !in.EnteredAt.After(fromPG(prevExited)):
-		return IntakeResult{}, domain.FieldError("entered_at", "Une nouvelle entrée doit suivre la sortie du parcours précédent (%s).", fromPG(prevExited).French())
-	}
 	var previousID any
-	if prevClosed {
-		previousID = previous
+	switch {
+	case !last.found:
+	case !last.closed:
+		return openFound(last.id, last.entered, last.received, last.started, in, last.policy)
+	case last.entered == in.EnteredAt:
+		return IntakeResult{ParcoursID: last.id.String(), Started: true}, nil
+	case last.exited.Valid && !in.EnteredAt.After(fromPG(last.exited)):
+		return IntakeResult{}, domain.FieldError("entered_at", "Une nouvelle entrée doit suivre la sortie du parcours précédent (%s).", fromPG(last.exited).French())
+	default:
+		previousID = last.id
 	}
-	err = tx.QueryRow(ctx, `
+	var id uuid.UUID
+	err := tx.QueryRow(ctx, `
 		INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status, previous_id)
 		VALUES ($1, $2, $3, $4, $5, $6, $7)
 		ON CONFLICT (beneficiary_id) WHERE closed_at IS NULL DO NOTHING
@@ -98,24 +130,33 @@ func openParcours(ctx context.Context, tx pgx.Tx, benID uuid.UUID, in domain.Int
 		uuid.Must(uuid.NewV7()), benID, pgDate(in.EnteredAt), pgDate(received), policy, domain.StatusAwaitingOrientation, previousID,
 	).Scan(&id)
 	if err == nil {
-		return IntakeResult{ParcoursID: id.String(), Created: true}, nil
+		return IntakeResult{ParcoursID: id.String(), Created: true,
+			Start: Unstarted{ID: id.String(), Policy: policy, EnteredOn: in.EnteredAt, ReceivedOn: received}}, nil
 	}
 	if !errors.Is(err, pgx.ErrNoRows) {
 		return IntakeResult{}, fmt.Errorf("insert parcours: %w", err)
 	}
-	var entered pgtype.Date
-	var started *time.Time
+	// Opened meanwhile by a transaction not holding our locks.
+	var entered, rcv pgtype.Date
+	var started bool
+	var openPolicy string
 	if err := tx.QueryRow(ctx, `
-		SELECT id, entered_on, workflow_started_at FROM parcours
+		SELECT id, entered_on, received_on, workflow_started_at IS NOT NULL, policy FROM parcours
 		WHERE beneficiary_id = $1 AND closed_at IS NULL`, benID,
-	).Scan(&id, &entered, &started); err != nil {
+	).Scan(&id, &entered, &rcv, &started, &openPolicy); err != nil {
 		return IntakeResult{}, fmt.Errorf("find open parcours: %w", err)
 	}
-	if e := fromPG(entered); e != in.EnteredAt {
+	return openFound(id, fromPG(entered), fromPG(rcv), started, in, openPolicy)
+}
+
+// openFound is the intake's answer when the person has an open parcours.
+func openFound(id uuid.UUID, entered, received domain.Date, started bool, in domain.Intake, policy string) (IntakeResult, error) {
+	if entered != in.EnteredAt {
 		return IntakeResult{}, domain.Errorf(domain.ECONFLICT,
-			"Ce bénéficiaire a déjà un parcours ouvert (%s), entré en droits et devoirs le %s.", id, e.French())
+			"Ce bénéficiaire a déjà un parcours ouvert (%s), entré en droits et devoirs le %s.", id, entered.French())
 	}
-	return IntakeResult{ParcoursID: id.String(), Started: started != nil}, nil
+	return IntakeResult{ParcoursID: id.String(), Started: started,
+		Start: Unstarted{ID: id.String(), Policy: policy, EnteredOn: entered, ReceivedOn: received}}, nil
 }
 
 // MarkStarted records that the parcours' workflow runs.
@@ -150,18 +191,6 @@ func (db *DB) ListUnstarted(ctx context.Context, before time.Time, limit int) ([
 		u.ID, u.EnteredOn, u.ReceivedOn = id.String(), fromPG(e), fromPG(rcv)
 		return u, err
 	})
-}
-
-// StartInfo is what starting a parcours' workflow needs.
-func (db *DB) StartInfo(ctx context.Context, parcoursID string) (Unstarted, error) {
-	var u Unstarted
-	var e, rcv pgtype.Date
-	err := db.Pool.QueryRow(ctx, `SELECT policy, entered_on, received_on FROM parcours WHERE id = $1`, parcoursID).Scan(&u.Policy, &e, &rcv)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return u, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
-	}
-	u.ID, u.EnteredOn, u.ReceivedOn = parcoursID, fromPG(e), fromPG(rcv)
-	return u, err
 }
 
 // ErrUnknownParcours is returned by ApplySync for a parcours with no row.

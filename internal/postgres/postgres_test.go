@@ -63,30 +63,36 @@ func TestMigrationsUpDownUp(t *testing.T) {
 func TestIntakeIsIdempotentAndDeduplicates(t *testing.T) {
 	tb := setup(t)
 	in := intake("CAF-1")
-	first, err := tb.db.Intake(tb.ctx, in, "departement")
+	first, err := tb.db.Intake(tb.ctx, domain.System, in, "departement")
 	require.NoError(t, err)
 	require.True(t, first.Created)
 
-	again, err := tb.db.Intake(tb.ctx, in, "departement")
+	again, err := tb.db.Intake(tb.ctx, domain.System, in, "departement")
 	require.NoError(t, err)
 	require.False(t, again.Created)
 	require.Equal(t, first.ParcoursID, again.ParcoursID)
 
 	other := in
 	other.EnteredAt = date("2026-10-02")
-	_, err = tb.db.Intake(tb.ctx, other, "departement")
+	_, err = tb.db.Intake(tb.ctx, domain.System, other, "departement")
 	require.Equal(t, domain.ECONFLICT, domain.ErrorCode(err))
 
 	// A NIR belongs to one person.
 	withNIR := intake("CAF-2")
 	withNIR.NIR = "2820251108030"
-	_, err = tb.db.Intake(tb.ctx, withNIR, "departement")
+	_, err = tb.db.Intake(tb.ctx, domain.System, withNIR, "departement")
 	require.NoError(t, err)
 	thief := intake("CAF-3")
 	thief.NIR = "282025110803094" // same NIR with its key
-	_, err = tb.db.Intake(tb.ctx, thief, "departement")
+	_, err = tb.db.Intake(tb.ctx, domain.System, thief, "departement")
 	require.Equal(t, domain.EINVALID, domain.ErrorCode(err))
 	require.Equal(t, "nir", domain.ErrorField(err))
+
+	// The audit row is written with the intake, and only when it is: of
+	// the five intakes above, three went through and two were refused.
+	var audited int
+	require.NoError(t, tb.db.Pool.QueryRow(tb.ctx, `SELECT count(*) FROM audit_log WHERE record_type = 'parcours' AND action = 'create'`).Scan(&audited))
+	require.Equal(t, 3, audited)
 }
 
 func TestIntakeRaceCreatesOneParcours(t *testing.T) {
@@ -96,7 +102,7 @@ func TestIntakeRaceCreatesOneParcours(t *testing.T) {
 	errs := make([]error, n)
 	var wg sync.WaitGroup
 	for i := range n {
-		wg.Go(func() { results[i], errs[i] = tb.db.Intake(tb.ctx, intake("CAF-RACE"), "departement") })
+		wg.Go(func() { results[i], errs[i] = tb.db.Intake(tb.ctx, domain.System, intake("CAF-RACE"), "departement") })
 	}
 	wg.Wait()
 	created := 0
@@ -129,7 +135,7 @@ func syncInput(id string, version int64) workflows.SyncInput {
 
 func TestApplySyncIsIdempotentAndOrdered(t *testing.T) {
 	tb := setup(t)
-	res, err := tb.db.Intake(tb.ctx, intake("CAF-1"), "departement")
+	res, err := tb.db.Intake(tb.ctx, domain.System, intake("CAF-1"), "departement")
 	require.NoError(t, err)
 	id := res.ParcoursID
 
@@ -189,7 +195,7 @@ func TestListParcoursPagesAndFilters(t *testing.T) {
 	tb := setup(t)
 	var ids []string
 	for _, b := range []string{"A", "B", "C", "D", "E"} {
-		res, err := tb.db.Intake(tb.ctx, intake("CAF-"+b), "departement")
+		res, err := tb.db.Intake(tb.ctx, domain.System, intake("CAF-"+b), "departement")
 		require.NoError(t, err)
 		in := syncInput(res.ParcoursID, 1)
 		if b == "B" || b == "D" {

@@ -253,6 +253,14 @@ func TestConcurrentOverlappingImportsCreateNoDuplicate(t *testing.T) {
 	assert.Equal(t, subjects, count(t, `
 		SELECT count(*) FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
 		WHERE b.nir_body = ANY($1) AND p.workflow_started_at IS NOT NULL`, nirs))
+	// Audited in the write's own transaction: one row per person created
+	// and one per parcours opened, whatever the retries of the race.
+	assert.Equal(t, subjects, count(t, `
+		SELECT count(*) FROM audit_log a JOIN beneficiaries b ON a.record_id = b.id::text
+		WHERE a.record_type = 'beneficiary' AND a.action = 'create' AND b.nir_body = ANY($1)`, nirs))
+	assert.Equal(t, subjects, count(t, `
+		SELECT count(*) FROM audit_log a JOIN parcours p ON a.record_id = p.id::text JOIN beneficiaries b ON b.id = p.beneficiary_id
+		WHERE a.record_type = 'parcours' AND a.action = 'create' AND b.nir_body = ANY($1)`, nirs))
 }
 
 func TestCSVThenFluxIsOnePerson(t *testing.T) {

@@ -1,0 +1,1 @@
+DROP INDEX parcours_by_beneficiary;
