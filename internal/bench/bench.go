@@ -171,7 +171,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if err != nil {
 		return rep, err
 	}
+	cpu0 := readCPU(ctx, db)
 	took, err := r.importFlux(ctx, importer.Synthetic(n, seed, domain.DateOf(time.Now())), n, n)
+	cpu1 := readCPU(ctx, db)
 	stopProfile()
 	if err != nil {
 		return rep, fmt.Errorf("import : %w", err)
@@ -185,6 +187,14 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		Note: fmt.Sprintf("%d importer workers; each person: one transaction (with its audit rows), update-with-start, the workflow's first write; embedded Temporal server on %s, %d history shard(s)",
 			o.Workers, cmp.Or(o.TemporalStore, temporal.StoreSQLite), r.srv.Shards())})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
+	perStart := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(n) }
+	rep.add(o.Out, Result{Name: "import: CPU of this process per start", N: n, Value: perStart(cpu1.self - cpu0.self), Unit: "ms",
+		Note: fmt.Sprintf("user + system time of the embedded server, worker and importer during the import (getrusage), divided by n; %.1f s of CPU in %.1f s on %d cores",
+			(cpu1.self - cpu0.self).Seconds(), took.Seconds(), runtime.NumCPU())})
+	if cpu0.pgKnown && cpu1.pgKnown {
+		rep.add(o.Out, Result{Name: "import: CPU of PostgreSQL per start", N: n, Value: perStart(cpu1.postgres - cpu0.postgres), Unit: "ms",
+			Note: "user + system time of the server's processes during the import (/proc: the postmaster, its processes, those that exited), divided by n"})
+	}
 	rep.add(o.Out, Result{Name: "footprint: RSS (server + worker + importer) with n open parcours", N: n, Value: float64(resident) / (1 << 20), Unit: "MiB",
 		Target: "< 1024 MiB (100,000)", Note: "one process: embedded Temporal server, worker and importer, as parcours serve runs them; " + memoryNote(o.MemoryLimit, o.GCPercent)})
 	var size int64

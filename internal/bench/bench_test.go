@@ -61,6 +61,8 @@ func TestRun(t *testing.T) {
 		return 0
 	}
 	require.Greater(t, value("import: CAF flux to every workflow started and visible"), 1.0)
+	require.Greater(t, value("import: CPU of this process per start"), 0.1, "milliseconds per start")
+	require.Greater(t, value("import: CPU of PostgreSQL per start"), 0.01, "the test's PostgreSQL runs on this machine")
 	require.Greater(t, value("footprint: RSS (server + worker + importer) with n open parcours"), 10.0)
 	require.Greater(t, value("footprint: RSS peak during the burst"), 10.0)
 	require.Greater(t, value("footprint: history events of a two-year parcours"), 200.0)
