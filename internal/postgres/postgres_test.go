@@ -58,6 +58,15 @@ func TestMigrationsUpDownUp(t *testing.T) {
 	v, err = tb.db.SchemaVersion(tb.ctx)
 	require.NoError(t, err)
 	require.Equal(t, latest, v)
+
+	// The tasks are analyzed after 1 % of them change (midnight's overdue
+	// tasks), and the index the import reads a person's parcours by is there.
+	var options []string
+	require.NoError(t, tb.db.Pool.QueryRow(tb.ctx, `SELECT reloptions FROM pg_class WHERE relname = 'tasks' AND relnamespace = 'public'::regnamespace`).Scan(&options))
+	require.Contains(t, options, "autovacuum_analyze_scale_factor=0.01")
+	var indexes int
+	require.NoError(t, tb.db.Pool.QueryRow(tb.ctx, `SELECT count(*) FROM pg_indexes WHERE schemaname = 'public' AND indexname = 'parcours_by_beneficiary'`).Scan(&indexes))
+	require.Equal(t, 1, indexes)
 }
 
 func TestIntakeIsIdempotentAndDeduplicates(t *testing.T) {
