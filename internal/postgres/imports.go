@@ -44,8 +44,8 @@ func (db *DB) ImportPerson(ctx context.Context, a domain.Actor, p domain.Importe
 	var res ImportResult
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		res = ImportResult{}
-		// One statement, the keys in their sorted order: two transactions
-		// always lock in the same order.
+		// One statement; unnest reads the array in order and identityKeys
+		// sorts it, so two transactions always lock in the same order.
 		if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`, identityKeys(p)); err != nil {
 			return fmt.Errorf("lock identity: %w", err)
 		}
