@@ -42,6 +42,9 @@ type ImportedPerson struct {
 	EnteredOn   Date // when droits et devoirs began
 	ReceivedOn  Date // when the département received the information
 	Situation   PayerSituation
+	// Reprise is the person's current situation when the line comes from a
+	// reprise file (reprise de l'existant); nil for a flux or a plain list.
+	Reprise *Reprise
 }
 
 // IdentityKeys are the keys a person is found by: the NIR's 13-character

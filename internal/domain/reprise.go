@@ -60,3 +60,12 @@ const (
 	StockRuleSetOverseas          = "stock-2028"
 	TaskStockContract    TaskKind = "stock_contract"
 )
+
+// Foreseen is what an imported line will become once its parcours starts:
+// the preview of an import shows it before anything is written.
+type Foreseen struct {
+	Status     Status
+	Overdue    bool // a limit already passed with nothing done
+	HandedOver bool // the 6-week orientation limit passed: France Travail orients
+	Stock      bool // the 1 January 2027 (2028 overseas) contract is due
+}
