@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"slices"
 	"strings"
 	"time"
@@ -58,21 +60,92 @@ func (s *Service) EnsureFirstAdmin(ctx context.Context) (email, password string,
 	return email, password, err == nil, err
 }
 
+// TooManyAttempts refuses a login while the account or the source address
+// must wait (auth.LoginGuard), or while too many are checked at once.
+type TooManyAttempts struct {
+	Wait time.Duration
+	err  *domain.Error
+}
+
+func (t *TooManyAttempts) Error() string { return t.err.Error() }
+func (t *TooManyAttempts) Unwrap() error { return t.err }
+
+func tooMany(wait time.Duration) error {
+	msg := "Trop de connexions en même temps : réessayez dans quelques secondes."
+	if wait > 0 {
+		msg = "Trop de tentatives de connexion : réessayez " + inFrench(wait) + "."
+	}
+	return &TooManyAttempts{Wait: max(wait, time.Second), err: domain.Errorf(domain.ETOOMANY, "%s", msg)}
+}
+
+// inFrench reads a wait: "dans 3 secondes", "dans 2 minutes".
+func inFrench(d time.Duration) string {
+	s := int((d + time.Second - 1) / time.Second) // whole seconds, rounded up
+	switch {
+	case s <= 1:
+		return "dans une seconde"
+	case s < 60:
+		return fmt.Sprintf("dans %d secondes", s)
+	case s <= 60:
+		return "dans une minute"
+	}
+	return fmt.Sprintf("dans %d minutes", (s+59)/60)
+}
+
+var defaultGuard = auth.NewLoginGuard()
+
+func (s *Service) guard() *auth.LoginGuard {
+	if s.LoginGuard != nil {
+		return s.LoginGuard
+	}
+	return defaultGuard
+}
+
 // Login checks a password and opens a session; it returns the cookie value.
-func (s *Service) Login(ctx context.Context, email, password string) (string, error) {
+// source is the client's address: failures are counted per account and per
+// source, and audited with it.
+func (s *Service) Login(ctx context.Context, email, password, source string) (string, error) {
+	g := s.guard()
+	key := strings.ToLower(strings.TrimSpace(email))
+	if wait := g.Wait(key, source); wait > 0 {
+		return "", tooMany(wait)
+	}
 	a, err := s.DB.AccountByEmail(ctx, email)
-	if err != nil {
+	known := err == nil
+	if err != nil && domain.ErrorCode(err) != domain.EUNAUTHORIZED {
 		return "", err
 	}
-	ok, err := auth.CheckPassword(a.PasswordHash, password)
-	if a.PasswordHash == "" || err != nil || !ok {
+	ok := false
+	if err := g.Hash(ctx, func() {
+		if !known || a.PasswordHash == "" {
+			auth.CheckUnknown(password) // the same time, known e-mail or not
+			return
+		}
+		ok, _ = auth.CheckPassword(a.PasswordHash, password)
+	}); err != nil {
+		if errors.Is(err, auth.ErrBusy) {
+			return "", tooMany(0)
+		}
+		return "", err
+	}
+	if !ok {
+		g.Failed(key, source)
+		detail := map[string]any{"source": source}
+		if !known {
+			detail["unknown_email"] = true
+		}
+		anonymous := domain.Actor{ID: "anonymous", Name: "anonyme"}
+		if err := s.audit(ctx, anonymous, "login_failed", "account", a.ID, detail); err != nil {
+			return "", err
+		}
 		return "", domain.Errorf(domain.EUNAUTHORIZED, "Identifiant ou mot de passe incorrect.")
 	}
+	g.Succeeded(key)
 	token := auth.NewSecret(32)
 	if err := s.DB.CreateSession(ctx, a.ID, auth.HashToken(token), auth.NewSecret(24), time.Now().Add(SessionLength)); err != nil {
 		return "", err
 	}
-	return token, s.audit(ctx, a.Actor(), "login", "account", a.ID, nil)
+	return token, s.audit(ctx, a.Actor(), "login", "account", a.ID, map[string]any{"source": source})
 }
 
 // Session finds who holds a session cookie, and the session's CSRF token.

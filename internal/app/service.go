@@ -30,6 +30,8 @@ type Service struct {
 	Settings domain.Settings // delays of new parcours; zero: domain.DefaultSettings()
 	Logger   *slog.Logger
 	NowFunc  func() time.Time
+	// LoginGuard throttles password logins; nil: one shared by the process.
+	LoginGuard *auth.LoginGuard
 }
 
 func (s *Service) today() domain.Date {

@@ -13,6 +13,7 @@ const (
 	EUNAUTHORIZED = "unauthorized" // no or unknown credentials
 	EFORBIDDEN    = "forbidden"    // the role may not do this
 	EUNAVAILABLE  = "unavailable"  // a dependency does not answer
+	ETOOMANY      = "too_many"     // too many attempts: try again later
 	EINTERNAL     = "internal"     // a bug or an unexpected failure
 )
 

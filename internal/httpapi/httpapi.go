@@ -418,6 +418,7 @@ func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
 		domain.ENOTFOUND:     http.StatusNotFound,
 		domain.ECONFLICT:     http.StatusConflict,
 		domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
+		domain.ETOOMANY:      http.StatusTooManyRequests,
 	}[code]
 	if status == 0 {
 		status = http.StatusInternalServerError

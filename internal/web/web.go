@@ -12,6 +12,7 @@ import (
 	"html/template"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -193,7 +194,7 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 		domain.EUNAVAILABLE: http.StatusServiceUnavailable, domain.EINVALID: http.StatusBadRequest, domain.ECONFLICT: http.StatusConflict,
 	}[code], map[string]string{
 		domain.ENOTFOUND: "Introuvable", domain.EFORBIDDEN: "Accès refusé", domain.EUNAVAILABLE: "Service momentanément indisponible",
-		domain.EINVALID: "Demande invalide", domain.ECONFLICT: "Action impossible",
+		domain.EINVALID: "Demande invalide", domain.ECONFLICT: "Action impossible", domain.ETOOMANY: "Trop de demandes",
 	}[code]
 	if status == 0 {
 		status, title = http.StatusInternalServerError, "Erreur interne"
@@ -266,10 +267,15 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusForbidden, "error", page{Title: "Formulaire expiré", Data: "Rechargez la page de connexion et recommencez."})
 		return
 	}
-	token, err := h.Service.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"))
+	token, err := h.Service.Login(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"), sourceAddress(r))
 	if err != nil {
 		status := http.StatusUnauthorized
-		if domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+		var many *app.TooManyAttempts
+		switch {
+		case errors.As(err, &many):
+			status = http.StatusTooManyRequests
+			w.Header().Set("Retry-After", strconv.Itoa(int((many.Wait+time.Second-1)/time.Second)))
+		case domain.ErrorCode(err) != domain.EUNAUTHORIZED:
 			h.fail(w, r, err)
 			return
 		}
@@ -280,6 +286,16 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 	http.SetCookie(w, h.cookie(loginCookie, "", -1))
 	http.SetCookie(w, h.cookie(sessionCookie, token, sessionSeconds))
 	http.Redirect(w, r, "/echeances", http.StatusSeeOther)
+}
+
+// sourceAddress is the client's address as the connection gives it (a
+// reverse proxy's X-Forwarded-For is not trusted: anyone can send one).
+func sourceAddress(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // oidcLabel is the text of the identity provider's button, "" without one.
