@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strings"
 	"time"
 
 	"github.com/parcours-rsa/parcours/activities"
@@ -162,7 +163,8 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	go reconcileLoop(ctx, svc, logger)
 	go purgeLoop(ctx, db, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, logger)
 	if opsLn != nil {
-		ops := &http.Server{Handler: opsHandler(reg, svc), ReadHeaderTimeout: 10 * time.Second}
+		ops := &http.Server{Handler: opsHandler(reg, svc)}
+		httpapi.ServerTimeouts(ops)
 		go func() {
 			if err := ops.Serve(opsLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
 				logger.Error("metrics listener", "error", err)
@@ -188,7 +190,8 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	im := &importer.Importer{Service: svc, Logger: logger, TempDir: uploads, Counted: reg.ImportCounted}
 	api := &httpapi.Handler{Service: svc, Logger: logger, Importer: im, Metrics: reg}
 	router := api.Routes()
-	site := &web.Handler{Service: svc, Logger: logger, Secure: cfg.CookieSecure, Importer: im}
+	https := strings.HasPrefix(cfg.PublicURL, "https://")
+	site := &web.Handler{Service: svc, Logger: logger, Secure: cfg.CookieSecure || https, Importer: im}
 	if cfg.OIDCIssuer != "" {
 		site.OIDC = &web.OIDC{Issuer: cfg.OIDCIssuer, ClientID: cfg.OIDCClientID, ClientSecret: cfg.OIDCClientSecret,
 			RedirectURL: cfg.PublicURL + "/connexion/oidc/retour", Label: cfg.OIDCLabel}
@@ -196,7 +199,8 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	if err := site.Routes(router); err != nil {
 		return err
 	}
-	hs := &http.Server{Handler: router, ReadHeaderTimeout: 10 * time.Second}
+	hs := &http.Server{Handler: httpapi.Protection{HTTPS: https}.Wrap(router)}
+	httpapi.ServerTimeouts(hs)
 	email, password, created, err := svc.EnsureFirstAdmin(ctx)
 	if err != nil {
 		return fmt.Errorf("premier administrateur : %w", err)

@@ -11,9 +11,11 @@ import (
 	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"strings"
 	"text/template"
+	"text/template/parse"
 	"time"
 
 	"codeberg.org/go-pdf/fpdf"
@@ -134,12 +136,79 @@ func expand(body string, d Data) (string, error) {
 	if err != nil {
 		return "", domain.FieldError("body", "Modèle illisible : %s", strings.TrimPrefix(err.Error(), "template: body:"))
 	}
-	var b strings.Builder
-	if err := t.Execute(&b, d); err != nil {
+	if err := bounded(t); err != nil {
+		return "", err
+	}
+	b := &cappedWriter{limit: maxLetterBytes}
+	if err := t.Execute(b, d); errors.Is(err, errTooLong) {
+		return "", domain.FieldError("body", "Le courrier produit dépasse %d Ko : raccourcissez le modèle.", maxLetterBytes/1024)
+	} else if err != nil {
 		return "", domain.FieldError("body", "Modèle inutilisable : %s (champs possibles : {{.Personne}}, {{.Numero}}, {{.Date}}, {{.Manquement}}, {{.SignaleLe}}, {{.SanctionEnvisagee}}, {{.DelaiObservations}}, {{.Entretien}}, {{.Heure}}, {{.Lieu}}, {{.Decision}}, {{.DecideeLe}}, {{.SansSanction}}).",
 			strings.TrimPrefix(err.Error(), "template: body:"))
 	}
 	return b.String(), nil
+}
+
+// A letter's body prints at most this much (issue 20: a 39-character
+// template, {{range 10000000}}…, ran 36 s).
+const maxLetterBytes = 64 * 1024
+
+var errTooLong = errors.New("letter too long")
+
+type cappedWriter struct {
+	strings.Builder
+	limit int
+}
+
+func (w *cappedWriter) Write(p []byte) (int, error) {
+	if w.Len()+len(p) > w.limit {
+		return 0, errTooLong
+	}
+	return w.Builder.Write(p)
+}
+
+// bounded refuses what may run without end or print without bound: loops
+// ({{range}}, {{break}}, {{continue}}) and templates calling templates
+// ({{define}}, {{template}}, {{block}}). A letter prints fields; it needs
+// none of them.
+func bounded(t *template.Template) error {
+	if len(t.Templates()) > 1 {
+		return domain.FieldError("body", "Modèle refusé : un courrier ne peut pas définir d'autres modèles ({{define}}, {{block}}).")
+	}
+	var walk func(n parse.Node) error
+	walk = func(n parse.Node) error {
+		switch n := n.(type) {
+		case *parse.ListNode:
+			if n == nil {
+				return nil
+			}
+			for _, c := range n.Nodes {
+				if err := walk(c); err != nil {
+					return err
+				}
+			}
+		case *parse.RangeNode, *parse.BreakNode, *parse.ContinueNode:
+			return domain.FieldError("body", "Modèle refusé : un courrier ne peut pas contenir de boucle ({{range}}).")
+		case *parse.TemplateNode:
+			return domain.FieldError("body", "Modèle refusé : un courrier ne peut pas appeler un autre modèle ({{template}}).")
+		case *parse.IfNode:
+			return walkBranch(walk, &n.BranchNode)
+		case *parse.WithNode:
+			return walkBranch(walk, &n.BranchNode)
+		}
+		return nil
+	}
+	return walk(t.Tree.Root)
+}
+
+func walkBranch(walk func(parse.Node) error, b *parse.BranchNode) error {
+	if err := walk(b.List); err != nil {
+		return err
+	}
+	if b.ElseList != nil {
+		return walk(b.ElseList)
+	}
+	return nil
 }
 
 // CheckText says whether a field typed for a letter can be printed.

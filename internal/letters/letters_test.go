@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 
@@ -96,11 +97,17 @@ func TestEditedBodiesAreCheckedBeforeTheyAreSaved(t *testing.T) {
 		"Bonjour 😀":               "ne peut pas être imprimé",
 		strings.Repeat("x", 8001): "8 000",
 		"{{template \"x\"}}":      "Modèle",
+		// Issue 20: a 39-character template ran 36 s.
+		"{{range 10000000}}{{.Personne}}{{end}}":      "boucle",
+		"{{if .Personne}}{{range 10}}x{{end}}{{end}}": "boucle",
+		"{{define \"a\"}}{{template \"a\"}}{{end}}x":  "autres modèles",
 	} {
+		begin := time.Now()
 		err := letters.CheckBody(body)
 		require.Error(t, err, body)
 		require.Equal(t, "body", domain.ErrorField(err))
 		require.Contains(t, domain.ErrorMessage(err), want, body)
+		require.Less(t, time.Since(begin), 5*time.Second, "checked within a budget")
 	}
 }
 
