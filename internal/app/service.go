@@ -138,11 +138,38 @@ func (s *Service) Reconcile(ctx context.Context, olderThan time.Duration) (int, 
 
 // Get reads one parcours the actor may see.
 func (s *Service) Get(ctx context.Context, a domain.Actor, id string) (domain.ParcoursView, error) {
-	v, err := s.DB.GetParcours(ctx, id, postgres.ScopeOf(a))
+	v, err := s.scoped(ctx, a, id, "read")
 	if err != nil {
 		return v, err
 	}
 	return v, s.audit(ctx, a, "read", "parcours", id, nil)
+}
+
+// scoped reads a parcours within the actor's scope. A refusal (no such
+// parcours, or not theirs) goes to the audit log with the source address:
+// someone trying other people's ids shows there (issue 20).
+func (s *Service) scoped(ctx context.Context, a domain.Actor, id, action string) (domain.ParcoursView, error) {
+	v, err := s.DB.GetParcours(ctx, id, postgres.ScopeOf(a))
+	if code := domain.ErrorCode(err); code == domain.ENOTFOUND || code == domain.EFORBIDDEN {
+		detail := map[string]any{"action": action, "source": SourceOf(ctx)}
+		if aerr := s.audit(ctx, a, "denied", "parcours", id, detail); aerr != nil {
+			return v, aerr
+		}
+	}
+	return v, err
+}
+
+type sourceKey struct{}
+
+// WithSource tells the service the client's address (audited with refusals).
+func WithSource(ctx context.Context, addr string) context.Context {
+	return context.WithValue(ctx, sourceKey{}, addr)
+}
+
+// SourceOf is the client's address WithSource gave, or "".
+func SourceOf(ctx context.Context) string {
+	s, _ := ctx.Value(sourceKey{}).(string)
+	return s
 }
 
 // List reads a page of the parcours the actor may see.
@@ -289,7 +316,7 @@ func (s *Service) command(ctx context.Context, a domain.Actor, id, name string, 
 	if err := cmd.Validate(s.today()); err != nil {
 		return domain.ParcoursView{}, 0, err
 	}
-	before, err := s.DB.GetParcours(ctx, id, postgres.ScopeOf(a))
+	before, err := s.scoped(ctx, a, id, name)
 	if err != nil {
 		return domain.ParcoursView{}, 0, err
 	}

@@ -79,7 +79,9 @@ func runMain(m *testing.M) int {
 		fixture.tokens[spec.key] = tok
 	}
 	im := &importer.Importer{Service: svc, Logger: logger, Counted: env.Metrics.ImportCounted}
-	fixture.server = httptest.NewServer((&httpapi.Handler{Service: svc, Logger: logger, Importer: im, Metrics: env.Metrics}).Routes())
+	// Wrapped as serve wraps it.
+	fixture.server = httptest.NewServer(httpapi.Protection{}.Wrap(
+		(&httpapi.Handler{Service: svc, Logger: logger, Importer: im, Metrics: env.Metrics}).Routes()))
 	defer fixture.server.Close()
 	return m.Run()
 }

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"net"
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/parcours-rsa/parcours/internal/app"
 )
 
 // Protection is what every answer of the service gets, API and pages alike
@@ -47,8 +50,18 @@ func (p Protection) Wrap(h http.Handler) http.Handler {
 		// Not every connection supports deadlines (httptest's recorder):
 		// the error is then ignored.
 		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(within))
-		h.ServeHTTP(w, r)
+		h.ServeHTTP(w, r.WithContext(app.WithSource(r.Context(), remoteHost(r))))
 	})
+}
+
+// remoteHost is the client's address as the connection gives it (a reverse
+// proxy's X-Forwarded-For is not trusted: anyone can send one).
+func remoteHost(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
 }
 
 // isUpload: the routes that receive an import's file.

@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"bufio"
+	"context"
 	"io"
 	"net"
 	"net/http"
@@ -13,6 +14,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parcours-rsa/parcours/internal/httpapi"
+	"github.com/parcours-rsa/parcours/internal/postgres"
 )
 
 func TestProtectionHeaders(t *testing.T) {
@@ -74,4 +76,23 @@ func TestSlowBodyIsCutOff(t *testing.T) {
 		}
 	}
 	t.Fatal("the server still waits for a body sent a byte every 100 ms after 30 s")
+}
+
+// TestRefusedDossierAccessIsAudited: reading or writing a dossier outside
+// one's scope answers 404 and leaves an audit row with the source address.
+func TestRefusedDossierAccessIsAudited(t *testing.T) {
+	t.Parallel()
+	r := call(t, "department", "POST", "/api/v1/parcours", intakeBody(beneficiary(t), today().AddDays(-3).String()))
+	require.Equal(t, 201, r.status, r.raw)
+	pid := r.body["id"].(string)
+	require.Equal(t, 404, call(t, "referent:ref-2", "GET", "/api/v1/parcours/"+pid, nil).status)
+	require.Equal(t, 404, call(t, "referent:ref-2", "POST", "/api/v1/parcours/"+pid+"/contracts",
+		map[string]any{"kind": "contrat_engagement", "signed_on": today().String(), "starts_on": today().String(), "ends_on": today().AddMonths(6).String()}).status)
+	rows, err := fixture.db.SearchAudit(context.Background(), postgres.AuditFilter{RecordID: pid, Action: "denied", Limit: 10})
+	require.NoError(t, err)
+	require.Len(t, rows, 2, "both refusals audited")
+	for _, row := range rows {
+		require.Contains(t, row.Detail, `"source": "127.0.0.1"`)
+		require.Equal(t, "referent", row.Role)
+	}
 }
