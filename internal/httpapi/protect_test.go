@@ -7,10 +7,12 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/go-chi/chi/v5"
 	"github.com/stretchr/testify/require"
 
 	"github.com/parcours-rsa/parcours/internal/httpapi"
@@ -94,5 +96,32 @@ func TestRefusedDossierAccessIsAudited(t *testing.T) {
 	for _, row := range rows {
 		require.Contains(t, row.Detail, `"source": "127.0.0.1"`)
 		require.Equal(t, "referent", row.Role)
+	}
+}
+
+// TestMalformedIdsNeverAnswer500: every route of the API, its parameters
+// replaced by ids that are not ids, answers a 4xx, never a 500.
+func TestMalformedIdsNeverAnswer500(t *testing.T) {
+	t.Parallel()
+	router := (&httpapi.Handler{Service: nil}).Routes()
+	param := regexp.MustCompile(`\{[^}]+\}`)
+	var routes [][2]string
+	require.NoError(t, chi.Walk(router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		if strings.Contains(route, "{") {
+			routes = append(routes, [2]string{method, route})
+		}
+		return nil
+	}))
+	require.NotEmpty(t, routes)
+	for _, bad := range []string{"pas-un-id", "0", "-1", "99999999999999999999999", "01a2046c-zzzz-7364-85bd-000000000000", "%C3%A9t%C3%A9", strings.Repeat("9", 300)} {
+		for _, rt := range routes {
+			path := strings.TrimSuffix(param.ReplaceAllString(rt[1], bad), "/*")
+			var body any
+			if rt[0] != http.MethodGet && rt[0] != http.MethodDelete {
+				body = map[string]any{}
+			}
+			got := call(t, "department", rt[0], path, body)
+			require.Less(t, got.status, 500, "%s %s: %s", rt[0], path, got.raw)
+		}
 	}
 }
