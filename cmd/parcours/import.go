@@ -51,7 +51,7 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, stop, err := m.database(ctx, cfg, logger, false)
+	db, _, stop, err := m.database(ctx, cfg, logger, false)
 	if err != nil {
 		return err
 	}

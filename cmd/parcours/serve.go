@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -39,29 +40,74 @@ func (m *Main) config() (config.Config, *slog.Logger, error) {
 // database started.
 // With own, a cluster found running (left by a killed service) is adopted
 // and stopped at the end.
-func (m *Main) database(ctx context.Context, cfg config.Config, logger *slog.Logger, own bool) (db *postgres.DB, stop func(), err error) {
-	url, stopCluster := cfg.DatabaseURL, func() {}
-	if url == "" {
+//
+// The migrations run as the owner of the tables (the local cluster's
+// superuser, or PARCOURS_MIGRATE_DATABASE_URL); the service then connects
+// as its own role, which may only insert and read the audit log (issue 20).
+// ownerURL is the owner's connection, for what needs more (Temporal's own
+// databases on PostgreSQL).
+func (m *Main) database(ctx context.Context, cfg config.Config, logger *slog.Logger, own bool) (db *postgres.DB, ownerURL string, stop func(), err error) {
+	ownerURL, serviceURL := cmp.Or(cfg.MigrateURL, cfg.DatabaseURL), cfg.DatabaseURL
+	stopCluster, servicePassword := func() {}, ""
+	if cfg.DatabaseURL == "" {
 		cluster := &pglocal.Cluster{Dir: filepath.Join(cfg.DataDir, "postgres"), Port: cfg.PGPort, Logger: logger, Adopt: own}
-		if url, err = cluster.Start(ctx); err != nil {
-			return nil, nil, fmt.Errorf("PostgreSQL local : %w", err)
+		if ownerURL, err = cluster.Start(ctx); err != nil {
+			return nil, "", nil, fmt.Errorf("PostgreSQL local : %w", err)
 		}
 		stopCluster = func() {
 			if err := cluster.Stop(context.Background()); err != nil {
 				logger.Error("stop local PostgreSQL", "error", err)
 			}
 		}
+		if servicePassword, err = cluster.ServicePassword(); err == nil {
+			serviceURL, err = postgres.WithRole(ownerURL, pglocal.ServiceRole, servicePassword)
+		}
+		if err != nil {
+			stopCluster()
+			return nil, "", nil, err
+		}
 	}
-	if db, err = postgres.Open(ctx, url); err != nil {
+	fail := func(err error) (*postgres.DB, string, func(), error) {
 		stopCluster()
-		return nil, nil, err
+		return nil, "", nil, err
 	}
-	if err := db.Migrate(ctx, postgres.LatestVersion()); err != nil {
-		db.Close()
-		stopCluster()
-		return nil, nil, fmt.Errorf("migrations : %w", err)
+	owner, err := postgres.Open(ctx, ownerURL)
+	if err != nil {
+		return fail(err)
 	}
-	return db, func() { db.Close(); stopCluster() }, nil
+	err = m.prepare(ctx, owner, serviceURL, servicePassword)
+	owner.Close()
+	if err != nil {
+		return fail(err)
+	}
+	if db, err = postgres.Open(ctx, serviceURL); err != nil {
+		return fail(err)
+	}
+	return db, ownerURL, func() { db.Close(); stopCluster() }, nil
+}
+
+// prepare migrates the database as its owner and grants the service's role
+// what it needs (creating the role first on the local cluster, when
+// password is given). Nothing to grant when the service connects as the
+// owner (DATABASE_URL alone).
+func (m *Main) prepare(ctx context.Context, owner *postgres.DB, serviceURL, password string) error {
+	if err := owner.Migrate(ctx, postgres.LatestVersion()); err != nil {
+		return fmt.Errorf("migrations : %w", err)
+	}
+	ownerRole, err := postgres.RoleOf(owner.Pool.Config().ConnString())
+	if err != nil {
+		return err
+	}
+	role, err := postgres.RoleOf(serviceURL)
+	if err != nil || role == ownerRole {
+		return err
+	}
+	if password != "" {
+		if err := owner.EnsureLoginRole(ctx, role, password); err != nil {
+			return err
+		}
+	}
+	return owner.GrantService(ctx, role)
 }
 
 // serve runs the service: with http, the API and the worker; without, the
@@ -94,7 +140,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		defer opsLn.Close()
 	}
 
-	db, stopDB, err := m.database(ctx, cfg, logger, withHTTP)
+	db, ownerURL, stopDB, err := m.database(ctx, cfg, logger, withHTTP)
 	if err != nil {
 		return err
 	}
@@ -110,7 +156,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		}
 		if cfg.TemporalStore == config.StorePostgres {
 			// The application's server (DATABASE_URL, or the local cluster), Temporal's own databases.
-			opts.PostgresURL = db.Pool.Config().ConnString()
+			opts.PostgresURL = ownerURL
 		}
 		srv, err := temporal.StartServer(opts)
 		if err != nil {
@@ -314,7 +360,7 @@ func (m *Main) migrate(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	db, stop, err := m.database(ctx, cfg, logger, false)
+	db, _, stop, err := m.database(ctx, cfg, logger, false)
 	if err != nil {
 		return err
 	}

@@ -47,7 +47,7 @@ func (m *Main) withService(ctx context.Context, run func(*app.Service) error) er
 	if err != nil {
 		return err
 	}
-	db, stop, err := m.database(ctx, cfg, logger, false)
+	db, _, stop, err := m.database(ctx, cfg, logger, false)
 	if err != nil {
 		return err
 	}

@@ -20,6 +20,7 @@ type Config struct {
 	Addr               string                    // PARCOURS_ADDR
 	DataDir            string                    // PARCOURS_DATA_DIR
 	DatabaseURL        string                    // DATABASE_URL; empty: start the local cluster
+	MigrateURL         string                    // PARCOURS_MIGRATE_DATABASE_URL: the owner's, for migrations; empty: DATABASE_URL
 	PGPort             int                       // PARCOURS_PG_PORT: the local cluster's port
 	TemporalAddress    string                    // TEMPORAL_ADDRESS; empty: embedded server
 	TemporalNamespace  string                    // TEMPORAL_NAMESPACE
@@ -118,6 +119,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		Addr:               getenv("PARCOURS_ADDR"),
 		DataDir:            getenv("PARCOURS_DATA_DIR"),
 		DatabaseURL:        getenv("DATABASE_URL"),
+		MigrateURL:         getenv("PARCOURS_MIGRATE_DATABASE_URL"),
 		TemporalAddress:    getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace:  getenv("TEMPORAL_NAMESPACE"),
 		TemporalStore:      getenv("PARCOURS_TEMPORAL_STORE"),
@@ -310,8 +312,13 @@ func (c Config) Validate() error {
 	if c.SMTPHost != "" && !strings.Contains(c.SMTPFrom, "@") {
 		return &Error{"SMTP_FROM", "attendu l'adresse d'expédition des récapitulatifs, par exemple parcours@departement.fr"}
 	}
-	if c.DatabaseURL != "" && !strings.HasPrefix(c.DatabaseURL, "postgres://") && !strings.HasPrefix(c.DatabaseURL, "postgresql://") {
-		return &Error{"DATABASE_URL", "attendu une URL postgres://utilisateur:motdepasse@hôte:port/base"}
+	for _, u := range []struct{ name, value string }{{"DATABASE_URL", c.DatabaseURL}, {"PARCOURS_MIGRATE_DATABASE_URL", c.MigrateURL}} {
+		if u.value != "" && !strings.HasPrefix(u.value, "postgres://") && !strings.HasPrefix(u.value, "postgresql://") {
+			return &Error{u.name, "attendu une URL postgres://utilisateur:motdepasse@hôte:port/base"}
+		}
+	}
+	if c.MigrateURL != "" && c.DatabaseURL == "" {
+		return &Error{"PARCOURS_MIGRATE_DATABASE_URL", "ne sert qu'avec DATABASE_URL (la base locale a ses propres rôles)"}
 	}
 	if c.TemporalAddress != "" {
 		if _, _, err := net.SplitHostPort(c.TemporalAddress); err != nil {

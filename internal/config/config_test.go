@@ -97,6 +97,7 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		"PARCOURS_PG_PORT":              {"PARCOURS_PG_PORT": "70000"},
 		"PARCOURS_POLICY":               {"PARCOURS_POLICY": "calvados"},
 		"DATABASE_URL":                  {"DATABASE_URL": "mysql://x"},
+		"PARCOURS_MIGRATE_DATABASE_URL": {"PARCOURS_MIGRATE_DATABASE_URL": "postgres://owner@db/parcours"},
 		"TEMPORAL_ADDRESS":              {"TEMPORAL_ADDRESS": "temporal"},
 		"TEMPORAL_TLS":                  {"TEMPORAL_TLS": "oui"},
 		"PARCOURS_LOG_LEVEL":            {"PARCOURS_LOG_LEVEL": "chatty"},

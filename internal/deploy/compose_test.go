@@ -36,7 +36,7 @@ func TestComposeFileIsValid(t *testing.T) {
 		}
 		return services, nil
 	}
-	services, err := load(types.Mapping{"POSTGRES_PASSWORD": "secret"})
+	services, err := load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_SERVICE_PASSWORD": "service"})
 	require.NoError(t, err)
 	for _, name := range []string{"postgresql", "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "parcours", "worker"} {
 		require.Contains(t, services, name)
@@ -67,17 +67,25 @@ func TestComposeFileIsValid(t *testing.T) {
 	require.NotNil(t, parcours.Build, "parcours is built from the Dockerfile")
 	require.Equal(t, types.ServiceConditionCompletedSuccessfully, parcours.DependsOn["temporal-namespace"].Condition)
 	require.Equal(t, types.ShellCommand{"worker"}, worker.Command)
-	for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "DATABASE_URL", "PARCOURS_POLICY"} {
+	for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "DATABASE_URL", "PARCOURS_MIGRATE_DATABASE_URL", "PARCOURS_POLICY"} {
 		require.NotNil(t, parcours.Environment[v], v)
 		require.Equal(t, *parcours.Environment[v], *worker.Environment[v], v)
 	}
 	require.Equal(t, "temporal:7233", *parcours.Environment["TEMPORAL_ADDRESS"])
 	require.Equal(t, "default", *parcours.Environment["TEMPORAL_NAMESPACE"])
-	require.True(t, strings.HasPrefix(*parcours.Environment["DATABASE_URL"], "postgres://parcours:secret@postgresql:5432/"))
+	// The service's role is not the owner (issue 20): the owner migrates.
+	require.True(t, strings.HasPrefix(*parcours.Environment["DATABASE_URL"], "postgres://parcours_service:service@postgresql:5432/"))
+	require.True(t, strings.HasPrefix(*parcours.Environment["PARCOURS_MIGRATE_DATABASE_URL"], "postgres://parcours:secret@postgresql:5432/"))
+	pg := services["postgresql"]
+	require.Len(t, pg.Volumes, 2)
+	require.Equal(t, "/docker-entrypoint-initdb.d", pg.Volumes[1].Target)
+	initRole, err := os.ReadFile(filepath.Join(pg.Volumes[1].Source, "10-service-role.sh"))
+	require.NoError(t, err)
+	require.Contains(t, string(initRole), "CREATE ROLE parcours_service LOGIN NOSUPERUSER")
 	require.NotNil(t, worker.HealthCheck)
 	require.NotNil(t, worker.Environment["PARCOURS_METRICS_ADDR"], "the worker's healthcheck asks its metrics listener")
 	require.Equal(t, 2, *worker.Deploy.Replicas)
-	services, err = load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_WORKERS": "5", "PARCOURS_POLICY": "loi"})
+	services, err = load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_SERVICE_PASSWORD": "service", "PARCOURS_WORKERS": "5", "PARCOURS_POLICY": "loi"})
 	require.NoError(t, err)
 	require.Equal(t, 5, *services["worker"].Deploy.Replicas)
 	require.Equal(t, "loi", *services["worker"].Environment["PARCOURS_POLICY"])
@@ -85,6 +93,8 @@ func TestComposeFileIsValid(t *testing.T) {
 	// Without the password the file refuses to load: no default secret.
 	_, err = load(types.Mapping{})
 	require.ErrorContains(t, err, "POSTGRES_PASSWORD")
+	_, err = load(types.Mapping{"POSTGRES_PASSWORD": "secret"})
+	require.ErrorContains(t, err, "PARCOURS_SERVICE_PASSWORD")
 
 	docker, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	require.NoError(t, err)

@@ -5,6 +5,7 @@ package e2e
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -336,6 +337,18 @@ func TestEmbeddedDefaultsStartAndStopEverything(t *testing.T) {
 	status, p := s.call(admin, "POST", "/api/v1/parcours", intake("LOCAL-1", today.AddDays(-1)))
 	require.Equal(t, 201, status, p)
 	pid := p["id"].(string)
+
+	// The service connects as its own role, which cannot alter the audit
+	// log (issue 20): its sessions are there, and its password cannot delete.
+	pw, err := os.ReadFile(filepath.Join(dataDir, "postgres", "service-password"))
+	require.NoError(t, err)
+	svcURL := fmt.Sprintf("postgres://parcours_service:%s@127.0.0.1:%d/parcours?sslmode=disable", strings.TrimSpace(string(pw)), pgPort)
+	conn2 := dbConn(t, svcURL)
+	require.Positive(t, count(t, conn2, `SELECT count(*) FROM pg_stat_activity WHERE usename = 'parcours_service' AND pid <> pg_backend_pid()`),
+		"the service's pools use the service role")
+	_, err = conn2.Exec(context.Background(), `DELETE FROM audit_log`)
+	require.ErrorContains(t, err, "permission denied")
+	require.NoError(t, conn2.Close(context.Background()))
 
 	s.interrupt()
 	require.Contains(t, s.stdout.String(), "Arrêt en cours")

@@ -40,6 +40,31 @@ type Cluster struct {
 
 const superuser = "parcours"
 
+// ServiceRole is the role the service connects as on the local cluster:
+// neither owner of the tables nor superuser (the migrations run as the
+// superuser, which owns them). Its password is kept beside the cluster's.
+const ServiceRole = "parcours_service"
+
+// ServicePassword is the service role's password, made at the first call.
+func (c *Cluster) ServicePassword() (string, error) {
+	if err := c.defaults(); err != nil {
+		return "", err
+	}
+	path := filepath.Join(c.Dir, "service-password")
+	if pw, err := os.ReadFile(path); err == nil {
+		return strings.TrimSpace(string(pw)), nil
+	}
+	b := make([]byte, 24)
+	if _, err := rand.Read(b); err != nil {
+		return "", err
+	}
+	pw := hex.EncodeToString(b)
+	if err := os.WriteFile(path, []byte(pw+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("mot de passe du rôle de service : %w", err)
+	}
+	return pw, nil
+}
+
 // BinDir finds the server binaries: pg_config's bindir when it has initdb,
 // else the newest /usr/lib/postgresql/*/bin.
 func BinDir() (string, error) {

@@ -92,14 +92,7 @@ const MinAuditRetention = 183 * 24 * time.Hour
 func (db *DB) PurgeAudit(ctx context.Context, retention time.Duration) (int64, error) {
 	retention = max(retention, MinAuditRetention)
 	var n int64
-	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT set_config('parcours.audit_retention', $1, true)`, fmt.Sprintf("%d seconds", int64(retention.Seconds()))); err != nil {
-			return err
-		}
-		tag, err := tx.Exec(ctx, `DELETE FROM audit_log WHERE at < now() - make_interval(secs => $1)`, retention.Seconds())
-		n = tag.RowsAffected()
-		return err
-	})
+	err := db.Pool.QueryRow(ctx, `SELECT purge_audit_log(make_interval(secs => $1))`, retention.Seconds()).Scan(&n)
 	return n, err
 }
 

@@ -1,0 +1,1 @@
+DROP FUNCTION IF EXISTS purge_audit_log(interval);
