@@ -28,8 +28,8 @@ test: build bin/workflowcheck ## Run every test (installs PostgreSQL and Chromiu
 	@scripts/test.sh
 
 .PHONY: soak
-soak: build bin/workflowcheck ## The fault tests' long variants (PostgreSQL down 90 s under 1,000 people, 8 kill -9 over 2,000) and 5 min of fuzzing each
-	@PARCOURS_SOAK=1 scripts/test.sh -run 'TestRealBinaryActivitiesRetryThroughPostgreSQLOutage|TestRealBinaryKill9DuringOverdueBurst' -timeout 60m ./internal/e2e/
+soak: build bin/workflowcheck ## The fault tests' long variants (PostgreSQL down 90 s under 1,000 people, 8 kill -9 over 2,000, 2,000 wrong logins) and 5 min of fuzzing each
+	@PARCOURS_SOAK=1 scripts/test.sh -run 'TestRealBinaryActivitiesRetryThroughPostgreSQLOutage|TestRealBinaryKill9DuringOverdueBurst|TestRealBinaryLoginFlood' -timeout 60m ./internal/e2e/
 	@for t in FuzzReadFlux:./internal/importer/ FuzzReadCSV:./internal/importer/ FuzzWriteEndpoints:./internal/httpapi/; do \
 	  go test -run '^$$' -fuzz "^$${t%%:*}\$$" -fuzztime "$${PARCOURS_SOAK_FUZZTIME:-5m}" -fuzzminimizetime 200x "$${t#*:}" || exit 1; \
 	done
