@@ -1,0 +1,201 @@
+// Package reprisetest tests the reprise de l'existant through the service:
+// reprise lines imported into PostgreSQL and the parcours workflows, on the
+// embedded Temporal server; then later lines, the stock command's query.
+package reprisetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+	"github.com/parcours-rsa/parcours/internal/testenv"
+	"github.com/parcours-rsa/parcours/workflows"
+)
+
+var env *testenv.Env
+
+func TestMain(m *testing.M) { os.Exit(run(m)) }
+
+func run(m *testing.M) int {
+	var err error
+	if env, err = testenv.Start(nil); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer env.Close()
+	return m.Run()
+}
+
+var dept = domain.Actor{ID: "test:reprise", Name: "Reprise", Role: domain.RoleDepartment}
+
+func person(id string, entered domain.Date, r *domain.Reprise) domain.ImportedPerson {
+	return domain.ImportedPerson{ExternalID: id, LastName: "Reprise", FirstName: id, BirthDate: domain.NewDate(1980, 5, 31),
+		Subject: true, EnteredOn: entered, ReceivedOn: entered, Reprise: r}
+}
+
+func imported(t *testing.T, p domain.ImportedPerson) (app.ImportOutcome, domain.ParcoursView) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := env.Service.ImportPerson(ctx, dept, p)
+	require.NoError(t, err)
+	return out, view(t, p.ExternalID)
+}
+
+func view(t *testing.T, externalID string) domain.ParcoursView {
+	t.Helper()
+	var id string
+	require.NoError(t, env.DB.Pool.QueryRow(context.Background(), `
+		SELECT p.id::text FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
+		WHERE b.external_id = $1 ORDER BY p.created_at DESC LIMIT 1`, externalID).Scan(&id))
+	v, err := env.DB.GetParcours(context.Background(), id, postgres.Scope{})
+	require.NoError(t, err)
+	return v
+}
+
+func openTasks(v domain.ParcoursView) map[domain.TaskKind]domain.TaskView {
+	out := map[domain.TaskKind]domain.TaskView{}
+	for _, t := range v.Tasks {
+		if t.Status == domain.TaskOpen {
+			out[t.Kind] = t
+		}
+	}
+	return out
+}
+
+func overdue(v domain.ParcoursView) []string {
+	var out []string
+	for _, d := range v.Deadlines {
+		if d.Status == domain.DeadlineOverdue {
+			out = append(out, d.Explanation)
+		}
+	}
+	return out
+}
+
+func TestRepriseImport(t *testing.T) {
+	t.Parallel()
+	today := domain.DateOf(time.Now())
+	day := func(n int) domain.Date { return today.AddDays(n) }
+
+	// Oriented, under contract: in accompaniment, nothing overdue, no task.
+	a := &domain.Reprise{
+		Orientation: &domain.RepriseOrientation{Track: domain.TrackProfessional, Organism: "France Travail", ReferentID: "ref-a", DecidedOn: day(-180)},
+		Contract:    &domain.RepriseContract{Kind: domain.ContractEngagement, SignedOn: day(-170), StartsOn: day(-170), EndsOn: day(120)},
+	}
+	out, v := imported(t, person("rep-a", day(-200), a))
+	require.Equal(t, app.ImportCreated, out.Kind)
+	require.Equal(t, domain.StatusInAccompaniment, v.Status)
+	require.Empty(t, overdue(v))
+	require.Empty(t, openTasks(v))
+	require.Equal(t, "ref-a", v.ReferentID)
+	stored, err := env.DB.ParcoursReprise(context.Background(), v.ID)
+	require.NoError(t, err)
+	require.Equal(t, a, stored, "parcours.reprise keeps the line's situation")
+
+	// Oriented 10 days ago without contract: the contract month runs.
+	b := &domain.Reprise{Orientation: &domain.RepriseOrientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-b", DecidedOn: day(-10)}}
+	_, vb := imported(t, person("rep-b", day(-20), b))
+	require.Equal(t, domain.StatusAwaitingContract, vb.Status)
+	require.Empty(t, overdue(vb))
+	sign := openTasks(vb)[domain.TaskSignContract]
+	require.NotNil(t, sign.Assignee)
+	require.Equal(t, "ref-b", *sign.Assignee)
+	require.False(t, sign.Overdue)
+
+	// Received 96 days ago, no orientation: handed over to France Travail
+	// on the day after the 6 weeks, not today.
+	_, vc := imported(t, person("rep-c", day(-96), &domain.Reprise{}))
+	require.Equal(t, domain.StatusAwaitingOrientation, vc.Status)
+	require.Contains(t, openTasks(vc), domain.TaskAwaitFranceTravail)
+	handed := false
+	for _, e := range vc.Events {
+		if e.Kind == workflows.EventHandedOver {
+			handed = true
+			require.Equal(t, day(-96).AddDays(43), e.OccurredOn)
+		}
+	}
+	require.True(t, handed)
+
+	// Accompanied since 2024 with a CER signed on 31/12/2024: the stock
+	// contract is due, its task goes to the référent.
+	d := &domain.Reprise{
+		Orientation: &domain.RepriseOrientation{Track: domain.TrackSocioProfessional, Organism: "Mission locale", ReferentID: "ref-d", DecidedOn: domain.NewDate(2024, 9, 30)},
+		Contract:    &domain.RepriseContract{Kind: domain.ContractCER, SignedOn: domain.NewDate(2024, 12, 31), StartsOn: domain.NewDate(2024, 12, 31), EndsOn: day(365)},
+	}
+	_, vd := imported(t, person("rep-d", domain.NewDate(2024, 6, 30), d))
+	require.Equal(t, domain.StatusInAccompaniment, vd.Status)
+	var stock *domain.DeadlineView
+	for i := range vd.Deadlines {
+		if vd.Deadlines[i].Basis == domain.BasisStock {
+			stock = &vd.Deadlines[i]
+		}
+	}
+	require.NotNil(t, stock)
+	require.Equal(t, "2027-01-01", stock.DueOn.String())
+	require.Equal(t, domain.StockRuleSet, stock.RuleSet)
+	require.Contains(t, stock.Explanation, "contrat dû le 01/01/2027 — délai légal (stock : personnes accompagnées au 01/01/2025, décret 2024-1244)")
+	st := openTasks(vd)[domain.TaskStockContract]
+	require.NotNil(t, st.Assignee)
+	require.Equal(t, "ref-d", *st.Assignee)
+
+	// The stock command's query finds it; marking it again changes nothing.
+	found := false
+	for after := ""; ; {
+		page, err := env.DB.StockCandidates(context.Background(), after, 100)
+		require.NoError(t, err)
+		if len(page) == 0 {
+			break
+		}
+		for _, c := range page {
+			after = c.ID
+			found = found || c.ID == vd.ID
+			require.NotEqual(t, v.ID, c.ID, "a 2025 contract meets the stock deadline")
+		}
+	}
+	require.True(t, found)
+	changed, err := env.Service.MarkStock(context.Background(), dept, vd.ID, false)
+	require.NoError(t, err)
+	require.False(t, changed)
+
+	// The same line again changes nothing.
+	out, again := imported(t, person("rep-a", day(-200), a))
+	require.Equal(t, app.ImportUnchanged, out.Kind)
+	require.Empty(t, out.Changes)
+	require.Equal(t, len(v.Events), len(again.Events))
+
+	// A later line: new référent, new contract; applied and said.
+	later := *a
+	o := *a.Orientation
+	o.ReferentID = "ref-a2"
+	later.Orientation = &o
+	later.Contract = &domain.RepriseContract{Kind: domain.ContractEngagement, SignedOn: day(-1), StartsOn: day(-1), EndsOn: day(364)}
+	out, va := imported(t, person("rep-a", day(-200), &later))
+	require.Equal(t, app.ImportUpdated, out.Kind)
+	require.Len(t, out.Changes, 2, out.Changes)
+	require.Contains(t, out.Changes[0], "Nouveau référent")
+	require.Contains(t, out.Changes[1], "Nouveau contrat (contrat d'engagement) signé le "+day(-1).French())
+	require.Equal(t, "ref-a2", va.ReferentID)
+	require.Equal(t, day(-1), va.Contract.SignedOn)
+	out, _ = imported(t, person("rep-a", day(-200), &later))
+	require.Equal(t, app.ImportUnchanged, out.Kind, "and the same later line again changes nothing")
+
+	// A new orientation of a parcours already oriented is not applied.
+	nb := &domain.Reprise{Orientation: &domain.RepriseOrientation{Track: domain.TrackProfessional, Organism: "France Travail", ReferentID: "ref-b", DecidedOn: day(-2)}}
+	out, _ = imported(t, person("rep-b", day(-20), nb))
+	require.Empty(t, out.Changes)
+	require.Len(t, out.Unapplied, 1)
+	require.Contains(t, out.Unapplied[0], "une réorientation se décide dans le dossier")
+
+	// A contract without orientation is refused, in French.
+	_, err = env.Service.ImportPerson(context.Background(), dept, person("rep-e", day(-30), &domain.Reprise{Contract: a.Contract}))
+	require.Equal(t, domain.EINVALID, domain.ErrorCode(err))
+	require.Contains(t, domain.ErrorMessage(err), "Un contrat suppose une orientation")
+}
