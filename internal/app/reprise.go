@@ -40,7 +40,7 @@ func (s *Service) applyReprise(ctx context.Context, a domain.Actor, id string, p
 	refused := func(what string, err error) error {
 		switch domain.ErrorCode(err) {
 		case domain.EINVALID, domain.ECONFLICT, domain.ENOTFOUND:
-			out.Unapplied = append(out.Unapplied, what+" non appliqué : "+domain.ErrorMessage(err))
+			out.Unapplied = append(out.Unapplied, "Non appliqué — "+what+" : "+domain.ErrorMessage(err))
 			return nil
 		}
 		return err
@@ -49,11 +49,12 @@ func (s *Service) applyReprise(ctx context.Context, a domain.Actor, id string, p
 		switch cur := v.Orientation; {
 		case cur == nil:
 			orientation := domain.Orientation{Track: o.Track, Organism: o.Organism, ReferentID: o.ReferentID, DecidedOn: o.DecidedOn}
-			if v, err = s.RecordOrientation(ctx, a, id, orientation); err != nil {
-				if err := refused(fmt.Sprintf("Orientation du %s", o.DecidedOn.French()), err); err != nil {
+			if nv, err := s.RecordOrientation(ctx, a, id, orientation); err != nil {
+				if err := refused(fmt.Sprintf("orientation du %s", o.DecidedOn.French()), err); err != nil {
 					return err
 				}
 			} else {
+				v = nv
 				out.Changes = append(out.Changes, fmt.Sprintf("Orientation enregistrée : parcours %s, décidée le %s.", o.Track.French(), o.DecidedOn.French()))
 			}
 		case cur.Track != o.Track || cur.DecidedOn != o.DecidedOn:
@@ -65,11 +66,12 @@ func (s *Service) applyReprise(ctx context.Context, a domain.Actor, id string, p
 	if o := r.Orientation; o != nil && o.ReferentID != "" && v.Orientation != nil && v.Orientation.ReferentID != o.ReferentID &&
 		(old.Orientation == nil || old.Orientation.ReferentID != o.ReferentID) {
 		re := domain.Reassignment{ReferentID: o.ReferentID, Reason: fmt.Sprintf("Reprise de l'existant : fichier du %s.", on.French()), On: on}
-		if v, err = s.ReassignReferent(ctx, a, id, re); err != nil {
-			if err := refused("Changement de référent", err); err != nil {
+		if nv, err := s.ReassignReferent(ctx, a, id, re); err != nil {
+			if err := refused("changement de référent", err); err != nil {
 				return err
 			}
 		} else {
+			v = nv
 			out.Changes = append(out.Changes, fmt.Sprintf("Nouveau référent : %s.", o.ReferentID))
 		}
 	}
@@ -79,11 +81,12 @@ func (s *Service) applyReprise(ctx context.Context, a domain.Actor, id string, p
 			if v.Contract != nil {
 				contract.Assessment = fmt.Sprintf("Contrat repris du fichier du %s (reprise de l'existant) : le bilan du contrat précédent est tenu hors du service.", on.French())
 			}
-			if v, err = s.RecordContract(ctx, a, id, contract); err != nil {
-				if err := refused(fmt.Sprintf("Contrat signé le %s", c.SignedOn.French()), err); err != nil {
+			if nv, err := s.RecordContract(ctx, a, id, contract); err != nil {
+				if err := refused(fmt.Sprintf("contrat signé le %s", c.SignedOn.French()), err); err != nil {
 					return err
 				}
 			} else {
+				v = nv
 				out.Changes = append(out.Changes, fmt.Sprintf("Nouveau contrat (%s) signé le %s, du %s au %s.",
 					c.Kind.French(), c.SignedOn.French(), c.StartsOn.French(), c.EndsOn.French()))
 			}
@@ -91,7 +94,7 @@ func (s *Service) applyReprise(ctx context.Context, a domain.Actor, id string, p
 	}
 	if !sameSet(old.Obstacles, r.Obstacles) && !sameSet(v.Obstacles, r.Obstacles) {
 		if _, err := s.RecordObstacles(ctx, a, id, domain.Obstacles{Categories: slices.Clone(r.Obstacles), On: on}); err != nil {
-			if err := refused("Freins", err); err != nil {
+			if err := refused("freins", err); err != nil {
 				return err
 			}
 		} else {
@@ -105,7 +108,7 @@ func (s *Service) applyReprise(ctx context.Context, a domain.Actor, id string, p
 	if r.Stock && !old.Stock {
 		changed, err := s.MarkStock(ctx, a, id, true)
 		if err != nil {
-			if err := refused("Délai du stock", err); err != nil {
+			if err := refused("délai du stock", err); err != nil {
 				return err
 			}
 		} else if changed {

@@ -199,3 +199,68 @@ func TestRepriseImport(t *testing.T) {
 	require.Equal(t, domain.EINVALID, domain.ErrorCode(err))
 	require.Contains(t, domain.ErrorMessage(err), "Un contrat suppose une orientation")
 }
+
+// TestLaterLineOrientsAndMarksStock: a person imported awaiting orientation;
+// a later line gives the orientation and the stock mark: both applied, and
+// said.
+func TestLaterLineOrientsAndMarksStock(t *testing.T) {
+	t.Parallel()
+	today := domain.DateOf(time.Now())
+	entered := today.AddDays(-10)
+	out, v := imported(t, person("rep-f", entered, &domain.Reprise{}))
+	require.Equal(t, app.ImportCreated, out.Kind)
+	require.Equal(t, domain.StatusAwaitingOrientation, v.Status)
+
+	later := &domain.Reprise{Stock: true,
+		Orientation: &domain.RepriseOrientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-f", DecidedOn: today.AddDays(-1)}}
+	out, v = imported(t, person("rep-f", entered, later))
+	require.Equal(t, app.ImportUpdated, out.Kind)
+	require.Empty(t, out.Unapplied)
+	require.Len(t, out.Changes, 2, out.Changes)
+	require.Contains(t, out.Changes[0], "Orientation enregistrée : parcours social")
+	require.Contains(t, out.Changes[1], "accompagnée au 01/01/2025")
+	require.Equal(t, domain.StatusAwaitingContract, v.Status)
+	tasks := openTasks(v)
+	require.Contains(t, tasks, domain.TaskSignContract)
+	require.NotContains(t, tasks, domain.TaskStockContract, "the sign_contract task carries the stock deadline")
+	require.Equal(t, "2027-01-01", tasks[domain.TaskSignContract].DueOn.String(), "the earliest of its deadlines")
+
+	// An orientation without référent for a parcours awaiting one: not
+	// applied, with the reason.
+	_, _ = imported(t, person("rep-g", entered, &domain.Reprise{}))
+	noRef := &domain.Reprise{Orientation: &domain.RepriseOrientation{Track: domain.TrackSocial, Organism: "CCAS", DecidedOn: today.AddDays(-1)}}
+	out, _ = imported(t, person("rep-g", entered, noRef))
+	require.Len(t, out.Unapplied, 1)
+	require.Contains(t, out.Unapplied[0], "Non appliqué — orientation du")
+}
+
+// TestReconcileStartsFromTheReprise: a parcours written by an import whose
+// process died before starting its workflow is started by reconciliation
+// from the situation kept in parcours.reprise.
+func TestReconcileStartsFromTheReprise(t *testing.T) {
+	t.Parallel()
+	today := domain.DateOf(time.Now())
+	r := &domain.Reprise{
+		Orientation: &domain.RepriseOrientation{Track: domain.TrackProfessional, Organism: "France Travail", ReferentID: "ref-h", DecidedOn: today.AddDays(-60)},
+		Contract:    &domain.RepriseContract{Kind: domain.ContractEngagement, SignedOn: today.AddDays(-50), StartsOn: today.AddDays(-50), EndsOn: today.AddDays(300)},
+	}
+	p := person("rep-h", today.AddDays(-90), r)
+	res, err := env.DB.ImportPerson(context.Background(), dept, p, domain.PolicyDepartement.Name, true)
+	require.NoError(t, err)
+	require.True(t, res.Parcours.Created)
+	require.Equal(t, r, res.Parcours.Start.Reprise)
+	list, err := env.DB.ListUnstarted(context.Background(), time.Now().Add(time.Hour), 500)
+	require.NoError(t, err)
+	var mine *postgres.Unstarted
+	for i := range list {
+		if list[i].ID == res.Parcours.ParcoursID {
+			mine = &list[i]
+		}
+	}
+	require.NotNil(t, mine)
+	require.Equal(t, r, mine.Reprise)
+	require.NoError(t, env.Service.Start(context.Background(), *mine))
+	v := view(t, "rep-h")
+	require.Equal(t, domain.StatusInAccompaniment, v.Status)
+	require.Empty(t, overdue(v))
+}
