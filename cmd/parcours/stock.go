@@ -37,39 +37,16 @@ func (m *Main) stock(ctx context.Context, args []string) error {
 	}
 	defer closeTemporal()
 	actor := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours stock", Role: domain.RoleDepartment}
-	var seen, added, refused int
-	after := ""
-	for {
-		page, err := db.StockCandidates(ctx, after, 500)
-		if err != nil {
-			return err
-		}
-		if len(page) == 0 {
-			break
-		}
-		for _, c := range page {
-			after = c.ID
-			seen++
-			changed, err := svc.MarkStock(ctx, actor, c.ID, c.Marked)
-			switch code := domain.ErrorCode(err); {
-			case err == nil && changed:
-				added++
-			case err == nil:
-			case code == domain.ECONFLICT || code == domain.EINVALID || code == domain.ENOTFOUND:
-				refused++
-				fmt.Fprintf(m.Stderr, "parcours %s : %s\n", c.ID, domain.ErrorMessage(err))
-			default:
-				return fmt.Errorf("parcours %s : %w", c.ID, err)
-			}
-			if seen%100 == 0 {
-				fmt.Fprintf(m.Stderr, "%d parcours vus, %d délais ajoutés…\n", seen, added)
-			}
-		}
+	rep, err := svc.MarkStockAll(ctx, actor, func(r app.StockReport) {
+		fmt.Fprintf(m.Stderr, "%d parcours vus, %d délais ajoutés…\n", r.Seen, r.Added)
+	})
+	for _, line := range rep.Refusals {
+		fmt.Fprintln(m.Stderr, line)
 	}
 	due := domain.StockDeadlineFor(cfg.Overseas).DueOn
 	fmt.Fprintf(m.Stdout, "Délai du stock (contrat dû le %s) : %d parcours ouverts concernés, %d délais ajoutés, %d déjà en place, %d refusés.\n",
-		due.French(), seen, added, seen-added-refused, refused)
-	return nil
+		due.French(), rep.Seen, rep.Added, rep.Seen-rep.Added-rep.Refused, rep.Refused)
+	return err
 }
 
 // liveService is a service on the database and the running Temporal

@@ -157,3 +157,47 @@ func (validMark) Validate(domain.Date) error { return nil }
 func hasStock(v domain.ParcoursView) bool {
 	return slices.ContainsFunc(v.Deadlines, func(d domain.DeadlineView) bool { return d.Basis == domain.BasisStock })
 }
+
+// StockReport is what MarkStockAll did.
+type StockReport struct {
+	Seen, Added, Refused int
+	Refusals             []string // "parcours ID : message", the first 100
+}
+
+// MarkStockAll sends mark_stock to every open parcours that may owe the
+// stock contract (postgres.StockCandidates, keyset pages of 500): those
+// started before this version get the deadline; the others answer
+// unchanged, so running it again is harmless. progress, if set, is called
+// every 100 parcours.
+func (s *Service) MarkStockAll(ctx context.Context, a domain.Actor, progress func(StockReport)) (StockReport, error) {
+	var rep StockReport
+	if err := authorize(a, "appliquer le délai du stock", departmentOnly...); err != nil {
+		return rep, err
+	}
+	for after := ""; ; {
+		page, err := s.DB.StockCandidates(ctx, after, 500)
+		if err != nil || len(page) == 0 {
+			return rep, err
+		}
+		for _, c := range page {
+			after = c.ID
+			rep.Seen++
+			changed, err := s.MarkStock(ctx, a, c.ID, c.Marked)
+			switch code := domain.ErrorCode(err); {
+			case err == nil && changed:
+				rep.Added++
+			case err == nil:
+			case code == domain.ECONFLICT || code == domain.EINVALID || code == domain.ENOTFOUND:
+				rep.Refused++
+				if len(rep.Refusals) < 100 {
+					rep.Refusals = append(rep.Refusals, fmt.Sprintf("parcours %s : %s", c.ID, domain.ErrorMessage(err)))
+				}
+			default:
+				return rep, fmt.Errorf("parcours %s : %w", c.ID, err)
+			}
+			if progress != nil && rep.Seen%100 == 0 {
+				progress(rep)
+			}
+		}
+	}
+}

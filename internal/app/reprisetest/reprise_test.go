@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
@@ -263,4 +265,57 @@ func TestReconcileStartsFromTheReprise(t *testing.T) {
 	v := view(t, "rep-h")
 	require.Equal(t, domain.StatusInAccompaniment, v.Status)
 	require.Empty(t, overdue(v))
+}
+
+// TestMarkStockAllOnOlderRuns: a parcours of 2024 started by the previous
+// version (revision 1) has no stock deadline; `parcours stock`
+// (MarkStockAll) adds it, once.
+func TestMarkStockAllOnOlderRuns(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	in := domain.Intake{BeneficiaryID: "rep-old", LastName: "Ancien", FirstName: "Parcours", BirthDate: domain.NewDate(1970, 1, 31),
+		EnteredAt: domain.NewDate(2024, 11, 30), ReceivedOn: domain.NewDate(2024, 11, 30)}
+	res, err := env.DB.Intake(ctx, dept, in, domain.PolicyDepartement.Name)
+	require.NoError(t, err)
+	id := res.ParcoursID
+	h, err := env.Temporal.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: env.Temporal.NewWithStartWorkflowOperation(
+			client.StartWorkflowOptions{ID: workflows.ParcoursWorkflowID(id), TaskQueue: workflows.TaskQueue,
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING},
+			workflows.ParcoursWorkflow, workflows.ParcoursInput{Revision: 1, ParcoursID: id, Policy: domain.PolicyDepartement.Name,
+				EnteredOn: in.EnteredAt, ReceivedOn: in.ReceivedOn}),
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.RegisterUpdate, WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	require.NoError(t, err)
+	require.NoError(t, h.Get(ctx, nil))
+	require.NoError(t, env.DB.MarkStarted(ctx, id))
+	v := view(t, "rep-old")
+	for _, d := range v.Deadlines {
+		require.NotEqual(t, domain.BasisStock, d.Basis, "a revision-1 run does not compute it")
+	}
+
+	var progress int
+	rep, err := env.Service.MarkStockAll(ctx, dept, func(app.StockReport) { progress++ })
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, rep.Added, 1)
+	require.Zero(t, rep.Refused, rep.Refusals)
+	v = view(t, "rep-old")
+	var stock *domain.DeadlineView
+	for i := range v.Deadlines {
+		if v.Deadlines[i].Basis == domain.BasisStock {
+			stock = &v.Deadlines[i]
+		}
+	}
+	require.NotNil(t, stock)
+	require.Equal(t, "2027-01-01", stock.DueOn.String())
+	task := openTasks(v)[domain.TaskStockContract]
+	require.Equal(t, domain.TaskStockContract, task.Kind)
+	require.Nil(t, task.Assignee, "not oriented: the département's")
+	events := len(v.Events)
+
+	rep, err = env.Service.MarkStockAll(ctx, dept, nil)
+	require.NoError(t, err)
+	require.Zero(t, rep.Added, "running it again changes nothing")
+	require.Len(t, view(t, "rep-old").Events, events)
 }
