@@ -387,3 +387,41 @@ func TestForeseeAgreesWithTheWorkflow(t *testing.T) {
 		})
 	}
 }
+
+// TestStockSurvivesAReorientation: a re-orientation cancels the contract
+// clocks but not the stock deadline, which the new sign_contract task
+// carries; the exit cancels it.
+func TestStockSurvivesAReorientation(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 10, 31, 9, 0)
+	tb := setup(t, start)
+	r := &Reprise{
+		Orientation: &domain.RepriseOrientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-1", DecidedOn: d(2024, 3, 31)},
+		Contract:    &domain.RepriseContract{Kind: domain.ContractCER, SignedOn: d(2024, 4, 30), StartsOn: d(2024, 4, 30), EndsOn: d(2027, 4, 30)},
+	}
+	request := domain.ReorientationRequest{Reason: "projet professionnel", RequestedOn: d(2026, 10, 31)}
+	accept := domain.ReorientationDecision{Accept: true, Track: domain.TrackProfessional, Organism: "France Travail", ReferentID: "ft-2", DecidedOn: d(2026, 11, 30)}
+	tb.script(start, []step{
+		{at: paris(2026, 10, 31, 10, 0), then: func(*outcome) {
+			require.Equal(t, domain.TaskOpen, tb.tasks()["stock_contract/0"].Status)
+		}, send: func() *outcome { return tb.update(RequestReorientationUpdate, request) }},
+		{at: paris(2026, 11, 30, 10, 0), then: func(o *outcome) { o.ok(t) }, send: func() *outcome { return tb.update(DecideReorientationUpdate, accept) }},
+		{at: paris(2026, 11, 30, 10, 1), then: func(o *outcome) {
+			o.ok(t)
+			require.Equal(t, domain.DeadlineCancelled, tb.written()["contract/contract_term/2"].Status)
+			require.Equal(t, domain.DeadlinePending, tb.written()["contract/stock/0"].Status, "still owed")
+			require.Equal(t, domain.TaskCancelled, tb.tasks()["stock_contract/0"].Status)
+			sign := tb.tasks()["sign_contract/2"]
+			require.Equal(t, domain.TaskOpen, sign.Status)
+			require.Equal(t, "ft-2", sign.Assignee)
+			require.Equal(t, "2026-12-30", sign.DueOn.String(), "the month after the re-orientation comes first")
+		}, send: func() *outcome { return tb.update(RecordExitUpdate, domain.Exit{Reason: "moved", On: d(2026, 11, 30)}) }},
+		{at: paris(2026, 11, 30, 10, 2), then: func(o *outcome) {
+			o.ok(t)
+			require.Equal(t, domain.DeadlineCancelled, tb.written()["contract/stock/0"].Status)
+			require.Equal(t, domain.TaskCancelled, tb.tasks()["sign_contract/2"].Status)
+		}},
+	})
+	tb.env.ExecuteWorkflow(Parcours, repriseInput(d(2024, 2, 29), d(2024, 2, 29), r))
+	require.True(t, tb.env.IsWorkflowCompleted())
+}
