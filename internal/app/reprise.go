@@ -201,3 +201,15 @@ func (s *Service) MarkStockAll(ctx context.Context, a domain.Actor, progress fun
 		}
 	}
 }
+
+// Foresee says what an imported line will become today once its parcours
+// starts (the import's preview), with the service's policy and settings:
+// domain.Foresee. For a person whose parcours is already open, the line
+// updates it instead (see applyReprise).
+func (s *Service) Foresee(p domain.ImportedPerson) domain.Foreseen {
+	received := p.ReceivedOn
+	if received.IsZero() {
+		received = p.EnteredOn
+	}
+	return domain.Foresee(p.Reprise, p.EnteredOn, received, s.today(), s.Policy, s.settings().Overseas)
+}

@@ -92,6 +92,7 @@ func TestRepriseImport(t *testing.T) {
 		Orientation: &domain.RepriseOrientation{Track: domain.TrackProfessional, Organism: "France Travail", ReferentID: "ref-a", DecidedOn: day(-180)},
 		Contract:    &domain.RepriseContract{Kind: domain.ContractEngagement, SignedOn: day(-170), StartsOn: day(-170), EndsOn: day(120)},
 	}
+	require.Equal(t, domain.Foreseen{Status: domain.StatusInAccompaniment}, env.Service.Foresee(person("rep-a", day(-200), a)), "the preview")
 	out, v := imported(t, person("rep-a", day(-200), a))
 	require.Equal(t, app.ImportCreated, out.Kind)
 	require.Equal(t, domain.StatusInAccompaniment, v.Status)
@@ -114,6 +115,8 @@ func TestRepriseImport(t *testing.T) {
 
 	// Received 96 days ago, no orientation: handed over to France Travail
 	// on the day after the 6 weeks, not today.
+	require.Equal(t, domain.Foreseen{Status: domain.StatusAwaitingOrientation, Overdue: true, HandedOver: true},
+		env.Service.Foresee(person("rep-c", day(-96), &domain.Reprise{})))
 	_, vc := imported(t, person("rep-c", day(-96), &domain.Reprise{}))
 	require.Equal(t, domain.StatusAwaitingOrientation, vc.Status)
 	require.Contains(t, openTasks(vc), domain.TaskAwaitFranceTravail)
