@@ -6,9 +6,12 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // TestRepriseStockThenContract: a person accompanied since 2024 under an old
@@ -59,4 +62,47 @@ func TestRepriseStockThenContract(t *testing.T) {
 	}
 	require.True(t, met)
 	recordHistory(t, pid, "parcours_v9_reprise_stock_then_contract")
+}
+
+// TestMarkStockOnRevision1Run: a parcours of 2024 started by the previous
+// version (revision 1) receives mark_stock (the `parcours stock` command):
+// the stock deadline appears, behind the "stock" version marker. Its
+// history is recorded for the replay tests (make record-history).
+func TestMarkStockOnRevision1Run(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	svc := &app.Service{DB: fixture.db, Temporal: fixture.tc, Policy: domain.PolicyDepartement, Logger: slog.New(slog.DiscardHandler)}
+	in := domain.Intake{BeneficiaryID: beneficiary(t), LastName: "Ancien", FirstName: "Parcours", BirthDate: domain.NewDate(1970, 1, 31),
+		EnteredAt: domain.NewDate(2024, 11, 30), ReceivedOn: domain.NewDate(2024, 11, 30)}
+	res, err := fixture.db.Intake(ctx, domain.Actor{ID: "test:stock", Role: domain.RoleDepartment}, in, domain.PolicyDepartement.Name)
+	require.NoError(t, err)
+	pid := res.ParcoursID
+	h, err := fixture.tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: fixture.tc.NewWithStartWorkflowOperation(
+			client.StartWorkflowOptions{ID: workflows.ParcoursWorkflowID(pid), TaskQueue: workflows.TaskQueue,
+				WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_USE_EXISTING},
+			workflows.ParcoursWorkflow, workflows.ParcoursInput{Revision: 1, ParcoursID: pid, Policy: domain.PolicyDepartement.Name,
+				EnteredOn: in.EnteredAt, ReceivedOn: in.ReceivedOn}),
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.RegisterUpdate, WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	require.NoError(t, err)
+	require.NoError(t, h.Get(ctx, nil))
+	require.NoError(t, fixture.db.MarkStarted(ctx, pid))
+
+	changed, err := svc.MarkStock(ctx, domain.Actor{ID: "test:stock", Role: domain.RoleDepartment}, pid, false)
+	require.NoError(t, err)
+	require.True(t, changed)
+	r := call(t, "department", "GET", "/api/v1/parcours/"+pid, nil)
+	require.Equal(t, 200, r.status, r.raw)
+	found := false
+	for _, d := range r.body["deadlines"].([]any) {
+		dl := d.(map[string]any)
+		if dl["basis"] == string(domain.BasisStock) {
+			found = true
+			require.Equal(t, "2027-01-01", dl["due_on"])
+			require.Contains(t, dl["explanation"], "décret 2024-1244")
+		}
+	}
+	require.True(t, found)
+	recordHistory(t, pid, "parcours_v9_mark_stock_revision_1")
 }
