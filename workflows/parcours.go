@@ -511,7 +511,8 @@ func (p *parcoursImpl) fireDue(now time.Time) bool {
 			d.OverdueAt = d.OverdueFrom()
 		}
 		p.addEvent(now, EventDeadlineOverdue, d.DueOn.AddDays(1), "Délai dépassé : "+d.Explain()+".", domain.Recorded{})
-		if p.sanctions && d.Kind == domain.DeadlineContract && (d.Basis == domain.BasisLegal || d.Basis == domain.BasisContractTerm || d.Basis == domain.BasisStock) {
+		if p.sanctions && d.Kind == domain.DeadlineContract && (d.Basis == domain.BasisLegal || d.Basis == domain.BasisContractTerm ||
+			d.Basis == domain.BasisStock && !p.relancing()) {
 			p.scheduleRelances(p.s.Deadlines[i])
 		}
 		if p.handover && domain.HandsOver(d.Deadline) {

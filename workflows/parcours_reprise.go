@@ -134,6 +134,17 @@ func (p *parcoursImpl) placeStock(now time.Time) {
 	p.refreshTasks()
 }
 
+// relancing reports whether relances are under way for a contract already
+// late: the stock deadline passing then adds none (one need, one series).
+func (p *parcoursImpl) relancing() bool {
+	for _, d := range p.s.Deadlines {
+		if isRelance(d.Kind) && open(d.Status) {
+			return true
+		}
+	}
+	return false
+}
+
 // reopenTask opens the task of a kind and cycle, or opens it again.
 func (p *parcoursImpl) reopenTask(kind domain.TaskKind, cycle int, assignee string) {
 	for i := range p.s.Tasks {

@@ -166,6 +166,10 @@ func TestRepriseOrientedWithoutContract(t *testing.T) {
 			// dates passed too: the file shows nothing was done).
 			require.Equal(t, "2025-03-01", tb.written()["relance_1/target/1"].AnchorOn.String())
 		}},
+		step{at: paris(2027, 1, 2, 0, 1), then: func(*outcome) {
+			require.Equal(t, domain.DeadlineOverdue, tb.written()["contract/stock/0"].Status)
+			require.NotContains(t, tb.written(), "relance_1/target/0", "one need, one series of relances")
+		}},
 	)
 }
 
