@@ -38,6 +38,7 @@ const (
 	RecordExitUpdate           = "record_exit"           // domain.Exit
 	RecordRelanceUpdate        = "record_relance"        // domain.Relance
 	ReportBreachUpdate         = "report_breach"         // domain.Breach; result Ref = case number
+	MarkStockUpdate            = "mark_stock"            // StockMark: the stock contract deadline (runs started before revision 2)
 	StateQuery                 = "state"                 // ParcoursState
 
 	SyncParcoursActivity = "SyncParcours" // SyncInput
@@ -48,7 +49,9 @@ const (
 func ParcoursWorkflowID(parcoursID string) string { return "parcours-" + parcoursID }
 
 // CurrentRevision is the Revision of the runs this code starts.
-const CurrentRevision = 1
+// 2: a run may start from a reprise (ParcoursInput.Reprise), and owes the
+// stock contract deadline when entered before 1 January 2025.
+const CurrentRevision = 2
 
 // ParcoursInput starts a Parcours workflow. State is set only when the
 // workflow continues as new.
@@ -67,8 +70,43 @@ type ParcoursInput struct {
 	EnteredOn  domain.Date      `json:"entered_on"`
 	ReceivedOn domain.Date      `json:"received_on"`
 	Settings   *domain.Settings `json:"settings,omitempty"` // nil: domain.DefaultSettings()
-	State      *ParcoursState   `json:"state,omitempty"`
+	// Reprise is the situation a reprise file gives (revision 2 and
+	// later): the run starts in that state. Nil: a plain intake.
+	Reprise *Reprise       `json:"reprise,omitempty"`
+	State   *ParcoursState `json:"state,omitempty"`
 }
+
+// Reprise is what the workflow learns of a reprise file's line: ids, dates
+// and codes only. Names stay in PostgreSQL (parcours.reprise), and so do the
+// obstacles: the workflow only learns that one extends the review
+// (ReviewExtended; health is special-category data).
+type Reprise struct {
+	Orientation    *domain.RepriseOrientation `json:"orientation,omitempty"`
+	Contract       *domain.RepriseContract    `json:"contract,omitempty"`
+	Stock          bool                       `json:"stock,omitempty"`
+	ReviewExtended bool                       `json:"review_extended,omitempty"`
+	Action         *domain.RepriseAction      `json:"action,omitempty"`
+}
+
+// RepriseFrom is the workflow's part of a reprise (nil for nil).
+func RepriseFrom(r *domain.Reprise) *Reprise {
+	if r == nil {
+		return nil
+	}
+	return &Reprise{Orientation: r.Orientation, Contract: r.Contract, Stock: r.Stock, ReviewExtended: r.HasObstacles(), Action: r.Action}
+}
+
+// StockMark asks a running parcours for the stock contract deadline
+// (MarkStockUpdate). Marked: the reprise file says the person was
+// accompanied on 1 January 2025, whatever their entry date.
+type StockMark struct {
+	Marked bool        `json:"marked,omitempty"`
+	On     domain.Date `json:"on"`
+	domain.Recorded
+}
+
+// TakeNote: no free text.
+func (m *StockMark) TakeNote() string { return "" }
 
 // UpdateResult answers every update: the read-model version written, and
 // for a new action its number.
@@ -173,6 +211,8 @@ const (
 	EventBreachReported        = "breach_reported"
 	EventReviewStep            = "review_step"
 	EventHandedOver            = "orientation_handed_over"
+	EventReprise               = "reprise"            // the parcours started from a reprise file
+	EventStockDue              = "stock_contract_due" // the stock contract deadline applies
 )
 
 // OrientationRow is one orientation of the parcours, for the read model.

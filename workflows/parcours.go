@@ -62,6 +62,7 @@ func Parcours(ctx workflow.Context, in ParcoursInput) error {
 		return err
 	}
 	p.sanctions, p.handover, p.once, p.localSync = sanctions, handover, once, local
+	p.revision, p.reprise = in.Revision, in.Reprise
 	return p.run(ctx)
 }
 
@@ -79,6 +80,8 @@ type parcoursImpl struct {
 	mu         workflow.Mutex // serialises writes to the read model
 	registered bool           // the first write is done
 	fresh      bool           // first run (not continued as new)
+	revision   int            // ParcoursInput.Revision
+	reprise    *Reprise       // the situation the first run starts from (revision 2)
 }
 
 func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*parcoursImpl, error) {
@@ -145,6 +148,7 @@ func (p *parcoursImpl) setHandlers(ctx workflow.Context) error {
 		onceOnly(p, RecordExitUpdate, p.recordExit, p.validateExit),
 		onceOnly(p, RecordRelanceUpdate, p.recordRelance, p.validateRelance),
 		onceOnly(p, ReportBreachUpdate, p.reportBreach, p.validateBreach),
+		onceOnly(p, MarkStockUpdate, p.markStock, p.validateMarkStock),
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
@@ -165,7 +169,12 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 			p.addDeadline(d, 1, domain.TaskFor(d.Kind), domain.Date{})
 		}
 		p.openTask(domain.TaskOrient, 1, "")
-		p.fireDue(now)
+		if p.revision >= 2 {
+			p.resume(ctx, now)
+			p.settle(now)
+		} else {
+			p.fireDue(now)
+		}
 		if err := p.sync(ctx); err != nil {
 			return err
 		}
@@ -384,7 +393,7 @@ func (p *parcoursImpl) refreshTasks() {
 		var due domain.Date
 		var overdueAt time.Time
 		for _, d := range p.s.Deadlines {
-			if d.TaskKind() != t.Kind || d.Cycle != t.Cycle || !open(d.Status) {
+			if !p.carries(*t, d) || !open(d.Status) {
 				continue
 			}
 			if due.IsZero() || d.DueOn.Before(due) {
@@ -496,11 +505,17 @@ func (p *parcoursImpl) fireDue(now time.Time) bool {
 	for _, i := range due {
 		d := &p.s.Deadlines[i]
 		d.Status, d.OverdueAt, d.Rev = domain.DeadlineOverdue, now, p.s.Version
+		if p.revision >= 2 {
+			// As if the service had followed the person: overdue from the
+			// day after the due date, also when a reprise starts late.
+			d.OverdueAt = d.OverdueFrom()
+		}
 		p.addEvent(now, EventDeadlineOverdue, d.DueOn.AddDays(1), "Délai dépassé : "+d.Explain()+".", domain.Recorded{})
-		if p.sanctions && d.Kind == domain.DeadlineContract && (d.Basis == domain.BasisLegal || d.Basis == domain.BasisContractTerm) {
+		if p.sanctions && d.Kind == domain.DeadlineContract && (d.Basis == domain.BasisLegal || d.Basis == domain.BasisContractTerm ||
+			d.Basis == domain.BasisStock && !p.relancing()) {
 			p.scheduleRelances(p.s.Deadlines[i])
 		}
-		if p.handover && d.Kind == domain.DeadlineOrientation && d.Basis == domain.BasisLegal && d.RuleSet == domain.Law2025.Name {
+		if p.handover && domain.HandsOver(d.Deadline) {
 			p.handOver(now, p.s.Deadlines[i])
 		}
 	}

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"cmp"
 	"fmt"
 	"time"
 
@@ -81,7 +82,13 @@ func (p *parcoursImpl) recordOrientation(ctx workflow.Context, o domain.Orientat
 	if p.s.Orientation != nil && p.s.Orientation.Same(o) {
 		return p.result(0), nil
 	}
-	now := workflow.Now(ctx)
+	p.applyOrientation(workflow.Now(ctx), o)
+	return p.written(ctx, 0)
+}
+
+// applyOrientation records an orientation in the state (the update, and a
+// reprise's start).
+func (p *parcoursImpl) applyOrientation(now time.Time, o domain.Orientation) {
 	p.begin()
 	p.s.Orientation = &o
 	p.s.Orientations++
@@ -102,8 +109,8 @@ func (p *parcoursImpl) recordOrientation(ctx workflow.Context, o domain.Orientat
 	}
 	p.addEvent(now, EventOrientationRecord, o.DecidedOn, fmt.Sprintf(
 		"Orientation décidée%s le %s : parcours %s, organisme référent %s, référent %s.",
-		by, o.DecidedOn.French(), o.Track.French(), o.Organism, o.ReferentID), o.Recorded)
-	return p.written(ctx, 0)
+		by, o.DecidedOn.French(), o.Track.French(), cmp.Or(o.Organism, "non renseigné"), cmp.Or(o.ReferentID, "à désigner")), o.Recorded)
+	p.placeStock(now)
 }
 
 // handOver: since 1 January 2025, when 6 weeks pass after the
@@ -155,7 +162,13 @@ func (p *parcoursImpl) recordContract(ctx workflow.Context, c domain.Contract) (
 	if p.s.Contract != nil && p.s.Contract.Same(c) {
 		return p.result(0), nil
 	}
-	now := workflow.Now(ctx)
+	cycle := p.applyContract(ctx, workflow.Now(ctx), c)
+	return p.written(ctx, cycle)
+}
+
+// applyContract records a signed contract in the state (the update, and a
+// reprise's start); it returns the contract's number.
+func (p *parcoursImpl) applyContract(ctx workflow.Context, now time.Time, c domain.Contract) int {
 	p.begin()
 	renewal := p.s.Contract != nil
 	p.s.Contracts++
@@ -163,8 +176,10 @@ func (p *parcoursImpl) recordContract(ctx workflow.Context, c domain.Contract) (
 	p.s.Contract = &c
 	p.s.ContractRows = append(p.s.ContractRows, ContractRow{Seq: cycle, Contract: c, Rev: p.s.Version})
 	p.s.Status = domain.StatusInAccompaniment
+	// A contract signed before 1 January 2025 does not meet the stock
+	// deadline (décret 2024-1244): only a reprise records one.
 	p.closeDeadlines(domain.DeadlineMet, c.SignedOn, func(d DeadlineState) bool {
-		return d.Kind == domain.DeadlineContract && d.Cycle <= cycle
+		return d.Kind == domain.DeadlineContract && d.Cycle <= cycle && (d.Basis != domain.BasisStock || domain.MeetsStock(c.SignedOn))
 	})
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool {
 		return (t.Kind == domain.TaskSignContract || t.Kind == domain.TaskRenewContract) && t.Cycle <= cycle
@@ -183,19 +198,15 @@ func (p *parcoursImpl) recordContract(ctx workflow.Context, c domain.Contract) (
 		p.stopRelances(now, domain.DeadlineCancelled, domain.Date{})
 		p.tellCaseOfCompliance(ctx, c)
 	}
-	return p.written(ctx, cycle)
+	p.placeStock(now)
+	return cycle
 }
 
 // scheduleContractTerm: the contract in force must be renewed by its end;
 // the renew_contract task opens RenewalNoticeDays before.
 func (p *parcoursImpl) scheduleContractTerm(c domain.Contract, next int) {
 	notice := p.s.Settings.RenewalNoticeDays
-	p.addDeadline(domain.Deadline{
-		Kind: domain.DeadlineContract, Basis: domain.BasisContractTerm, RuleSet: "contrat-en-cours",
-		DueOn: c.EndsOn, Anchor: "contract", AnchorOn: c.StartsOn,
-		Rule: fmt.Sprintf("fin du contrat en cours (%s du %s au %s) ; renouvellement à préparer %d jours avant",
-			c.Kind.French(), c.StartsOn.French(), c.EndsOn.French(), notice),
-	}, next, domain.TaskRenewContract, c.EndsOn.AddDays(-notice))
+	p.addDeadline(domain.ContractTermDeadline(c.Kind, c.StartsOn, c.EndsOn, notice), next, domain.TaskRenewContract, c.EndsOn.AddDays(-notice))
 }
 
 // scheduleReview: on the social track, the situation is reviewed 6 months
@@ -212,16 +223,7 @@ func (p *parcoursImpl) scheduleReview() {
 }
 
 func (p *parcoursImpl) reviewDeadline() domain.Deadline {
-	delay, why := domain.Delay{Months: 6}, ""
-	if p.s.ReviewLonger {
-		delay, why = domain.Delay{Months: 12}, ", porté à 12 mois pour un frein de santé, de handicap, de logement ou familial"
-	}
-	start := p.s.Contract.StartsOn
-	return domain.Deadline{
-		Kind: domain.DeadlineReview, Basis: domain.BasisLegal, RuleSet: "L262-31",
-		DueOn: delay.From(start), Anchor: "contract", AnchorOn: start,
-		Rule: fmt.Sprintf("délai légal, L262-31 CASF (%s après le début du contrat le %s%s)", delay.French(), start.French(), why),
-	}
+	return domain.ReviewDeadline(p.s.Contract.StartsOn, p.s.ReviewLonger)
 }
 
 // ---- re-orientation and référent ------------------------------------------
@@ -284,8 +286,9 @@ func (p *parcoursImpl) decideReorientation(ctx workflow.Context, d domain.Reorie
 	// The contract in force no longer fits: its renewal and review clocks
 	// stop, and a new contract is due as the law in force says.
 	next := p.s.Contracts + 1
+	// The stock deadline stands: a new contract is still owed by its date.
 	p.closeDeadlines(domain.DeadlineCancelled, domain.Date{}, func(x DeadlineState) bool {
-		return x.Kind == domain.DeadlineContract || x.Kind == domain.DeadlineReview
+		return x.Kind == domain.DeadlineContract && x.Basis != domain.BasisStock || x.Kind == domain.DeadlineReview
 	})
 	p.closeTasks(domain.TaskCancelled, now, func(t TaskState) bool {
 		return t.Kind == domain.TaskSignContract || t.Kind == domain.TaskRenewContract || t.Kind == domain.TaskReviewSocial
@@ -302,6 +305,7 @@ func (p *parcoursImpl) decideReorientation(ctx workflow.Context, d domain.Reorie
 	p.addEvent(now, EventReorientationAccepted, d.DecidedOn, fmt.Sprintf(
 		"Réorientation décidée le %s%s : parcours %s, organisme référent %s, référent %s.",
 		d.DecidedOn.French(), note, o.Track.French(), o.Organism, o.ReferentID), d.Recorded)
+	p.placeStock(now)
 	return p.written(ctx, 0)
 }
 
@@ -394,20 +398,21 @@ func (p *parcoursImpl) validateAction(ctx workflow.Context, a domain.Action) err
 }
 
 func (p *parcoursImpl) recordAction(ctx workflow.Context, a domain.Action) (UpdateResult, error) {
-	now := workflow.Now(ctx)
+	n := p.applyAction(workflow.Now(ctx), a)
+	return p.written(ctx, n)
+}
+
+// applyAction records an action in the state (the update, and a reprise's
+// start); it returns the action's number.
+func (p *parcoursImpl) applyAction(now time.Time, a domain.Action) int {
 	p.begin()
 	p.s.ActionCount++
 	n := p.s.ActionCount
 	p.s.Actions = append(p.s.Actions, ActionRow{Seq: n, Action: a, Rev: p.s.Version})
-	window := p.s.Settings.FollowUpWindow
-	p.addDeadline(domain.Deadline{
-		Kind: domain.DeadlineActionEnd, Basis: domain.BasisTarget, RuleSet: "bilan-action",
-		DueOn: window.From(a.PlannedEndOn), Anchor: "action_end", AnchorOn: a.PlannedEndOn,
-		Rule: fmt.Sprintf("bilan de l'action « %s » (%s après sa fin prévue le %s)", a.Name, window.French(), a.PlannedEndOn.French()),
-	}, n, domain.TaskCloseAction, a.PlannedEndOn)
+	p.addDeadline(domain.ActionEndDeadline(a.Name, a.PlannedEndOn, p.s.Settings.FollowUpWindow), n, domain.TaskCloseAction, a.PlannedEndOn)
 	p.addEvent(now, EventActionStarted, a.StartsOn, fmt.Sprintf("Action « %s » (%s) avec %s, du %s au %s prévu.",
 		a.Name, a.Kind, a.Structure, a.StartsOn.French(), a.PlannedEndOn.French()), a.Recorded)
-	return p.written(ctx, n)
+	return n
 }
 
 func (p *parcoursImpl) action(n int) (int, error) {

@@ -5,6 +5,7 @@
 //	parcours migrate                   apply the database migrations
 //	parcours token create --name N --role R [--referent ID]
 //	parcours import [--format flux|csv] FILE   CAF/MSA flux or CSV list, into the running service
+//	parcours stock                     the stock contract deadline for the open parcours started before it
 //	parcours postgres start|stop       the local PostgreSQL cluster (used by make test)
 //	parcours healthcheck               asks the running service's /healthz (containers)
 package main
@@ -41,6 +42,9 @@ Usage :
   parcours import [--format flux|csv] [--rejets R.csv] FICHIER
                                       importe un flux bénéficiaires CAF/MSA (XML) ou une liste CSV
                                       dans le service démarré (barre de progression, bilan à la fin)
+  parcours stock                      applique le délai du stock (contrat dû le 01/01/2027, 01/01/2028
+                                      outre-mer) aux parcours ouverts entrés avant le 01/01/2025 sans
+                                      contrat signé depuis ; peut être relancée sans effet de bord
   parcours postgres start|stop        démarre ou arrête la base PostgreSQL locale
   parcours healthcheck                interroge /healthz du service (pour les conteneurs)
   parcours bench [--scale small|large]
@@ -78,6 +82,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.postgres(ctx, args[1:])
 	case "import":
 		return m.importFile(ctx, args[1:])
+	case "stock":
+		return m.stock(ctx, args[1:])
 	case "healthcheck":
 		return m.healthcheck(ctx)
 	case "bench":

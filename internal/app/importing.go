@@ -10,14 +10,25 @@ import (
 )
 
 // ImportOutcome is what importing one person did.
-type ImportOutcome string
+type ImportOutcome struct {
+	Kind ImportKind
+	// Changes says in French what a reprise line changed in an open
+	// parcours ("Nouveau contrat (CER) signé le 02/11/2026 enregistré.").
+	Changes []string
+	// Unapplied says in French what the line gives that was not applied,
+	// and why (a new orientation of a parcours already oriented...).
+	Unapplied []string
+}
 
-// Outcomes of an imported person, counted in the import's report.
+// ImportKind is what importing one person did, in one word.
+type ImportKind string
+
+// Kinds of outcomes of an imported person, counted in the import's report.
 const (
-	ImportCreated   ImportOutcome = "created"   // a new beneficiary or a new parcours
-	ImportUpdated   ImportOutcome = "updated"   // identity, contact or situation changed, or the parcours ended
-	ImportUnchanged ImportOutcome = "unchanged" // the file says what the service already knows
-	ImportIgnored   ImportOutcome = "ignored"   // not subject to droits et devoirs and unknown: nothing kept
+	ImportCreated   ImportKind = "created"   // a new beneficiary or a new parcours
+	ImportUpdated   ImportKind = "updated"   // identity, contact or situation changed, or the parcours ended
+	ImportUnchanged ImportKind = "unchanged" // the file says what the service already knows
+	ImportIgnored   ImportKind = "ignored"   // not subject to droits et devoirs and unknown: nothing kept
 )
 
 // ImportPerson applies one person read from a CAF/MSA flux or a list:
@@ -28,14 +39,21 @@ const (
 //     open parcours ends with the reason, dated by the file;
 //   - a person not subject and unknown is not kept (data minimisation).
 //
+// A line of a reprise file (p.Reprise) starts the new parcours in the state
+// it gives; for a parcours already open, what changed since the last file
+// is applied through the usual commands and listed in the outcome.
+//
 // Applying the same person twice changes nothing the second time.
 func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.ImportedPerson) (ImportOutcome, error) {
 	if err := authorize(a, "importer des bénéficiaires", departmentOnly...); err != nil {
-		return "", err
+		return ImportOutcome{}, err
 	}
 	p.Normalize()
 	if err := p.Validate(s.today()); err != nil {
-		return "", err
+		return ImportOutcome{}, err
+	}
+	if err := p.Reprise.Validate(p.EnteredOn, s.today()); err != nil {
+		return ImportOutcome{}, err
 	}
 	state := p.Situation.State
 	active := state == "" || state == domain.PayerOpen || state == domain.PayerSuspended
@@ -48,28 +66,32 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 		}
 	}
 	if errors.Is(err, postgres.ErrRetry) {
-		return "", domain.Errorf(domain.ECONFLICT, "Cette personne a été modifiée en même temps par un autre import : réimportez le fichier.")
+		return ImportOutcome{}, domain.Errorf(domain.ECONFLICT, "Cette personne a été modifiée en même temps par un autre import : réimportez le fichier.")
 	}
 	if err != nil {
-		return "", err
+		return ImportOutcome{}, err
 	}
 	if res.BeneficiaryID == "" {
-		return ImportIgnored, nil
+		return ImportOutcome{Kind: ImportIgnored}, nil
 	}
-	outcome := ImportUnchanged
+	outcome := ImportOutcome{Kind: ImportUnchanged}
 	if res.Changed {
-		outcome = ImportUpdated
+		outcome.Kind = ImportUpdated
 	}
 	if res.Created {
-		outcome = ImportCreated
+		outcome.Kind = ImportCreated
 	}
 	if res.Intake {
 		if res.Parcours.Created {
-			outcome = ImportCreated
+			outcome.Kind = ImportCreated
 		}
 		if !res.Parcours.Started {
 			if err := s.Start(ctx, res.Parcours.Start); err != nil {
-				return "", err
+				return ImportOutcome{}, err
+			}
+		} else if p.Reprise != nil && !res.Parcours.Created {
+			if err := s.applyReprise(ctx, a, res.Parcours.ParcoursID, p, &outcome); err != nil {
+				return ImportOutcome{}, err
 			}
 		}
 		return outcome, nil
@@ -93,9 +115,10 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 		return outcome, nil // a file older than the parcours says nothing of it
 	}
 	if _, err := s.RecordExit(ctx, a, res.OpenID, exit); err != nil {
-		return "", err
+		return ImportOutcome{}, err
 	}
-	return ImportUpdated, nil
+	outcome.Kind = ImportUpdated
+	return outcome, nil
 }
 
 func cmpOr(a, b string) string {

@@ -109,6 +109,7 @@ func startOptions(p postgres.Unstarted) client.StartWorkflowOptions {
 func (s *Service) parcoursInput(p postgres.Unstarted) workflows.ParcoursInput {
 	return workflows.ParcoursInput{
 		Revision: workflows.CurrentRevision, ParcoursID: p.ID, Policy: p.Policy, EnteredOn: p.EnteredOn, ReceivedOn: p.ReceivedOn, Settings: s.settings(),
+		Reprise: workflows.RepriseFrom(p.Reprise),
 	}
 }
 

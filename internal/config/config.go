@@ -44,6 +44,7 @@ type Config struct {
 	OIDCLabel          string                    // PARCOURS_OIDC_LABEL
 	Policy             string                    // PARCOURS_POLICY
 	RenewalNoticeDays  int                       // PARCOURS_RENEWAL_NOTICE_DAYS
+	Overseas           bool                      // PARCOURS_OVERSEAS: an overseas département (stock contract due 01/01/2028)
 	Escalation         domain.EscalationSettings // PARCOURS_RELANCE_DAYS, PARCOURS_PAYBACK_CAP_MONTHS, PARCOURS_REPEAT_WINDOW_MONTHS
 	LogLevel           slog.Level
 	DigestHour         int    // PARCOURS_DIGEST_HOUR: hour (Europe/Paris) of the staff digest, working days
@@ -175,6 +176,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := getenv("TEMPORAL_TLS"); v != "" {
 		if c.TemporalTLS, err = strconv.ParseBool(v); err != nil {
 			return c, &Error{"TEMPORAL_TLS", fmt.Sprintf("%q n'est pas un booléen (true ou false)", v)}
+		}
+	}
+	if v := getenv("PARCOURS_OVERSEAS"); v != "" {
+		if c.Overseas, err = strconv.ParseBool(v); err != nil {
+			return c, &Error{"PARCOURS_OVERSEAS", fmt.Sprintf("%q n'est pas un booléen (true pour un département d'outre-mer, false sinon)", v)}
 		}
 	}
 	if v := getenv("PARCOURS_COOKIE_SECURE"); v != "" {
@@ -416,6 +422,7 @@ func (c Config) validateTemporalStore() error {
 func (c Config) Settings() domain.Settings {
 	s := domain.DefaultSettings()
 	s.RenewalNoticeDays = c.RenewalNoticeDays
+	s.Overseas = c.Overseas
 	if c.Escalation != (domain.EscalationSettings{}) {
 		s.Escalation = c.Escalation
 	}

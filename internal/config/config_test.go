@@ -102,6 +102,7 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		"TEMPORAL_TLS":                  {"TEMPORAL_TLS": "oui"},
 		"PARCOURS_LOG_LEVEL":            {"PARCOURS_LOG_LEVEL": "chatty"},
 		"PARCOURS_RENEWAL_NOTICE_DAYS":  {"PARCOURS_RENEWAL_NOTICE_DAYS": "365"},
+		"PARCOURS_OVERSEAS":             {"PARCOURS_OVERSEAS": "oui"},
 		"PARCOURS_RELANCE_DAYS":         {"PARCOURS_RELANCE_DAYS": "0,30,15"},
 		"PARCOURS_PAYBACK_CAP_MONTHS":   {"PARCOURS_PAYBACK_CAP_MONTHS": "24"},
 		"PARCOURS_REPEAT_WINDOW_MONTHS": {"PARCOURS_REPEAT_WINDOW_MONTHS": "0"},
@@ -121,8 +122,15 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, c.Embedded())
 	require.False(t, c.TemporalTLSOn())
+	require.False(t, c.Settings().Overseas, "mainland by default")
 	e := c.Settings().Escalation
 	require.Equal(t, []int{1, 10, 20, 2, 24}, []int{e.Relance1Days, e.Relance2Days, e.ProposalDays, e.PaybackCapMonths, e.RepeatMonths})
+}
+
+func TestOverseas(t *testing.T) {
+	c, err := FromEnv(env(map[string]string{"PARCOURS_OVERSEAS": "true"}))
+	require.NoError(t, err)
+	require.True(t, c.Settings().Overseas, "the stock contract is due on 01/01/2028")
 }
 
 func TestTemporalClusterSettings(t *testing.T) {

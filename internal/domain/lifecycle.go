@@ -44,6 +44,9 @@ type Settings struct {
 	RenewalNoticeDays int                `json:"renewal_notice_days"` // renew_contract falls due this many days before the end
 	FollowUpWindow    Delay              `json:"follow_up_window"`    // a follow-up task is overdue this long after it opens
 	Escalation        EscalationSettings `json:"escalation"`
+	// Overseas: the département is overseas (PARCOURS_OVERSEAS): the stock
+	// contract is due on 1 January 2028 instead of 2027 (décret 2025-816).
+	Overseas bool `json:"overseas,omitempty"`
 }
 
 // DefaultSettings are the defaults of the issue and of seed 004.

@@ -364,7 +364,7 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 			code := domain.ErrorCode(r.err)
 			switch {
 			case r.err == nil:
-				switch r.outcome {
+				switch r.outcome.Kind {
 				case app.ImportCreated:
 					run.Created++
 				case app.ImportUpdated:
@@ -384,7 +384,7 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 				}
 			}
 			if opt.Counted != nil {
-				outcome := string(r.outcome)
+				outcome := string(r.outcome.Kind)
 				if r.err != nil {
 					outcome = "rejected"
 				}

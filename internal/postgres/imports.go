@@ -109,6 +109,9 @@ func (db *DB) ImportPerson(ctx context.Context, a domain.Actor, p domain.Importe
 		if res.Parcours, err = openParcours(ctx, tx, id, in, policy, last); err != nil {
 			return err
 		}
+		if err := keepReprise(ctx, tx, &res.Parcours, p.Reprise); err != nil {
+			return err
+		}
 		res.Intake = true
 		if !res.Parcours.Created {
 			return nil

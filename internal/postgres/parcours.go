@@ -172,12 +172,13 @@ type Unstarted struct {
 	Policy     string
 	EnteredOn  domain.Date
 	ReceivedOn domain.Date
+	Reprise    *domain.Reprise // the reprise file's situation (parcours.reprise), if any
 }
 
 // ListUnstarted lists parcours created before `before` with no started workflow.
 func (db *DB) ListUnstarted(ctx context.Context, before time.Time, limit int) ([]Unstarted, error) {
 	rows, err := db.Pool.Query(ctx, `
-		SELECT id, policy, entered_on, received_on FROM parcours
+		SELECT id, policy, entered_on, received_on, reprise FROM parcours
 		WHERE workflow_started_at IS NULL AND created_at < $1
 		ORDER BY created_at LIMIT $2`, before, limit)
 	if err != nil {
@@ -187,8 +188,13 @@ func (db *DB) ListUnstarted(ctx context.Context, before time.Time, limit int) ([
 		var u Unstarted
 		var id uuid.UUID
 		var e, rcv pgtype.Date
-		err := r.Scan(&id, &u.Policy, &e, &rcv)
+		var reprise []byte
+		if err := r.Scan(&id, &u.Policy, &e, &rcv, &reprise); err != nil {
+			return u, err
+		}
 		u.ID, u.EnteredOn, u.ReceivedOn = id.String(), fromPG(e), fromPG(rcv)
+		var err error
+		u.Reprise, err = decodeReprise(reprise)
 		return u, err
 	})
 }

@@ -1,0 +1,1 @@
+ALTER TABLE parcours DROP COLUMN reprise;
