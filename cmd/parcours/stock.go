@@ -26,7 +26,7 @@ func (m *Main) stock(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	db, stop, err := m.database(ctx, cfg, logger, false)
+	db, _, stop, err := m.database(ctx, cfg, logger, false)
 	if err != nil {
 		return err
 	}

@@ -146,9 +146,17 @@ func (db *DB) Migrate(ctx context.Context, target int) error {
 		version int PRIMARY KEY, name text NOT NULL, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {
 		return fmt.Errorf("create schema_migrations: %w", err)
 	}
-	var current int
-	if err := conn.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&current); err != nil {
+	rows, err := conn.Query(ctx, `SELECT version FROM schema_migrations`)
+	if err != nil {
 		return err
+	}
+	versions, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return err
+	}
+	applied := map[int]bool{}
+	for _, v := range versions {
+		applied[v] = true
 	}
 	step := func(sql string, record func(pgx.Tx) error, what string) error {
 		tx, err := conn.Begin(ctx)
@@ -164,8 +172,11 @@ func (db *DB) Migrate(ctx context.Context, target int) error {
 		}
 		return tx.Commit(ctx)
 	}
+	// Every migration up to target that is not applied, in order: not only
+	// those above the highest applied (a database may have a later one
+	// without an earlier one when branches were merged in another order).
 	for _, m := range ms {
-		if m.version > current && m.version <= target {
+		if !applied[m.version] && m.version <= target {
 			if err := step(m.up, func(tx pgx.Tx) error {
 				_, err := tx.Exec(ctx, `INSERT INTO schema_migrations (version, name) VALUES ($1, $2)`, m.version, m.name)
 				return err
@@ -176,7 +187,7 @@ func (db *DB) Migrate(ctx context.Context, target int) error {
 	}
 	for i := len(ms) - 1; i >= 0; i-- {
 		m := ms[i]
-		if m.version <= current && m.version > target {
+		if applied[m.version] && m.version > target {
 			if err := step(m.down, func(tx pgx.Tx) error {
 				_, err := tx.Exec(ctx, `DELETE FROM schema_migrations WHERE version = $1`, m.version)
 				return err

@@ -295,3 +295,29 @@ func TestTokens(t *testing.T) {
 	_, err = tb.db.CreateToken(tb.ctx, "x", domain.RoleReferent, "", []byte("other"))
 	require.Error(t, err, "a référent token names its référent")
 }
+
+// TestMigrationsFillAGap: a database that has a later migration but not an
+// earlier one (branches merged in another order than they were applied on
+// a developer's database) gets the missing one, instead of skipping every
+// number under the highest applied.
+func TestMigrationsFillAGap(t *testing.T) {
+	tb := setup(t)
+	latest := postgres.LatestVersion()
+	require.NoError(t, tb.db.Migrate(tb.ctx, 0))
+	require.NoError(t, tb.db.Migrate(tb.ctx, 11))
+	// As if the latest had been applied before the ones between were
+	// merged; then everything is asked for: the ones between come.
+	require.NoError(t, tb.db.MigrateOnly(tb.ctx, latest))
+	require.NoError(t, tb.db.Migrate(tb.ctx, latest))
+	var n int
+	require.NoError(t, tb.db.Pool.QueryRow(tb.ctx, `SELECT count(*) FROM schema_migrations WHERE version > 11`).Scan(&n))
+	var want int
+	for _, v := range postgres.Versions() {
+		if v > 11 {
+			want++
+		}
+	}
+	require.Equal(t, want, n, "every migration after 011 applied once")
+	_, err := tb.db.Pool.Exec(tb.ctx, `SELECT purge_audit_log(interval '1 year')`)
+	require.NoError(t, err)
+}
