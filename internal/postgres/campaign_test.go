@@ -39,7 +39,7 @@ func TestCampaignCountsListAndScope(t *testing.T) {
 		{Organism: "CCAS Nord", ReferentID: "ref-a", Deadline: met, MetOn: date("2025-03-01")},
 		{Organism: "Mission locale Sud", ReferentID: "ref-b", Deadline: overdue},
 		{Organism: "Mission locale Sud", ReferentID: "ref-b", Deadline: met, MetOn: date("2026-02-01"), Closed: true}, // signed, then left: counts
-		{Organism: "Mission locale Sud", ReferentID: "ref-b", Deadline: pending, Closed: true},                       // left unsigned: out
+		{Organism: "Mission locale Sud", ReferentID: "ref-b", Deadline: pending, Closed: true},                        // left unsigned: out
 		{Deadline: pending}, // no référent: the département's
 	} {
 		ids[fmt.Sprint(i)] = tb.stock(t, fmt.Sprintf("CAMP-%d", i), c)
