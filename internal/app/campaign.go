@@ -2,7 +2,11 @@ package app
 
 import (
 	"context"
+	"encoding/csv"
+	"io"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/postgres"
@@ -83,4 +87,46 @@ func campaignIDs(items []postgres.CampaignPerson) []string {
 		ids[i] = it.ParcoursID
 	}
 	return ids
+}
+
+// WriteCampaignCSV writes the campaign's list as a CSV file for a
+// spreadsheet (UTF-8 with BOM, « ; »): one line per person, in French.
+// dossierURL prefixes the link to each dossier ("" for a path).
+func WriteCampaignCSV(w io.Writer, items []postgres.CampaignPerson, dossierURL string) error {
+	if _, err := io.WriteString(w, "\uFEFF"); err != nil {
+		return err
+	}
+	cw := csv.NewWriter(w)
+	cw.Comma = ';'
+	if err := cw.Write([]string{"nom", "prénom", "identifiant", "référent", "structure", "échéance", "statut", "signé le",
+		"jours de retard", "dossier"}); err != nil {
+		return err
+	}
+	date := func(d domain.Date) string {
+		if d.IsZero() {
+			return ""
+		}
+		return d.French()
+	}
+	for _, p := range items {
+		line := []string{p.LastName, p.FirstName, p.BeneficiaryID, p.ReferentName, p.StructureName, date(p.DueOn),
+			domain.CampaignStatusFr(p.Status), date(p.MetOn), strconv.Itoa(p.DaysOverdue), dossierURL + "/dossiers/" + p.ParcoursID}
+		for i, cell := range line {
+			line[i] = spreadsheetSafe(cell)
+		}
+		if err := cw.Write(line); err != nil {
+			return err
+		}
+	}
+	cw.Flush()
+	return cw.Error()
+}
+
+// spreadsheetSafe keeps a cell from being read as a formula by a
+// spreadsheet (a name typed « =HYPERLINK(...) » in a file).
+func spreadsheetSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
 }

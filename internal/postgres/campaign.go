@@ -60,6 +60,32 @@ type CampaignSummary struct {
 	RuleSets    []string        `json:"rule_sets"`
 	ByStructure []CampaignGroup `json:"by_structure"`
 	ByReferent  []CampaignGroup `json:"by_referent"`
+	cells       []campaignCell
+}
+
+// campaignCell is one count of the summary's query.
+type campaignCell struct {
+	structure, referent string
+	status              domain.DeadlineStatus
+	ruleSet             string
+	n                   int
+}
+
+// Matching counts the parcours a list filter selects (its scope aside:
+// the summary's own), without another query.
+func (s CampaignSummary) Matching(f CampaignFilter) int {
+	n := 0
+	for _, c := range s.cells {
+		switch {
+		case f.Status != "" && c.status != f.Status,
+			f.Structure != "" && c.structure != f.Structure,
+			f.ReferentID == NoReferent && c.referent != "",
+			f.ReferentID != "" && f.ReferentID != NoReferent && c.referent != f.ReferentID:
+			continue
+		}
+		n += c.n
+	}
+	return n
 }
 
 // campaignRows is the SQL condition of the campaign's deadlines d on
@@ -78,21 +104,15 @@ func (db *DB) CampaignSummary(ctx context.Context, scope Scope) (CampaignSummary
 	if err != nil {
 		return CampaignSummary{}, fmt.Errorf("campaign summary: %w", err)
 	}
-	type cell struct {
-		structure, referent string
-		status              domain.DeadlineStatus
-		ruleSet             string
-		n                   int
-	}
-	cells, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (cell, error) {
-		var c cell
+	cells, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (campaignCell, error) {
+		var c campaignCell
 		err := r.Scan(&c.structure, &c.referent, &c.status, &c.ruleSet, &c.n)
 		return c, err
 	})
 	if err != nil {
 		return CampaignSummary{}, fmt.Errorf("campaign summary: %w", err)
 	}
-	s := CampaignSummary{RuleSets: []string{}}
+	s := CampaignSummary{RuleSets: []string{}, cells: cells}
 	byStructure, byReferent := map[string]*CampaignGroup{}, map[string]*CampaignGroup{}
 	group := func(m map[string]*CampaignGroup, id string) *CampaignGroup {
 		if g, ok := m[id]; ok {
