@@ -317,3 +317,27 @@ func (db *DB) campaignNames(ctx context.Context, referents, _ []CampaignGroup) (
 	}
 	return book, rows.Err()
 }
+
+// DigestCampaign counts the campaign for a digest's recipient: a
+// supervisor's structure, or the whole département; nothing for a
+// référent (their stock tasks are in their digest's tasks).
+func (db *DB) DigestCampaign(ctx context.Context, r DigestRecipient) (CampaignCounts, error) {
+	var c CampaignCounts
+	scope := Scope{}
+	switch r.Role {
+	case domain.RoleSupervisor:
+		scope.Structure = r.Structure
+	case domain.RoleDepartment, domain.RoleAdmin:
+	default:
+		return c, nil
+	}
+	err := db.Pool.QueryRow(ctx, `
+		SELECT count(*) FILTER (WHERE d.status = 'pending'), count(*) FILTER (WHERE d.status = 'met'),
+		       count(*) FILTER (WHERE d.status = 'overdue')
+		FROM deadlines d JOIN parcours p ON p.id = d.parcours_id
+		WHERE `+campaignRows+` AND `+visible(1), scope.args()...).Scan(&c.ToSign, &c.Signed, &c.Overdue)
+	if err != nil {
+		return c, fmt.Errorf("digest campaign: %w", err)
+	}
+	return c, nil
+}
