@@ -89,8 +89,9 @@ func (s CampaignSummary) Matching(f CampaignFilter) int {
 }
 
 // campaignRows is the SQL condition of the campaign's deadlines d on
-// parcours p.
-const campaignRows = `d.kind = 'contract' AND d.basis = 'stock' AND (p.closed_at IS NULL OR d.status = 'met')`
+// parcours p (a deadline cancelled, whatever the reason, is out of the campaign).
+const campaignRows = `d.kind = 'contract' AND d.basis = 'stock' AND d.status IN ('pending', 'met', 'overdue')
+	AND (p.closed_at IS NULL OR d.status = 'met')`
 
 // CampaignSummary counts the campaign's parcours in scope.
 func (db *DB) CampaignSummary(ctx context.Context, scope Scope) (CampaignSummary, error) {

@@ -41,6 +41,7 @@ func TestCampaignCountsListAndScope(t *testing.T) {
 		{Organism: "Mission locale Sud", ReferentID: "ref-b", Deadline: met, MetOn: date("2026-02-01"), Closed: true}, // signed, then left: counts
 		{Organism: "Mission locale Sud", ReferentID: "ref-b", Deadline: pending, Closed: true},                        // left unsigned: out
 		{Deadline: pending}, // no référent: the département's
+		{Organism: "CCAS Nord", ReferentID: "ref-a", Deadline: domain.DeadlineCancelled}, // cancelled: out
 	} {
 		ids[fmt.Sprint(i)] = tb.stock(t, fmt.Sprintf("CAMP-%d", i), c)
 	}

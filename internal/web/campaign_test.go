@@ -129,6 +129,21 @@ func TestCampaignPage(t *testing.T) {
 	_, page, _ = chef.get("/campagne-2027?structure=Mission+locale")
 	require.Contains(t, page, "Personne ne correspond à ces filtres.")
 
+	// Pages of 50: the next page holds the rest, then the first again.
+	for i := range 50 {
+		stockPerson(t, fmt.Sprintf("Suivant%02d", i), pgtest.StockCase{Organism: "CCAS Nord", ReferentID: "web-ref-3", Deadline: pending})
+	}
+	_, page, _ = dep.get("/campagne-2027?statut=pending")
+	require.Contains(t, page, `<span id="nb-filtre">53</span> personne(s)`)
+	require.Equal(t, 50, strings.Count(page, `<td><a href="/dossiers/`))
+	next := regexp.MustCompile(`<a href="(/campagne-2027\?[^"]+)#liste" rel="next">Page suivante</a>`).FindStringSubmatch(page)
+	require.NotNil(t, next, "no next page")
+	_, page, _ = dep.get(strings.ReplaceAll(next[1], "&amp;", "&"))
+	require.Equal(t, 3, strings.Count(page, `<td><a href="/dossiers/`))
+	require.Contains(t, page, "Attente Camille", "the oldest come last")
+	require.Contains(t, page, "Première page")
+	require.NotContains(t, page, "Page suivante")
+
 	// A référent has no campaign page; a bad filter starts over.
 	zoe := newBrowser(t)
 	zoe.login("zoe@cd.fr")
