@@ -36,7 +36,7 @@ type CampaignRule struct {
 // départements overseas (one year later).
 var CampaignRules = []CampaignRule{
 	{RuleSet: StockRuleSet, DueOn: NewDate(2027, 1, 1), Due: "1er janvier 2027",
-		Text:   "Les personnes accompagnées au 1er janvier 2025 doivent avoir signé un contrat conforme à la loi pour le plein emploi (signé depuis le 1er janvier 2025) au plus tard le 1er janvier 2027.",
+		Text:   "Les personnes accompagnées au 1er janvier 2025 doivent avoir signé un contrat conforme à la loi pour le plein emploi (signé depuis le 1er janvier 2025) au plus tard le 1er janvier 2027 (le 1er janvier 2028 dans les départements d'outre-mer).",
 		Source: "loi n° 2023-1196 du 18 décembre 2023 pour le plein emploi ; décret n° 2024-1244 ; décret n° 2025-816"},
 	{RuleSet: StockRuleSetOverseas, DueOn: NewDate(2028, 1, 1), Due: "1er janvier 2028 (outre-mer)",
 		Text:   "Outre-mer : les personnes accompagnées au 1er janvier 2025 doivent avoir signé un contrat conforme à la loi pour le plein emploi au plus tard le 1er janvier 2028.",
