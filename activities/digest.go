@@ -20,6 +20,7 @@ import (
 type DigestStore interface {
 	DigestRecipients(ctx context.Context) ([]postgres.DigestRecipient, error)
 	DigestTasks(ctx context.Context, r postgres.DigestRecipient, day domain.Date, days int) ([]postgres.DigestTask, error)
+	DigestCampaign(ctx context.Context, r postgres.DigestRecipient) (postgres.CampaignCounts, error)
 	BeginDigest(ctx context.Context, accountID string, day domain.Date, c postgres.DigestCounts) (bool, error)
 	FinishDigest(ctx context.Context, accountID string, day domain.Date, status, errMsg string) error
 }
@@ -43,7 +44,9 @@ func (d *Digests) Register(r worker.ActivityRegistry) {
 }
 
 // SendDigests sends the day's digest to every référent and supervisor who
-// has something due or overdue and has not opted out. Each sending is
+// has something due or overdue, and to supervisors and the département
+// while the 1 January 2027 campaign has contracts to sign, unless they
+// opted out. Each sending is
 // claimed in digest_sendings before the SMTP conversation, so a retry after
 // a crash never sends twice (see postgres.BeginDigest). When a message is
 // refused, the others are still sent and the activity fails at the end, so
@@ -66,7 +69,11 @@ func (d *Digests) SendDigests(ctx context.Context, in workflows.DigestInput) (wo
 		if err != nil {
 			return res, err
 		}
-		m, ok := digest.Compose(r, tasks, in.Day, d.PublicURL)
+		campaign, err := d.Store.DigestCampaign(ctx, r)
+		if err != nil {
+			return res, err
+		}
+		m, ok := digest.ComposeWith(r, tasks, campaign, in.Day, d.PublicURL)
 		if !ok {
 			res.Empty++
 			continue

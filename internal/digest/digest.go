@@ -35,7 +35,15 @@ type Message struct {
 // Compose writes the digest of tasks for recipient on day; ok is false when
 // there is nothing to say.
 func Compose(r postgres.DigestRecipient, tasks []postgres.DigestTask, day domain.Date, publicURL string) (m Message, ok bool) {
-	if len(tasks) == 0 {
+	return ComposeWith(r, tasks, postgres.CampaignCounts{}, day, publicURL)
+}
+
+// ComposeWith is Compose with the 1 January 2027 campaign's counts in the
+// recipient's scope (supervisors and the département): while contracts
+// remain to sign, a line says how many, with the link to the campaign page.
+func ComposeWith(r postgres.DigestRecipient, tasks []postgres.DigestTask, campaign postgres.CampaignCounts, day domain.Date, publicURL string) (m Message, ok bool) {
+	withCampaign := campaign.ToSign+campaign.Overdue > 0
+	if len(tasks) == 0 && !withCampaign {
 		return m, false
 	}
 	m.To = r.Email
@@ -51,11 +59,24 @@ func Compose(r postgres.DigestRecipient, tasks []postgres.DigestTask, day domain
 	publicURL = strings.TrimSuffix(publicURL, "/")
 	var b strings.Builder
 	fmt.Fprintf(&b, "Bonjour,\n\nVoici les échéances du %s", day.French())
-	if r.Role == domain.RoleSupervisor {
+	if r.Role == domain.RoleSupervisor && r.Structure != "" {
 		fmt.Fprintf(&b, " pour la structure %s", r.Structure)
 	}
-	fmt.Fprintf(&b, " :\n- %s en retard\n- %s à échéance dans les %d prochains jours\n",
-		plural(m.Counts.Overdue, "tâche", "tâches"), plural(m.Counts.DueSoon, "tâche", "tâches"), Horizon)
+	b.WriteString(" :\n")
+	if len(tasks) > 0 {
+		fmt.Fprintf(&b, "- %s en retard\n- %s à échéance dans les %d prochains jours\n",
+			plural(m.Counts.Overdue, "tâche", "tâches"), plural(m.Counts.DueSoon, "tâche", "tâches"), Horizon)
+	}
+	if withCampaign {
+		fmt.Fprintf(&b, "- %s\n", CampaignLine(campaign, publicURL))
+	}
+	if len(tasks) == 0 {
+		fmt.Fprintf(&b, "\nPour ne plus recevoir ce récapitulatif : %s/compte\n", publicURL)
+		m.Body = b.String()
+		m.Subject = fmt.Sprintf("Parcours RSA : campagne du 1er janvier 2027, %d contrat(s) à signer, %d en retard (%s)",
+			campaign.ToSign, campaign.Overdue, day.French())
+		return m, true
+	}
 	b.WriteString("\nPar type de tâche :\n")
 	kinds := make([]domain.TaskKind, 0, len(m.Counts.Kinds))
 	for k := range m.Counts.Kinds {
@@ -89,6 +110,12 @@ func Compose(r postgres.DigestRecipient, tasks []postgres.DigestTask, day domain
 	m.Subject = fmt.Sprintf("Parcours RSA : %s en retard, %s à échéance (%s)",
 		strconv.Itoa(m.Counts.Overdue), strconv.Itoa(m.Counts.DueSoon), day.French())
 	return m, true
+}
+
+// CampaignLine is the digest's line of the 1 January 2027 campaign.
+func CampaignLine(c postgres.CampaignCounts, publicURL string) string {
+	return fmt.Sprintf("Campagne du 1er janvier 2027 : %s à signer, %d en retard, %d signé(s) : %s/campagne-2027",
+		plural(c.ToSign, "contrat", "contrats"), c.Overdue, c.Signed, publicURL)
 }
 
 func plural(n int, one, many string) string {

@@ -14,8 +14,10 @@ import (
 )
 
 // DigestRecipient is an account that receives the daily digest: an active
-// référent or supervisor who has not opted out. A supervisor without a
-// structure sees every parcours on the dashboard, and so in the digest.
+// référent, supervisor or département account who has not opted out. A
+// supervisor without a structure sees every parcours on the dashboard, and
+// so in the digest. A département account's digest carries the 1 January
+// 2027 campaign's line only (DigestCampaign).
 type DigestRecipient struct {
 	AccountID  string
 	Email      string
@@ -31,7 +33,7 @@ func (db *DB) DigestRecipients(ctx context.Context) ([]DigestRecipient, error) {
 		SELECT id::text, email, name, role, coalesce(referent_id, ''), coalesce(structure, '')
 		FROM accounts
 		WHERE disabled_at IS NULL AND NOT digest_opt_out
-		  AND role IN ('referent', 'supervisor')
+		  AND role IN ('referent', 'supervisor', 'department')
 		ORDER BY id`)
 	if err != nil {
 		return nil, fmt.Errorf("digest recipients: %w", err)

@@ -92,6 +92,7 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/examens", h.reviews)
 		r.Get("/examens/{rid}", h.review)
 		h.routeLetters(r)
+		h.routeCampaign(r)
 		r.Post("/examens/{rid}/{form}", h.submitReview)
 		r.Get("/dossiers/{id}", h.dossier)
 		r.Post("/dossiers/{id}/{form}", h.submit)
@@ -129,6 +130,7 @@ var funcs = template.FuncMap{
 	"roleFr":           roleFr,
 	"digestStatusFr":   digestStatusFr,
 	"deadlineStatusFr": deadlineStatusFr,
+	"campaignStatusFr": campaignStatusFr,
 	"reviewFr":         reviewFr,
 	"letterMode":       func(m string) string { return domain.LetterModes[m] },
 	"breachFr":         func(k string) string { return breachFr[k] },
@@ -159,7 +161,7 @@ func (h *Handler) now() time.Time {
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "campaign"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -370,6 +372,11 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	campaign, err := h.Service.Campaign(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	total := domain.Workload{}
 	for _, l := range load {
 		total.Parcours += l.Parcours
@@ -378,7 +385,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		total.DueSoon += l.DueSoon
 	}
 	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf,
-		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents,
+		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents, "Campaign": campaign,
 			"Today": domain.DateOf(time.Now()).String()}})
 }
 
