@@ -44,7 +44,7 @@ func (k StructureKind) French() string {
 // Structure is a body référents belong to (the orientation's organisme
 // référent, a supervisor's structure).
 type Structure struct {
-	ID      string        `json:"id"`
+	ID      string        `json:"id" api:"-"`
 	Name    string        `json:"name"`
 	Kind    StructureKind `json:"kind"`
 	Address string        `json:"address"`
@@ -80,12 +80,12 @@ func validKind(k StructureKind) bool {
 // structure. Its ID goes into workflow histories, so it never carries a
 // name; the name and e-mail stay in PostgreSQL.
 type Referent struct {
-	ID            string `json:"id"`
+	ID            string `json:"id" api:"-"`
 	Name          string `json:"name"`
 	Email         string `json:"email,omitempty"`
 	StructureID   string `json:"structure_id"`
-	StructureName string `json:"structure_name,omitempty"` // read only
-	AccountID     string `json:"account_id,omitempty"`     // read only: the web account that is this référent
+	StructureName string `json:"structure_name,omitempty" api:"-"` // read only
+	AccountID     string `json:"account_id,omitempty" api:"-"`     // read only: the web account that is this référent
 	Active        bool   `json:"active"`
 }
 

@@ -120,6 +120,7 @@ func (h *Handler) apiRoutes(r chi.Router) {
 	r.Post("/reviews/{id}/appeal-decision", reviewCommand(h, h.Service.DecideAppeal))
 	r.Post("/reviews/{id}/radiation", reviewCommand(h, h.Service.DecideRadiation))
 	h.routeLetters(r)
+	h.routeDirectory(r)
 	r.Get("/tasks", h.handleTasks)
 }
 

@@ -137,4 +137,3 @@ func (db *DB) DisableAccount(ctx context.Context, id string) error {
 		return err
 	})
 }
-
