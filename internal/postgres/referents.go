@@ -250,7 +250,7 @@ func ensureDirectory(ctx context.Context, q queryer, structure, referentID, name
 	_, err := q.Exec(ctx, `
 		INSERT INTO referents (id, name, email, structure_id)
 		SELECT $1, $2, CASE WHEN NOT EXISTS (SELECT 1 FROM referents WHERE email = $3) THEN $3 END, id
-		FROM structures WHERE lower(name) = lower($4)
+		FROM structures WHERE lower(btrim(name)) = lower($4)
 		ON CONFLICT (id) DO NOTHING`, referentID, name, nullText(strings.ToLower(email)), where)
 	if err != nil {
 		return fmt.Errorf("ensure referent: %w", err)

@@ -33,6 +33,7 @@ func (a Account) Actor() domain.Actor {
 // CreateAccount stores an account; email and référent are unique.
 func (db *DB) CreateAccount(ctx context.Context, a Account) (string, error) {
 	id := uuid.Must(uuid.NewV7()).String()
+	a.Structure = strings.Join(strings.Fields(a.Structure), " ")
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		// The structure and the référent are records (migration 013): the
 		// forms choose existing ones; other callers get them created.
@@ -41,7 +42,7 @@ func (db *DB) CreateAccount(ctx context.Context, a Account) (string, error) {
 		}
 		_, err := tx.Exec(ctx, `
 			INSERT INTO accounts (id, email, name, role, referent_id, structure, password_hash)
-			VALUES ($1, $2, $3, $4, $5, (SELECT name FROM structures WHERE lower(name) = lower($6)), $7)`,
+			VALUES ($1, $2, $3, $4, $5, (SELECT name FROM structures WHERE lower(btrim(name)) = lower($6)), $7)`,
 			id, strings.ToLower(strings.TrimSpace(a.Email)), a.Name, a.Role, nullText(a.ReferentID), nullText(a.Structure), nullText(a.PasswordHash))
 		return err
 	})
@@ -49,7 +50,7 @@ func (db *DB) CreateAccount(ctx context.Context, a Account) (string, error) {
 	case isUniqueViolation(err, "accounts_email_key"):
 		return "", domain.FieldError("email", "Un compte existe déjà pour %s.", a.Email)
 	case isUniqueViolation(err, "accounts_referent_id_key"):
-		return "", domain.FieldError("referent", "Le référent %s a déjà un compte.", a.ReferentID)
+		return "", domain.FieldError("referent", "Ce référent a déjà un compte.")
 	case err != nil:
 		return "", fmt.Errorf("create account: %w", err)
 	}

@@ -71,6 +71,17 @@ func (d directory) referentOptions(empty string) []option {
 	return out
 }
 
+// withoutAccount keeps the référents no account represents yet.
+func (d directory) withoutAccount() directory {
+	out := directory{Structures: d.Structures}
+	for _, r := range d.Referents {
+		if r.AccountID == "" {
+			out.Referents = append(out.Referents, r)
+		}
+	}
+	return out
+}
+
 func (d directory) structureOptions(empty string) []option {
 	out := []option{{"", empty}}
 	for _, s := range d.Structures {

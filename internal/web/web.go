@@ -429,7 +429,7 @@ func (h *Handler) showAccounts(w http.ResponseWriter, r *http.Request, status in
 	forms := []formData{{Name: "compte", Title: "Nouveau compte", Action: "/comptes", Submit: "Créer le compte", CSRF: csrf, Fields: []fieldData{
 		field("compte", "email", "Adresse électronique", "email"), field("compte", "name", "Nom", "text"),
 		field("compte", "role", "Rôle", "select", roles...),
-		field("compte", "referent", "Référent que le compte représente (rôle référent)", "select", dir.referentOptions("— aucun —")...),
+		field("compte", "referent", "Référent que le compte représente (rôle référent)", "select", dir.withoutAccount().referentOptions("— aucun —")...),
 		field("compte", "structure", "Structure encadrée (rôle encadrement ; aucune : toutes)", "select", dir.structureOptions("— aucune —")...),
 	}}}
 	ids := make([]string, len(list))
