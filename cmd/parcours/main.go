@@ -39,6 +39,8 @@ Usage :
                                       crée un jeton d'accès à l'API (affiché une seule fois)
   parcours account create --email ADRESSE --name NOM --role admin|department|supervisor|referent [--referent ID] [--structure S]
                                       crée un compte de l'interface web (mot de passe affiché une seule fois)
+  parcours referents [--q TEXTE] [--structure NOM]
+                                      liste les référents actifs (identifiant, nom, structure) à nommer par --referent
   parcours import [--format flux|csv] [--rejets R.csv] FICHIER
                                       importe un flux bénéficiaires CAF/MSA (XML) ou une liste CSV
                                       dans le service démarré (barre de progression, bilan à la fin)
@@ -78,6 +80,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.token(ctx, args[1:])
 	case "account":
 		return m.account(ctx, args[1:])
+	case "referents":
+		return m.referents(ctx, args[1:])
 	case "postgres":
 		return m.postgres(ctx, args[1:])
 	case "import":

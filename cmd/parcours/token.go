@@ -24,15 +24,17 @@ func (m *Main) token(ctx context.Context, args []string) error {
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "nom de la personne ou du système qui utilisera le jeton")
 	role := fs.String("role", "", "admin, department, supervisor ou referent")
-	referent := fs.String("referent", "", "identifiant du référent (rôle referent)")
+	referent := fs.String("referent", "", "identifiant du référent (rôle referent ; voir parcours referents)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("token create : %w", err)
 	}
 	return m.withService(ctx, func(svc *app.Service) error {
+		known := knownReferent(ctx, svc, *referent)
 		token, err := svc.CreateToken(ctx, *name, domain.Role(*role), *referent)
 		if err != nil {
 			return err
 		}
+		m.warnNewReferent(ctx, svc, *referent, known)
 		fmt.Fprintf(m.Stderr, "Jeton créé pour %q (rôle %s). Il ne sera plus affiché : conservez-le.\n", *name, *role)
 		fmt.Fprintln(m.Stdout, token)
 		return nil
@@ -131,17 +133,19 @@ func (m *Main) account(ctx context.Context, args []string) error {
 	email := fs.String("email", "", "adresse électronique (identifiant)")
 	name := fs.String("name", "", "nom affiché")
 	role := fs.String("role", "", "admin, department, supervisor ou referent")
-	referent := fs.String("referent", "", "identifiant de référent (rôle referent)")
-	structure := fs.String("structure", "", "structure ou territoire")
+	referent := fs.String("referent", "", "identifiant de référent (rôle referent ; voir parcours referents)")
+	structure := fs.String("structure", "", "nom de la structure encadrée (page Structures)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("account create : %w", err)
 	}
 	return m.withService(ctx, func(svc *app.Service) error {
 		password := auth.NewSecret(12)
+		known := knownReferent(ctx, svc, *referent)
 		if _, err := svc.CreateAccount(ctx, domain.System, app.NewAccount{Email: *email, Name: *name, Password: password,
 			Role: domain.Role(*role), ReferentID: *referent, Structure: *structure}); err != nil {
 			return err
 		}
+		m.warnNewReferent(ctx, svc, *referent, known)
 		fmt.Fprintf(m.Stderr, "Compte créé pour %s (rôle %s). Mot de passe (affiché une seule fois) :\n", *email, *role)
 		fmt.Fprintln(m.Stdout, password)
 		return nil

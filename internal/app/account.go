@@ -40,6 +40,13 @@ func (s *Service) CreateAccount(ctx context.Context, by domain.Actor, n NewAccou
 	case len(n.Password) < 12:
 		return "", domain.FieldError("password", "Le mot de passe compte au moins 12 caractères.")
 	}
+	if by.ID != domain.System.ID {
+		// The form chooses from the lists; only the service's own callers
+		// (first administrator, command line) may name records to create.
+		if err := s.checkDirectory(ctx, n.ReferentID, n.Structure); err != nil {
+			return "", err
+		}
+	}
 	id, err := s.DB.CreateAccount(ctx, postgres.Account{Email: n.Email, Name: n.Name, Role: n.Role, ReferentID: n.ReferentID,
 		Structure: n.Structure, PasswordHash: auth.HashPassword(n.Password)})
 	if err != nil {
@@ -215,14 +222,6 @@ func (s *Service) DisableAccount(ctx context.Context, a domain.Actor, id string)
 	return s.audit(ctx, a, "update", "account", id, map[string]any{"disabled": true})
 }
 
-// Referents lists the référents a manager may assign (their structure's).
-func (s *Service) Referents(ctx context.Context, a domain.Actor) ([]postgres.Account, error) {
-	if err := authorize(a, "réaffecter des parcours", managers...); err != nil {
-		return nil, err
-	}
-	return s.DB.ReferentAccounts(ctx, postgres.ScopeOf(a).Structure)
-}
-
 // LoginIdentity opens a session for an account whose e-mail address an
 // identity provider has just authenticated.
 func (s *Service) LoginIdentity(ctx context.Context, email, method string) (string, error) {
@@ -264,4 +263,32 @@ func (s *Service) SetDigestOptOut(ctx context.Context, a domain.Actor, out bool)
 		return err
 	}
 	return s.audit(ctx, a, "update", "account", id, map[string]any{"digest_opt_out": out})
+}
+
+// checkDirectory refuses an unknown or deactivated référent and an unknown structure.
+func (s *Service) checkDirectory(ctx context.Context, referentID, structure string) error {
+	if referentID != "" {
+		r, err := s.DB.GetReferent(ctx, referentID)
+		switch {
+		case domain.ErrorCode(err) == domain.ENOTFOUND:
+			return domain.FieldError("referent", "Référent inconnu : choisissez le référent dans la liste.")
+		case err != nil:
+			return err
+		case !r.Active:
+			return domain.FieldError("referent", "Le référent « %s » est désactivé.", r.Name)
+		}
+	}
+	if structure != "" {
+		list, _, err := s.DB.ListStructures(ctx, postgres.DirectoryFilter{Q: structure, Limit: 50})
+		if err != nil {
+			return err
+		}
+		for _, st := range list {
+			if strings.EqualFold(st.Name, structure) {
+				return nil
+			}
+		}
+		return domain.FieldError("structure", "Structure inconnue : choisissez la structure dans la liste.")
+	}
+	return nil
 }

@@ -246,7 +246,19 @@ func (s *Service) DecideReorientation(ctx context.Context, a domain.Actor, id st
 }
 
 // ReassignReferent changes the référent; open tasks follow.
+// The new référent must be active and, for a supervisor, of their
+// structure: checked here, for the API and the web alike.
 func (s *Service) ReassignReferent(ctx context.Context, a domain.Actor, id string, r domain.Reassignment) (domain.ParcoursView, error) {
+	if err := authorize(a, "changer le référent", managers...); err != nil {
+		return domain.ParcoursView{}, err
+	}
+	r.ReferentID = strings.TrimSpace(r.ReferentID)
+	if err := r.Validate(s.today()); err != nil {
+		return domain.ParcoursView{}, err
+	}
+	if err := s.CheckAssignable(ctx, a, r.ReferentID); err != nil {
+		return domain.ParcoursView{}, err
+	}
 	v, _, err := s.command(ctx, a, id, workflows.ReassignReferentUpdate, &r, nil, "reassignment", "changer le référent", managers)
 	return v, err
 }

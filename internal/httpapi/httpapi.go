@@ -121,6 +121,7 @@ func (h *Handler) apiRoutes(r chi.Router) {
 	r.Post("/reviews/{id}/radiation", reviewCommand(h, h.Service.DecideRadiation))
 	h.routeLetters(r)
 	h.routeCampaign(r)
+	h.routeDirectory(r)
 	r.Get("/tasks", h.handleTasks)
 }
 

@@ -57,7 +57,8 @@ type Report struct {
 // référent, with its parameters at $3 and $4 (after from and to).
 // Every query names its four parameters, typed, so that PostgreSQL knows them.
 const scope = `$1::date <= $2::date
-	AND ($3::text IS NULL OR p.referent_id IN (SELECT referent_id FROM accounts WHERE structure = $3))
+	AND ($3::text IS NULL OR p.referent_id IN
+		(SELECT sr.id FROM referents sr JOIN structures ss ON ss.id = sr.structure_id WHERE ss.name = $3))
 	AND ($4::text IS NULL OR p.referent_id = $4)`
 
 // first is the date of a parcours' first orientation and first contract.

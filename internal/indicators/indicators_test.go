@@ -54,7 +54,9 @@ func TestIndicatorsOnAFixedDataSet(t *testing.T) {
 	add("C", "2026-03-20", "social", "r-c", "")
 	add("D", "2025-12-15", "social", "r-d", "")
 	add("E", "2026-02-01", "", "", "2026-03-15")
-	exec(`INSERT INTO accounts (id, email, name, role, referent_id, structure) VALUES ($1, 'a@x.fr', 'A', 'referent', 'r-a', 'Nord')`, uuid.New())
+	// r-a belongs to the structure Nord (migration 013: référents are records).
+	exec(`INSERT INTO structures (id, name, kind) VALUES ('str-nord', 'Nord', 'departement')`)
+	exec(`INSERT INTO referents (id, name, structure_id) VALUES ('r-a', 'A', 'str-nord')`)
 	orient := func(p string, seq int, on string, within bool) {
 		exec(`INSERT INTO orientations (parcours_id, seq, track, organism, referent_id, decided_on, within_6_months) VALUES ($1, $2, 'social', 'CCAS', 'r', $3, $4)`,
 			ids[p], seq, on, within)

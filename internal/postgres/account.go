@@ -18,9 +18,14 @@ import (
 // CreateToken stores an API token's hash and returns the token's row id.
 func (db *DB) CreateToken(ctx context.Context, name string, role domain.Role, referentID string, hash []byte) (int64, error) {
 	var id int64
-	err := db.Pool.QueryRow(ctx, `
-		INSERT INTO api_tokens (name, role, referent_id, token_hash) VALUES ($1, $2, $3, $4) RETURNING id`,
-		name, role, nullText(referentID), hash).Scan(&id)
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := ensureDirectory(ctx, tx, "", referentID, "", ""); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, `
+			INSERT INTO api_tokens (name, role, referent_id, token_hash) VALUES ($1, $2, $3, $4) RETURNING id`,
+			name, role, nullText(referentID), hash).Scan(&id)
+	})
 	if err != nil {
 		return 0, fmt.Errorf("create token: %w", err)
 	}

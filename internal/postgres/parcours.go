@@ -360,7 +360,13 @@ func ScopeOf(a domain.Actor) Scope {
 // parameters at $n and $n+1 (see args).
 func visible(n int) string {
 	return fmt.Sprintf(`($%d::text IS NULL OR p.referent_id = $%d) AND ($%d::text IS NULL OR p.referent_id IN
-		(SELECT referent_id FROM accounts WHERE structure = $%d AND referent_id IS NOT NULL))`, n, n, n+1, n+1)
+		(%s))`, n, n, n+1, StructureReferents(n+1))
+}
+
+// StructureReferents is the SQL query of the ids of the référents of the
+// structure named by parameter $n (a supervisor's scope).
+func StructureReferents(n int) string {
+	return fmt.Sprintf(`SELECT sr.id FROM referents sr JOIN structures ss ON ss.id = sr.structure_id WHERE ss.name = $%d`, n)
 }
 
 func (s Scope) args() []any { return []any{nullText(s.ReferentID), nullText(s.Structure)} }
@@ -560,11 +566,12 @@ func (db *DB) Workload(ctx context.Context, scope Scope, days int) ([]domain.Wor
 			FROM tasks t JOIN parcours p ON p.id = t.parcours_id
 			WHERE t.status = 'open' AND p.referent_id IS NOT NULL AND p.closed_at IS NULL AND `+visible(1)+`
 			GROUP BY p.referent_id)
-		SELECT parc.referent_id, coalesce(a.name, parc.referent_id), coalesce(a.structure, ''), parc.parcours,
+		SELECT parc.referent_id, coalesce(r.name, 'référent inconnu'), coalesce(s.name, ''), parc.parcours,
 		       coalesce(open.open, 0), coalesce(open.overdue, 0), coalesce(open.soon, 0)
 		FROM parc
 		LEFT JOIN open ON open.referent_id = parc.referent_id
-		LEFT JOIN accounts a ON a.referent_id = parc.referent_id
+		LEFT JOIN referents r ON r.id = parc.referent_id
+		LEFT JOIN structures s ON s.id = r.structure_id
 		ORDER BY 6 DESC, 7 DESC, 1`, nullText(scope.ReferentID), nullText(scope.Structure), days)
 	if err != nil {
 		return nil, fmt.Errorf("workload: %w", err)

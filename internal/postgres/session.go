@@ -33,14 +33,24 @@ func (a Account) Actor() domain.Actor {
 // CreateAccount stores an account; email and référent are unique.
 func (db *DB) CreateAccount(ctx context.Context, a Account) (string, error) {
 	id := uuid.Must(uuid.NewV7()).String()
-	_, err := db.Pool.Exec(ctx, `
-		INSERT INTO accounts (id, email, name, role, referent_id, structure, password_hash) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		id, strings.ToLower(strings.TrimSpace(a.Email)), a.Name, a.Role, nullText(a.ReferentID), nullText(a.Structure), nullText(a.PasswordHash))
+	a.Structure = strings.Join(strings.Fields(a.Structure), " ")
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		// The structure and the référent are records (migration 013): the
+		// forms choose existing ones; other callers get them created.
+		if err := ensureDirectory(ctx, tx, a.Structure, a.ReferentID, a.Name, a.Email); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `
+			INSERT INTO accounts (id, email, name, role, referent_id, structure, password_hash)
+			VALUES ($1, $2, $3, $4, $5, (SELECT name FROM structures WHERE lower(btrim(name)) = lower($6)), $7)`,
+			id, strings.ToLower(strings.TrimSpace(a.Email)), a.Name, a.Role, nullText(a.ReferentID), nullText(a.Structure), nullText(a.PasswordHash))
+		return err
+	})
 	switch {
 	case isUniqueViolation(err, "accounts_email_key"):
 		return "", domain.FieldError("email", "Un compte existe déjà pour %s.", a.Email)
 	case isUniqueViolation(err, "accounts_referent_id_key"):
-		return "", domain.FieldError("referent", "Le référent %s a déjà un compte.", a.ReferentID)
+		return "", domain.FieldError("referent", "Ce référent a déjà un compte.")
 	case err != nil:
 		return "", fmt.Errorf("create account: %w", err)
 	}
@@ -126,21 +136,5 @@ func (db *DB) DisableAccount(ctx context.Context, id string) error {
 		}
 		_, err = tx.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1`, id)
 		return err
-	})
-}
-
-// ReferentAccounts lists the active référents, of one structure when set.
-func (db *DB) ReferentAccounts(ctx context.Context, structure string) ([]Account, error) {
-	rows, err := db.Pool.Query(ctx, `
-		SELECT id::text, email, name, role, referent_id, coalesce(structure, ''), false FROM accounts
-		WHERE role = 'referent' AND disabled_at IS NULL AND ($1::text IS NULL OR structure = $1)
-		ORDER BY name`, nullText(structure))
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
-		var a Account
-		err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.ReferentID, &a.Structure, &a.Disabled)
-		return a, err
 	})
 }

@@ -55,8 +55,8 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 		if department {
 			add("orientation", "Orientation", "Enregistrer l'orientation", "",
 				field("", "track", "Type de parcours", "select", opts(domain.Tracks, domain.Track.French)...),
-				field("", "organism", "Organisme référent", "text"),
-				field("", "referent_id", "Identifiant du référent unique", "text"),
+				field("", "organism", "Organisme référent", "select"),
+				field("", "referent_id", "Référent unique", "select"),
 				field("", "decided_on", "Date de décision", "date"),
 				field("", "decided_by", "Décidée par", "select", option{"", "le Département"}, option{domain.DecidedByFranceTravail, "France Travail (après 6 semaines)"}))
 		}
@@ -112,6 +112,13 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 			field("", "obligation", "Obligation du contrat en cause", "text"),
 			field("", "facts", "Exposé des faits", "textarea"),
 			field("", "reported_on", "Date du signalement", "date"))
+		if manager && v.Orientation != nil {
+			// The list: the référents the actor may assign (withDirectory).
+			add("referent", "Changer de référent", "Changer de référent", "",
+				field("", "referent_id", "Nouveau référent", "select"),
+				field("", "reason", "Motif", "textarea"),
+				field("", "on", "Date du changement", "date"))
+		}
 		if manager {
 			add("sortie", "Sortie des droits et devoirs", "Enregistrer la sortie", "",
 				field("", "reason", "Motif", "select", opts(domain.ExitReasons, same[string])...),

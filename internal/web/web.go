@@ -93,6 +93,7 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/examens/{rid}", h.review)
 		h.routeLetters(r)
 		h.routeCampaign(r)
+		h.routeDirectory(r)
 		r.Post("/examens/{rid}/{form}", h.submitReview)
 		r.Get("/dossiers/{id}", h.dossier)
 		r.Post("/dossiers/{id}/{form}", h.submit)
@@ -114,6 +115,7 @@ type page struct {
 	Errors map[string]string
 	Form   url.Values
 	Data   any
+	Names  domain.ReferentNames // the names of the référent ids the page shows (see Referent)
 }
 
 var funcs = template.FuncMap{
@@ -161,7 +163,7 @@ func (h *Handler) now() time.Time {
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "campaign"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -345,7 +347,12 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	h.render(w, http.StatusOK, "inbox", page{Title: "Mes échéances", Nav: "echeances", Actor: a, CSRF: csrf,
+	names, err := h.names(r.Context(), assignees(shown)...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "inbox", page{Title: "Mes échéances", Nav: "echeances", Actor: a, CSRF: csrf, Names: names,
 		Data: map[string]any{"Tasks": shown, "Kinds": kinds, "Kind": kind, "Overdue": overdue}})
 }
 
@@ -384,7 +391,12 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		total.Overdue += l.Overdue
 		total.DueSoon += l.DueSoon
 	}
-	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf,
+	names, err := h.names(r.Context(), assignees(tasks)...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf, Names: names,
 		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents, "Campaign": campaign,
 			"Today": domain.DateOf(time.Now()).String()}})
 }
@@ -402,6 +414,14 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Errors = map[string]string{"q": domain.ErrorMessage(err)}
 		if err == nil {
+			ids := make([]string, len(list))
+			for i, s := range list {
+				ids[i] = s.ReferentID
+			}
+			if p.Names, err = h.names(r.Context(), ids...); err != nil {
+				h.fail(w, r, err)
+				return
+			}
 			p.Errors, p.Data = nil, list
 		}
 	}
@@ -424,18 +444,33 @@ func (h *Handler) showAccounts(w http.ResponseWriter, r *http.Request, status in
 	for _, role := range domain.Roles {
 		roles = append(roles, option{string(role), roleFr(role)})
 	}
+	dir, err := h.directoryFor(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	forms := []formData{{Name: "compte", Title: "Nouveau compte", Action: "/comptes", Submit: "Créer le compte", CSRF: csrf, Fields: []fieldData{
 		field("compte", "email", "Adresse électronique", "email"), field("compte", "name", "Nom", "text"),
-		field("compte", "role", "Rôle", "select", roles...), field("compte", "referent", "Identifiant de référent (rôle référent)", "text"),
-		field("compte", "structure", "Structure ou territoire", "text"),
+		field("compte", "role", "Rôle", "select", roles...),
+		field("compte", "referent", "Référent que le compte représente (rôle référent)", "select", dir.withoutAccount().referentOptions("— aucun —")...),
+		field("compte", "structure", "Structure encadrée (rôle encadrement ; aucune : toutes)", "select", dir.structureOptions("— aucune —")...),
 	}}}
+	ids := make([]string, len(list))
+	for i, acc := range list {
+		ids[i] = acc.ReferentID
+	}
+	names, err := h.names(r.Context(), ids...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	fillFailed(forms, "compte", failed, errs)
 	digests, err := h.Service.DigestSendings(r.Context(), a)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, status, "accounts", page{Title: "Comptes", Nav: "comptes", Actor: a, CSRF: csrf,
+	h.render(w, status, "accounts", page{Title: "Comptes", Nav: "comptes", Actor: a, CSRF: csrf, Names: names,
 		Data: map[string]any{"Accounts": list, "Forms": forms, "Created": created, "Digests": digests}})
 }
 
@@ -517,7 +552,12 @@ func (h *Handler) indicators(w http.ResponseWriter, r *http.Request) {
 		_, _ = w.Write(buf.Bytes())
 		return
 	}
-	h.render(w, http.StatusOK, "indicators", page{Title: "Indicateurs", Nav: "indicateurs", Actor: a, CSRF: csrf, Data: map[string]any{"R": rep}})
+	names, err := h.names(r.Context(), rep.ReferentID)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "indicators", page{Title: "Indicateurs", Nav: "indicateurs", Actor: a, CSRF: csrf, Names: names, Data: map[string]any{"R": rep}})
 }
 
 // auditLog lets administrators search the audit log.
@@ -692,7 +732,17 @@ func (h *Handler) dossier(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int, v domain.ParcoursView, flash, failedForm string,
 	failed url.Values, errs map[string]string) {
 	a, csrf := from(r.Context())
-	forms := formsFor(a, v, csrf)
+	dir, err := h.directoryFor(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	forms := withDirectory(formsFor(a, v, csrf), dir)
+	names, err := h.dossierNames(r.Context(), &v)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	// The timeline reads by date; events recorded the same day keep their order.
 	v.Events = slices.Clone(v.Events)
 	slices.SortStableFunc(v.Events, func(x, y domain.EventView) int {
@@ -715,7 +765,7 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 			fd.Value, fd.Err = failed.Get(fd.Name), errs[fd.Name]
 		}
 	}
-	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash,
+	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash, Names: names,
 		Data: map[string]any{"P": v, "Forms": forms}})
 }
 
@@ -828,4 +878,13 @@ func decodeForm(form url.Values, v any) error {
 		}
 	}
 	return nil
+}
+
+// assignees are the référent ids of tasks.
+func assignees(tasks []domain.TaskView) []string {
+	ids := make([]string, len(tasks))
+	for i, t := range tasks {
+		ids[i] = deref(t.Assignee)
+	}
+	return ids
 }

@@ -19,6 +19,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/testenv"
 	"github.com/parcours-rsa/parcours/internal/web"
 )
@@ -46,6 +47,7 @@ func runMain(m *testing.M) int {
 		{Email: "chef@cd.fr", Name: "Chef Nord", Role: domain.RoleSupervisor, Structure: "Nord"},
 		{Email: "chef-sud@cd.fr", Name: "Chef Sud", Role: domain.RoleSupervisor, Structure: "Sud"},
 		{Email: "zoe@cd.fr", Name: "Zoé Référente", Role: domain.RoleReferent, ReferentID: "web-ref-3", Structure: "Nord"},
+		{Email: "yann@cd.fr", Name: "Yann Référent", Role: domain.RoleReferent, ReferentID: "web-ref-4", Structure: "Nord"},
 		{Email: "admin@cd.fr", Name: "Admin", Role: domain.RoleAdmin},
 	} {
 		a.Password = "mot de passe " + a.Email
@@ -255,7 +257,9 @@ func TestSupervisorDashboardAndReassignment(t *testing.T) {
 	chef.login("chef@cd.fr")
 	status, page, _ := chef.get("/tableau-de-bord")
 	require.Equal(t, http.StatusOK, status)
-	require.Contains(t, page, "Zoé Référente (web-ref-3)")
+	require.Contains(t, page, "<td>Zoé Référente</td>", "names, not ids")
+	require.NotContains(t, page, "(web-ref-3)")
+	require.Contains(t, page, "Yann Référent — Nord", "the list offers the structure's référents")
 	require.NotContains(t, page, "Léa Référente", "another structure's référent is not on this dashboard")
 	require.Contains(t, page, "/dossiers/"+pid)
 	require.Regexp(t, `<strong>\d+ tâche\(s\) en retard</strong>`, page)
@@ -272,13 +276,14 @@ func TestSupervisorDashboardAndReassignment(t *testing.T) {
 	status, _, _ = zoe.get("/tableau-de-bord")
 	require.Equal(t, http.StatusForbidden, status)
 
-	// Reassign from the dashboard: the tasks follow.
-	status, _, _ = chef.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {csrf(t, page)}, "referent_id": {"web-ref-1"},
+	// Reassign from the dashboard, within the structure: the tasks follow.
+	// (Another structure's référent is refused: TestReassignmentScope.)
+	status, _, _ = chef.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {csrf(t, page)}, "referent_id": {"web-ref-4"},
 		"on": {domain.DateOf(time.Now()).String()}})
 	require.Equal(t, http.StatusSeeOther, status)
-	lea := newBrowser(t)
-	lea.login("lea@cd.fr")
-	_, page, _ = lea.get("/echeances")
+	yann := newBrowser(t)
+	yann.login("yann@cd.fr")
+	_, page, _ = yann.get("/echeances")
 	require.Contains(t, page, "/dossiers/"+pid)
 	_, page, _ = zoe.get("/echeances")
 	require.NotContains(t, page, "/dossiers/"+pid)
@@ -373,7 +378,13 @@ func TestAccountAdministration(t *testing.T) {
 	status, body, _ := admin.post("/comptes", url.Values{"csrf": {token}, "email": {"nouveau@cd.fr"}, "name": {"Nouveau"}, "role": {"referent"}})
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Contains(t, body, `id="compte-referent-err">`)
-	status, body, _ = admin.post("/comptes", url.Values{"csrf": {token}, "email": {"nouveau@cd.fr"}, "name": {"Nouveau"}, "role": {"referent"}, "referent": {"web-ref-9"}})
+	// The form names a référent of the list (migration 013: référents are records).
+	dep := domain.Actor{ID: "test", Role: domain.RoleDepartment}
+	nord, _, err := fx.env.Service.Structures(context.Background(), dep, postgres.DirectoryFilter{Q: "Nord", Limit: 1})
+	require.NoError(t, err)
+	ref, err := fx.env.Service.CreateReferent(context.Background(), dep, domain.Referent{Name: "Nouveau", StructureID: nord[0].ID})
+	require.NoError(t, err)
+	status, body, _ = admin.post("/comptes", url.Values{"csrf": {token}, "email": {"nouveau@cd.fr"}, "name": {"Nouveau"}, "role": {"referent"}, "referent": {ref.ID}})
 	require.Equal(t, http.StatusCreated, status)
 	m := regexp.MustCompile(`affiché une seule fois : <code>([^<]+)</code>`).FindStringSubmatch(body)
 	require.NotNil(t, m)
