@@ -18,6 +18,9 @@ const (
 	ImportUpdated   ImportOutcome = "updated"   // identity, contact or situation changed, or the parcours ended
 	ImportUnchanged ImportOutcome = "unchanged" // the file says what the service already knows
 	ImportIgnored   ImportOutcome = "ignored"   // not subject to droits et devoirs and unknown: nothing kept
+	// The line names a known person with another name: it waits in
+	// « Identités à vérifier » (nothing applied).
+	ImportReview ImportOutcome = "review"
 )
 
 // ImportPerson applies one person read from a CAF/MSA flux or a list:
@@ -37,6 +40,13 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 	if err := p.Validate(s.today()); err != nil {
 		return "", err
 	}
+	out, _, err := s.applyImported(ctx, a, p)
+	return out, err
+}
+
+// applyImported applies a normalised, valid person (ImportPerson, or a line
+// of « Identités à vérifier » once the département decided).
+func (s *Service) applyImported(ctx context.Context, a domain.Actor, p domain.ImportedPerson) (ImportOutcome, string, error) {
 	state := p.Situation.State
 	active := state == "" || state == domain.PayerOpen || state == domain.PayerSuspended
 	intake := p.Subject && active
@@ -48,13 +58,16 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 		}
 	}
 	if errors.Is(err, postgres.ErrRetry) {
-		return "", domain.Errorf(domain.ECONFLICT, "Cette personne a été modifiée en même temps par un autre import : réimportez le fichier.")
+		return "", "", domain.Errorf(domain.ECONFLICT, "Cette personne a été modifiée en même temps par un autre import : réimportez le fichier.")
 	}
 	if err != nil {
-		return "", err
+		return "", "", err
+	}
+	if res.Review {
+		return ImportReview, "", nil
 	}
 	if res.BeneficiaryID == "" {
-		return ImportIgnored, nil
+		return ImportIgnored, "", nil
 	}
 	outcome := ImportUnchanged
 	if res.Changed {
@@ -69,13 +82,15 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 		}
 		if !res.Parcours.Started {
 			if err := s.Start(ctx, res.Parcours.Start); err != nil {
-				return "", err
+				return "", "", err
 			}
 		}
-		return outcome, nil
+		return outcome, res.BeneficiaryID, nil
 	}
-	if res.OpenID == "" || res.Stale || active && p.Subject {
-		return outcome, nil
+	// A flux person without the droits-et-devoirs block (MSA): the file
+	// says nothing of their duties, their parcours goes on.
+	if res.OpenID == "" || res.Stale || active && (p.Subject || p.NoDutyBlock) {
+		return outcome, res.BeneficiaryID, nil
 	}
 	// The parcours ends: dated by the closure, or by the file.
 	exit := domain.Exit{Reason: "end_of_rights", On: p.ReceivedOn}
@@ -90,12 +105,12 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 		exit.Note = fmt.Sprintf("La %s indique (fichier du %s) que la personne n'est plus soumise aux droits et devoirs.", cmpOr(p.Payer, "CAF"), p.ReceivedOn.French())
 	}
 	if exit.On.Before(res.OpenEnteredOn) {
-		return outcome, nil // a file older than the parcours says nothing of it
+		return outcome, res.BeneficiaryID, nil // a file older than the parcours says nothing of it
 	}
 	if _, err := s.RecordExit(ctx, a, res.OpenID, exit); err != nil {
-		return "", err
+		return "", "", err
 	}
-	return ImportUpdated, nil
+	return ImportUpdated, res.BeneficiaryID, nil
 }
 
 func cmpOr(a, b string) string {

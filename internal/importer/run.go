@@ -271,6 +271,7 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 		line    int
 		outcome app.ImportOutcome
 		err     error
+		noDuty  bool // a flux person without the droits-et-devoirs block
 	}
 	results := make(chan result, opt.Workers*4)
 	var parseErr error
@@ -319,9 +320,10 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 					results <- result{line: j.line, err: domain.Errorf(domain.EINVALID, "%s", j.err.Error())}
 					continue
 				}
+				j.person.ImportID = run.ID
 				out, err := im.applyOne(ctx, a, j.person)
 				order.release(j.person.IdentityKeys())
-				results <- result{line: j.line, outcome: out, err: err}
+				results <- result{line: j.line, outcome: out, err: err, noDuty: j.person.NoDutyBlock}
 			}
 		}()
 	}
@@ -373,6 +375,11 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 					run.Unchanged++
 				case app.ImportIgnored:
 					run.Ignored++
+				case app.ImportReview:
+					countInfo(run, InfoIdentityReview, 0)
+				}
+				if r.noDuty {
+					countInfo(run, InfoNoDutyBlock, r.line)
 				}
 			case code == domain.EINVALID || code == domain.ECONFLICT || code == domain.ENOTFOUND:
 				run.Rejected++
@@ -395,6 +402,31 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 				return err
 			}
 		}
+	}
+}
+
+// Report counts kept in ImportRun.Info.
+const (
+	// InfoIdentityReview counts the lines put in « Identités à vérifier ».
+	InfoIdentityReview = "identity_review"
+	// InfoNoDutyBlock counts the flux persons without the droits-et-devoirs
+	// block; InfoNoDutyBlock+"_lines" lists their lines (the first
+	// maxInfoLines).
+	InfoNoDutyBlock = "no_duty_block"
+	maxInfoLines    = 1000
+)
+
+// countInfo adds one to a count of run.Info and, when line is set, lists
+// the line.
+func countInfo(run *postgres.ImportRun, key string, line int) {
+	n, _ := run.Info[key].(int)
+	run.Info[key] = n + 1
+	if line == 0 {
+		return
+	}
+	lines, _ := run.Info[key+"_lines"].([]int)
+	if len(lines) < maxInfoLines {
+		run.Info[key+"_lines"] = append(lines, line)
 	}
 }
 
