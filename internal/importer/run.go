@@ -65,6 +65,9 @@ type Importer struct {
 	// AttemptTimeout bounds each attempt at a person (default
 	// DefaultAttemptTimeout).
 	AttemptTimeout time.Duration
+	// Lease is how long a run of this importer stays « en cours » without
+	// writing its progress (postgres.DefaultImportLease when zero).
+	Lease time.Duration
 }
 
 // DefaultAttemptTimeout bounds one attempt at a person. Without it, an
@@ -88,7 +91,7 @@ type job struct {
 // Re-running the same file changes nothing; a run interrupted by a crash is
 // finished by running it again.
 func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Options) (postgres.ImportRun, error) {
-	run := postgres.ImportRun{FileName: src.Name, Actor: a.ID, Status: "running", Info: map[string]any{}}
+	run := postgres.ImportRun{FileName: src.Name, Actor: a.ID, Status: "running", Info: map[string]any{}, Owner: owner, Lease: im.Lease}
 	if a.Role != domain.RoleAdmin && a.Role != domain.RoleDepartment {
 		return run, domain.Errorf(domain.EFORBIDDEN, "Votre rôle (%s) ne permet pas d'importer des bénéficiaires.", a.Role)
 	}

@@ -398,6 +398,23 @@ type ImportRun struct {
 	Info       map[string]any `json:"info,omitempty"`
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	// Owner names the process running the import (host and pid); Lease is
+	// how long the import stays « en cours » without its progress being
+	// written again (DefaultImportLease when zero): past it, any serve's
+	// sweeper marks it interrupted (SweepImports).
+	Owner string        `json:"-"`
+	Lease time.Duration `json:"-"`
+}
+
+// DefaultImportLease: a running import writes its progress twice a second,
+// which renews its lease; 30 s without a write means its process died.
+const DefaultImportLease = 30 * time.Second
+
+func (r ImportRun) lease() time.Duration {
+	if r.Lease > 0 {
+		return r.Lease
+	}
+	return DefaultImportLease
 }
 
 // ImportReject is one rejected row or household.
@@ -411,9 +428,9 @@ func (db *DB) CreateImport(ctx context.Context, r ImportRun) (string, error) {
 	id := uuid.Must(uuid.NewV7()).String()
 	info, _ := json.Marshal(cmpMap(r.Info))
 	_, err := db.Pool.Exec(ctx, `
-		INSERT INTO imports (id, kind, file_name, sha256, size, actor, status, message, total, info)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id, r.Kind, r.FileName, r.SHA256, r.Size, r.Actor, r.Status, nullText(r.Message), r.Total, info)
+		INSERT INTO imports (id, kind, file_name, sha256, size, actor, status, message, total, info, owner, lease_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $7 = 'running' THEN now() + $12::interval END)`,
+		id, r.Kind, r.FileName, r.SHA256, r.Size, r.Actor, r.Status, nullText(r.Message), r.Total, info, nullText(r.Owner), r.lease())
 	return id, err
 }
 
@@ -425,16 +442,19 @@ func cmpMap(m map[string]any) map[string]any {
 }
 
 // ImportProgress writes an import's counts, its new rejects (numbered from
-// seq) and, when status is not "running", its end.
+// seq) and, when status is not "running", its end; while it runs, each
+// write renews its lease. An import the sweeper already marked interrupted
+// stays so.
 func (db *DB) ImportProgress(ctx context.Context, r ImportRun, rejects []ImportReject, seq int) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		info, _ := json.Marshal(cmpMap(r.Info))
 		_, err := tx.Exec(ctx, `
 			UPDATE imports SET status = $2, message = $3, total = $4, processed = $5, created = $6, updated = $7,
 				unchanged = $8, rejected = $9, ignored = $10, info = $11,
-				finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END
-			WHERE id = $1`,
-			r.ID, r.Status, nullText(r.Message), r.Total, r.Processed, r.Created, r.Updated, r.Unchanged, r.Rejected, r.Ignored, info)
+				finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END,
+				lease_until = CASE WHEN $2 = 'running' THEN now() + $12::interval END
+			WHERE id = $1 AND (status = 'running' OR $2 <> 'running')`,
+			r.ID, r.Status, nullText(r.Message), r.Total, r.Processed, r.Created, r.Updated, r.Unchanged, r.Rejected, r.Ignored, info, r.lease())
 		if err != nil {
 			return err
 		}
@@ -510,12 +530,19 @@ func (db *DB) SetImportMapping(ctx context.Context, m map[string][]string, by st
 	return err
 }
 
-// AbandonImports marks as interrupted the imports left running by a stopped
-// process (called at start). Importing the file again finishes the work.
-func (db *DB) AbandonImports(ctx context.Context) (int64, error) {
+// SweepImports marks as interrupted the running imports whose lease has
+// expired: their process died (an import of a live process, of this serve
+// or another one, renews its lease twice a second). A run without a lease
+// (written before migration 014) gets one minute from its start. Importing
+// the file again finishes the work.
+func (db *DB) SweepImports(ctx context.Context) (int64, error) {
 	tag, err := db.Pool.Exec(ctx, `
-		UPDATE imports SET status = 'failed', finished_at = now(),
-			message = 'Import interrompu par l''arrêt du service. Relancez-le : ce qui est déjà importé ne sera pas dupliqué.'
-		WHERE status = 'running' AND started_at < now() - interval '5 seconds'`)
+		UPDATE imports SET status = 'failed', finished_at = now(), lease_until = NULL,
+			message = 'Import interrompu : le processus qui l''exécutait s''est arrêté. Relancez-le : ce qui est déjà importé ne sera pas dupliqué.'
+		WHERE status = 'running' AND coalesce(lease_until, started_at + interval '1 minute') < now()`)
 	return tag.RowsAffected(), err
 }
+
+// AbandonImports is SweepImports, called when serve starts: it never marks
+// the running imports of another live instance.
+func (db *DB) AbandonImports(ctx context.Context) (int64, error) { return db.SweepImports(ctx) }
