@@ -428,8 +428,10 @@ func countInfo(run *postgres.ImportRun, key string, line int) {
 		return
 	}
 	lines, _ := run.Info[key+"_lines"].([]int)
-	if len(lines) < maxInfoLines {
-		run.Info[key+"_lines"] = append(lines, line)
+	if len(lines) < maxInfoLines { // in file order, whatever order the workers end in
+		if i, found := slices.BinarySearch(lines, line); !found { // a household's persons share its line
+			run.Info[key+"_lines"] = slices.Insert(lines, i, line)
+		}
 	}
 }
 
