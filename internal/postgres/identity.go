@@ -115,6 +115,17 @@ func addExternalID(ctx context.Context, tx pgx.Tx, id uuid.UUID, p domain.Import
 	return tag.RowsAffected() == 1, nil
 }
 
+// unlessTaken is ext, or "" when a beneficiary already holds it.
+func unlessTaken(ctx context.Context, tx pgx.Tx, ext string) (string, error) {
+	var taken bool
+	err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM beneficiaries WHERE external_id = $1)
+		OR EXISTS (SELECT 1 FROM beneficiary_identifiers WHERE value = $1)`, ext).Scan(&taken)
+	if err != nil || taken {
+		return "", err
+	}
+	return ext, nil
+}
+
 // BeneficiaryIdentifiers lists a beneficiary's identifiers: the main one
 // first, then the further ones in the order they came.
 func (db *DB) BeneficiaryIdentifiers(ctx context.Context, beneficiaryID string) ([]string, error) {

@@ -160,3 +160,23 @@ func TestIdentityConflictPages(t *testing.T) {
 	}
 	require.Len(t, seen, 5)
 }
+
+// Kept apart, the line's identifier that the other person holds stays
+// theirs: the new person gets one of their own.
+func TestKeptApartLeavesTheOtherIdentifier(t *testing.T) {
+	b := setup(t)
+	const nir = "1770393050005"
+	a := b.importPerson(t, imported("D-42", nir, "Girard", "Lucie"))
+	line := imported("D-42", nir, "Girard", "Tom")
+	require.True(t, b.importPerson(t, line).Review)
+	line.Identity = domain.IdentityDifferent
+	tom := b.importPerson(t, line)
+	require.True(t, tom.Created)
+	ids, err := b.db.BeneficiaryIdentifiers(b.ctx, tom.BeneficiaryID)
+	require.NoError(t, err)
+	require.Len(t, ids, 1)
+	require.NotEqual(t, "D-42", ids[0])
+	ids, err = b.db.BeneficiaryIdentifiers(b.ctx, a.BeneficiaryID)
+	require.NoError(t, err)
+	require.Equal(t, []string{"D-42"}, ids)
+}

@@ -78,8 +78,11 @@ func (db *DB) ImportPerson(ctx context.Context, a domain.Actor, p domain.Importe
 			if !intake {
 				return nil // nobody to follow: nothing kept
 			}
-			if found.id != uuid.Nil && p.ExternalID != "" && found.rank == rankExternal {
-				p.ExternalID = "" // the other person's identifier
+			if found.id != uuid.Nil && p.ExternalID != "" {
+				// Kept apart: an identifier the other person holds stays theirs.
+				if p.ExternalID, err = unlessTaken(ctx, tx, p.ExternalID); err != nil {
+					return err
+				}
 			}
 			id, err = insertImported(ctx, tx, p)
 			if err != nil {
