@@ -2,6 +2,7 @@ package importtest
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -41,6 +42,9 @@ func TestMSAPersonsWithoutDutyBlock(t *testing.T) {
 	stored, err := env.DB.GetImport(context.Background(), run.ID)
 	require.NoError(t, err)
 	assert.EqualValues(t, 2, stored.Info[importer.InfoNoDutyBlock])
+	want := fmt.Sprintf("2 personne(s) sans bloc droits et devoirs (flux MSA) : inconnues, non créées ; suivies, parcours inchangé. Lignes : %d, %d.", lines[0], lines[1])
+	assert.Equal(t, []string{want}, importer.IdentityNotes(run))
+	assert.Equal(t, []string{want}, importer.IdentityNotes(stored), "read back from the database")
 
 	// The next day Jean comes without the block: his parcours goes on.
 	g.CreatedOn = day.AddDays(1)
