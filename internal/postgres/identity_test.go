@@ -180,3 +180,16 @@ func TestKeptApartLeavesTheOtherIdentifier(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, []string{"D-42"}, ids)
 }
+
+// A first name that lists the other's first names and more is the same
+// person's (« Marie » and « Marie Claire »); the file's spelling applies.
+func TestFirstNamesListedAgree(t *testing.T) {
+	b := setup(t)
+	const nir = "2730799404078"
+	a := b.importPerson(t, imported("", nir, "Petit", "Marie"))
+	res := b.importPerson(t, imported("", nir, "Petit", "Marie Claire"))
+	require.False(t, res.Review)
+	require.Equal(t, a.BeneficiaryID, res.BeneficiaryID)
+	require.Equal(t, "Petit Marie Claire", b.names(t, a.BeneficiaryID))
+	require.True(t, b.importPerson(t, imported("", nir, "Petit", "Claire")).Review)
+}
