@@ -137,6 +137,9 @@ func printSummary(w io.Writer, r postgres.ImportRun) {
 	}
 	fmt.Fprintf(w, "  %d lus · %d créés · %d mis à jour · %d inchangés · %d ignorés (non soumis aux droits et devoirs) · %d rejetés\n",
 		r.Processed, r.Created, r.Updated, r.Unchanged, r.Ignored, r.Rejected)
+	for _, note := range importer.IdentityNotes(r) {
+		fmt.Fprintf(w, "  %s\n", note)
+	}
 	if r.FinishedAt != nil {
 		d := r.FinishedAt.Sub(r.StartedAt)
 		fmt.Fprintf(w, "  durée %s", d.Round(100*time.Millisecond))

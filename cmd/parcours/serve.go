@@ -228,11 +228,9 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	if err := os.MkdirAll(uploads, 0o700); err != nil {
 		return fmt.Errorf("répertoire des imports : %w", err)
 	}
-	if n, err := db.AbandonImports(ctx); err != nil {
-		return err
-	} else if n > 0 {
-		logger.Warn("imports interrupted by the previous stop", "count", n)
-	}
+	// Imports whose process died are marked interrupted once their lease
+	// expires, by whichever serve runs: never another live instance's.
+	go importer.SweepLoop(ctx, db, importer.DefaultSweepEvery, logger)
 	im := &importer.Importer{Service: svc, Logger: logger, TempDir: uploads, Counted: reg.ImportCounted}
 	api := &httpapi.Handler{Service: svc, Logger: logger, Importer: im, Metrics: reg}
 	router := api.Routes()

@@ -29,6 +29,9 @@ const (
 	ImportUpdated   ImportKind = "updated"   // identity, contact or situation changed, or the parcours ended
 	ImportUnchanged ImportKind = "unchanged" // the file says what the service already knows
 	ImportIgnored   ImportKind = "ignored"   // not subject to droits et devoirs and unknown: nothing kept
+	// The line names a known person with another name: it waits in
+	// « Identités à vérifier » (nothing applied).
+	ImportReview ImportKind = "review"
 )
 
 // ImportPerson applies one person read from a CAF/MSA flux or a list:
@@ -55,6 +58,14 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 	if err := p.Reprise.Validate(p.EnteredOn, s.today()); err != nil {
 		return ImportOutcome{}, err
 	}
+	out, _, err := s.applyImported(ctx, a, p)
+	return out, err
+}
+
+// applyImported applies a normalised, valid person (ImportPerson, or a line
+// of « Identités à vérifier » once the département decided); it returns the
+// beneficiary the line was applied to ("" when nothing was kept).
+func (s *Service) applyImported(ctx context.Context, a domain.Actor, p domain.ImportedPerson) (ImportOutcome, string, error) {
 	state := p.Situation.State
 	active := state == "" || state == domain.PayerOpen || state == domain.PayerSuspended
 	intake := p.Subject && active
@@ -66,13 +77,16 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 		}
 	}
 	if errors.Is(err, postgres.ErrRetry) {
-		return ImportOutcome{}, domain.Errorf(domain.ECONFLICT, "Cette personne a été modifiée en même temps par un autre import : réimportez le fichier.")
+		return ImportOutcome{}, "", domain.Errorf(domain.ECONFLICT, "Cette personne a été modifiée en même temps par un autre import : réimportez le fichier.")
 	}
 	if err != nil {
-		return ImportOutcome{}, err
+		return ImportOutcome{}, "", err
+	}
+	if res.Review {
+		return ImportOutcome{Kind: ImportReview}, "", nil
 	}
 	if res.BeneficiaryID == "" {
-		return ImportOutcome{Kind: ImportIgnored}, nil
+		return ImportOutcome{Kind: ImportIgnored}, "", nil
 	}
 	outcome := ImportOutcome{Kind: ImportUnchanged}
 	if res.Changed {
@@ -87,17 +101,19 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 		}
 		if !res.Parcours.Started {
 			if err := s.Start(ctx, res.Parcours.Start); err != nil {
-				return ImportOutcome{}, err
+				return ImportOutcome{}, "", err
 			}
 		} else if p.Reprise != nil && !res.Parcours.Created {
 			if err := s.applyReprise(ctx, a, res.Parcours.ParcoursID, p, &outcome); err != nil {
-				return ImportOutcome{}, err
+				return ImportOutcome{}, "", err
 			}
 		}
-		return outcome, nil
+		return outcome, res.BeneficiaryID, nil
 	}
-	if res.OpenID == "" || res.Stale || active && p.Subject {
-		return outcome, nil
+	// A flux person without the droits-et-devoirs block (MSA): the file
+	// says nothing of their duties, their parcours goes on.
+	if res.OpenID == "" || res.Stale || active && (p.Subject || p.NoDutyBlock) {
+		return outcome, res.BeneficiaryID, nil
 	}
 	// The parcours ends: dated by the closure, or by the file.
 	exit := domain.Exit{Reason: "end_of_rights", On: p.ReceivedOn}
@@ -112,13 +128,13 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 		exit.Note = fmt.Sprintf("La %s indique (fichier du %s) que la personne n'est plus soumise aux droits et devoirs.", cmpOr(p.Payer, "CAF"), p.ReceivedOn.French())
 	}
 	if exit.On.Before(res.OpenEnteredOn) {
-		return outcome, nil // a file older than the parcours says nothing of it
+		return outcome, res.BeneficiaryID, nil // a file older than the parcours says nothing of it
 	}
 	if _, err := s.RecordExit(ctx, a, res.OpenID, exit); err != nil {
-		return ImportOutcome{}, err
+		return ImportOutcome{}, "", err
 	}
 	outcome.Kind = ImportUpdated
-	return outcome, nil
+	return outcome, res.BeneficiaryID, nil
 }
 
 func cmpOr(a, b string) string {

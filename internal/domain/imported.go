@@ -45,6 +45,16 @@ type ImportedPerson struct {
 	// Reprise is the person's current situation when the line comes from a
 	// reprise file (reprise de l'existant); nil for a flux or a plain list.
 	Reprise *Reprise
+	// ImportID is the import the line comes from (the « Identités à
+	// vérifier » list names it); empty outside an import.
+	ImportID string `json:"-"`
+	// NoDutyBlock: a flux person without the droits-et-devoirs block
+	// (MontantCalculDroitRSAPersonne), seen in MSA flux: whether they are
+	// subject is unknown, Subject is false (see docs/identity.md).
+	NoDutyBlock bool
+	// Identity is the département's decision on an identity conflict the
+	// line raised (IdentitySame, IdentityDifferent); empty for a new line.
+	Identity string `json:"-"`
 }
 
 // IdentityKeys are the keys a person is found by: the NIR's 13-character

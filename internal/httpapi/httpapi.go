@@ -105,6 +105,8 @@ func (h *Handler) apiRoutes(r chi.Router) {
 	r.Get("/imports", h.handleImports)
 	r.Get("/imports/{id}", h.handleImport)
 	r.Get("/imports/{id}/{csv:rejects.csv}", h.handleImport)
+	r.Get("/identity-conflicts", h.handleIdentityConflicts)
+	r.Post("/identity-conflicts/{id}/resolve", h.handleResolveIdentity)
 	r.Get("/import-mapping", h.handleGetMapping)
 	r.Put("/import-mapping", h.handlePutMapping)
 	r.Get("/indicators", h.handleIndicators)

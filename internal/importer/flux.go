@@ -281,6 +281,9 @@ func household(line int, x xmlFoyer, info FluxInfo) Household {
 				p.Role = strings.TrimSpace(pr.ROLEPERS)
 			}
 		}
+		// No MontantCalculDroitRSAPersonne block (MSA flux): not known to
+		// be subject; counted and listed in the report (docs/identity.md).
+		p.NoDutyBlock = len(xp.Droit) == 0
 		for _, d := range xp.Droit {
 			if p.Subject, err = fluxBool(d.Top); err != nil {
 				return fail("personne %d : TOPPERSDRODEVORSA : %v", i+1, err)

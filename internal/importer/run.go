@@ -65,6 +65,9 @@ type Importer struct {
 	// AttemptTimeout bounds each attempt at a person (default
 	// DefaultAttemptTimeout).
 	AttemptTimeout time.Duration
+	// Lease is how long a run of this importer stays « en cours » without
+	// writing its progress (postgres.DefaultImportLease when zero).
+	Lease time.Duration
 }
 
 // DefaultAttemptTimeout bounds one attempt at a person. Without it, an
@@ -88,7 +91,7 @@ type job struct {
 // Re-running the same file changes nothing; a run interrupted by a crash is
 // finished by running it again.
 func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Options) (postgres.ImportRun, error) {
-	run := postgres.ImportRun{FileName: src.Name, Actor: a.ID, Status: "running", Info: map[string]any{}}
+	run := postgres.ImportRun{FileName: src.Name, Actor: a.ID, Status: "running", Info: map[string]any{}, Owner: owner, Lease: im.Lease}
 	if a.Role != domain.RoleAdmin && a.Role != domain.RoleDepartment {
 		return run, domain.Errorf(domain.EFORBIDDEN, "Votre rôle (%s) ne permet pas d'importer des bénéficiaires.", a.Role)
 	}
@@ -271,6 +274,7 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 		line    int
 		outcome app.ImportOutcome
 		err     error
+		noDuty  bool // a flux person without the droits-et-devoirs block
 	}
 	results := make(chan result, opt.Workers*4)
 	var parseErr error
@@ -319,9 +323,10 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 					results <- result{line: j.line, err: domain.Errorf(domain.EINVALID, "%s", j.err.Error())}
 					continue
 				}
+				j.person.ImportID = run.ID
 				out, err := im.applyOne(ctx, a, j.person)
 				order.release(j.person.IdentityKeys())
-				results <- result{line: j.line, outcome: out, err: err}
+				results <- result{line: j.line, outcome: out, err: err, noDuty: j.person.NoDutyBlock}
 			}
 		}()
 	}
@@ -373,6 +378,11 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 					run.Unchanged++
 				case app.ImportIgnored:
 					run.Ignored++
+				case app.ImportReview:
+					countInfo(run, InfoIdentityReview, 0)
+				}
+				if r.noDuty {
+					countInfo(run, InfoNoDutyBlock, r.line)
 				}
 			case code == domain.EINVALID || code == domain.ECONFLICT || code == domain.ENOTFOUND:
 				run.Rejected++
@@ -394,6 +404,33 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 			if err := flush(); err != nil {
 				return err
 			}
+		}
+	}
+}
+
+// Report counts kept in ImportRun.Info.
+const (
+	// InfoIdentityReview counts the lines put in « Identités à vérifier ».
+	InfoIdentityReview = "identity_review"
+	// InfoNoDutyBlock counts the flux persons without the droits-et-devoirs
+	// block; InfoNoDutyBlock+"_lines" lists their lines (the first
+	// maxInfoLines).
+	InfoNoDutyBlock = "no_duty_block"
+	maxInfoLines    = 1000
+)
+
+// countInfo adds one to a count of run.Info and, when line is set, lists
+// the line.
+func countInfo(run *postgres.ImportRun, key string, line int) {
+	n, _ := run.Info[key].(int)
+	run.Info[key] = n + 1
+	if line == 0 {
+		return
+	}
+	lines, _ := run.Info[key+"_lines"].([]int)
+	if len(lines) < maxInfoLines { // in file order, whatever order the workers end in
+		if i, found := slices.BinarySearch(lines, line); !found { // a household's persons share its line
+			run.Info[key+"_lines"] = slices.Insert(lines, i, line)
 		}
 	}
 }

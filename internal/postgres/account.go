@@ -152,16 +152,22 @@ func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditRow, error
 	})
 }
 
-// SearchParcours finds parcours by name, identifier or NIR, latest first.
+// SearchParcours finds parcours by name (in either order, whatever the
+// case and accents: « lefevre » finds « Lefèvre »), identifier (main or
+// further one) or NIR, latest first. Names are matched on the folded
+// beneficiaries.search_name, through its trigram index (migration 014).
 func (db *DB) SearchParcours(ctx context.Context, scope Scope, q string, limit int) ([]domain.ParcoursSummary, error) {
 	q = strings.TrimSpace(q)
 	rows, err := db.Pool.Query(ctx, `
 		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, p.entered_on, coalesce(p.referent_id, '')
 		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
-		WHERE (b.external_id = $1 OR b.nir_body = left(upper(replace($1, ' ', '')), 13)
-		       OR (b.last_name || ' ' || b.first_name) ILIKE '%' || $1 || '%' OR (b.first_name || ' ' || b.last_name) ILIKE '%' || $1 || '%')
+		WHERE b.id IN (
+			SELECT id FROM beneficiaries WHERE external_id = $1
+			UNION SELECT id FROM beneficiaries WHERE nir_body = left(upper(replace($1, ' ', '')), 13)
+			UNION SELECT beneficiary_id FROM beneficiary_identifiers WHERE value = $1 AND kind = 'external_id'
+			UNION SELECT id FROM beneficiaries WHERE $5 <> '' AND search_name LIKE '%' || parcours_fold($5) || '%')
 		  AND `+visible(3)+`
-		ORDER BY p.id DESC LIMIT $2`, q, limit, nullText(scope.ReferentID), nullText(scope.Structure))
+		ORDER BY p.id DESC LIMIT $2`, q, limit, nullText(scope.ReferentID), nullText(scope.Structure), likeEscape(q))
 	if err != nil {
 		return nil, fmt.Errorf("search parcours: %w", err)
 	}
@@ -172,4 +178,9 @@ func (db *DB) SearchParcours(ctx context.Context, scope Scope, q string, limit i
 		s.EnteredAt = fromPG(entered)
 		return s, err
 	})
+}
+
+// likeEscape quotes LIKE's wildcards (% and _) and its escape character.
+func likeEscape(s string) string {
+	return strings.NewReplacer(`\`, `\\`, "%", `\%`, "_", `\_`).Replace(s)
 }

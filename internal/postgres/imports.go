@@ -24,6 +24,9 @@ type ImportResult struct {
 	Stale         bool // the file is older than the last one applied: its situation was not applied
 	Parcours      IntakeResult
 	Intake        bool // an intake was made (Parcours is set)
+	// Review: the line names an existing person with another name; it
+	// waits in « Identités à vérifier », nothing was applied.
+	Review bool
 	// The open parcours, if any, before this import.
 	OpenID        string
 	OpenEnteredOn domain.Date
@@ -49,20 +52,48 @@ func (db *DB) ImportPerson(ctx context.Context, a domain.Actor, p domain.Importe
 		if _, err := tx.Exec(ctx, `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) FROM unnest($1::text[]) AS k`, identityKeys(p)); err != nil {
 			return fmt.Errorf("lock identity: %w", err)
 		}
-		id, nirBody, err := findIdentity(ctx, tx, p)
+		found, err := findIdentity(ctx, tx, p)
 		if err != nil {
 			return err
+		}
+		id, nirBody := found.id, found.nir
+		if reason := identityConflict(found, p); reason != "" {
+			// Another name for someone already known: the département
+			// decides (« Identités à vérifier »), nothing is applied.
+			if p.Identity == "" {
+				res.Review, res.BeneficiaryID = true, id.String()
+				return insertConflict(ctx, tx, a, id, reason, p)
+			}
+			if p.Identity == domain.IdentityDifferent {
+				id = uuid.Nil // another person: created below, apart
+			}
+		}
+		if found.rank == rankKeptApart || id == uuid.Nil && found.id != uuid.Nil && found.rank == rankNIR {
+			// Kept apart from the person holding this NIR: the unique NIR
+			// index keeps it there; this person's NIR stays on the line.
+			p.NIR = ""
 		}
 		var last lastParcours
 		if id == uuid.Nil {
 			if !intake {
 				return nil // nobody to follow: nothing kept
 			}
+			if found.id != uuid.Nil && p.ExternalID != "" {
+				// Kept apart: an identifier the other person holds stays theirs.
+				if p.ExternalID, err = unlessTaken(ctx, tx, p.ExternalID); err != nil {
+					return err
+				}
+			}
 			id, err = insertImported(ctx, tx, p)
 			if err != nil {
 				return err
 			}
 			res.Created, res.Changed = true, true
+			if found.id != uuid.Nil && found.rank == rankNIR {
+				if err := keepApart(ctx, tx, id, found.nir, p); err != nil {
+					return err
+				}
+			}
 		} else {
 			if p.NIR != "" && nirBody != "" && nirBody != domain.NIRBody(p.NIR) {
 				return domain.FieldError("nir", "Le NIR du fichier diffère de celui déjà enregistré pour cette personne (même numéro d'allocataire et date de naissance) : vérifiez l'identité.")
@@ -72,6 +103,13 @@ func (db *DB) ImportPerson(ctx context.Context, a domain.Actor, p domain.Importe
 				return err
 			}
 			res.Changed, res.Stale = changed, stale
+			if found.rank != rankExternal {
+				added, err := addExternalID(ctx, tx, id, p)
+				if err != nil {
+					return err
+				}
+				res.Changed = res.Changed || added
+			}
 			if last, err = findLastParcours(ctx, tx, id); err != nil {
 				return err
 			}
@@ -133,59 +171,94 @@ func identityKeys(p domain.ImportedPerson) []string {
 	return keys
 }
 
-// findIdentity returns the beneficiary the person is, if any, and their NIR
-// body. Two keys naming two different people is an error the report shows.
-// One query reads the three keys (each arm is skipped when its key is empty).
-func findIdentity(ctx context.Context, tx pgx.Tx, p domain.ImportedPerson) (uuid.UUID, string, error) {
-	type hit struct {
-		rank       int // 0 NIR, 1 identifiant, 2 numéro d'allocataire
-		id         uuid.UUID
-		nir, first string
+// Ranks of the keys a person is found by, strongest first.
+const (
+	rankKeptApart = iota - 1 // NIR and first name the département kept apart from the NIR's holder
+	rankNIR
+	rankExternal // the département's identifier, or one of its further identifiers
+	rankPayer    // allocataire number and birth date
+)
+
+// identity is the beneficiary a line names, and how it was found.
+type identity struct {
+	rank        int
+	id          uuid.UUID
+	nir         string // NIR body
+	first, last string
+}
+
+// findIdentity returns the beneficiary the person is, if any (zero id if
+// none). Two keys naming two different people is an error the report shows.
+// One query reads every key (each arm is skipped when its key is empty).
+func findIdentity(ctx context.Context, tx pgx.Tx, p domain.ImportedPerson) (identity, error) {
+	apart := ""
+	if p.NIR != "" {
+		apart = domain.NIRBody(p.NIR) + ":" + domain.FoldName(p.FirstName)
 	}
 	rows, err := tx.Query(ctx, `
-		SELECT 0, id, nir_body, first_name FROM beneficiaries WHERE $1 <> '' AND nir_body = $1
+		SELECT 0, id, nir_body, first_name, last_name FROM beneficiaries WHERE $1 <> '' AND nir_body = $1
 		UNION ALL
-		SELECT 1, id, nir_body, first_name FROM beneficiaries WHERE $2 <> '' AND external_id = $2
+		SELECT 1, id, nir_body, first_name, last_name FROM beneficiaries WHERE $2 <> '' AND external_id = $2
 		UNION ALL
-		SELECT 2, id, nir_body, first_name FROM beneficiaries
+		SELECT 1, b.id, b.nir_body, b.first_name, b.last_name FROM beneficiary_identifiers i JOIN beneficiaries b ON b.id = i.beneficiary_id
+		WHERE $2 <> '' AND i.value = $2 AND i.kind = 'external_id'
+		UNION ALL
+		SELECT -1, b.id, b.nir_body, b.first_name, b.last_name FROM beneficiary_identifiers i JOIN beneficiaries b ON b.id = i.beneficiary_id
+		WHERE $5 <> '' AND i.value = $5 AND i.kind = 'nir_first_name'
+		UNION ALL
+		SELECT 2, id, nir_body, first_name, last_name FROM beneficiaries
 		WHERE $3 <> '' AND payer_number = $3 AND birth_date = $4 AND ($1 = '' OR nir_body IS NULL OR nir_body = $1)`,
-		domain.NIRBody(p.NIR), p.ExternalID, p.PayerNumber, pgDate(p.BirthDate))
+		domain.NIRBody(p.NIR), p.ExternalID, p.PayerNumber, pgDate(p.BirthDate), apart)
 	if err != nil {
-		return uuid.Nil, "", err
+		return identity{}, err
 	}
-	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (hit, error) {
-		var h hit
-		var nir, first *string
-		err := r.Scan(&h.rank, &h.id, &nir, &first)
-		h.nir, h.first = deref(nir), deref(first)
+	hits, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (identity, error) {
+		var h identity
+		var nir, first, last *string
+		err := r.Scan(&h.rank, &h.id, &nir, &first, &last)
+		h.nir, h.first, h.last = deref(nir), deref(first), deref(last)
 		return h, err
 	})
 	if err != nil {
-		return uuid.Nil, "", err
+		return identity{}, err
 	}
-	slices.SortStableFunc(hits, func(a, b hit) int { return a.rank - b.rank })
+	slices.SortStableFunc(hits, func(a, b identity) int { return a.rank - b.rank })
+	if len(hits) > 0 && hits[0].rank == rankKeptApart {
+		// The NIR's holder is the other person of that decision.
+		kept := hits[0].id
+		hits = slices.DeleteFunc(hits, func(h identity) bool { return h.rank == rankNIR && h.id != kept })
+	}
 	// Someone with another NIR is another person of the household (the
 	// query's last condition). Several people share an allocataire number
 	// and birth date (twins in one household): the first name tells them
 	// apart.
-	byPayer := slices.IndexFunc(hits, func(h hit) bool { return h.rank == 2 })
+	byPayer := slices.IndexFunc(hits, func(h identity) bool { return h.rank == rankPayer })
 	if byPayer >= 0 && len(hits)-byPayer > 1 {
-		twins := slices.DeleteFunc(slices.Clone(hits[byPayer:]), func(h hit) bool { return !strings.EqualFold(h.first, p.FirstName) })
+		twins := slices.DeleteFunc(slices.Clone(hits[byPayer:]), func(h identity) bool { return !sameName(h.first, p.FirstName) })
 		if len(twins) > 1 {
-			return uuid.Nil, "", domain.FieldError("payer_number", "Plusieurs personnes ont ce numéro d'allocataire, cette date de naissance et ce prénom : ajoutez le NIR pour les distinguer.")
+			return identity{}, domain.FieldError("payer_number", "Plusieurs personnes ont ce numéro d'allocataire, cette date de naissance et ce prénom : ajoutez le NIR pour les distinguer.")
 		}
 		hits = append(hits[:byPayer], twins...)
 	}
 	if len(hits) == 0 {
-		return uuid.Nil, "", nil
+		return identity{}, nil
 	}
-	by := [...]string{"NIR", "identifiant", "numéro d'allocataire"}
 	for _, h := range hits[1:] {
 		if h.id != hits[0].id {
-			return uuid.Nil, "", domain.FieldError("identity", "Identité incohérente : le %s et le %s désignent deux bénéficiaires différents.", by[hits[0].rank], by[h.rank])
+			return identity{}, domain.FieldError("identity", "Identité incohérente : le %s et le %s désignent deux bénéficiaires différents.", rankFrench(hits[0].rank), rankFrench(h.rank))
 		}
 	}
-	return hits[0].id, hits[0].nir, nil
+	return hits[0], nil
+}
+
+func rankFrench(rank int) string {
+	switch rank {
+	case rankKeptApart, rankNIR:
+		return "NIR"
+	case rankExternal:
+		return "identifiant"
+	}
+	return "numéro d'allocataire"
 }
 
 func insertImported(ctx context.Context, tx pgx.Tx, p domain.ImportedPerson) (uuid.UUID, error) {
@@ -331,6 +404,23 @@ type ImportRun struct {
 	Info       map[string]any `json:"info,omitempty"`
 	StartedAt  time.Time      `json:"started_at"`
 	FinishedAt *time.Time     `json:"finished_at,omitempty"`
+	// Owner names the process running the import (host and pid); Lease is
+	// how long the import stays « en cours » without its progress being
+	// written again (DefaultImportLease when zero): past it, any serve's
+	// sweeper marks it interrupted (SweepImports).
+	Owner string        `json:"-"`
+	Lease time.Duration `json:"-"`
+}
+
+// DefaultImportLease: a running import writes its progress twice a second,
+// which renews its lease; 30 s without a write means its process died.
+const DefaultImportLease = 30 * time.Second
+
+func (r ImportRun) lease() time.Duration {
+	if r.Lease > 0 {
+		return r.Lease
+	}
+	return DefaultImportLease
 }
 
 // ImportReject is one rejected row or household.
@@ -344,9 +434,9 @@ func (db *DB) CreateImport(ctx context.Context, r ImportRun) (string, error) {
 	id := uuid.Must(uuid.NewV7()).String()
 	info, _ := json.Marshal(cmpMap(r.Info))
 	_, err := db.Pool.Exec(ctx, `
-		INSERT INTO imports (id, kind, file_name, sha256, size, actor, status, message, total, info)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		id, r.Kind, r.FileName, r.SHA256, r.Size, r.Actor, r.Status, nullText(r.Message), r.Total, info)
+		INSERT INTO imports (id, kind, file_name, sha256, size, actor, status, message, total, info, owner, lease_until)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, CASE WHEN $7 = 'running' THEN now() + $12::interval END)`,
+		id, r.Kind, r.FileName, r.SHA256, r.Size, r.Actor, r.Status, nullText(r.Message), r.Total, info, nullText(r.Owner), r.lease())
 	return id, err
 }
 
@@ -358,16 +448,19 @@ func cmpMap(m map[string]any) map[string]any {
 }
 
 // ImportProgress writes an import's counts, its new rejects (numbered from
-// seq) and, when status is not "running", its end.
+// seq) and, when status is not "running", its end; while it runs, each
+// write renews its lease. An import the sweeper already marked interrupted
+// stays so.
 func (db *DB) ImportProgress(ctx context.Context, r ImportRun, rejects []ImportReject, seq int) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		info, _ := json.Marshal(cmpMap(r.Info))
 		_, err := tx.Exec(ctx, `
 			UPDATE imports SET status = $2, message = $3, total = $4, processed = $5, created = $6, updated = $7,
 				unchanged = $8, rejected = $9, ignored = $10, info = $11,
-				finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END
-			WHERE id = $1`,
-			r.ID, r.Status, nullText(r.Message), r.Total, r.Processed, r.Created, r.Updated, r.Unchanged, r.Rejected, r.Ignored, info)
+				finished_at = CASE WHEN $2 = 'running' THEN NULL ELSE now() END,
+				lease_until = CASE WHEN $2 = 'running' THEN now() + $12::interval END
+			WHERE id = $1 AND (status = 'running' OR $2 <> 'running')`,
+			r.ID, r.Status, nullText(r.Message), r.Total, r.Processed, r.Created, r.Updated, r.Unchanged, r.Rejected, r.Ignored, info, r.lease())
 		if err != nil {
 			return err
 		}
@@ -443,12 +536,19 @@ func (db *DB) SetImportMapping(ctx context.Context, m map[string][]string, by st
 	return err
 }
 
-// AbandonImports marks as interrupted the imports left running by a stopped
-// process (called at start). Importing the file again finishes the work.
-func (db *DB) AbandonImports(ctx context.Context) (int64, error) {
+// SweepImports marks as interrupted the running imports whose lease has
+// expired: their process died (an import of a live process, of this serve
+// or another one, renews its lease twice a second). A run without a lease
+// (written before migration 014) gets one minute from its start. Importing
+// the file again finishes the work.
+func (db *DB) SweepImports(ctx context.Context) (int64, error) {
 	tag, err := db.Pool.Exec(ctx, `
-		UPDATE imports SET status = 'failed', finished_at = now(),
-			message = 'Import interrompu par l''arrêt du service. Relancez-le : ce qui est déjà importé ne sera pas dupliqué.'
-		WHERE status = 'running' AND started_at < now() - interval '5 seconds'`)
+		UPDATE imports SET status = 'failed', finished_at = now(), lease_until = NULL,
+			message = 'Import interrompu : le processus qui l''exécutait s''est arrêté. Relancez-le : ce qui est déjà importé ne sera pas dupliqué.'
+		WHERE status = 'running' AND coalesce(lease_until, started_at + interval '1 minute') < now()`)
 	return tag.RowsAffected(), err
 }
+
+// AbandonImports is SweepImports, called when serve starts: it never marks
+// the running imports of another live instance.
+func (db *DB) AbandonImports(ctx context.Context) (int64, error) { return db.SweepImports(ctx) }

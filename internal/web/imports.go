@@ -33,8 +33,13 @@ func (h *Handler) showImports(w http.ResponseWriter, r *http.Request, status int
 		h.fail(w, r, err)
 		return
 	}
+	conflicts, err := h.Service.CountIdentityConflicts(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	h.render(w, status, "imports", page{Title: "Imports", Nav: "imports", Actor: a, CSRF: csrf,
-		Data: map[string]any{"Imports": list, "Problem": problem, "Today": domain.DateOf(h.now()).String()}})
+		Data: map[string]any{"Imports": list, "Problem": problem, "Today": domain.DateOf(h.now()).String(), "IdentityConflicts": conflicts}})
 }
 
 // upload receives a file and starts its import, then shows its progress.

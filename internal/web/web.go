@@ -85,6 +85,8 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Post("/compte", h.setDigestOptOut)
 		r.Get("/imports", h.imports)
 		r.Post("/imports", h.upload)
+		r.Get("/imports/identites", h.identities)
+		r.Post("/imports/identites/{cid}", h.resolveIdentity)
 		r.Get("/imports/correspondance", h.mapping)
 		r.Post("/imports/correspondance", h.saveMapping)
 		r.Get("/imports/{iid}", h.importPage)
@@ -163,7 +165,7 @@ func (h *Handler) now() time.Time {
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign", "identities"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
@@ -384,6 +386,11 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	conflicts, err := h.Service.CountIdentityConflicts(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	total := domain.Workload{}
 	for _, l := range load {
 		total.Parcours += l.Parcours
@@ -398,7 +405,7 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf, Names: names,
 		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents, "Campaign": campaign,
-			"Today": domain.DateOf(time.Now()).String()}})
+			"IdentityConflicts": conflicts, "Today": domain.DateOf(time.Now()).String()}})
 }
 
 // search finds dossiers by name, identifier or NIR, within the actor's scope.
