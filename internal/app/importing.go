@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/postgres"
@@ -58,8 +60,76 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 	if err := p.Reprise.Validate(p.EnteredOn, s.today()); err != nil {
 		return ImportOutcome{}, err
 	}
+	if err := s.resolveReprise(ctx, a, p.Reprise); err != nil {
+		return ImportOutcome{}, err
+	}
 	out, _, err := s.applyImported(ctx, a, p)
 	return out, err
+}
+
+// looksLikeID: one word of letters, digits and . _ : - with at least a
+// digit, a hyphen or an underscore (« ref-42 », « R0042 »), where a name has
+// a space (« Agnès Martin »).
+func looksLikeID(v string) bool {
+	return !strings.ContainsAny(v, " \t") && strings.ContainsAny(v, "0123456789-_") && beneficiaryLikeID.MatchString(v)
+}
+
+var beneficiaryLikeID = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$`)
+
+// resolveReprise turns the structure and the référent a reprise line names
+// into records (found, or created: issue 19, « managed … by the reprise
+// file »), and puts their canonical name and id in the orientation. The
+// file's « Référent unique » column may hold a référent's id, e-mail address
+// or name: an address is an address; a text some référent has as id is
+// that id; anything else is a name.
+func (s *Service) resolveReprise(ctx context.Context, a domain.Actor, r *domain.Reprise) error {
+	if r == nil || r.Orientation == nil {
+		return nil
+	}
+	o := r.Orientation
+	ref := domain.ReferentRef{StructureName: o.Organism}
+	byID := false
+	switch v := strings.TrimSpace(o.ReferentID); {
+	case v == "":
+	case strings.Contains(v, "@"):
+		ref.ReferentEmail = v
+	default:
+		_, err := s.DB.GetReferent(ctx, v)
+		switch {
+		case err == nil:
+			byID = true
+		case domain.ErrorCode(err) != domain.ENOTFOUND:
+			return err
+		case looksLikeID(v):
+			// An id the département's previous tool used (« ref-42 »):
+			// kept as the référent's id, as the migration keeps those in
+			// use, in the line's structure.
+			if err := s.DB.EnsureReferentID(ctx, o.Organism, v); err != nil {
+				return err
+			}
+			if err := s.audit(ctx, a, "create", "referent", v, map[string]any{"by": "reprise"}); err != nil {
+				return err
+			}
+			byID = true
+		default:
+			ref.ReferentName = v
+		}
+		if byID {
+			o.ReferentID = v // an id says who; the line's structure is the orientation's
+		}
+	}
+	if ref.StructureName == "" && ref.ReferentEmail == "" && ref.ReferentName == "" {
+		return nil
+	}
+	res, err := s.ResolveReferent(ctx, a, ref)
+	if err != nil {
+		return err
+	}
+	o.Organism = cmpOr(res.StructureName, o.Organism)
+	if !byID {
+		o.ReferentID = res.ReferentID
+	}
+	return nil
 }
 
 // applyImported applies a normalised, valid person (ImportPerson, or a line

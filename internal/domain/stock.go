@@ -130,8 +130,10 @@ func (r *Reprise) Validate(entered, today Date) error {
 			return FieldError("orientation_decided_on", "La date de décision de l'orientation est obligatoire.")
 		case o.DecidedOn.After(today):
 			return FieldError("orientation_decided_on", "La date de décision de l'orientation ne peut pas être dans le futur.")
-		case o.ReferentID != "" && !beneficiaryIDPattern.MatchString(o.ReferentID):
-			return FieldError("orientation_referent_id", "L'identifiant du référent ne peut contenir que lettres, chiffres et . _ : - (64 caractères au plus).")
+		case len([]rune(o.ReferentID)) > 200:
+			// The file's référent is an id, an e-mail or a name, which the
+			// import resolves into a référent's id (app.resolveReprise).
+			return FieldError("orientation_referent_id", "Le référent (identifiant, adresse électronique ou nom) dépasse 200 caractères.")
 		case len([]rune(o.Organism)) > 200:
 			return FieldError("orientation_organism", "Le nom de l'organisme référent dépasse 200 caractères.")
 		}

@@ -258,6 +258,12 @@ func ensureDirectory(ctx context.Context, q queryer, structure, referentID, name
 	return nil
 }
 
+// EnsureReferentID makes sure a référent of that id exists (« Référent ID »,
+// in structure, else in UnspecifiedStructure), without moving an existing one.
+func (db *DB) EnsureReferentID(ctx context.Context, structure, id string) error {
+	return ensureDirectory(ctx, db.Pool, structure, id, "", "")
+}
+
 // ResolveReferent finds the structure and the référent a line of a reprise
 // file names, by id, e-mail or name, and creates them when absent. It
 // refuses, with a French reason, what would make a second record of the

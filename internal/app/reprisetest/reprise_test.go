@@ -7,6 +7,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -321,4 +322,47 @@ func TestMarkStockAllOnOlderRuns(t *testing.T) {
 	require.NoError(t, err)
 	require.Zero(t, rep.Added, "running it again changes nothing")
 	require.Len(t, view(t, "rep-old").Events, events)
+}
+
+// TestRepriseFindsItsReferents: the « Référent unique » column may give a
+// référent's id, e-mail or name; the structure is found or created by name;
+// a name makes one référent however many lines give it; an unknown old id
+// is kept as the référent's id; a référent (by e-mail) of another structure
+// is refused.
+func TestRepriseFindsItsReferents(t *testing.T) {
+	ctx := context.Background()
+	stamp := time.Now().UnixNano()
+	structure := fmt.Sprintf("CCAS de Caen %d", stamp)
+	name := fmt.Sprintf("Agnès Martin %d", stamp)
+	today := domain.DateOf(time.Now())
+	line := func(id, referent, organism string) domain.ImportedPerson {
+		return person(fmt.Sprintf("%s-%d", id, stamp), today.AddDays(-30), &domain.Reprise{Orientation: &domain.RepriseOrientation{
+			Track: domain.TrackSocial, Organism: organism, ReferentID: referent, DecidedOn: today.AddDays(-5)}})
+	}
+	_, byName := imported(t, line("RF-1", name, structure))
+	require.NotEmpty(t, byName.ReferentID)
+	require.NotEqual(t, name, byName.ReferentID, "a new référent gets an opaque id, never its name")
+	r, err := env.DB.GetReferent(ctx, byName.ReferentID)
+	require.NoError(t, err)
+	require.Equal(t, name, r.Name)
+	require.Equal(t, structure, r.StructureName)
+
+	_, again := imported(t, line("RF-2", "  "+name+" ", structure))
+	require.Equal(t, byName.ReferentID, again.ReferentID, "the same name: the same référent")
+
+	email := fmt.Sprintf("agnes.%d@cd14.fr", stamp)
+	_, err = env.DB.Pool.Exec(ctx, `UPDATE referents SET email = $1 WHERE id = $2`, email, byName.ReferentID)
+	require.NoError(t, err)
+	_, byEmail := imported(t, line("RF-3", strings.ToUpper(email), structure))
+	require.Equal(t, byName.ReferentID, byEmail.ReferentID, "found by e-mail")
+	_, byID := imported(t, line("RF-4", byName.ReferentID, structure))
+	require.Equal(t, byName.ReferentID, byID.ReferentID, "found by id")
+
+	oldID := fmt.Sprintf("ref-%d", stamp%100000)
+	_, old := imported(t, line("RF-5", oldID, structure))
+	require.Equal(t, oldID, old.ReferentID, "an old tool's id is kept")
+
+	_, err = env.Service.ImportPerson(ctx, dept, line("RF-6", email, "Mission locale "+structure))
+	require.Error(t, err, "a file never moves a référent to another structure")
+	require.Equal(t, domain.EINVALID, domain.ErrorCode(err))
 }
