@@ -108,21 +108,8 @@ func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Opt
 			}
 		}
 	}
-	if opt.Received.IsZero() {
-		opt.Received = domain.DateOf(time.Now())
-		if im.Service.NowFunc != nil {
-			opt.Received = domain.DateOf(im.Service.NowFunc())
-		}
-	}
-	if opt.Mapping == nil {
-		m, err := im.Service.DB.ImportMapping(ctx)
-		if err != nil {
-			return run, err
-		}
-		opt.Mapping = DefaultMapping()
-		if m != nil {
-			opt.Mapping = m
-		}
+	if err := im.defaults(ctx, &opt); err != nil {
+		return run, err
 	}
 
 	// Pass 1: hash, detect, check.
@@ -173,6 +160,32 @@ func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Opt
 		return run, err
 	}
 	return run, nil
+}
+
+func (im *Importer) today() domain.Date {
+	if im.Service.NowFunc != nil {
+		return domain.DateOf(im.Service.NowFunc())
+	}
+	return domain.DateOf(time.Now())
+}
+
+// defaults fills the received date (today) and the mapping (the
+// département's, else DefaultMapping).
+func (im *Importer) defaults(ctx context.Context, opt *Options) error {
+	if opt.Received.IsZero() {
+		opt.Received = im.today()
+	}
+	if opt.Mapping == nil {
+		m, err := im.Service.DB.ImportMapping(ctx)
+		if err != nil {
+			return err
+		}
+		opt.Mapping = DefaultMapping()
+		if m != nil {
+			opt.Mapping = m
+		}
+	}
+	return nil
 }
 
 func (im *Importer) log(ctx context.Context, a domain.Actor, run postgres.ImportRun) {
