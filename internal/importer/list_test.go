@@ -240,3 +240,30 @@ func FuzzReadXLSXCells(f *testing.F) {
 		}
 	})
 }
+
+// The template's headers read with the default mapping, as CSV and XLSX.
+func TestTemplateReadsBack(t *testing.T) {
+	var csvBuf bytes.Buffer
+	require.NoError(t, WriteTemplateCSV(&csvBuf))
+	line := "IOD-1;2820251108030;2055990;CAF;Lefèvre;Hélène;05/02/1982;15/02/2025;01/03/2025;0612345678;;h@exemple.fr;demandeur;" +
+		"social;CCAS;12/04/2025;ref-42;CER;02/05/2025;02/05/2025;01/05/2026;oui;non;non;oui;non;formation;01/09/2025;28/02/2027\n"
+	_, rows, err := readRows(t, append(csvBuf.Bytes(), line...), DefaultMapping())
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	require.NoError(t, rows[0].Err)
+	p := rows[0].Person
+	assert.Equal(t, domain.NewDate(2025, 3, 1), p.ReceivedOn)
+	require.NotNil(t, p.Reprise)
+	assert.Equal(t, domain.TrackSocial, p.Reprise.Orientation.Track)
+	assert.Equal(t, domain.ContractCER, p.Reprise.Contract.Kind)
+	assert.True(t, p.Reprise.Stock)
+	assert.Equal(t, []string{"housing"}, p.Reprise.Obstacles)
+	assert.Equal(t, domain.NewDate(2027, 2, 28), p.Reprise.Action.PlannedEndOn)
+	assert.Len(t, strings.Split(strings.TrimSpace(line), ";"), len(Fields), "one column per field")
+
+	var xl bytes.Buffer
+	require.NoError(t, WriteTemplateXLSX(&xl))
+	info, _, err := readXLSX(t, xl.Bytes(), "")
+	require.NoError(t, err)
+	assert.Len(t, info.Columns, len(Fields), "every template column is recognised")
+}
