@@ -69,7 +69,7 @@ func TestImportDryRunOverHTTP(t *testing.T) {
 	t.Parallel()
 	ref := fmt.Sprintf("DRY-%d", time.Now().UnixNano())
 	day := today().AddDays(-1).French()
-	list := "Identifiant;Nom *;Prénom *;Date de naissance;Date d'entrée;Téléphone;Parcours;Date d'orientation;Structure\n" +
+	list := "Identifiant;Nom *;Prénom *;Date de naissance;Date d'entrée;Téléphone;Type de parcours;Date d'orientation;Structure référente\n" +
 		ref + "-1;Martin;Léa;05/03/1982;" + day + ";12;social;" + day + ";CCAS\n" +
 		ref + "-2;Petit;Jean;31/02/1990;" + day + ";;;;\n" +
 		ref + "-3;Moreau;Inès;01/01/1990;" + day + ";;;;\n" +

@@ -187,7 +187,7 @@ func TestReadCSVInvalidBytes(t *testing.T) {
 }
 
 func TestReadListRepriseValues(t *testing.T) {
-	head := "Identifiant;Nom;Prénom;Date de naissance;Date d'entrée;Parcours;Date d'orientation;Référent;Type de contrat;Date de début du contrat;Date de fin du contrat;Action en cours;Début action\n"
+	head := "Identifiant;Nom;Prénom;Date de naissance;Date d'entrée;Type de parcours;Date d'orientation;Référent;Type de contrat;Date de début du contrat;Date de fin du contrat;Action en cours;Début action\n"
 	for _, c := range []struct {
 		kind string
 		want domain.ContractKind
