@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/parcours-rsa/parcours/internal/importer"
 )
@@ -100,4 +101,30 @@ func TestImportDryRunOverHTTP(t *testing.T) {
 	require.Contains(t, r.raw, "Nom")
 	require.Contains(t, r.raw, "identification")
 	require.Equal(t, 403, call(t, "referent:ref-1", "POST", "/api/v1/imports?dry_run=true", list).status)
+}
+
+// A workbook's named sheet, previewed over the API.
+func TestImportWorkbookDryRunOverHTTP(t *testing.T) {
+	t.Parallel()
+	f := excelize.NewFile()
+	require.NoError(t, f.SetSheetName("Sheet1", "Notes"))
+	_, err := f.NewSheet("Suivis")
+	require.NoError(t, err)
+	day := today().AddDays(-3)
+	rows := [][]any{{"Identifiant *", "Nom *", "Prénom *", "Date de naissance", "Date d'entrée en droits et devoirs"},
+		{fmt.Sprintf("WB-%d", time.Now().UnixNano()), "Martin", "Léa", 30387.0, day.French()}}
+	for i, r := range rows {
+		require.NoError(t, f.SetSheetRow("Suivis", fmt.Sprintf("A%d", i+1), &r))
+	}
+	buf, err := f.WriteToBuffer()
+	require.NoError(t, err)
+	r := call(t, "department", "POST", "/api/v1/imports?dry_run=true&feuille=Suivis", buf.String())
+	require.Equal(t, 200, r.status, r.raw)
+	require.Equal(t, "xlsx", r.body["format"])
+	require.EqualValues(t, 1, r.body["total"])
+	require.EqualValues(t, 0, r.body["rejected"], r.raw)
+	require.Equal(t, "Suivis", r.body["info"].(map[string]any)["sheet"])
+	r = call(t, "department", "POST", "/api/v1/imports?dry_run=true&feuille=Absente", buf.String())
+	require.Equal(t, 400, r.status)
+	require.Contains(t, r.raw, "Notes, Suivis")
 }
