@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"flag"
 	"fmt"
@@ -18,7 +19,10 @@ import (
 	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
-const importUsage = "usage : parcours import [--format flux|csv] [--workers N] [--received AAAA-MM-JJ] [--rejets FICHIER.csv] FICHIER"
+const importUsage = "usage : parcours import [--dry-run] [--format flux|csv|xlsx] [--feuille NOM] [--correspondance FICHIER.json] [--workers N] [--received AAAA-MM-JJ] [--rejets FICHIER.csv] FICHIER"
+
+// mappingHint names, after a refusal for missing columns, how to map them.
+const mappingHint = "Donnez les intitulés de vos colonnes : option --correspondance FICHIER.json (pour chaque champ, la liste des intitulés, par exemple {\"last_name\": [\"Nom d'usage\"], ...}), ou page Imports › Correspondance des colonnes."
 
 // importFile imports a CAF/MSA flux or a CSV list into the running service
 // (its PostgreSQL and Temporal server), with a progress bar on a terminal
@@ -26,7 +30,10 @@ const importUsage = "usage : parcours import [--format flux|csv] [--workers N] [
 func (m *Main) importFile(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("import", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
-	format := fs.String("format", "", "flux ou csv (par défaut : d'après le contenu)")
+	format := fs.String("format", "", "flux, csv ou xlsx (par défaut : d'après le contenu)")
+	dryRun := fs.Bool("dry-run", false, "prévisualise l'import sans rien écrire")
+	sheet := fs.String("feuille", "", "feuille du classeur à lire (par défaut : la première)")
+	mappingFile := fs.String("correspondance", "", "correspondance des colonnes (JSON) pour cet import")
 	workers := fs.Int("workers", 8, "personnes traitées en parallèle")
 	received := fs.String("received", "", "date de réception d'une liste CSV (par défaut : aujourd'hui)")
 	rejects := fs.String("rejets", "", "écrit les lignes rejetées dans ce fichier CSV")
@@ -39,7 +46,21 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 	} else if st.IsDir() {
 		return fmt.Errorf("%s est un répertoire", path)
 	}
-	opt := importer.Options{Format: *format, Workers: *workers}
+	opt := importer.Options{Format: *format, Workers: *workers, Sheet: *sheet}
+	if *mappingFile != "" {
+		data, err := os.ReadFile(*mappingFile)
+		if err != nil {
+			return fmt.Errorf("--correspondance : %w", err)
+		}
+		var mp importer.Mapping
+		if err := json.Unmarshal(data, &mp); err != nil {
+			return fmt.Errorf("--correspondance : JSON illisible : %v", err)
+		}
+		if err := mp.Validate(); err != nil {
+			return fmt.Errorf("--correspondance : %s", domain.ErrorMessage(err))
+		}
+		opt.Mapping = mp
+	}
 	if *received != "" {
 		d, err := domain.ParseDate(*received)
 		if err != nil {
@@ -56,6 +77,20 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 		return err
 	}
 	defer stop()
+	actor := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours import", Role: domain.RoleDepartment}
+	if *dryRun {
+		policy, _ := domain.LookupPolicy(cfg.Policy)
+		im := &importer.Importer{Service: &app.Service{DB: db, Policy: policy, Settings: cfg.Settings(), Logger: logger}}
+		pv, err := im.Preview(ctx, actor, importer.FileSource(filepath.Base(path), path), opt)
+		if err != nil {
+			if _, ok := pv.Info["missing_columns"]; ok {
+				return fmt.Errorf("%s\n%s", domain.ErrorMessage(err), mappingHint)
+			}
+			return err
+		}
+		printPreview(m.Stdout, pv)
+		return nil
+	}
 	address := cfg.TemporalAddress
 	if cfg.Embedded() {
 		address = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
@@ -76,7 +111,6 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 
 	bar := newProgressBar(m.Stderr)
 	opt.Progress = bar.show
-	actor := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours import", Role: domain.RoleDepartment}
 	fmt.Fprintf(m.Stderr, "Vérification de %s…\n", filepath.Base(path))
 	run, err := im.Run(ctx, actor, importer.FileSource(filepath.Base(path), path), opt)
 	bar.done()
@@ -84,7 +118,10 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 		return err
 	}
 	printSummary(m.Stdout, run)
-	if run.Rejected > 0 {
+	if run.Status == "refused" && run.Info["missing_columns"] != nil {
+		fmt.Fprintf(m.Stdout, "  %s\n", mappingHint)
+	}
+	if run.Rejected > 0 || infoCount(run.Info["warned"]) > 0 {
 		list, lerr := db.ImportRejects(context.WithoutCancel(ctx), run.ID)
 		if lerr != nil {
 			return errors.Join(err, lerr)
@@ -103,17 +140,57 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 			}
 			fmt.Fprintf(m.Stdout, "Lignes rejetées écrites dans %s.\n", *rejects)
 		} else {
-			fmt.Fprintln(m.Stdout, "Lignes rejetées :")
-			for i, r := range list {
-				if i == 20 {
-					fmt.Fprintf(m.Stdout, "  … et %d autres (option --rejets FICHIER.csv pour la liste entière)\n", len(list)-20)
-					break
-				}
-				fmt.Fprintf(m.Stdout, "  ligne %d : %s\n", r.Line, r.Reason)
-			}
+			fmt.Fprintln(m.Stdout, "Lignes rejetées et avertissements :")
+			printReport(m.Stdout, list, 20)
 		}
 	}
 	return err
+}
+
+// printReport prints at most n report lines, their kind said.
+func printReport(w io.Writer, list []postgres.ImportReject, n int) {
+	for i, r := range list {
+		if i == n {
+			fmt.Fprintf(w, "  … et %d autres (option --rejets FICHIER.csv pour la liste entière)\n", len(list)-n)
+			break
+		}
+		fmt.Fprintf(w, "  ligne %d (%s) : %s\n", r.Line, importer.ReportKindFrench(r.Kind), r.Reason)
+	}
+}
+
+func infoCount(v any) int {
+	if f, ok := v.(float64); ok {
+		return int(f)
+	}
+	if n, ok := v.(int); ok {
+		return n
+	}
+	return 0
+}
+
+// printPreview prints what an import would do.
+func printPreview(w io.Writer, pv importer.Preview) {
+	fmt.Fprintf(w, "Prévisualisation de %s : rien n'a été écrit.\n", pv.FileName)
+	if warn, ok := pv.Info["warning"].(string); ok {
+		fmt.Fprintf(w, "  Attention : %s\n", warn)
+	}
+	fmt.Fprintf(w, "  %d lignes · %d rejetées · %d avec avertissement · %d ignorées (non soumis aux droits et devoirs ou droit clos)\n",
+		pv.Total, pv.Rejected, pv.Warned, pv.Ignored)
+	fmt.Fprintln(w, "Parcours après l'import :")
+	for _, c := range pv.Counts {
+		fmt.Fprintf(w, "  %s : %d\n", c.Label, c.Count)
+	}
+	fmt.Fprintf(w, "  dont en retard : %d · orientation confiée à France Travail : %d · contrat dû au 1er janvier 2027 : %d\n", pv.Overdue, pv.HandedOver, pv.Stock)
+	if len(pv.Samples) > 0 {
+		fmt.Fprintln(w, "Premières lignes de chaque état :")
+		for _, s := range pv.Samples {
+			fmt.Fprintf(w, "  ligne %d : %s %s → %s\n", s.Line, s.LastName, s.FirstName, s.Label)
+		}
+	}
+	if len(pv.Report) > 0 {
+		fmt.Fprintln(w, "Lignes rejetées et avertissements :")
+		printReport(w, pv.Report, len(pv.Report))
+	}
 }
 
 func currentUser() string {
@@ -135,8 +212,8 @@ func printSummary(w io.Writer, r postgres.ImportRun) {
 	if warn, ok := r.Info["warning"].(string); ok {
 		fmt.Fprintf(w, "  Attention : %s\n", warn)
 	}
-	fmt.Fprintf(w, "  %d lus · %d créés · %d mis à jour · %d inchangés · %d ignorés (non soumis aux droits et devoirs) · %d rejetés\n",
-		r.Processed, r.Created, r.Updated, r.Unchanged, r.Ignored, r.Rejected)
+	fmt.Fprintf(w, "  %d lus · %d créés · %d mis à jour · %d inchangés · %d ignorés (non soumis aux droits et devoirs) · %d rejetés · %d avec avertissement\n",
+		r.Processed, r.Created, r.Updated, r.Unchanged, r.Ignored, r.Rejected, infoCount(r.Info["warned"]))
 	for _, note := range importer.IdentityNotes(r) {
 		fmt.Fprintf(w, "  %s\n", note)
 	}

@@ -113,11 +113,13 @@ func (p ImportedPerson) Validate(today Date) error {
 		return err
 	}
 	switch {
-	case p.BirthDate.IsZero():
-		return FieldError("birth_date", "La date de naissance est obligatoire.")
+	case p.BirthDate.IsZero() && p.NIR == "" && p.ExternalID == "":
+		// The allocataire number names a household: the birth date tells
+		// its people apart. A NIR or the département's identifier suffices.
+		return FieldError("birth_date", "La date de naissance est obligatoire quand le numéro d'allocataire est le seul identifiant.")
 	case p.BirthDate.After(today):
 		return FieldError("birth_date", "La date de naissance ne peut pas être dans le futur.")
-	case p.BirthDate.Before(NewDate(1900, 1, 1)):
+	case !p.BirthDate.IsZero() && p.BirthDate.Before(NewDate(1900, 1, 1)):
 		return FieldError("birth_date", "La date de naissance est antérieure à 1900.")
 	case p.Subject && p.EnteredOn.IsZero():
 		return FieldError("entered_at", "La date d'entrée en droits et devoirs est obligatoire.")

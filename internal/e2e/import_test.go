@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
@@ -110,4 +112,72 @@ func TestImportCommandAndKill9(t *testing.T) {
 	var failed int
 	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM imports WHERE status = 'failed'`).Scan(&failed))
 	require.Equal(t, 1, failed, "the interrupted import is recorded as such")
+}
+
+// TestImportListsThroughCLI: a workbook previewed with --dry-run (nothing
+// written), then imported; a CSV missing columns names the mapping option;
+// a CSV with a cut last line and malformed values.
+func TestImportListsThroughCLI(t *testing.T) {
+	t.Parallel()
+	dbURL := pgtest.NewURL(t)
+	s := newService(t, map[string]string{"DATABASE_URL": dbURL, "PARCOURS_DATA_DIR": t.TempDir()})
+	s.start()
+	dir := t.TempDir()
+	day := domain.DateOf(time.Now()).AddDays(-10)
+
+	f := excelize.NewFile()
+	require.NoError(t, f.SetSheetName("Sheet1", "Notes"))
+	_, err := f.NewSheet("Suivis")
+	require.NoError(t, err)
+	rows := [][]any{
+		{"NIR *", "Nom *", "Prénom *", "Date d'entrée en droits et devoirs *", "Adresse électronique", "Parcours d'orientation", "Date de la décision d'orientation", "Type de contrat", "Date de début du contrat", "Date de fin du contrat"},
+		{"2820251108030", "Lefèvre", "Hélène", day.French(), "pas-une-adresse", "professionnel", day.French(), "PPAE", day.French(), day.AddMonths(6).French()},
+		{"1810693050030", "Martin", "Paul", day.French()},
+	}
+	for i, r := range rows {
+		require.NoError(t, f.SetSheetRow("Suivis", fmt.Sprintf("A%d", i+1), &r))
+	}
+	xlsx := filepath.Join(dir, "reprise.xlsx")
+	require.NoError(t, f.SaveAs(xlsx))
+
+	conn, err := pgx.Connect(context.Background(), dbURL)
+	require.NoError(t, err)
+	defer conn.Close(context.Background())
+	count := func() int {
+		var n int
+		require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM beneficiaries`).Scan(&n))
+		return n
+	}
+
+	out, err := s.importCmd("--dry-run", "--feuille", "Suivis", xlsx).CombinedOutput()
+	require.NoError(t, err, string(out))
+	for _, want := range []string{"rien n'a été écrit", "en accompagnement : 1", "en attente d'orientation : 1", "adresse électronique", "(avertissement)", "Lefèvre Hélène"} {
+		require.Contains(t, string(out), want)
+	}
+	require.Zero(t, count(), "a dry run writes nothing")
+
+	out, err = s.importCmd("--feuille", "Suivis", xlsx).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "terminé")
+	require.Contains(t, string(out), "2 créés")
+	require.Contains(t, string(out), "1 avec avertissement")
+	require.Equal(t, 2, count())
+
+	bad := filepath.Join(dir, "liste.csv")
+	require.NoError(t, os.WriteFile(bad, []byte("Nom de famille;Ville\nMartin;Valence\n"), 0o600))
+	out, err = s.importCmd(bad).CombinedOutput()
+	require.Error(t, err)
+	for _, want := range []string{"« Nom »", "« Prénom »", "identification", "--correspondance"} {
+		require.Contains(t, string(out), want)
+	}
+
+	cut := filepath.Join(dir, "cut.csv")
+	require.NoError(t, os.WriteFile(cut, []byte("Identifiant;Nom;Prénom;Date d'entrée\nCLI-1;Petit;Jean;"+day.French()+"\nCLI-2;Mor"), 0o600))
+	out, err = s.importCmd(cut).CombinedOutput()
+	require.NoError(t, err, string(out))
+	require.Contains(t, string(out), "1 créés")
+	require.Contains(t, string(out), "ligne 3 (rejet) : la dernière ligne du fichier est coupée")
+	var truncated int
+	require.NoError(t, conn.QueryRow(context.Background(), `SELECT count(*) FROM beneficiaries WHERE external_id LIKE 'CLI-2%' OR last_name = 'Mor'`).Scan(&truncated))
+	require.Zero(t, truncated, "nothing created from a cut line")
 }

@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net/http"
+	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
@@ -20,14 +22,16 @@ func (h *Handler) importer() *importer.Importer {
 }
 
 // handleStartImport takes the file as the request body (any content type):
-// ?format=flux|csv (default: detected), ?name= the file name for the
-// report, ?received=YYYY-MM-DD for a CSV list. It answers 202 with the
-// import, whose progress GET /imports/{id} follows.
+// ?format=flux|csv|xlsx (default: detected), ?feuille= the workbook's sheet
+// (default: the first), ?name= the file name for the report,
+// ?received=YYYY-MM-DD for a list. It answers 202 with the import, whose
+// progress GET /imports/{id} follows. ?dry_run=true writes nothing and
+// answers 200 with the preview (importer.Preview).
 func (h *Handler) handleStartImport(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
-	opt := importer.Options{Format: q.Get("format")}
-	if opt.Format != "" && opt.Format != importer.FormatFlux && opt.Format != importer.FormatCSV {
-		h.Error(w, r, domain.FieldError("format", "Format inconnu %q : flux ou csv.", opt.Format))
+	opt := importer.Options{Format: q.Get("format"), Sheet: q.Get("feuille")}
+	if opt.Format != "" && opt.Format != importer.FormatFlux && opt.Format != importer.FormatCSV && opt.Format != importer.FormatXLSX {
+		h.Error(w, r, domain.FieldError("format", "Format inconnu %q : flux, csv ou xlsx.", opt.Format))
 		return
 	}
 	if v := q.Get("received"); v != "" {
@@ -43,6 +47,18 @@ func (h *Handler) handleStartImport(w http.ResponseWriter, r *http.Request) {
 		name = "api-" + opt.Format
 	}
 	a := actorFrom(r.Context())
+	if dry, _ := strconv.ParseBool(q.Get("dry_run")); dry {
+		// Nothing written: what the import would do.
+		body := http.MaxBytesReader(w, r.Body, importer.MaxUpload+1)
+		src := importer.Source{Name: name, Open: func() (io.ReadCloser, error) { return io.NopCloser(body), nil }}
+		pv, err := h.importer().Preview(r.Context(), a, src, opt)
+		if err != nil {
+			h.Error(w, r, err)
+			return
+		}
+		writeJSON(w, http.StatusOK, pv)
+		return
+	}
 	id, err := h.importer().Start(r.Context(), a, name, http.MaxBytesReader(w, r.Body, importer.MaxUpload+1), opt)
 	if err != nil {
 		h.Error(w, r, err)

@@ -94,29 +94,42 @@ func TestReadCSVMappingAndRejects(t *testing.T) {
 	assert.NoError(t, rows[2].Err)
 	assert.Equal(t, 6, rows[2].Line)
 	assert.Equal(t, "Du Bois", rows[2].Person.LastName)
-	require.Error(t, rows[3].Err)
+	// Without an entry date, the parcours starts on the received date, and
+	// the report says so.
+	require.NoError(t, rows[3].Err)
 	assert.Equal(t, 8, rows[3].Line)
+	assert.Equal(t, listDay, rows[3].Person.EnteredOn)
+	require.Len(t, rows[3].Warnings, 1)
+	assert.Contains(t, rows[3].Warnings[0], "date de réception")
 }
 
 func TestReadCSVRefusesWrongFiles(t *testing.T) {
 	_, _, err := readRows(t, []byte("Nom,Prénom\nMartin,Léa\n"), DefaultMapping())
 	require.Error(t, err)
 	assert.Contains(t, err.Error(), "colonnes manquantes")
-	assert.Contains(t, err.Error(), "Date de naissance")
+	assert.Contains(t, err.Error(), "identification")
+	// Every missing column is named.
+	_, _, err = readRows(t, []byte("Date de naissance,Ville\n01/01/1980,Valence\n"), DefaultMapping())
+	var mc *MissingColumnsError
+	require.ErrorAs(t, err, &mc)
+	assert.Len(t, mc.Missing, 3)
+	for _, want := range []string{"« Nom »", "« Prénom »", "identification"} {
+		assert.Contains(t, err.Error(), want)
+	}
 
 	_, _, err = readRows(t, []byte("<?xml version=\"1.0\"?><Racine/>"), DefaultMapping())
 	assert.ErrorContains(t, err, "XML")
 	_, _, err = readRows(t, []byte("PK\x03\x04\x00\x00binary"), DefaultMapping())
+	assert.ErrorContains(t, err, "XLSX")
+	_, _, err = readRows(t, []byte("\xD0\xCF\x11\xE0\x00\x00binary"), DefaultMapping())
 	assert.ErrorContains(t, err, "binaires")
 	_, _, err = readRows(t, nil, DefaultMapping())
 	assert.ErrorContains(t, err, "vide")
 
 	bad := DefaultMapping()
-	delete(bad, FieldBirthDate)
+	delete(bad, FieldFirstName)
 	_, _, err = readRows(t, []byte(contacts), bad)
 	assert.ErrorContains(t, err, "obligatoire")
-	_, _, err = readRows(t, []byte(strings.ReplaceAll(contacts, "DATE NAISSANCE", "AGE")), DefaultMapping())
-	assert.ErrorContains(t, err, "Date de naissance")
 }
 
 func TestNormalizeHeader(t *testing.T) {

@@ -52,16 +52,55 @@ var ErrNotFlux = errors.New("not a flux")
 func charsetReader(label string, in io.Reader) (io.Reader, error) {
 	switch strings.ToLower(strings.TrimSpace(label)) {
 	case "windows-1252", "cp1252", "x-cp1252":
-		return charmap.Windows1252.NewDecoder().Reader(in), nil
+		return charmap.Windows1252.NewDecoder().Reader(&byteCheck{r: in, enc: "windows-1252", bad: windows1252Undefined}), nil
 	case "iso-8859-1", "iso8859-1", "latin1", "latin-1", "l1":
-		return charmap.ISO8859_1.NewDecoder().Reader(in), nil
+		return charmap.ISO8859_1.NewDecoder().Reader(&byteCheck{r: in, enc: "ISO-8859-1", bad: c1Control}), nil
 	case "iso-8859-15", "iso8859-15", "latin9", "latin-9":
-		return charmap.ISO8859_15.NewDecoder().Reader(in), nil
+		return charmap.ISO8859_15.NewDecoder().Reader(&byteCheck{r: in, enc: "ISO-8859-15", bad: c1Control}), nil
 	case "us-ascii", "ascii":
 		return in, nil
 	}
 	return nil, fmt.Errorf("encodage %q non pris en charge (attendu windows-1252, ISO-8859-1 ou UTF-8)", label)
 }
+
+func windows1252Undefined(b byte) bool {
+	return b == 0x81 || b == 0x8D || b == 0x8F || b == 0x90 || b == 0x9D
+}
+
+func c1Control(b byte) bool { return b >= 0x80 && b <= 0x9F }
+
+// byteCheck refuses a byte that is no character in the declared encoding
+// (decoded, it would be a control character), saying where: the flux is then
+// refused before anything is written.
+type byteCheck struct {
+	r         io.Reader
+	enc       string
+	bad       func(byte) bool
+	line, col int
+}
+
+func (c *byteCheck) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if c.line == 0 {
+		c.line = 1
+	}
+	for i := 0; i < n; i++ {
+		b := p[i]
+		if b == '\n' {
+			c.line, c.col = c.line+1, 0
+			continue
+		}
+		c.col++
+		if c.bad(b) {
+			return i, &byteError{fmt.Sprintf("octet 0x%02X invalide en %s ligne %d, colonne %d (le fichier est-il dans l'encodage qu'il déclare ?)", b, c.enc, c.line, c.col)}
+		}
+	}
+	return n, err
+}
+
+type byteError struct{ msg string }
+
+func (e *byteError) Error() string { return e.msg }
 
 // The parts of InfosFoyerRSA a parcours needs (vrsb0801, cnaf-flux.md §2.2).
 type xmlFoyer struct {
@@ -218,6 +257,10 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 
 func syntaxError(dec *xml.Decoder, err error) error {
 	line, _ := dec.InputPos()
+	var be *byteError
+	if errors.As(err, &be) {
+		return be
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected EOF") {
 		return fmt.Errorf("le flux est tronqué : il s'arrête ligne %d au milieu d'un élément", line)
 	}

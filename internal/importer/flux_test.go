@@ -3,6 +3,7 @@ package importer
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -204,4 +205,22 @@ func FuzzReadFlux(f *testing.F) {
 			t.Fatalf("a file without trailer was accepted")
 		}
 	})
+}
+
+// A byte that is no character in the declared encoding is reported with its
+// line and column, and the flux refused: never stored as a control
+// character (0x81 decodes to U+0081 in Windows-1252's WHATWG table).
+func TestReadFluxInvalidByte(t *testing.T) {
+	for _, enc := range []string{"windows-1252", "ISO-8859-1"} {
+		data := encode(t, sampleFlux(enc))
+		i := bytes.Index(data, []byte("LEF\xc8VRE"))
+		require.Positive(t, i)
+		data[i+1] = 0x81
+		line := bytes.Count(data[:i], []byte("\n")) + 1
+		col := i - bytes.LastIndexByte(data[:i], '\n') + 1
+		_, _, err := readAll(t, data)
+		require.Error(t, err, enc)
+		assert.Contains(t, err.Error(), "0x81", enc)
+		assert.Contains(t, err.Error(), fmt.Sprintf("ligne %d, colonne %d", line, col), enc)
+	}
 }

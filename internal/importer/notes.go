@@ -33,15 +33,3 @@ func IdentityNotes(r postgres.ImportRun) []string {
 	}
 	return notes
 }
-
-// infoInt reads a count of ImportRun.Info, an int while the import runs, a
-// float64 once read back from the database.
-func infoInt(v any) int {
-	switch n := v.(type) {
-	case int:
-		return n
-	case float64:
-		return int(n)
-	}
-	return 0
-}

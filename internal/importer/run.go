@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 const (
 	FormatFlux = "flux" // CAF/MSA flux bénéficiaires (XML, vrsb0801)
 	FormatCSV  = "csv"  // a list of people in droits et devoirs
+	FormatXLSX = "xlsx" // the same list, as an Excel workbook
 )
 
 // Source is a file to import; Open is called once per pass.
@@ -42,8 +44,9 @@ func FileSource(name, path string) Source {
 type Options struct {
 	Format   string      // "" to detect from the content
 	Workers  int         // people applied at once (default 8)
-	Mapping  Mapping     // CSV columns; nil: the département's, else DefaultMapping
-	Received domain.Date // date a CSV list was received (default: today)
+	Mapping  Mapping     // list columns; nil: the département's, else DefaultMapping
+	Received domain.Date // date a list was received (default: today)
+	Sheet    string      // the workbook's sheet to read ("" the first)
 	// Progress is called about twice a second while the import runs, and
 	// once at its end.
 	Progress func(postgres.ImportRun)
@@ -80,9 +83,10 @@ const DefaultAttemptTimeout = 2 * time.Minute
 
 // job is one person to apply, or a row already rejected by the parser.
 type job struct {
-	line   int
-	person domain.ImportedPerson
-	err    error
+	line     int
+	person   domain.ImportedPerson
+	err      error
+	warnings []string
 }
 
 // Run imports a file: it checks the whole file first (a file that is not
@@ -107,21 +111,8 @@ func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Opt
 			}
 		}
 	}
-	if opt.Received.IsZero() {
-		opt.Received = domain.DateOf(time.Now())
-		if im.Service.NowFunc != nil {
-			opt.Received = domain.DateOf(im.Service.NowFunc())
-		}
-	}
-	if opt.Mapping == nil {
-		m, err := im.Service.DB.ImportMapping(ctx)
-		if err != nil {
-			return run, err
-		}
-		opt.Mapping = DefaultMapping()
-		if m != nil {
-			opt.Mapping = m
-		}
+	if err := im.defaults(ctx, &opt); err != nil {
+		return run, err
 	}
 
 	// Pass 1: hash, detect, check.
@@ -174,6 +165,32 @@ func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Opt
 	return run, nil
 }
 
+func (im *Importer) today() domain.Date {
+	if im.Service.NowFunc != nil {
+		return domain.DateOf(im.Service.NowFunc())
+	}
+	return domain.DateOf(time.Now())
+}
+
+// defaults fills the received date (today) and the mapping (the
+// département's, else DefaultMapping).
+func (im *Importer) defaults(ctx context.Context, opt *Options) error {
+	if opt.Received.IsZero() {
+		opt.Received = im.today()
+	}
+	if opt.Mapping == nil {
+		m, err := im.Service.DB.ImportMapping(ctx)
+		if err != nil {
+			return err
+		}
+		opt.Mapping = DefaultMapping()
+		if m != nil {
+			opt.Mapping = m
+		}
+	}
+	return nil
+}
+
 func (im *Importer) log(ctx context.Context, a domain.Actor, run postgres.ImportRun) {
 	if im.Logger != nil {
 		im.Logger.Info("import", "importID", run.ID, "kind", run.Kind, "status", run.Status, "total", run.Total,
@@ -216,16 +233,18 @@ func (im *Importer) check(src Source, run *postgres.ImportRun, opt *Options) (in
 		if info.CreatedOn.After(opt.Received) {
 			return 0, fmt.Errorf("le flux est daté du %s, dans le futur", info.CreatedOn.French())
 		}
-	case FormatCSV:
-		info, err := ReadCSV(br, opt.Mapping, opt.Received, func(Row) error { total++; return nil })
+	case FormatCSV, FormatXLSX:
+		info, err := readList(br, *opt, func(Row) error { total++; return nil })
 		if err != nil {
+			var mc *MissingColumnsError
+			if errors.As(err, &mc) {
+				run.Info["missing_columns"] = mc.Missing
+			}
 			return 0, err
 		}
-		run.Info["separator"] = string(info.Separator)
-		run.Info["encoding"] = info.Encoding
-		run.Info["columns"] = info.Columns
+		listInfo(run, info)
 	default:
-		return 0, fmt.Errorf("format inconnu %q (flux ou csv)", opt.Format)
+		return 0, fmt.Errorf("format inconnu %q (flux, csv ou xlsx)", opt.Format)
 	}
 	if _, err := io.Copy(io.Discard, br); err != nil {
 		return 0, err
@@ -248,14 +267,41 @@ func (c *countingReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// detect: XML starts with '<' (after a BOM and spaces), anything else is a list.
+// detect: XML starts with '<' (after a BOM and spaces), a workbook is a
+// zip archive, anything else is a CSV list.
 func detect(br *bufio.Reader) string {
 	head, _ := br.Peek(512)
+	if bytes.HasPrefix(head, []byte("PK\x03\x04")) {
+		return FormatXLSX
+	}
 	head = bytes.TrimPrefix(head, []byte{0xEF, 0xBB, 0xBF})
 	if t := bytes.TrimLeft(head, " \t\r\n"); len(t) > 0 && t[0] == '<' {
 		return FormatFlux
 	}
 	return FormatCSV
+}
+
+// readList reads a CSV list or a workbook's sheet.
+func readList(r io.Reader, opt Options, fn func(Row) error) (CSVInfo, error) {
+	if opt.Format == FormatXLSX {
+		return ReadXLSX(r, opt.Sheet, opt.Mapping, opt.Received, fn)
+	}
+	return ReadCSV(r, opt.Mapping, opt.Received, fn)
+}
+
+// listInfo records in the report what the reading learnt of a list.
+func listInfo(run *postgres.ImportRun, info CSVInfo) {
+	if info.Format == FormatCSV {
+		run.Info["separator"] = string(info.Separator)
+		run.Info["encoding"] = info.Encoding
+	}
+	if info.Sheet != "" {
+		run.Info["sheet"] = info.Sheet
+	}
+	run.Info["columns"] = info.Columns
+	if len(info.Warnings) > 0 {
+		run.Info["warning"] = strings.Join(info.Warnings, " ")
+	}
 }
 
 // apply is the second pass: the parser feeds the workers, the results are
@@ -271,10 +317,11 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 
 	jobs := make(chan job, opt.Workers*4)
 	type result struct {
-		line    int
-		outcome app.ImportOutcome
-		err     error
-		noDuty  bool // a flux person without the droits-et-devoirs block
+		line     int
+		outcome  app.ImportOutcome
+		err      error
+		noDuty   bool // a flux person without the droits-et-devoirs block
+		warnings []string
 	}
 	results := make(chan result, opt.Workers*4)
 	var parseErr error
@@ -307,9 +354,9 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 				}
 				return nil
 			})
-		case FormatCSV:
-			_, parseErr = ReadCSV(br, opt.Mapping, opt.Received, func(r Row) error {
-				return send(job{line: r.Line, person: r.Person, err: r.Err})
+		case FormatCSV, FormatXLSX:
+			_, parseErr = readList(br, opt, func(r Row) error {
+				return send(job{line: r.Line, person: r.Person, err: r.Err, warnings: r.Warnings})
 			})
 		}
 	}()
@@ -320,13 +367,13 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 			defer wg.Done()
 			for j := range jobs {
 				if j.err != nil {
-					results <- result{line: j.line, err: domain.Errorf(domain.EINVALID, "%s", j.err.Error())}
+					results <- result{line: j.line, err: domain.Errorf(domain.EINVALID, "%s", j.err.Error()), warnings: j.warnings}
 					continue
 				}
 				j.person.ImportID = run.ID
 				out, err := im.applyOne(ctx, a, j.person)
 				order.release(j.person.IdentityKeys())
-				results <- result{line: j.line, outcome: out, err: err, noDuty: j.person.NoDutyBlock}
+				results <- result{line: j.line, outcome: out, err: err, noDuty: j.person.NoDutyBlock, warnings: j.warnings}
 			}
 		}()
 	}
@@ -366,6 +413,12 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 				return flush()
 			}
 			run.Processed++
+			if len(r.warnings) > 0 {
+				run.Info["warned"] = infoInt(run.Info["warned"]) + 1
+			}
+			for _, w := range r.warnings {
+				rejects = append(rejects, postgres.ImportReject{Line: r.line, Kind: postgres.ReportWarning, Reason: w})
+			}
 			code := domain.ErrorCode(r.err)
 			switch {
 			case r.err == nil:
@@ -384,9 +437,17 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 				if r.noDuty {
 					countInfo(run, InfoNoDutyBlock, r.line)
 				}
+				// What a later reprise line changed in an open parcours,
+				// and what it gives that was not applied (with why).
+				for _, c := range r.outcome.Changes {
+					rejects = append(rejects, postgres.ImportReject{Line: r.line, Kind: postgres.ReportInfo, Reason: c})
+				}
+				for _, u := range r.outcome.Unapplied {
+					rejects = append(rejects, postgres.ImportReject{Line: r.line, Kind: postgres.ReportInfo, Reason: u})
+				}
 			case code == domain.EINVALID || code == domain.ECONFLICT || code == domain.ENOTFOUND:
 				run.Rejected++
-				rejects = append(rejects, postgres.ImportReject{Line: r.line, Reason: domain.ErrorMessage(r.err)})
+				rejects = append(rejects, postgres.ImportReject{Line: r.line, Kind: postgres.ReportReject, Reason: domain.ErrorMessage(r.err)})
 			default:
 				if fatal == nil {
 					fatal = r.err
@@ -490,6 +551,18 @@ func (im *Importer) applyOne(ctx context.Context, a domain.Actor, p domain.Impor
 		}
 		delay *= 2
 	}
+}
+
+// infoInt reads a count kept in an import's Info (an int while it runs, a
+// float64 once read back from PostgreSQL).
+func infoInt(v any) int {
+	switch n := v.(type) {
+	case int:
+		return n
+	case float64:
+		return int(n)
+	}
+	return 0
 }
 
 func openFile(path string) (io.ReadCloser, error) { return os.Open(path) }

@@ -264,7 +264,7 @@ func rankFrench(rank int) string {
 func insertImported(ctx context.Context, tx pgx.Tx, p domain.ImportedPerson) (uuid.UUID, error) {
 	id := uuid.Must(uuid.NewV7())
 	ext := p.ExternalID
-	if ext == "" && p.PayerNumber != "" {
+	if ext == "" && p.PayerNumber != "" && !p.BirthDate.IsZero() {
 		ext = fmt.Sprintf("%s-%s-%s", cmpOr(p.Payer, "CAF"), p.PayerNumber, strings.ReplaceAll(p.BirthDate.String(), "-", ""))
 	}
 	for attempt := 0; ; attempt++ {
@@ -316,7 +316,7 @@ func updateImported(ctx context.Context, tx pgx.Tx, id uuid.UUID, p domain.Impor
 			nir           = CASE WHEN $2::text IS NOT NULL AND (nir IS NULL OR length($2) > length(nir)) THEN $2 ELSE nir END,
 			last_name     = $3,
 			first_name    = $4,
-			birth_date    = $5,
+			birth_date    = coalesce($5, birth_date),
 			payer         = coalesce($6, payer),
 			payer_number  = coalesce($7, payer_number),
 			payer_role    = coalesce($8, payer_role),
@@ -333,7 +333,7 @@ func updateImported(ctx context.Context, tx pgx.Tx, id uuid.UUID, p domain.Impor
 		                   payer_state, payer_code, payer_reason, payer_since)
 		    IS DISTINCT FROM (
 			CASE WHEN $2::text IS NOT NULL AND (nir IS NULL OR length($2) > length(nir)) THEN $2 ELSE nir END,
-			$3, $4, $5::date, coalesce($6, payer), coalesce($7, payer_number), coalesce($8, payer_role),
+			$3, $4, coalesce($5::date, birth_date), coalesce($6, payer), coalesce($7, payer_number), coalesce($8, payer_role),
 			coalesce($9, phone), coalesce($10, email),
 			CASE WHEN $11::text IS NOT NULL AND (external_id LIKE 'imp-%' OR external_id ~ '^(CAF|MSA)-') THEN $11 ELSE external_id END,
 			CASE WHEN $12::text IS NULL THEN payer_state ELSE $12 END,
@@ -423,11 +423,20 @@ func (r ImportRun) lease() time.Duration {
 	return DefaultImportLease
 }
 
-// ImportReject is one rejected row or household.
+// ImportReject is one line of an import's report: a rejected row or
+// household, or a warning or information about a line that was applied.
 type ImportReject struct {
 	Line   int    `json:"line"`
 	Reason string `json:"reason"`
+	Kind   string `json:"kind"` // ReportReject, ReportWarning, ReportInfo
 }
+
+// Kinds of report lines.
+const (
+	ReportReject  = "reject"  // nothing was applied from the line
+	ReportWarning = "warning" // a value was dropped or a default used; the line was applied
+	ReportInfo    = "info"    // what the line changed, or did not apply
+)
 
 // CreateImport records an import that starts.
 func (db *DB) CreateImport(ctx context.Context, r ImportRun) (string, error) {
@@ -469,9 +478,9 @@ func (db *DB) ImportProgress(ctx context.Context, r ImportRun, rejects []ImportR
 		}
 		rows := make([][]any, len(rejects))
 		for i, rj := range rejects {
-			rows[i] = []any{r.ID, seq + i, rj.Line, rj.Reason}
+			rows[i] = []any{r.ID, seq + i, rj.Line, rj.Reason, cmpOr(rj.Kind, ReportReject)}
 		}
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_rejects"}, []string{"import_id", "seq", "line", "reason"}, pgx.CopyFromRows(rows))
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"import_rejects"}, []string{"import_id", "seq", "line", "reason", "kind"}, pgx.CopyFromRows(rows))
 		return err
 	})
 }
@@ -509,9 +518,10 @@ func (db *DB) ListImports(ctx context.Context, limit int) ([]ImportRun, error) {
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (ImportRun, error) { return scanImport(r) })
 }
 
-// ImportRejects lists an import's rejects in file order.
+// ImportRejects lists an import's report lines (rejects, warnings,
+// information) in file order.
 func (db *DB) ImportRejects(ctx context.Context, id string) ([]ImportReject, error) {
-	rows, err := db.Pool.Query(ctx, `SELECT line, reason FROM import_rejects WHERE import_id = $1 ORDER BY line, seq`, id)
+	rows, err := db.Pool.Query(ctx, `SELECT line, reason, kind FROM import_rejects WHERE import_id = $1 ORDER BY line, seq`, id)
 	if err != nil {
 		return nil, err
 	}

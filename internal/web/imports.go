@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
@@ -42,16 +43,17 @@ func (h *Handler) showImports(w http.ResponseWriter, r *http.Request, status int
 		Data: map[string]any{"Imports": list, "Problem": problem, "Today": domain.DateOf(h.now()).String(), "IdentityConflicts": conflicts}})
 }
 
-// upload receives a file and starts its import, then shows its progress.
+// upload receives a file: « Prévisualiser » keeps it (an hour at most,
+// for its uploader) and shows what importing it would do; « Importer »
+// starts its import at once and shows its progress.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
-	a, _ := from(r.Context())
 	file, header, err := r.FormFile("fichier")
 	if err != nil {
 		h.showImports(w, r, http.StatusBadRequest, "Choisissez un fichier à importer.")
 		return
 	}
 	defer file.Close()
-	opt := importer.Options{Format: r.PostFormValue("format")}
+	opt := importer.Options{Format: r.PostFormValue("format"), Sheet: strings.TrimSpace(r.PostFormValue("feuille"))}
 	if d := r.PostFormValue("received"); d != "" {
 		if opt.Received, err = domain.ParseDate(d); err != nil {
 			h.showImports(w, r, http.StatusBadRequest, "Date de réception : "+err.Error())
@@ -62,7 +64,16 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	id, err := h.importer().Start(r.Context(), a, header.Filename, file, opt)
+	if r.PostFormValue("action") == "preview" {
+		h.preview(w, r, header.Filename, file, opt)
+		return
+	}
+	h.startImport(w, r, header.Filename, file, opt)
+}
+
+func (h *Handler) startImport(w http.ResponseWriter, r *http.Request, name string, body io.Reader, opt importer.Options) {
+	a, _ := from(r.Context())
+	id, err := h.importer().Start(r.Context(), a, name, body, opt)
 	if err != nil {
 		if code := domain.ErrorCode(err); code == domain.EINVALID {
 			h.showImports(w, r, http.StatusBadRequest, domain.ErrorMessage(err))
@@ -72,6 +83,91 @@ func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/imports/"+id, http.StatusSeeOther)
+}
+
+// preview stages the file and shows what importing it would do.
+func (h *Handler) preview(w http.ResponseWriter, r *http.Request, name string, body io.Reader, opt importer.Options) {
+	a, csrf := from(r.Context())
+	if a.Role != domain.RoleAdmin && a.Role != domain.RoleDepartment {
+		h.fail(w, r, domain.Errorf(domain.EFORBIDDEN, "Votre rôle ne permet pas d'importer des bénéficiaires."))
+		return
+	}
+	im := h.importer()
+	staged, err := im.Stage(a, name, body, opt)
+	if err != nil {
+		if domain.ErrorCode(err) == domain.EINVALID {
+			h.showImports(w, r, http.StatusBadRequest, domain.ErrorMessage(err))
+			return
+		}
+		h.fail(w, r, err)
+		return
+	}
+	pv, err := im.Preview(r.Context(), a, staged.Source(), staged.Options())
+	status := http.StatusOK
+	problem := ""
+	if err != nil {
+		im.Unstage(staged.Token)
+		if domain.ErrorCode(err) != domain.EINVALID {
+			h.fail(w, r, err)
+			return
+		}
+		status, problem = http.StatusBadRequest, domain.ErrorMessage(err)
+	}
+	h.render(w, status, "import-preview", page{Title: "Prévisualisation de " + name, Nav: "imports", Actor: a, CSRF: csrf,
+		Data: map[string]any{"Preview": pv, "Token": staged.Token, "Problem": problem, "Missing": pv.Info["missing_columns"] != nil,
+			"Rejects": pv.Rejects(), "Warnings": pv.Warnings(), "Hours": int(importer.StagedFor.Hours())}})
+}
+
+// confirmPreview imports a previewed file (« Importer ») or forgets it
+// (« Annuler »).
+func (h *Handler) confirmPreview(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	im := h.importer()
+	staged, err := im.StagedFile(a, chi.URLParam(r, "token"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	if r.PostFormValue("action") != "import" {
+		im.Unstage(staged.Token)
+		http.Redirect(w, r, "/imports", http.StatusSeeOther)
+		return
+	}
+	f, err := staged.Source().Open()
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	defer im.Unstage(staged.Token)
+	defer f.Close()
+	h.startImport(w, r, staged.Name, f, staged.Options())
+}
+
+// importTemplate downloads the reprise template (header only).
+func (h *Handler) importTemplate(w http.ResponseWriter, r *http.Request) {
+	var buf bytes.Buffer
+	var err error
+	ext := chi.URLParam(r, "ext")
+	if ext == "xlsx" {
+		w.Header().Set("Content-Type", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+		err = importer.WriteTemplateXLSX(&buf)
+	} else {
+		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+		err = importer.WriteTemplateCSV(&buf)
+	}
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Disposition", `attachment; filename="modele-reprise.`+ext+`"`)
+	_, _ = w.Write(buf.Bytes())
+}
+
+// importGuide describes each column of a list.
+func (h *Handler) importGuide(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	h.render(w, http.StatusOK, "import-guide", page{Title: "Guide des colonnes", Nav: "imports", Actor: a, CSRF: csrf,
+		Data: map[string]any{"Fields": importer.Fields}})
 }
 
 // importPage shows an import's progress (the page refreshes itself while it
@@ -103,7 +199,8 @@ func (h *Handler) importPage(w http.ResponseWriter, r *http.Request) {
 		shown = shown[:500]
 	}
 	h.render(w, http.StatusOK, "import", page{Title: "Import " + run.FileName, Nav: "imports", Actor: a, CSRF: csrf,
-		Data: map[string]any{"Run": run, "Rejects": shown, "More": len(rejects) - len(shown), "Percent": pct, "Refresh": run.Status == "running"}})
+		Data: map[string]any{"Run": run, "Rejects": shown, "More": len(rejects) - len(shown), "Percent": pct, "Refresh": run.Status == "running",
+			"Missing": run.Info["missing_columns"] != nil, "Warned": run.Info["warned"]}})
 }
 
 // mapping shows and changes the CSV column mapping.
@@ -165,5 +262,5 @@ func (h *Handler) saveMapping(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.showMapping(w, r, http.StatusOK, r.PostForm, "", "Correspondance enregistrée : les prochains imports de listes CSV l'utiliseront.")
+	h.showMapping(w, r, http.StatusOK, r.PostForm, "", "Correspondance enregistrée : les prochains imports de listes (CSV ou Excel) l'utiliseront.")
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/xuri/excelize/v2"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
@@ -126,4 +127,157 @@ func TestImportMappingPage(t *testing.T) {
 	_, page, _ = b.get("/imports/correspondance")
 	status, _, _ = b.post("/imports/correspondance", url.Values{"csrf": {csrf(t, page)}, "reset": {"1"}})
 	require.Equal(t, http.StatusOK, status)
+}
+
+// reportOf waits for an import's report.
+func (b *browser) reportOf(loc string) string {
+	b.t.Helper()
+	var report string
+	require.Eventually(b.t, func() bool {
+		_, report, _ = b.get(loc)
+		return regexp.MustCompile(`terminé|refusé|interrompu`).MatchString(report)
+	}, 60*time.Second, 100*time.Millisecond)
+	return report
+}
+
+func noTemplateLeak(t *testing.T, page string) {
+	t.Helper()
+	assert.NotContains(t, page, "%!")
+	assert.NotContains(t, page, "<no value>")
+}
+
+// A workbook (named sheet, starred headers, serial dates, a reprise
+// situation) goes through the preview, then the import.
+func TestImportWorkbookWithPreview(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	b.login("dep@cd.fr")
+	_, page, _ := b.get("/imports")
+	assert.Contains(t, page, "modele-reprise.xlsx")
+	assert.Contains(t, page, "Prévisualiser")
+	token := csrf(t, page)
+
+	ref := fmt.Sprintf("XL-%d", time.Now().UnixNano())
+	entered := float64(domain.DateOf(time.Now()).AddDays(-20).Time().Sub(time.Date(1899, 12, 30, 0, 0, 0, 0, domain.Paris)).Hours() / 24)
+	f := excelize.NewFile()
+	require.NoError(t, f.SetSheetName("Sheet1", "Lisez-moi"))
+	_, err := f.NewSheet("Suivis")
+	require.NoError(t, err)
+	rows := [][]any{
+		{"Identifiant *", "Nom *", " Prénom * ", "Date de naissance", "Date d'entrée en droits et devoirs*", "Téléphone", "Parcours d'orientation", "Date de la décision d'orientation", "Structure d'accompagnement"},
+		{ref + "-1", "Lefèvre", "Hélène", 30387.0, entered, "06 12 34 56 78", "social", entered, "CCAS"},
+		{ref + "-2", "Martin", "Paul", "05/03/1982", entered, "12"},
+	}
+	for i, r := range rows {
+		require.NoError(t, f.SetSheetRow("Suivis", fmt.Sprintf("A%d", i+1), &r))
+	}
+	buf, err := f.WriteToBuffer()
+	require.NoError(t, err)
+
+	status, page, _ := b.upload("/imports", token, "reprise.xlsx", buf.Bytes(), map[string]string{"action": "preview", "feuille": "Suivis"})
+	require.Equal(t, http.StatusOK, status, page)
+	noTemplateLeak(t, page)
+	assert.Contains(t, page, "Rien n'est encore écrit")
+	assert.Regexp(t, `en attente de contrat</th><td>1</td>`, page)
+	assert.Regexp(t, `en attente d&#39;orientation</th><td>1</td>`, page)
+	assert.Contains(t, page, "Lefèvre")
+	assert.Contains(t, page, "numéro de téléphone &#34;12&#34; mal formé")
+
+	// Nothing written yet: cancel forgets the file.
+	action := regexp.MustCompile(`action="(/imports/apercu/[0-9a-f]{32})"`).FindStringSubmatch(page)
+	require.NotNil(t, action)
+	status, _, loc := b.post(action[1], url.Values{"csrf": {csrf(t, page)}, "action": {"cancel"}})
+	require.Equal(t, http.StatusSeeOther, status)
+	assert.Equal(t, "/imports", loc)
+	status, _, _ = b.post(action[1], url.Values{"csrf": {csrf(t, page)}, "action": {"import"}})
+	assert.Equal(t, http.StatusNotFound, status, "a cancelled preview cannot be imported")
+
+	// Again, then « Importer »; another user cannot use the preview.
+	_, page, _ = b.upload("/imports", token, "reprise.xlsx", buf.Bytes(), map[string]string{"action": "preview", "feuille": "suivis"})
+	action = regexp.MustCompile(`action="(/imports/apercu/[0-9a-f]{32})"`).FindStringSubmatch(page)
+	require.NotNil(t, action)
+	other := newBrowser(t)
+	other.login("admin@cd.fr")
+	_, otherPage, _ := other.get("/imports")
+	status, _, _ = other.post(action[1], url.Values{"csrf": {csrf(t, otherPage)}, "action": {"import"}})
+	assert.Equal(t, http.StatusNotFound, status, "a preview is its uploader's")
+	status, _, loc = b.post(action[1], url.Values{"csrf": {csrf(t, page)}, "action": {"import"}})
+	require.Equal(t, http.StatusSeeOther, status)
+	report := b.reportOf(loc)
+	noTemplateLeak(t, report)
+	assert.Contains(t, report, "Classeur Excel (feuille « Suivis »)")
+	assert.Regexp(t, `Créés[^<]*</th><td>2</td>`, report)
+	assert.Regexp(t, `avertissement[^<]*</th><td>1</td>`, report)
+	assert.Contains(t, report, "<td>avertissement</td>")
+	status, csvBody, _ := b.get(loc + "/rejets.csv")
+	require.Equal(t, http.StatusOK, status)
+	assert.Contains(t, csvBody, ";avertissement")
+}
+
+// A CSV with the problems of real files: a column missing (refused, every
+// name, the mapping linked), then malformed optional values, an invalid
+// byte, a cut last line, no entry date.
+func TestImportCSVWithProblems(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	b.login("dep@cd.fr")
+	_, page, _ := b.get("/imports")
+	token := csrf(t, page)
+
+	status, _, loc := b.upload("/imports", token, "liste.csv", []byte("Date de naissance;Ville\n01/01/1980;Valence\n"), map[string]string{"action": "import"})
+	require.Equal(t, http.StatusSeeOther, status)
+	report := b.reportOf(loc)
+	assert.Contains(t, report, "refusé")
+	for _, want := range []string{"« Nom »", "« Prénom »", "identification", `href="/imports/correspondance"`} {
+		assert.Contains(t, report, want)
+	}
+
+	ref := fmt.Sprintf("PB-%d", time.Now().UnixNano())
+	list := "Identifiant*;Nom *;Prénom *;Date de naissance;Téléphone;Adresse électronique\n" +
+		ref + "-1;Martin;Léa;05/03/1982;06 12;lea.exemple.fr\n" +
+		ref + "-2;Mar\x81tin;Jean;01/01/1990;;\n" +
+		ref + "-3;Petit;Jean;01/01/199"
+	status, page, _ = b.upload("/imports", token, "liste.csv", []byte(list), map[string]string{"action": "preview"})
+	require.Equal(t, http.StatusOK, status, page)
+	noTemplateLeak(t, page)
+	assert.Contains(t, page, "Date d&#39;entrée en droits et devoirs » est absente")
+	assert.Contains(t, page, "coupée")
+	assert.Contains(t, page, "0x81")
+
+	status, _, loc = b.upload("/imports", token, "liste.csv", []byte(list), map[string]string{"action": "import"})
+	require.Equal(t, http.StatusSeeOther, status)
+	report = b.reportOf(loc)
+	noTemplateLeak(t, report)
+	assert.Regexp(t, `Créés[^<]*</th><td>1</td>`, report)
+	assert.Regexp(t, `Rejetés</th><td>2</td>`, report)
+	assert.Contains(t, report, "colonne 2 « Nom * »")
+	assert.Contains(t, report, "la dernière ligne du fichier est coupée")
+	assert.Contains(t, report, "adresse électronique")
+	assert.NotContains(t, report, "\u0081")
+}
+
+func TestImportTemplateAndGuide(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	b.login("dep@cd.fr")
+	status, body, _ := b.get("/imports/modele-reprise.csv")
+	require.Equal(t, http.StatusOK, status)
+	assert.True(t, strings.HasPrefix(body, "\uFEFFIdentifiant du bénéficiaire"))
+	assert.Contains(t, body, "Nom *;Prénom *")
+	assert.Contains(t, body, "Type de contrat")
+	status, body, _ = b.get("/imports/modele-reprise.xlsx")
+	require.Equal(t, http.StatusOK, status)
+	f, err := excelize.OpenReader(strings.NewReader(body))
+	require.NoError(t, err)
+	rows, err := f.GetRows("Reprise")
+	require.NoError(t, err)
+	require.Len(t, rows, 1)
+	assert.Equal(t, importer.TemplateHeader(), rows[0])
+
+	status, page, _ := b.get("/imports/guide")
+	require.Equal(t, http.StatusOK, status)
+	noTemplateLeak(t, page)
+	for _, want := range []string{"Accompagné au 01/01/2025", "contrat d&#39;engagement", "obligatoire dans certains cas", "socio-professionnel"} {
+		assert.Contains(t, page, want)
+	}
 }

@@ -88,6 +88,9 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/imports/identites", h.identities)
 		r.Post("/imports/identites/{cid}", h.resolveIdentity)
 		r.Get("/imports/correspondance", h.mapping)
+		r.Get("/imports/guide", h.importGuide)
+		r.Get("/imports/modele-reprise.{ext:xlsx|csv}", h.importTemplate)
+		r.Post("/imports/apercu/{token}", h.confirmPreview)
 		r.Post("/imports/correspondance", h.saveMapping)
 		r.Get("/imports/{iid}", h.importPage)
 		r.Get("/imports/{iid}/rejets.csv", h.importPage)
@@ -150,7 +153,8 @@ var funcs = template.FuncMap{
 		}
 		return m
 	},
-	"scale": func(v, max int) int { return 100 * v / max },
+	"scale":        func(v, max int) int { return 100 * v / max },
+	"reportKindFr": importer.ReportKindFrench,
 	"importStatusFr": func(s string) string {
 		return map[string]string{"running": "en cours", "done": "terminé", "refused": "refusé", "failed": "interrompu"}[s]
 	},
@@ -165,7 +169,7 @@ func (h *Handler) now() time.Time {
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign", "identities"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign", "identities", "import-preview", "import-guide"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
