@@ -16,7 +16,6 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/postgres"
-	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 const importUsage = "usage : parcours import [--dry-run] [--format flux|csv|xlsx] [--feuille NOM] [--correspondance FICHIER.json] [--workers N] [--received AAAA-MM-JJ] [--rejets FICHIER.csv] FICHIER"
@@ -91,22 +90,11 @@ func (m *Main) importFile(ctx context.Context, args []string) error {
 		printPreview(m.Stdout, pv)
 		return nil
 	}
-	address := cfg.TemporalAddress
-	if cfg.Embedded() {
-		address = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
-	}
-	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
-		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLSOn(), Logger: logger,
-		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA, ServerName: cfg.TemporalServerName,
-	})
-	cancel()
+	svc, closeTemporal, err := liveService(ctx, cfg, db, logger)
 	if err != nil {
-		return fmt.Errorf("le serveur Temporal (%s) ne répond pas : démarrez d'abord le service (make run) : %w", address, err)
+		return err
 	}
-	defer tc.Close()
-	policy, _ := domain.LookupPolicy(cfg.Policy)
-	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Settings: cfg.Settings(), Logger: logger}
+	defer closeTemporal()
 	im := &importer.Importer{Service: svc}
 
 	bar := newProgressBar(m.Stderr)
@@ -180,7 +168,7 @@ func printPreview(w io.Writer, pv importer.Preview) {
 	for _, c := range pv.Counts {
 		fmt.Fprintf(w, "  %s : %d\n", c.Label, c.Count)
 	}
-	fmt.Fprintf(w, "  dont en retard : %d · orientation confiée à France Travail : %d · contrat dû au 1er janvier 2027 : %d\n", pv.Overdue, pv.HandedOver, pv.Stock)
+	fmt.Fprintf(w, "  dont en retard : %d · orientation confiée à France Travail : %d · contrat dû au %s (accompagnés au 01/01/2025) : %d\n", pv.Overdue, pv.HandedOver, pv.StockDue.French(), pv.Stock)
 	if len(pv.Samples) > 0 {
 		fmt.Fprintln(w, "Premières lignes de chaque état :")
 		for _, s := range pv.Samples {

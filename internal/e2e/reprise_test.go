@@ -234,7 +234,7 @@ func TestRealBinaryRepriseOf1000People(t *testing.T) {
 	out, err := s.importCmd("--dry-run", path).CombinedOutput()
 	require.NoError(t, err, string(out))
 	for _, want := range []string{"rien n'a été écrit", "1000 lignes · 0 rejetées", "en attente d'orientation : 200", "en attente de contrat : 200",
-		"en accompagnement : 600", "orientation confiée à France Travail : 200", "contrat dû au 1er janvier 2027 : 200"} {
+		"en accompagnement : 600", "orientation confiée à France Travail : 200", "contrat dû au 01/01/2027 (accompagnés au 01/01/2025) : 200"} {
 		require.Contains(t, string(out), want, "the preview foresees the five situations")
 	}
 	require.Empty(t, readStates(t, dbURL), "a preview writes nothing")

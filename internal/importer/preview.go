@@ -28,7 +28,8 @@ type Preview struct {
 	Counts     []PreviewCount `json:"counts"`
 	Overdue    int            `json:"overdue"`     // a limit already passed with nothing done
 	HandedOver int            `json:"handed_over"` // the orientation goes to France Travail
-	Stock      int            `json:"stock"`       // the 1 January 2027 contract is due
+	Stock      int            `json:"stock"`       // the stock contract is due (StockDue)
+	StockDue   domain.Date    `json:"stock_due"`   // 1 January 2027, 2028 overseas
 	Ignored    int            `json:"ignored"`     // not subject to droits et devoirs, or their right ended
 	Rejected   int            `json:"rejected"`
 	Warned     int            `json:"warned"` // lines applied with a warning
@@ -58,7 +59,7 @@ type PreviewLine struct {
 // nothing is written but the audit line. A file Run would refuse returns
 // the same error.
 func (im *Importer) Preview(ctx context.Context, a domain.Actor, src Source, opt Options) (Preview, error) {
-	pv := Preview{FileName: src.Name, Info: map[string]any{}}
+	pv := Preview{FileName: src.Name, Info: map[string]any{}, StockDue: domain.StockDeadlineFor(im.Service.Settings.Overseas).DueOn}
 	if a.Role != domain.RoleAdmin && a.Role != domain.RoleDepartment {
 		return pv, domain.Errorf(domain.EFORBIDDEN, "Votre rôle (%s) ne permet pas d'importer des bénéficiaires.", a.Role)
 	}
