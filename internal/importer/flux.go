@@ -16,6 +16,7 @@ import (
 	"io"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/text/encoding/charmap"
 
@@ -98,6 +99,54 @@ func (c *byteCheck) Read(p []byte) (int, error) {
 	return n, err
 }
 
+// posReader notes where the raw file first holds a byte sequence that is
+// not UTF-8 and a control character, so that the decoder's errors say the
+// line and column (counted in characters of a UTF-8 file).
+type posReader struct {
+	r         io.Reader
+	line, col int
+	carry     []byte
+	badUTF8   [2]int // line, column; zero: none
+	badByte   byte
+	control   [2]int
+}
+
+func (p *posReader) Read(b []byte) (int, error) {
+	n, err := p.r.Read(b)
+	if p.badUTF8[0] > 0 && p.control[0] > 0 {
+		return n, err
+	}
+	buf := b[:n]
+	if len(p.carry) > 0 {
+		buf = append(p.carry, buf...)
+		p.carry = nil
+	}
+	for i := 0; i < len(buf); {
+		r, size := rune(buf[i]), 1
+		if r >= utf8.RuneSelf {
+			if err == nil && !utf8.FullRune(buf[i:]) {
+				p.carry = append([]byte(nil), buf[i:]...)
+				break
+			}
+			r, size = utf8.DecodeRune(buf[i:])
+		}
+		switch {
+		case r == '\n':
+			p.line, p.col = p.line+1, 0
+		default:
+			p.col++
+			if r == utf8.RuneError && size == 1 && p.badUTF8[0] == 0 {
+				p.badUTF8, p.badByte = [2]int{p.line, p.col}, buf[i]
+			}
+			if r < 0x20 && r != '\t' && r != '\r' && p.control[0] == 0 {
+				p.control = [2]int{p.line, p.col}
+			}
+		}
+		i += size
+	}
+	return n, err
+}
+
 type byteError struct{ msg string }
 
 func (e *byteError) Error() string { return e.msg }
@@ -173,7 +222,8 @@ type xmlTransmission struct {
 // says where; fn's own error stops the reading and is returned as is.
 func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 	info := FluxInfo{Declared: -1}
-	dec := xml.NewDecoder(r)
+	pos := &posReader{r: r, line: 1}
+	dec := xml.NewDecoder(pos)
 	dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
 		info.Encoding = label
 		return charsetReader(label, in)
@@ -186,7 +236,7 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 			break
 		}
 		if err != nil {
-			return info, syntaxError(dec, err)
+			return info, syntaxError(dec, pos, err)
 		}
 		switch t := tok.(type) {
 		case xml.StartElement:
@@ -202,7 +252,7 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 			case "IdentificationFlux":
 				var x xmlIdentification
 				if err := dec.DecodeElement(&x, &t); err != nil {
-					return info, syntaxError(dec, err)
+					return info, syntaxError(dec, pos, err)
 				}
 				info.Type = strings.TrimSpace(x.TYPEFLUX)
 				var err1, err2 error
@@ -218,7 +268,7 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 				}
 				var x xmlFoyer
 				if err := dec.DecodeElement(&x, &t); err != nil {
-					return info, syntaxError(dec, err)
+					return info, syntaxError(dec, pos, err)
 				}
 				info.Households++
 				if fn != nil {
@@ -229,7 +279,7 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 			case "TransmissionFlux":
 				var x xmlTransmission
 				if err := dec.DecodeElement(&x, &t); err != nil {
-					return info, syntaxError(dec, err)
+					return info, syntaxError(dec, pos, err)
 				}
 				if n, err := strconv.Atoi(strings.TrimSpace(x.Total)); err == nil {
 					info.Declared = n
@@ -237,7 +287,7 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 				trailer = true
 			default:
 				if err := dec.Skip(); err != nil {
-					return info, syntaxError(dec, err)
+					return info, syntaxError(dec, pos, err)
 				}
 			}
 		case xml.EndElement:
@@ -255,7 +305,7 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 	return info, nil
 }
 
-func syntaxError(dec *xml.Decoder, err error) error {
+func syntaxError(dec *xml.Decoder, pos *posReader, err error) error {
 	line, _ := dec.InputPos()
 	var be *byteError
 	if errors.As(err, &be) {
@@ -266,6 +316,12 @@ func syntaxError(dec *xml.Decoder, err error) error {
 	}
 	var se *xml.SyntaxError
 	if errors.As(err, &se) {
+		switch {
+		case se.Msg == "invalid UTF-8" && pos.badUTF8[0] > 0:
+			return fmt.Errorf("octet 0x%02X invalide en UTF-8 ligne %d, colonne %d (le fichier est-il dans l'encodage qu'il déclare ?)", pos.badByte, pos.badUTF8[0], pos.badUTF8[1])
+		case strings.HasPrefix(se.Msg, "illegal character code ") && pos.control[0] > 0:
+			return fmt.Errorf("caractère de contrôle %s interdit ligne %d, colonne %d", strings.TrimPrefix(se.Msg, "illegal character code "), pos.control[0], pos.control[1])
+		}
 		return fmt.Errorf("XML invalide ligne %d : %s", se.Line, se.Msg)
 	}
 	return fmt.Errorf("XML illisible vers la ligne %d : %v", line, err)

@@ -223,4 +223,17 @@ func TestReadFluxInvalidByte(t *testing.T) {
 		assert.Contains(t, err.Error(), "0x81", enc)
 		assert.Contains(t, err.Error(), fmt.Sprintf("ligne %d, colonne %d", line, col), enc)
 	}
+	// In a UTF-8 flux: a byte that is not UTF-8, a control character.
+	for b, want := range map[byte]string{0x81: "octet 0x81 invalide en UTF-8", 0x01: "caractère de contrôle U+0001"} {
+		data := encode(t, sampleFlux("UTF-8"))
+		i := bytes.Index(data, []byte("LEF"))
+		require.Positive(t, i)
+		data[i+1] = b
+		line := bytes.Count(data[:i], []byte("\n")) + 1
+		col := i - bytes.LastIndexByte(data[:i], '\n') + 1
+		_, _, err := readAll(t, data)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), want)
+		assert.Contains(t, err.Error(), fmt.Sprintf("ligne %d, colonne %d", line, col))
+	}
 }

@@ -115,7 +115,16 @@ func (h *Handler) preview(w http.ResponseWriter, r *http.Request, name string, b
 	}
 	h.render(w, status, "import-preview", page{Title: "Prévisualisation de " + name, Nav: "imports", Actor: a, CSRF: csrf,
 		Data: map[string]any{"Preview": pv, "Token": staged.Token, "Problem": problem, "Missing": pv.Info["missing_columns"] != nil,
-			"Rejects": pv.Rejects(), "Warnings": pv.Warnings(), "Hours": int(importer.StagedFor.Hours())}})
+			"Rejects": firstOf(pv.Rejects()), "MoreRejects": pv.Rejected - len(firstOf(pv.Rejects())),
+			"Warnings": firstOf(pv.Warnings()), "MoreWarnings": len(pv.Warnings()) - len(firstOf(pv.Warnings())),
+			"Hours": int(importer.StagedFor.Hours())}})
+}
+
+// shownLines is how many report lines a page shows (the rest in the CSV).
+const shownLines = 500
+
+func firstOf[T any](list []T) []T {
+	return list[:min(len(list), shownLines)]
 }
 
 // confirmPreview imports a previewed file (« Importer ») or forgets it
@@ -194,10 +203,7 @@ func (h *Handler) importPage(w http.ResponseWriter, r *http.Request) {
 	if run.Total > 0 {
 		pct = run.Processed * 100 / run.Total
 	}
-	shown := rejects
-	if len(shown) > 500 {
-		shown = shown[:500]
-	}
+	shown := firstOf(rejects)
 	h.render(w, http.StatusOK, "import", page{Title: "Import " + run.FileName, Nav: "imports", Actor: a, CSRF: csrf,
 		Data: map[string]any{"Run": run, "Rejects": shown, "More": len(rejects) - len(shown), "Percent": pct, "Refresh": run.Status == "running",
 			"Missing": run.Info["missing_columns"] != nil, "Warned": run.Info["warned"]}})
