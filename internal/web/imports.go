@@ -2,6 +2,7 @@ package web
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"io"
@@ -46,29 +47,69 @@ func (h *Handler) showImports(w http.ResponseWriter, r *http.Request, status int
 // upload receives a file: « Prévisualiser » keeps it (an hour at most,
 // for its uploader) and shows what importing it would do; « Importer »
 // starts its import at once and shows its progress.
+//
+// The form is read as a stream (see checkCSRF): the options come before
+// the file (the form puts the file last; the button says its action in
+// the address, since a browser sends it after the file), and the file
+// goes straight into the importer's storage once the role is checked.
 func (h *Handler) upload(w http.ResponseWriter, r *http.Request) {
-	file, header, err := r.FormFile("fichier")
-	if err != nil {
+	a, _ := from(r.Context())
+	s, _ := r.Context().Value(ctxKey{}).(sessionInfo)
+	if a.Role != domain.RoleAdmin && a.Role != domain.RoleDepartment {
+		h.fail(w, r, domain.Errorf(domain.EFORBIDDEN, "Votre rôle ne permet pas d'importer des bénéficiaires."))
+		return
+	}
+	if s.parts == nil {
 		h.showImports(w, r, http.StatusBadRequest, "Choisissez un fichier à importer.")
 		return
 	}
-	defer file.Close()
-	opt := importer.Options{Format: r.PostFormValue("format"), Sheet: strings.TrimSpace(r.PostFormValue("feuille"))}
-	if d := r.PostFormValue("received"); d != "" {
-		if opt.Received, err = domain.ParseDate(d); err != nil {
-			h.showImports(w, r, http.StatusBadRequest, "Date de réception : "+err.Error())
+	var opt importer.Options
+	action := r.URL.Query().Get("action")
+	for {
+		part, err := s.parts.NextPart()
+		if err != nil {
+			h.showImports(w, r, http.StatusBadRequest, "Choisissez un fichier à importer.")
 			return
 		}
-		if opt.Received.After(domain.DateOf(h.now())) {
-			h.showImports(w, r, http.StatusBadRequest, "La date de réception ne peut pas être dans le futur.")
+		if part.FormName() == "fichier" {
+			if part.FileName() == "" {
+				h.showImports(w, r, http.StatusBadRequest, "Choisissez un fichier à importer.")
+				return
+			}
+			if action == "preview" {
+				h.preview(w, r, part.FileName(), part, opt)
+			} else {
+				h.startImport(w, r, part.FileName(), part, opt)
+			}
 			return
 		}
+		v, err := io.ReadAll(io.LimitReader(part, 1024))
+		if err != nil {
+			h.showImports(w, r, http.StatusBadRequest, "Le formulaire est incomplet : recommencez.")
+			return
+		}
+		value := strings.TrimSpace(string(v))
+		switch part.FormName() {
+		case "format":
+			opt.Format = value
+		case "feuille":
+			opt.Sheet = value
+		case "action":
+			action = cmp.Or(action, value)
+		case "received":
+			if value == "" {
+				continue
+			}
+			if opt.Received, err = domain.ParseDate(value); err != nil {
+				h.showImports(w, r, http.StatusBadRequest, "Date de réception : "+err.Error())
+				return
+			}
+			if opt.Received.After(domain.DateOf(h.now())) {
+				h.showImports(w, r, http.StatusBadRequest, "La date de réception ne peut pas être dans le futur.")
+				return
+			}
+		}
 	}
-	if r.PostFormValue("action") == "preview" {
-		h.preview(w, r, header.Filename, file, opt)
-		return
-	}
-	h.startImport(w, r, header.Filename, file, opt)
 }
 
 func (h *Handler) startImport(w http.ResponseWriter, r *http.Request, name string, body io.Reader, opt importer.Options) {

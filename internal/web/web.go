@@ -6,12 +6,15 @@ package web
 import (
 	"bytes"
 	"context"
+	"crypto/subtle"
 	"embed"
 	"errors"
 	"fmt"
 	"html/template"
+	"io"
 	"io/fs"
 	"log/slog"
+	"mime/multipart"
 	"net"
 	"net/http"
 	"net/url"
@@ -222,6 +225,7 @@ type sessionInfo struct {
 	actor domain.Actor
 	csrf  string
 	token string
+	parts *multipart.Reader // an upload's parts after the CSRF token, not yet read
 }
 
 func from(ctx context.Context) (domain.Actor, string) {
@@ -231,6 +235,55 @@ func from(ctx context.Context) (domain.Actor, string) {
 
 func (h *Handler) cookie(name, value string, maxAge int) *http.Cookie {
 	return &http.Cookie{Name: name, Value: value, Path: "/", MaxAge: maxAge, HttpOnly: true, Secure: h.Secure, SameSite: http.SameSiteLaxMode}
+}
+
+// maxFormBytes bounds every form but an upload (issue 20: no limit let a
+// 34-MB body through the login form).
+const maxFormBytes = 64 << 10
+
+// checkCSRF checks a POST's CSRF token. A form's body is read whole, 64 KiB
+// at most. An upload (multipart) is never parsed whole: net/http would copy
+// a file over 32 MB to the temporary directory, where it stayed for ever
+// (chi hands handlers a copy of the request, so net/http's cleanup missed
+// it). Its first part must be the token; the other parts are left to the
+// handler, which streams the file into the importer's storage once it has
+// checked the role. false: the answer is sent.
+func (h *Handler) checkCSRF(w http.ResponseWriter, r *http.Request, a domain.Actor, csrf string) (*multipart.Reader, bool) {
+	expired := func() (*multipart.Reader, bool) {
+		h.render(w, http.StatusForbidden, "error", page{Title: "Formulaire expiré", Actor: a, CSRF: csrf,
+			Data: "Ce formulaire a expiré ou ne vient pas de parcours. Rechargez la page et recommencez."})
+		return nil, false
+	}
+	if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
+		r.Body = http.MaxBytesReader(w, r.Body, importer.MaxUpload+1<<20)
+		mr, err := r.MultipartReader()
+		if err != nil {
+			return expired()
+		}
+		part, err := mr.NextPart()
+		if err != nil || part.FormName() != "csrf" {
+			return expired()
+		}
+		token, err := io.ReadAll(io.LimitReader(part, 256))
+		if err != nil || subtle.ConstantTimeCompare(token, []byte(csrf)) != 1 {
+			return expired()
+		}
+		return mr, true
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			h.render(w, http.StatusRequestEntityTooLarge, "error", page{Title: "Formulaire trop long", Actor: a, CSRF: csrf,
+				Data: fmt.Sprintf("Un formulaire ne peut pas dépasser %d Kio.", maxFormBytes>>10)})
+			return nil, false
+		}
+		return expired()
+	}
+	if r.PostFormValue("csrf") != csrf {
+		return expired()
+	}
+	return nil, true
 }
 
 // session requires a live session, and a matching CSRF token on every POST.
@@ -251,16 +304,14 @@ func (h *Handler) session(next http.Handler) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
-		if strings.HasPrefix(r.Header.Get("Content-Type"), "multipart/") {
-			r.Body = http.MaxBytesReader(w, r.Body, importer.MaxUpload+1<<20)
+		var parts *multipart.Reader
+		if r.Method == http.MethodPost {
+			var ok bool
+			if parts, ok = h.checkCSRF(w, r, a, csrf); !ok {
+				return
+			}
 		}
-		if r.Method == http.MethodPost && r.PostFormValue("csrf") != csrf {
-			w.WriteHeader(http.StatusForbidden)
-			h.render(w, http.StatusForbidden, "error", page{Title: "Formulaire expiré", Actor: a, CSRF: csrf,
-				Data: "Ce formulaire a expiré ou ne vient pas de parcours. Rechargez la page et recommencez."})
-			return
-		}
-		ctx := context.WithValue(r.Context(), ctxKey{}, sessionInfo{actor: a, csrf: csrf, token: c.Value})
+		ctx := context.WithValue(r.Context(), ctxKey{}, sessionInfo{actor: a, csrf: csrf, token: c.Value, parts: parts})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
@@ -272,6 +323,7 @@ func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
 }
 
 func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes) // before any parsing: never a temporary file
 	c, err := r.Cookie(loginCookie)
 	if err != nil || r.PostFormValue("csrf") != c.Value {
 		h.render(w, http.StatusForbidden, "error", page{Title: "Formulaire expiré", Data: "Rechargez la page de connexion et recommencez."})

@@ -275,14 +275,18 @@ func TestCSVThenFluxIsOnePerson(t *testing.T) {
 	run, err := runImport(t, "liste.csv", []byte(list), importer.Options{Received: day})
 	require.NoError(t, err)
 	assert.Equal(t, "csv", run.Kind)
-	assert.Equal(t, 2, run.Created)
-	assert.Equal(t, 2, run.Rejected)
+	// Issue 19: a line without its entry date is no longer refused: its
+	// parcours starts on the received date, and the report warns.
+	assert.Equal(t, 3, run.Created)
+	assert.Equal(t, 1, run.Rejected)
 	rejects, err := env.DB.ImportRejects(context.Background(), run.ID)
 	require.NoError(t, err)
 	require.Len(t, rejects, 2)
 	assert.Equal(t, 4, rejects[0].Line)
+	assert.Equal(t, postgres.ReportReject, rejects[0].Kind)
 	assert.Contains(t, rejects[0].Reason, "Identité incohérente")
 	assert.Equal(t, 5, rejects[1].Line)
+	assert.Equal(t, postgres.ReportWarning, rejects[1].Kind)
 
 	v := parcoursOf(t, nir)
 	assert.Equal(t, "D-404-1", v.BeneficiaryID)

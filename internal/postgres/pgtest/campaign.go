@@ -26,7 +26,9 @@ type StockCase struct {
 // workflow reaches, so that a later write of the workflow never undoes it.
 const StockVersion = int64(1) << 40
 
-// WriteStock writes c through the store's sync write, the workflow's own.
+// WriteStock writes c through the store's sync write, the workflow's own,
+// on the key the workflow uses (cycle 0): it replaces the deadline a
+// parcours entered before 2025 already has.
 func WriteStock(ctx context.Context, db *postgres.DB, c StockCase) error {
 	rule, due := domain.StockRuleSet, domain.NewDate(2027, 1, 1)
 	if c.Overseas {
@@ -43,9 +45,9 @@ func WriteStock(ctx context.Context, db *postgres.DB, c StockCase) error {
 	d := workflows.DeadlineState{
 		Deadline: domain.Deadline{Kind: domain.DeadlineContract, Basis: domain.BasisStock, RuleSet: rule, DueOn: due,
 			Anchor: domain.AnchorEntry, AnchorOn: domain.NewDate(2025, 1, 1), Rule: domain.CampaignRuleOf(rule).Text},
-		Cycle: 1, Task: domain.TaskStockContract, Status: c.Deadline, MetOn: c.MetOn,
+		Cycle: 0, Task: domain.TaskStockContract, Status: c.Deadline, MetOn: c.MetOn,
 	}
-	task := workflows.TaskState{Kind: domain.TaskStockContract, Cycle: 1, DueOn: due, Status: domain.TaskOpen, Assignee: c.ReferentID}
+	task := workflows.TaskState{Kind: domain.TaskStockContract, Cycle: 0, DueOn: due, Status: domain.TaskOpen, Assignee: c.ReferentID}
 	switch c.Deadline {
 	case domain.DeadlineOverdue:
 		d.OverdueAt = due.Time()
