@@ -58,6 +58,8 @@ type service struct {
 	stdout *bytes.Buffer
 	logs   *bytes.Buffer
 	done   chan error
+	// metricsToken is an administrator's token for /metrics (made once).
+	metricsToken string
 }
 
 func newService(t *testing.T, env map[string]string) *service {

@@ -121,7 +121,13 @@ var laFailed = regexp.MustCompile(`(?m)^temporal_local_activity_execution_failed
 // serve, from its /metrics.
 func localActivityFailures(t *testing.T, s *service) int {
 	t.Helper()
-	res, err := http.Get(s.base + "/metrics")
+	if s.metricsToken == "" {
+		s.metricsToken = s.token("--name", "métriques", "--role", "admin")
+	}
+	req, err := http.NewRequest(http.MethodGet, s.base+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+s.metricsToken)
+	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	raw, err := io.ReadAll(res.Body)

@@ -56,7 +56,10 @@ func (h *Handler) Routes() chi.Router {
 	}
 	r.Use(middleware.RequestID, h.logRequests, middleware.Recoverer)
 	if h.Metrics != nil {
-		r.Method(http.MethodGet, "/metrics", h.Metrics.Handler())
+		// On the service's address, the metrics need an administrator's
+		// token (issue 20); PARCOURS_METRICS_ADDR serves them to probes
+		// and Prometheus on a private address without one.
+		r.With(h.authenticate, h.adminOnly).Method(http.MethodGet, "/metrics", h.Metrics.Handler())
 	}
 	r.Get("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -157,6 +160,17 @@ func (h *Handler) authenticate(next http.Handler) http.Handler {
 			return
 		}
 		next.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), actorKey{}, a)))
+	})
+}
+
+// adminOnly lets administrators through.
+func (h *Handler) adminOnly(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a := actorFrom(r.Context()); a.Role != domain.RoleAdmin {
+			h.Error(w, r, domain.Errorf(domain.EFORBIDDEN, "Les métriques sont réservées aux administrateurs (ou à PARCOURS_METRICS_ADDR)."))
+			return
+		}
+		next.ServeHTTP(w, r)
 	})
 }
 

@@ -15,13 +15,26 @@ import (
 
 func scrape(t *testing.T) string {
 	t.Helper()
-	res, err := http.Get(fixture.server.URL + "/metrics")
+	req, err := http.NewRequest(http.MethodGet, fixture.server.URL+"/metrics", nil)
+	require.NoError(t, err)
+	req.Header.Set("Authorization", "Bearer "+fixture.tokens["admin"])
+	res, err := http.DefaultClient.Do(req)
 	require.NoError(t, err)
 	defer res.Body.Close()
 	require.Equal(t, 200, res.StatusCode)
 	raw, err := io.ReadAll(res.Body)
 	require.NoError(t, err)
 	return string(raw)
+}
+
+// TestMetricsNeedAnAdministrator: on the service's address, /metrics
+// answered anyone (issue 20, item 8).
+func TestMetricsNeedAnAdministrator(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, 401, call(t, "", "GET", "/metrics", nil).status)
+	require.Equal(t, 403, call(t, "department", "GET", "/metrics", nil).status)
+	require.Equal(t, 403, call(t, "referent:ref-1", "GET", "/metrics", nil).status)
+	require.Contains(t, scrape(t), "parcours_")
 }
 
 func TestMetrics(t *testing.T) {
