@@ -224,8 +224,8 @@ func (s *Service) DisableAccount(ctx context.Context, a domain.Actor, id string)
 
 // LoginIdentity opens a session for an account whose e-mail address an
 // identity provider has just authenticated.
-func (s *Service) LoginIdentity(ctx context.Context, email, method string) (string, error) {
-	a, err := s.DB.AccountByEmail(ctx, email)
+func (s *Service) LoginIdentity(ctx context.Context, email, subject, method string) (string, error) {
+	a, err := s.identityAccount(ctx, email, subject)
 	if err != nil {
 		return "", err
 	}
@@ -233,7 +233,36 @@ func (s *Service) LoginIdentity(ctx context.Context, email, method string) (stri
 	if err := s.DB.CreateSession(ctx, a.ID, auth.HashToken(token), auth.NewSecret(24), time.Now().Add(SessionLength)); err != nil {
 		return "", err
 	}
-	return token, s.audit(ctx, a.Actor(), "login", "account", a.ID, map[string]any{"method": method})
+	return token, s.audit(ctx, a.Actor(), "login", "account", a.ID, map[string]any{"method": method, "source": SourceOf(ctx)})
+}
+
+// identityAccount finds the account of a provider's identity (issue 20): by
+// its subject once bound; else by its verified e-mail, binding the subject
+// at this first login. An account bound to another subject is refused: an
+// e-mail address changed at the provider never opens someone else's account.
+func (s *Service) identityAccount(ctx context.Context, email, subject string) (postgres.Account, error) {
+	if subject == "" {
+		return s.DB.AccountByEmail(ctx, email)
+	}
+	a, err := s.DB.AccountByOIDCSubject(ctx, subject)
+	if err == nil || domain.ErrorCode(err) != domain.EUNAUTHORIZED {
+		return a, err
+	}
+	if a, err = s.DB.AccountByEmail(ctx, email); err != nil {
+		return a, err
+	}
+	bound, err := s.DB.BindOIDCSubject(ctx, a.ID, subject)
+	if err != nil {
+		return a, err
+	}
+	if !bound {
+		anonymous := domain.Actor{ID: "anonymous", Name: "anonyme"}
+		if err := s.audit(ctx, anonymous, "login_failed", "account", a.ID, map[string]any{"method": "oidc", "reason": "other_subject", "source": SourceOf(ctx)}); err != nil {
+			return a, err
+		}
+		return a, domain.Errorf(domain.EFORBIDDEN, "Ce compte est lié à une autre identité du fournisseur : demandez à un administrateur de vérifier votre compte.")
+	}
+	return a, s.audit(ctx, a.Actor(), "bind_identity", "account", a.ID, map[string]any{"method": "oidc"})
 }
 
 // DigestSendings lists the staff digests sent, for the administrators.

@@ -58,7 +58,7 @@ func startSite(ctx context.Context, r *rig) (*site, error) {
 		s.server.Close()
 		return nil, err
 	}
-	if s.session, err = r.svc.LoginIdentity(ctx, email, "bench"); err != nil {
+	if s.session, err = r.svc.LoginIdentity(ctx, email, "", "bench"); err != nil {
 		s.server.Close()
 		return nil, err
 	}

@@ -23,6 +23,7 @@ type Account struct {
 	Structure    string
 	PasswordHash string
 	Disabled     bool
+	OIDCSubject  string // "<issuer> <sub>" once bound (first OpenID Connect login)
 }
 
 // Actor is who the account is for the service.
@@ -66,17 +67,36 @@ func (db *DB) CountAccounts(ctx context.Context) (int, error) {
 
 // AccountByEmail finds an active account.
 func (db *DB) AccountByEmail(ctx context.Context, email string) (Account, error) {
+	return db.accountWhere(ctx, `email = $1`, strings.ToLower(strings.TrimSpace(email)))
+}
+
+// AccountByOIDCSubject finds the active account bound to a provider's subject.
+func (db *DB) AccountByOIDCSubject(ctx context.Context, subject string) (Account, error) {
+	return db.accountWhere(ctx, `oidc_subject = $1`, subject)
+}
+
+func (db *DB) accountWhere(ctx context.Context, where string, arg any) (Account, error) {
 	var a Account
-	var referent, structure, hash *string
+	var referent, structure, hash, subject *string
 	err := db.Pool.QueryRow(ctx, `
-		SELECT id::text, email, name, role, referent_id, structure, password_hash FROM accounts
-		WHERE email = $1 AND disabled_at IS NULL`, strings.ToLower(strings.TrimSpace(email)),
-	).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &referent, &structure, &hash)
+		SELECT id::text, email, name, role, referent_id, structure, password_hash, oidc_subject FROM accounts
+		WHERE `+where+` AND disabled_at IS NULL`, arg,
+	).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &referent, &structure, &hash, &subject)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, domain.Errorf(domain.EUNAUTHORIZED, "Identifiant ou mot de passe incorrect.")
 	}
-	a.ReferentID, a.Structure, a.PasswordHash = deref(referent), deref(structure), deref(hash)
+	a.ReferentID, a.Structure, a.PasswordHash, a.OIDCSubject = deref(referent), deref(structure), deref(hash), deref(subject)
 	return a, err
+}
+
+// BindOIDCSubject binds an account, not yet bound, to a provider's subject;
+// false when it is bound already (to this subject or another).
+func (db *DB) BindOIDCSubject(ctx context.Context, accountID, subject string) (bool, error) {
+	tag, err := db.Pool.Exec(ctx, `UPDATE accounts SET oidc_subject = $2 WHERE id = $1 AND oidc_subject IS NULL`, accountID, subject)
+	if isUniqueViolation(err, "") {
+		return false, nil
+	}
+	return tag.RowsAffected() == 1, err
 }
 
 // CreateSession stores a session (the cookie's hash, never the cookie).

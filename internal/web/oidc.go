@@ -86,14 +86,22 @@ func (h *Handler) oidcReturn(w http.ResponseWriter, r *http.Request) {
 		h.render(w, http.StatusUnauthorized, "error", page{Title: "Connexion refusée", Data: "Le fournisseur d'identité a refusé la connexion (" + e + ")."})
 		return
 	}
-	email, err := h.oidcIdentity(r.Context(), q.Get("code"), parts[1], parts[2])
+	email, subject, err := h.oidcIdentity(r.Context(), q.Get("code"), parts[1], parts[2])
+	if errors.Is(err, errUnverified) {
+		h.render(w, http.StatusForbidden, "error", page{Title: "Connexion refusée", Data: "Le fournisseur d'identité n'a pas vérifié votre adresse électronique : vérifiez-la chez lui, puis recommencez."})
+		return
+	}
 	if err != nil {
 		h.Logger.Warn("oidc login refused", "error", err)
 		h.render(w, http.StatusUnauthorized, "error", page{Title: "Connexion refusée", Data: "L'identité transmise n'a pas pu être vérifiée : recommencez."})
 		return
 	}
-	token, err := h.Service.LoginIdentity(r.Context(), email, "oidc")
+	token, err := h.Service.LoginIdentity(r.Context(), email, subject, "oidc")
 	if err != nil {
+		if domain.ErrorCode(err) == domain.EFORBIDDEN {
+			h.render(w, http.StatusForbidden, "error", page{Title: "Connexion refusée", Data: domain.ErrorMessage(err)})
+			return
+		}
 		if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
 			h.render(w, http.StatusForbidden, "error", page{Title: "Aucun compte", Data: "Aucun compte parcours actif pour " + email + " : demandez-en un à un administrateur."})
 			return
@@ -105,31 +113,38 @@ func (h *Handler) oidcReturn(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, "/echeances", http.StatusSeeOther)
 }
 
-func (h *Handler) oidcIdentity(ctx context.Context, code, nonce, verifier string) (string, error) {
+var errUnverified = errors.New("id_token's email is not verified")
+
+func (h *Handler) oidcIdentity(ctx context.Context, code, nonce, verifier string) (email, subject string, err error) {
 	p, err := h.OIDC.discover(ctx)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
 	tok, err := h.OIDC.config(p).Exchange(ctx, code, oauth2.VerifierOption(verifier))
 	if err != nil {
-		return "", fmt.Errorf("code exchange: %w", err)
+		return "", "", fmt.Errorf("code exchange: %w", err)
 	}
 	raw, ok := tok.Extra("id_token").(string)
 	if !ok {
-		return "", errors.New("no id_token in the token response")
+		return "", "", errors.New("no id_token in the token response")
 	}
 	id, err := p.Verifier(&oidc.Config{ClientID: h.OIDC.ClientID}).Verify(ctx, raw)
 	if err != nil {
-		return "", fmt.Errorf("id_token: %w", err)
+		return "", "", fmt.Errorf("id_token: %w", err)
 	}
 	if subtle.ConstantTimeCompare([]byte(id.Nonce), []byte(nonce)) != 1 {
-		return "", errors.New("id_token nonce does not match")
+		return "", "", errors.New("id_token nonce does not match")
 	}
 	var claims struct {
-		Email string `json:"email"`
+		Email         string `json:"email"`
+		EmailVerified any    `json:"email_verified"` // a boolean, or "true" from some providers
 	}
 	if err := id.Claims(&claims); err != nil || claims.Email == "" {
-		return "", errors.New("id_token has no email")
+		return "", "", errors.New("id_token has no email")
 	}
-	return claims.Email, nil
+	// An address the provider did not verify proves nothing (issue 20).
+	if v := claims.EmailVerified; v != true && v != "true" {
+		return "", "", errUnverified
+	}
+	return claims.Email, id.Issuer + " " + id.Subject, nil
 }

@@ -1,11 +1,14 @@
 package web_test
 
 import (
+	"cmp"
+	"context"
 	"crypto/rand"
 	"crypto/rsa"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -19,6 +22,8 @@ import (
 	"github.com/go-jose/go-jose/v4"
 	"github.com/stretchr/testify/require"
 
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/web"
 )
 
@@ -30,7 +35,10 @@ type fakeIdP struct {
 	mu    sync.Mutex
 	codes map[string]grant // code -> what the authorize step saw
 	email string           // the person who "logs in"
-	nonce string           // when set, replaces the client's nonce (an attack)
+	sub   string           // their subject at the provider ("agent-1" when empty)
+	// unverified: the token says email_verified false
+	unverified bool
+	nonce      string // when set, replaces the client's nonce (an attack)
 }
 
 type grant struct{ challenge, nonce, redirect string }
@@ -78,8 +86,8 @@ func newIdP(t *testing.T) *fakeIdP {
 		if idp.nonce != "" {
 			nonce = idp.nonce
 		}
-		claims, _ := json.Marshal(map[string]any{"iss": idp.URL, "sub": "agent-1", "aud": "parcours", "exp": time.Now().Add(time.Minute).Unix(),
-			"iat": time.Now().Unix(), "nonce": nonce, "email": idp.email})
+		claims, _ := json.Marshal(map[string]any{"iss": idp.URL, "sub": cmp.Or(idp.sub, "agent-1"), "aud": "parcours", "exp": time.Now().Add(time.Minute).Unix(),
+			"iat": time.Now().Unix(), "nonce": nonce, "email": idp.email, "email_verified": !idp.unverified})
 		signer, err := jose.NewSigner(jose.SigningKey{Algorithm: jose.RS256, Key: key}, (&jose.SignerOptions{}).WithType("JWT").WithHeader("kid", "k1"))
 		require.NoError(t, err)
 		obj, err := signer.Sign(claims)
@@ -166,8 +174,42 @@ func TestOpenIDConnectLogin(t *testing.T) {
 	require.True(t, strings.Contains(last, "/connexion/oidc/retour"))
 	idp.nonce = ""
 
-	// A person without an account is told so.
-	idp.email = "inconnu@ailleurs.fr"
+	// A person without an account (another subject) is told so.
+	idp.email, idp.sub = "inconnu@ailleurs.fr", "inconnu-1"
 	status, _ = follow(t, newBrowser(t), site.URL+"/connexion/oidc")
 	require.Equal(t, http.StatusForbidden, status)
+}
+
+// TestOpenIDConnectNeedsAVerifiedEmailAndKeepsItsSubject: an address the
+// provider did not verify is refused; the first login binds the account to
+// the provider's subject; another subject bringing the same address is
+// refused (a changed e-mail cannot take over an account), while the bound
+// subject logs in even under a new address (issue 20, item 8).
+func TestOpenIDConnectNeedsAVerifiedEmailAndKeepsItsSubject(t *testing.T) {
+	t.Parallel()
+	idp := newIdP(t)
+	site := oidcSite(t, idp)
+	email := fmt.Sprintf("oidc-%d@cd.fr", time.Now().UnixNano())
+	_, err := fx.env.Service.CreateAccount(context.Background(), domain.System,
+		app.NewAccount{Email: email, Name: "Agente OIDC", Role: domain.RoleDepartment, Password: "mot de passe d'essai"})
+	require.NoError(t, err)
+
+	idp.email, idp.sub, idp.unverified = email, "agent-7", true
+	status, _ := follow(t, newBrowser(t), site.URL+"/connexion/oidc")
+	require.Equal(t, http.StatusForbidden, status, "an unverified address")
+
+	idp.unverified = false
+	status, last := follow(t, newBrowser(t), site.URL+"/connexion/oidc")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, site.URL+"/echeances", last, "first login: the subject is bound")
+
+	idp.sub = "intrus-1"
+	status, last = follow(t, newBrowser(t), site.URL+"/connexion/oidc")
+	require.Equal(t, http.StatusForbidden, status, "another subject with the same address")
+	require.Contains(t, last, "/connexion/oidc/retour")
+
+	idp.sub, idp.email = "agent-7", "nouvelle-adresse@ailleurs.fr"
+	status, last = follow(t, newBrowser(t), site.URL+"/connexion/oidc")
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, site.URL+"/echeances", last, "the bound subject, under a new address")
 }
