@@ -214,6 +214,19 @@ var (
 	managers       = []domain.Role{domain.RoleAdmin, domain.RoleDepartment, domain.RoleSupervisor}
 )
 
+// assignable authorizes and validates a command naming a référent, then
+// checks the actor may give a parcours to that référent (CheckAssignable):
+// for the API and the web alike, before anything is sent.
+func (s *Service) assignable(ctx context.Context, a domain.Actor, cmd validated, referentID, verb string, roles []domain.Role) error {
+	if err := authorize(a, verb, roles...); err != nil {
+		return err
+	}
+	if err := cmd.Validate(s.today()); err != nil {
+		return err
+	}
+	return s.CheckAssignable(ctx, a, strings.TrimSpace(referentID))
+}
+
 // validated is a workflow command that can check itself.
 type validated interface {
 	domain.Command
@@ -221,7 +234,11 @@ type validated interface {
 }
 
 // RecordOrientation records the département's orientation decision.
+// Its référent must be known and active.
 func (s *Service) RecordOrientation(ctx context.Context, a domain.Actor, id string, o domain.Orientation) (domain.ParcoursView, error) {
+	if err := s.assignable(ctx, a, &o, o.ReferentID, "décider d'une orientation", departmentOnly); err != nil {
+		return domain.ParcoursView{}, err
+	}
 	v, _, err := s.command(ctx, a, id, workflows.RecordOrientationUpdate, &o, nil, "orientation", "décider d'une orientation", departmentOnly)
 	return v, err
 }
@@ -240,7 +257,13 @@ func (s *Service) RequestReorientation(ctx context.Context, a domain.Actor, id s
 }
 
 // DecideReorientation accepts or refuses the pending request.
+// An accepted one names a known, active référent.
 func (s *Service) DecideReorientation(ctx context.Context, a domain.Actor, id string, d domain.ReorientationDecision) (domain.ParcoursView, error) {
+	if d.Accept {
+		if err := s.assignable(ctx, a, &d, d.ReferentID, "décider d'une réorientation", departmentOnly); err != nil {
+			return domain.ParcoursView{}, err
+		}
+	}
 	v, _, err := s.command(ctx, a, id, workflows.DecideReorientationUpdate, &d, nil, "reorientation_decision", "décider d'une réorientation", departmentOnly)
 	return v, err
 }
@@ -249,14 +272,7 @@ func (s *Service) DecideReorientation(ctx context.Context, a domain.Actor, id st
 // The new référent must be active and, for a supervisor, of their
 // structure: checked here, for the API and the web alike.
 func (s *Service) ReassignReferent(ctx context.Context, a domain.Actor, id string, r domain.Reassignment) (domain.ParcoursView, error) {
-	if err := authorize(a, "changer le référent", managers...); err != nil {
-		return domain.ParcoursView{}, err
-	}
-	r.ReferentID = strings.TrimSpace(r.ReferentID)
-	if err := r.Validate(s.today()); err != nil {
-		return domain.ParcoursView{}, err
-	}
-	if err := s.CheckAssignable(ctx, a, r.ReferentID); err != nil {
+	if err := s.assignable(ctx, a, &r, r.ReferentID, "changer le référent", managers); err != nil {
 		return domain.ParcoursView{}, err
 	}
 	v, _, err := s.command(ctx, a, id, workflows.ReassignReferentUpdate, &r, nil, "reassignment", "changer le référent", managers)

@@ -41,6 +41,29 @@ func (k StructureKind) French() string {
 	return "non précisé"
 }
 
+// ParseStructureKind reads a kind as a file may give it: the code
+// (mission_locale) or the French label, without regard to case, accents or
+// spaces (« Mission Locale », « agence France Travail », « France Travail »,
+// « Pôle emploi », « CCAS », « service du Département », « Département »).
+func ParseStructureKind(s string) (StructureKind, bool) {
+	key := strings.Join(strings.Fields(strings.ToLower(strings.NewReplacer("é", "e", "è", "e", "ô", "o", "à", "a", "É", "e", "Ô", "o", "_", " ", "-", " ").Replace(s))), " ")
+	switch key {
+	case "ccas", "centre communal d'action sociale":
+		return StructureCCAS, true
+	case "mission locale":
+		return StructureMissionLocale, true
+	case "france travail", "agence france travail", "pole emploi":
+		return StructureFranceTravail, true
+	case "association":
+		return StructureAssociation, true
+	case "departement", "service du departement", "conseil departemental":
+		return StructureDepartement, true
+	case "autre", "autre (a preciser)":
+		return StructureOther, true
+	}
+	return "", false
+}
+
 // Structure is a body référents belong to (the orientation's organisme
 // référent, a supervisor's structure).
 type Structure struct {

@@ -191,6 +191,9 @@ func TestRealBinaryActivitiesRetryThroughPostgreSQLOutage(t *testing.T) {
 	defer s.interrupt()
 	t.Cleanup(func() { logFailures(t, s) })
 	dep := s.token("--name", "Service RSA", "--role", "department")
+	// The orientations name ref-7: since migration 013 a référent is a
+	// record, made here as a référent's token would make it.
+	s.token("--name", "Référente Tremplin", "--role", "referent", "--referent", "ref-7")
 	today := domain.DateOf(time.Now())
 	dir := t.TempDir()
 	first := writeFlux(t, dir, "RSABEI-1.xml", importer.Synthetic(n, 21, today.AddDays(-1)))

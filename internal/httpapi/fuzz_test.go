@@ -54,6 +54,8 @@ var writeEndpoints = []struct{ method, path, body string }{
 	{"POST", "/api/v1/letters/{p}/received", `{"received_on":"2025-08-23"}`},
 	{"PUT", "/api/v1/letter-settings/letterhead", `{"departement":"Département du Gers","address":"81 route de Pessan","city":"Auch","signatory_name":"A. B.","signatory_title":"Le Président"}`},
 	{"PUT", "/api/v1/letter-settings/bodies/notice", `{"body":"Madame, Monsieur, {{.Personne}}"}`},
+	{"POST", "/api/v1/structures", `{"name":"CCAS de Caen","kind":"ccas","address":"1 place de la Mairie"}`},
+	{"POST", "/api/v1/referents", `{"name":"Léa Martin","email":"lea@caen.fr","structure_id":"str-abc"}`},
 }
 
 // english is what Go's own error texts look like: never shown to a user.

@@ -79,6 +79,15 @@ func TestStructuresAndReferentsOverHTTP(t *testing.T) {
 	off := post(t, "supervisor", base, map[string]any{"referent_id": ids[3], "on": on})
 	require.Equal(t, 400, off.status, off.raw)
 	require.Contains(t, off.raw, "est désactivé")
+	// So is an orientation naming one.
+	fresh := post(t, "department", "/api/v1/parcours", intakeBody(beneficiary(t), today().AddDays(-10).String()))
+	require.Equal(t, 201, fresh.status, fresh.raw)
+	for _, who := range []string{"ref-ghost", ids[3]} {
+		o := post(t, "department", "/api/v1/parcours/"+fresh.body["id"].(string)+"/orientation", map[string]any{
+			"track": "social", "organism": name, "referent_id": who, "decided_on": today().String()})
+		require.Equal(t, 400, o.status, o.raw)
+		require.Equal(t, "referent_id", o.errField())
+	}
 	ok := post(t, "supervisor", base, map[string]any{"referent_id": ids[0], "on": on})
 	require.Equal(t, 200, ok.status, ok.raw)
 	require.Equal(t, ids[0], ok.body["referent_id"])

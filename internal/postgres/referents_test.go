@@ -34,6 +34,7 @@ func TestMigration013KeepsIdsInUse(t *testing.T) {
 	exec(`INSERT INTO accounts (id, email, name, role, structure) VALUES ($1, 'chef@caen.fr', 'Chef', 'supervisor', 'CCAS DE CAEN')`, uuid.New())
 	exec(`INSERT INTO accounts (id, email, name, role, referent_id, structure) VALUES ($1, 'lea@ml.fr', 'Léa Dupont', 'referent', 'ref-9', 'Mission locale de Bayeux')`, uuid.New())
 	exec(`INSERT INTO api_tokens (name, role, referent_id, token_hash) VALUES ('outil', 'referent', 'ref-tok', '\x01')`)
+	exec(`INSERT INTO accounts (id, email, name, role, referent_id, disabled_at) VALUES ($1, 'parti@ml.fr', 'Parti', 'referent', 'ref-old', now())`, uuid.New())
 
 	require.NoError(t, tb.db.Migrate(tb.ctx, 13))
 
@@ -57,6 +58,7 @@ func TestMigration013KeepsIdsInUse(t *testing.T) {
 	require.NotEmpty(t, r9.AccountID)
 	require.Equal(t, postgres.UnspecifiedStructure, get("ref-7").StructureName)
 	require.Equal(t, postgres.UnspecifiedStructure, get("ref-tok").StructureName)
+	require.False(t, get("ref-old").Active, "its account is disabled")
 
 	caen, _, err := tb.db.ListStructures(tb.ctx, postgres.DirectoryFilter{Q: "caen", Limit: 10})
 	require.NoError(t, err)
