@@ -300,6 +300,10 @@ type ParcoursState struct {
 	Unsynced      []Event `json:"unsynced"`
 	Version       int64   `json:"version"`
 	SyncedVersion int64   `json:"synced_version"`
+	// StockMet: the stock deadline was recorded met at once (a contract
+	// signed since 1 January 2025 before the service knew of the person);
+	// the deadline itself is forgotten once written.
+	StockMet bool `json:"stock_met,omitempty"`
 }
 
 // AppliedUpdate is an update the parcours applied, and its answer (Done

@@ -50,6 +50,9 @@ func (p *parcoursImpl) resume(ctx workflow.Context, now time.Time) {
 	if d, ok := p.stockOwed(marked); ok {
 		p.begin()
 		p.addStock(now, d)
+	} else if d, ok := p.stockMet(marked); ok {
+		p.begin()
+		p.addStockMet(now, d)
 	}
 }
 
@@ -88,6 +91,34 @@ func (p *parcoursImpl) stockOwed(marked bool) (domain.Deadline, bool) {
 		last = p.s.Contract.SignedOn
 	}
 	return domain.StockDeadline(p.s.Facts.EnteredOn, marked, last, p.s.Settings.Overseas)
+}
+
+// stockMet is the stock deadline a parcours met before the service knew of
+// it (domain.StockMet), when it has not recorded it yet.
+func (p *parcoursImpl) stockMet(marked bool) (domain.Deadline, bool) {
+	if p.s.StockMet {
+		return domain.Deadline{}, false
+	}
+	for _, d := range p.s.Deadlines {
+		if d.Basis == domain.BasisStock {
+			return domain.Deadline{}, false
+		}
+	}
+	if p.s.Contract == nil {
+		return domain.Deadline{}, false
+	}
+	return domain.StockMet(p.s.Facts.EnteredOn, marked, p.s.Contract.SignedOn, p.s.Settings.Overseas)
+}
+
+// addStockMet records the stock deadline met on the contract's signing day
+// (after begin): no task, the campaign counts the person as signed.
+func (p *parcoursImpl) addStockMet(now time.Time, d domain.Deadline) {
+	signed := p.s.Contract.SignedOn
+	p.addDeadline(d, stockCycle, domain.TaskStockContract, domain.Date{})
+	p.closeDeadlines(domain.DeadlineMet, signed, func(x DeadlineState) bool { return x.Basis == domain.BasisStock })
+	p.s.StockMet = true
+	p.addEvent(now, EventStockDue, signed, fmt.Sprintf("Personne accompagnée au 01/01/2025 : contrat signé le %s, délai du stock tenu (%s).",
+		signed.French(), d.Explain()), domain.Recorded{})
 }
 
 // addStock adds the stock deadline and places its task (after begin).
@@ -178,12 +209,16 @@ func (p *parcoursImpl) markStock(ctx workflow.Context, m StockMark) (UpdateResul
 	if p.revision < 2 && workflow.GetVersion(ctx, "stock", workflow.DefaultVersion, 1) < 1 {
 		return p.result(0), nil
 	}
-	d, ok := p.stockOwed(m.Marked)
-	if !ok {
-		return p.result(0), nil
-	}
 	now := workflow.Now(ctx)
-	p.begin()
-	p.addStock(now, d)
-	return p.written(ctx, 0)
+	if d, ok := p.stockOwed(m.Marked); ok {
+		p.begin()
+		p.addStock(now, d)
+		return p.written(ctx, 0)
+	}
+	if d, ok := p.stockMet(m.Marked); ok {
+		p.begin()
+		p.addStockMet(now, d)
+		return p.written(ctx, 0)
+	}
+	return p.result(0), nil
 }

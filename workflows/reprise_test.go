@@ -225,13 +225,16 @@ func TestStockBoundaries(t *testing.T) {
 		settings *domain.Settings
 		due      string // "" no stock deadline
 		ruleSet  string
+		met      domain.Date // the deadline is met already, on that day
 	}{
-		{"signed 31/12/2024", d(2024, 10, 1), contract(d(2024, 12, 31)), nil, "2027-01-01", domain.StockRuleSet},
-		{"signed 01/01/2025", d(2024, 10, 1), contract(d(2025, 1, 1)), nil, "", ""},
-		{"entered 31/12/2024", d(2024, 12, 31), nil, nil, "2027-01-01", domain.StockRuleSet},
-		{"entered 01/01/2025", d(2025, 1, 1), nil, nil, "", ""},
-		{"entered 2025, marked stock by the file", d(2025, 3, 31), &Reprise{Stock: true}, nil, "2027-01-01", domain.StockRuleSet},
-		{"overseas", d(2024, 12, 31), nil, &overseas, "2028-01-01", domain.StockRuleSetOverseas},
+		{"signed 31/12/2024", d(2024, 10, 1), contract(d(2024, 12, 31)), nil, "2027-01-01", domain.StockRuleSet, domain.Date{}},
+		// In the stock and compliant before the import: counted as signed
+		// by the campaign (a deadline met on the signing day).
+		{"signed 01/01/2025", d(2024, 10, 1), contract(d(2025, 1, 1)), nil, "2027-01-01", domain.StockRuleSet, d(2025, 1, 1)},
+		{"entered 31/12/2024", d(2024, 12, 31), nil, nil, "2027-01-01", domain.StockRuleSet, domain.Date{}},
+		{"entered 01/01/2025", d(2025, 1, 1), nil, nil, "", "", domain.Date{}},
+		{"entered 2025, marked stock by the file", d(2025, 3, 31), &Reprise{Stock: true}, nil, "2027-01-01", domain.StockRuleSet, domain.Date{}},
+		{"overseas", d(2024, 12, 31), nil, &overseas, "2028-01-01", domain.StockRuleSetOverseas, domain.Date{}},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			t.Parallel()
@@ -248,6 +251,12 @@ func TestStockBoundaries(t *testing.T) {
 				require.True(t, ok)
 				require.Equal(t, c.due, stock.DueOn.String())
 				require.Equal(t, c.ruleSet, stock.RuleSet)
+				if !c.met.IsZero() {
+					require.Equal(t, domain.DeadlineMet, stock.Status)
+					require.Equal(t, c.met, stock.MetOn)
+					require.NotContains(t, tb.tasks(), "stock_contract/0", "nothing to do")
+					return
+				}
 				require.Equal(t, domain.DeadlinePending, stock.Status)
 			}})
 		})
@@ -344,6 +353,44 @@ func TestMarkStockOnARunningParcours(t *testing.T) {
 		}},
 	})
 	tb2.env.ExecuteWorkflow(Parcours, in2)
+}
+
+// TestMarkStockWhenAlreadySigned: a running parcours entered before 2025
+// whose contract was signed since 1 January 2025 gets the stock deadline
+// met on that day (the campaign counts it as signed), with no task; the
+// same mark again changes nothing.
+func TestMarkStockWhenAlreadySigned(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 10, 31, 9, 0)
+	tb := setup(t, start)
+	in := input("2024-11-30", "2024-11-30")
+	in.Revision = 1
+	var v1 int64
+	tb.script(start, []step{
+		{at: paris(2026, 10, 31, 10, 0), send: func() *outcome {
+			return tb.update(RecordOrientationUpdate, domain.Orientation{Track: domain.TrackProfessional, Organism: "France Travail", ReferentID: "ref-5", DecidedOn: d(2025, 1, 10)})
+		}},
+		{at: paris(2026, 10, 31, 10, 1), then: func(o *outcome) { o.ok(t) }, send: func() *outcome {
+			return tb.update(RecordContractUpdate, domain.Contract{Kind: domain.ContractEngagement, SignedOn: d(2025, 2, 3), StartsOn: d(2025, 2, 3), EndsOn: d(2027, 2, 2)})
+		}},
+		{at: paris(2026, 10, 31, 10, 2), then: func(o *outcome) { o.ok(t) }, send: func() *outcome {
+			return tb.update(MarkStockUpdate, StockMark{On: d(2026, 10, 31)})
+		}},
+		{at: paris(2026, 10, 31, 10, 3), then: func(o *outcome) {
+			o.ok(t)
+			stock := tb.written()["contract/stock/0"]
+			require.Equal(t, domain.DeadlineMet, stock.Status)
+			require.Equal(t, d(2025, 2, 3), stock.MetOn)
+			require.NotContains(t, tb.tasks(), "stock_contract/0")
+			v1 = tb.state(t).Version
+		}, send: func() *outcome { return tb.update(MarkStockUpdate, StockMark{On: d(2026, 10, 31)}) }},
+		{at: paris(2026, 10, 31, 10, 4), then: func(o *outcome) {
+			o.ok(t)
+			require.Equal(t, v1, tb.state(t).Version, "the same mark again changes nothing")
+			tb.env.CancelWorkflow()
+		}},
+	})
+	tb.env.ExecuteWorkflow(Parcours, in)
 }
 
 // TestForeseeAgreesWithTheWorkflow: the import's preview says what the

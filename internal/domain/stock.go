@@ -39,6 +39,17 @@ func StockDeadline(entered Date, marked bool, lastSigned Date, overseas bool) (D
 	return StockDeadlineFor(overseas), true
 }
 
+// StockMet is the stock deadline a parcours in the stock met before the
+// service knew of it (a contract signed since 1 January 2025 in the reprise
+// file, or before `parcours stock`): recorded met on the signing day, so
+// that the campaign counts the person as signed.
+func StockMet(entered Date, marked bool, lastSigned Date, overseas bool) (Deadline, bool) {
+	if !InStock(entered, marked) || !MeetsStock(lastSigned) {
+		return Deadline{}, false
+	}
+	return StockDeadlineFor(overseas), true
+}
+
 // StockDeadlineFor is the stock deadline itself: due 1 January 2027
 // (rule set StockRuleSet), or 1 January 2028 overseas (StockRuleSetOverseas).
 func StockDeadlineFor(overseas bool) Deadline {

@@ -95,8 +95,8 @@ type StockCandidate struct {
 
 // StockCandidates lists, in keyset pages after the parcours id after (""
 // for the first page), the open parcours whose workflow runs, entered
-// before 1 January 2025 or marked "stock" by a reprise file, with no
-// contract signed on or after that day.
+// before 1 January 2025 or marked "stock" by a reprise file, without a
+// stock deadline yet (owed, or met by a contract signed since that day).
 func (db *DB) StockCandidates(ctx context.Context, after string, limit int) ([]StockCandidate, error) {
 	rows, err := db.Pool.Query(ctx, `
 		SELECT p.id::text, p.entered_on, coalesce((p.reprise->>'stock')::boolean, false)
@@ -104,7 +104,7 @@ func (db *DB) StockCandidates(ctx context.Context, after string, limit int) ([]S
 		WHERE p.closed_at IS NULL AND p.workflow_started_at IS NOT NULL
 		  AND (p.entered_on < $1 OR coalesce((p.reprise->>'stock')::boolean, false))
 		  AND p.id > $2::uuid
-		  AND NOT EXISTS (SELECT 1 FROM contracts c WHERE c.parcours_id = p.id AND c.signed_on >= $1)
+		  AND NOT EXISTS (SELECT 1 FROM deadlines d WHERE d.parcours_id = p.id AND d.basis = 'stock')
 		ORDER BY p.id LIMIT $3`, pgDate(domain.StockDate), cmp.Or(after, "00000000-0000-0000-0000-000000000000"), limit)
 	if err != nil {
 		return nil, err
