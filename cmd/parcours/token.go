@@ -2,35 +2,82 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"path/filepath"
+	"strconv"
+	"text/tabwriter"
 	"time"
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/auth"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
+	"github.com/parcours-rsa/parcours/internal/postgres"
 )
 
+const tokenUsage = "usage : parcours token create --name NOM --role admin|department|supervisor|referent [--referent ID] [--structure NOM | --all-structures] [--expires AAAA-MM-JJ]\n        parcours token list\n        parcours token revoke NUMÉRO"
+
 func (m *Main) token(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage : parcours token create --name NOM --role admin|department|supervisor|referent [--referent ID]")
+	if len(args) == 0 {
+		return errors.New(tokenUsage)
+	}
+	cli := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours token", Role: domain.RoleAdmin}
+	switch args[0] {
+	case "list":
+		return m.withService(ctx, func(svc *app.Service) error {
+			tokens, err := svc.Tokens(ctx, cli)
+			if err != nil {
+				return err
+			}
+			printTokens(m.Stdout, tokens)
+			return nil
+		})
+	case "revoke":
+		if len(args) != 2 {
+			return errors.New(tokenUsage)
+		}
+		id, err := strconv.ParseInt(args[1], 10, 64)
+		if err != nil {
+			return fmt.Errorf("token revoke : %q n'est pas un numéro de jeton (voir parcours token list)", args[1])
+		}
+		return m.withService(ctx, func(svc *app.Service) error {
+			if err := svc.RevokeToken(ctx, cli, id); err != nil {
+				return err
+			}
+			fmt.Fprintf(m.Stdout, "Jeton %d révoqué : il ne donne plus accès.\n", id)
+			return nil
+		})
+	case "create":
+	default:
+		return errors.New(tokenUsage)
 	}
 	fs := flag.NewFlagSet("token create", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	name := fs.String("name", "", "nom de la personne ou du système qui utilisera le jeton")
 	role := fs.String("role", "", "admin, department, supervisor ou referent")
 	referent := fs.String("referent", "", "identifiant du référent (rôle referent ; voir parcours referents)")
+	structure := fs.String("structure", "", "structure d'un jeton de superviseur")
+	all := fs.Bool("all-structures", false, "un jeton de superviseur qui voit toutes les structures")
+	expires := fs.String("expires", "", "date d'expiration (AAAA-MM-JJ), le jeton n'étant plus valable ce jour-là à 0 h (Europe/Paris)")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("token create : %w", err)
 	}
+	n := app.NewToken{Name: *name, Role: domain.Role(*role), ReferentID: *referent, Structure: *structure, AllStructures: *all}
+	if *expires != "" {
+		d, err := domain.ParseDate(*expires)
+		if err != nil {
+			return fmt.Errorf("--expires : %v", err)
+		}
+		n.ExpiresAt = d.Time()
+	}
 	return m.withService(ctx, func(svc *app.Service) error {
 		known := knownReferent(ctx, svc, *referent)
-		token, err := svc.CreateToken(ctx, *name, domain.Role(*role), *referent)
+		token, err := svc.CreateTokenWith(ctx, n)
 		if err != nil {
 			return err
 		}
@@ -39,6 +86,37 @@ func (m *Main) token(ctx context.Context, args []string) error {
 		fmt.Fprintln(m.Stdout, token)
 		return nil
 	})
+}
+
+// printTokens lists the tokens, their scope, expiry and last use.
+func printTokens(w io.Writer, tokens []postgres.Token) {
+	day := func(t *time.Time) string {
+		if t == nil {
+			return "—"
+		}
+		return domain.DateOf(*t).French()
+	}
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "N°\tNom\tRôle\tPortée\tCréé le\tExpire le\tDernier usage\tÉtat")
+	for _, t := range tokens {
+		scope := "—"
+		switch {
+		case t.ReferentID != "":
+			scope = "référent " + t.ReferentID
+		case t.Structure != "":
+			scope = "structure " + t.Structure
+		case t.AllStructures:
+			scope = "toutes les structures"
+		}
+		state := "actif"
+		if t.RevokedAt != nil {
+			state = "révoqué le " + day(t.RevokedAt)
+		} else if t.ExpiresAt != nil && !time.Now().Before(*t.ExpiresAt) {
+			state = "expiré"
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, t.Role.French(), scope, day(&t.CreatedAt), day(t.ExpiresAt), day(t.LastUsedAt), state)
+	}
+	_ = tw.Flush()
 }
 
 // withService runs an operation with a service on the database (the local

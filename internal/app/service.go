@@ -419,24 +419,75 @@ func (s *Service) update(ctx context.Context, workflowID, name string, arg any, 
 	return res, unavailable("enregistrer la demande", err)
 }
 
-// CreateToken makes an API token; the token is returned once, only its hash is kept.
+// NewToken is what creating an API token needs.
+type NewToken struct {
+	Name       string
+	Role       domain.Role
+	ReferentID string // role referent: the référent it acts as
+	// Structure scopes a supervisor's token; AllStructures says explicitly
+	// that it sees every structure (issue 20: a supervisor token without a
+	// structure saw everything, by default).
+	Structure     string
+	AllStructures bool
+	ExpiresAt     time.Time // zero: never
+}
+
+// CreateToken creates a token of a role (a supervisor's needs
+// CreateTokenWith and its scope).
 func (s *Service) CreateToken(ctx context.Context, name string, role domain.Role, referentID string) (string, error) {
+	return s.CreateTokenWith(ctx, NewToken{Name: name, Role: role, ReferentID: referentID})
+}
+
+// CreateTokenWith creates an API token and returns it (shown once; only its
+// hash is kept).
+func (s *Service) CreateTokenWith(ctx context.Context, n NewToken) (string, error) {
 	switch {
-	case name == "":
+	case n.Name == "":
 		return "", domain.FieldError("name", "Le nom du jeton est obligatoire (--name).")
-	case !slices.Contains(domain.Roles, role):
-		return "", domain.FieldError("role", "Rôle inconnu %q : admin, department, supervisor ou referent.", role)
-	case role == domain.RoleReferent && referentID == "":
+	case !slices.Contains(domain.Roles, n.Role):
+		return "", domain.FieldError("role", "Rôle inconnu %q : admin, department, supervisor ou referent.", n.Role)
+	case n.Role == domain.RoleReferent && n.ReferentID == "":
 		return "", domain.FieldError("referent", "Un jeton de référent doit nommer son référent (--referent ID).")
-	case role != domain.RoleReferent && referentID != "":
+	case n.Role != domain.RoleReferent && n.ReferentID != "":
 		return "", domain.FieldError("referent", "--referent ne s'emploie qu'avec le rôle referent.")
+	case n.Role == domain.RoleSupervisor && n.Structure == "" && !n.AllStructures:
+		return "", domain.FieldError("structure", "Un jeton de superviseur nomme sa structure (--structure NOM), ou voit toutes les structures si on le dit (--all-structures).")
+	case n.Role == domain.RoleSupervisor && n.Structure != "" && n.AllStructures:
+		return "", domain.FieldError("structure", "--structure et --all-structures s'excluent.")
+	case n.Role != domain.RoleSupervisor && (n.Structure != "" || n.AllStructures):
+		return "", domain.FieldError("structure", "--structure et --all-structures ne s'emploient qu'avec le rôle supervisor.")
+	case !n.ExpiresAt.IsZero() && !n.ExpiresAt.After(time.Now()):
+		return "", domain.FieldError("expires", "La date d'expiration doit être à venir.")
+	}
+	t := postgres.Token{Name: n.Name, Role: n.Role, ReferentID: n.ReferentID, Structure: n.Structure, AllStructures: n.AllStructures}
+	if !n.ExpiresAt.IsZero() {
+		t.ExpiresAt = &n.ExpiresAt
 	}
 	token, hash := auth.NewToken()
-	id, err := s.DB.CreateToken(ctx, name, role, referentID, hash)
+	id, err := s.DB.CreateToken(ctx, t, hash)
 	if err != nil {
 		return "", err
 	}
-	return token, s.audit(ctx, domain.System, "create", "token", fmt.Sprint(id), map[string]any{"role": role})
+	return token, s.audit(ctx, domain.System, "create", "token", fmt.Sprint(id), map[string]any{"role": n.Role})
+}
+
+// Tokens lists the API tokens (administrators, and the command line).
+func (s *Service) Tokens(ctx context.Context, a domain.Actor) ([]postgres.Token, error) {
+	if err := authorize(a, "gérer les jetons d'accès", domain.RoleAdmin); err != nil {
+		return nil, err
+	}
+	return s.DB.ListTokens(ctx)
+}
+
+// RevokeToken revokes a token at once.
+func (s *Service) RevokeToken(ctx context.Context, a domain.Actor, id int64) error {
+	if err := authorize(a, "gérer les jetons d'accès", domain.RoleAdmin); err != nil {
+		return err
+	}
+	if err := s.DB.RevokeToken(ctx, id); err != nil {
+		return err
+	}
+	return s.audit(ctx, a, "revoke", "token", fmt.Sprint(id), nil)
 }
 
 // Authenticate finds who holds a bearer token.

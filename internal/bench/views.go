@@ -40,7 +40,7 @@ func startSite(ctx context.Context, r *rig) (*site, error) {
 	s.client = s.server.Client()
 	s.client.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	var err error
-	if s.supervisor, err = r.svc.CreateToken(ctx, "banc d'essai (superviseur)", domain.RoleSupervisor, ""); err != nil {
+	if s.supervisor, err = r.svc.CreateTokenWith(ctx, app.NewToken{Name: "banc d'essai (superviseur)", Role: domain.RoleSupervisor, AllStructures: true}); err != nil {
 		s.server.Close()
 		return nil, err
 	}

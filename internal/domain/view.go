@@ -165,6 +165,15 @@ const (
 	RoleReferent   Role = "referent"
 )
 
+// French names a role for people.
+func (r Role) French() string {
+	if s, ok := map[Role]string{RoleAdmin: "administration", RoleDepartment: "Département",
+		RoleSupervisor: "encadrement", RoleReferent: "référent"}[r]; ok {
+		return s
+	}
+	return string(r)
+}
+
 // Roles lists the valid roles.
 var Roles = []Role{RoleAdmin, RoleDepartment, RoleSupervisor, RoleReferent}
 

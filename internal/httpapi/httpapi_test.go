@@ -22,6 +22,7 @@ import (
 	"go.temporal.io/api/temporalproto"
 	"go.temporal.io/sdk/client"
 
+	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpapi"
 	"github.com/parcours-rsa/parcours/internal/importer"
@@ -37,6 +38,7 @@ var fixture struct {
 	db     *postgres.DB
 	tc     client.Client
 	tokens map[string]string // role or "referent:ID" -> token
+	svc    *app.Service
 }
 
 func TestMain(m *testing.M) {
@@ -60,7 +62,7 @@ func runMain(m *testing.M) int {
 	defer env.Close()
 	db, tc, logger := env.DB, env.Temporal, env.Logger
 	svc := env.Service
-	fixture.db, fixture.tc = db, tc
+	fixture.db, fixture.tc, fixture.svc = db, tc, svc
 	fixture.tokens = map[string]string{}
 	for _, spec := range []struct {
 		key      string
@@ -71,7 +73,9 @@ func runMain(m *testing.M) int {
 		{"supervisor", domain.RoleSupervisor, ""}, {"referent:ref-1", domain.RoleReferent, "ref-1"},
 		{"referent:ref-2", domain.RoleReferent, "ref-2"},
 	} {
-		tok, err := svc.CreateToken(ctx, spec.key, spec.role, spec.referent)
+		// The fixture's supervisor sees every structure, said explicitly.
+		tok, err := svc.CreateTokenWith(ctx, app.NewToken{Name: spec.key, Role: spec.role, ReferentID: spec.referent,
+			AllStructures: spec.role == domain.RoleSupervisor})
 		if err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			return 1

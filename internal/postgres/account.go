@@ -15,16 +15,31 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
+// Token is an API token as the administrators see it (never its secret).
+type Token struct {
+	ID            int64
+	Name          string
+	Role          domain.Role
+	ReferentID    string
+	Structure     string
+	AllStructures bool
+	CreatedAt     time.Time
+	ExpiresAt     *time.Time
+	LastUsedAt    *time.Time
+	RevokedAt     *time.Time
+}
+
 // CreateToken stores an API token's hash and returns the token's row id.
-func (db *DB) CreateToken(ctx context.Context, name string, role domain.Role, referentID string, hash []byte) (int64, error) {
+func (db *DB) CreateToken(ctx context.Context, t Token, hash []byte) (int64, error) {
 	var id int64
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		if err := ensureDirectory(ctx, tx, "", referentID, "", ""); err != nil {
+		if err := ensureDirectory(ctx, tx, "", t.ReferentID, "", ""); err != nil {
 			return err
 		}
 		return tx.QueryRow(ctx, `
-			INSERT INTO api_tokens (name, role, referent_id, token_hash) VALUES ($1, $2, $3, $4) RETURNING id`,
-			name, role, nullText(referentID), hash).Scan(&id)
+			INSERT INTO api_tokens (name, role, referent_id, token_hash, structure, all_structures, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+			t.Name, t.Role, nullText(t.ReferentID), hash, nullText(t.Structure), t.AllStructures, t.ExpiresAt).Scan(&id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("create token: %w", err)
@@ -32,23 +47,63 @@ func (db *DB) CreateToken(ctx context.Context, name string, role domain.Role, re
 	return id, nil
 }
 
-// TokenActor finds the actor of a token hash; unknown or revoked tokens are
-// EUNAUTHORIZED.
+// TokenActor finds the actor of a token hash; unknown, revoked or expired
+// tokens are EUNAUTHORIZED. It notes the token's use (once a minute at
+// most: not a write per request).
 func (db *DB) TokenActor(ctx context.Context, hash []byte) (domain.Actor, error) {
 	var a domain.Actor
 	var id int64
-	var referent *string
+	var referent, structure *string
+	var expires, used *time.Time
 	err := db.Pool.QueryRow(ctx, `
-		SELECT id, name, role, referent_id FROM api_tokens WHERE token_hash = $1 AND revoked_at IS NULL`, hash,
-	).Scan(&id, &a.Name, &a.Role, &referent)
+		SELECT id, name, role, referent_id, structure, expires_at, last_used_at FROM api_tokens
+		WHERE token_hash = $1 AND revoked_at IS NULL`, hash,
+	).Scan(&id, &a.Name, &a.Role, &referent, &structure, &expires, &used)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, domain.Errorf(domain.EUNAUTHORIZED, "Jeton d'accès inconnu ou révoqué.")
 	}
 	if err != nil {
 		return a, fmt.Errorf("find token: %w", err)
 	}
-	a.ID, a.ReferentID = fmt.Sprintf("token:%d", id), deref(referent)
+	now := time.Now()
+	if expires != nil && !now.Before(*expires) {
+		return a, domain.Errorf(domain.EUNAUTHORIZED, "Jeton d'accès expiré le %s : demandez-en un nouveau.", domain.DateOf(*expires).French())
+	}
+	if used == nil || now.Sub(*used) > time.Minute {
+		if _, err := db.Pool.Exec(ctx, `UPDATE api_tokens SET last_used_at = now() WHERE id = $1`, id); err != nil {
+			return a, fmt.Errorf("note token use: %w", err)
+		}
+	}
+	a.ID, a.ReferentID, a.Structure = fmt.Sprintf("token:%d", id), deref(referent), deref(structure)
 	return a, nil
+}
+
+// ListTokens lists the tokens, newest first.
+func (db *DB) ListTokens(ctx context.Context) ([]Token, error) {
+	rows, err := db.Pool.Query(ctx, `
+		SELECT id, name, role, coalesce(referent_id, ''), coalesce(structure, ''), all_structures, created_at, expires_at, last_used_at, revoked_at
+		FROM api_tokens ORDER BY id DESC`)
+	if err != nil {
+		return nil, fmt.Errorf("list tokens: %w", err)
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Token, error) {
+		var t Token
+		err := r.Scan(&t.ID, &t.Name, &t.Role, &t.ReferentID, &t.Structure, &t.AllStructures, &t.CreatedAt, &t.ExpiresAt, &t.LastUsedAt, &t.RevokedAt)
+		return t, err
+	})
+}
+
+// RevokeToken revokes a token; ENOTFOUND when there is none of that id or
+// it is revoked already.
+func (db *DB) RevokeToken(ctx context.Context, id int64) error {
+	tag, err := db.Pool.Exec(ctx, `UPDATE api_tokens SET revoked_at = now() WHERE id = $1 AND revoked_at IS NULL`, id)
+	if err != nil {
+		return fmt.Errorf("revoke token: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return domain.Errorf(domain.ENOTFOUND, "Aucun jeton actif n'a le numéro %d.", id)
+	}
+	return nil
 }
 
 // AuditEntry is one line of the audit log.

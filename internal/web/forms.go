@@ -143,10 +143,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 
 func taskFr(k domain.TaskKind) string { return k.French() }
 
-func roleFr(r domain.Role) string {
-	return map[domain.Role]string{domain.RoleAdmin: "administration", domain.RoleDepartment: "Département",
-		domain.RoleSupervisor: "encadrement", domain.RoleReferent: "référent"}[r]
-}
+func roleFr(r domain.Role) string { return r.French() }
 
 func deadlineStatusFr(s domain.DeadlineStatus) string {
 	return map[domain.DeadlineStatus]string{domain.DeadlinePending: "à venir", domain.DeadlineMet: "tenue",
