@@ -269,7 +269,7 @@ func (db *DB) ListCampaign(ctx context.Context, f CampaignFilter, today domain.D
 // campaignNameBook holds the names of référents and structures.
 type campaignNameBook struct{ referents map[string]string }
 
-// referent is the name shown for a référent id: the name of its account,
+// referent is the name shown for a référent id: its record's name,
 // else the id; "" (none) reads « Département (sans référent) ».
 func (n campaignNameBook) referent(id string) string {
 	if id == "" {
@@ -290,33 +290,20 @@ func (n campaignNameBook) structure(id string) string {
 	return id
 }
 
-// campaignNames resolves the names of the référents and structures shown.
-// The one place names come from: when structures and référents become
-// records with names (issue 19, part 4), only this changes.
+// campaignNames resolves the names of the référents shown, from their
+// records (référents made by a reprise file have no account).
 func (db *DB) campaignNames(ctx context.Context, referents, _ []CampaignGroup) (campaignNameBook, error) {
-	book := campaignNameBook{referents: map[string]string{}}
 	var ids []string
 	for _, g := range referents {
 		if g.ID != "" && !slices.Contains(ids, g.ID) {
 			ids = append(ids, g.ID)
 		}
 	}
-	if len(ids) == 0 {
-		return book, nil
-	}
-	rows, err := db.Pool.Query(ctx, `SELECT referent_id, name FROM accounts WHERE referent_id = ANY($1)`, ids)
+	names, err := db.ReferentNames(ctx, ids)
 	if err != nil {
-		return book, fmt.Errorf("campaign names: %w", err)
+		return campaignNameBook{}, fmt.Errorf("campaign names: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id, name string
-		if err := rows.Scan(&id, &name); err != nil {
-			return book, err
-		}
-		book.referents[id] = name
-	}
-	return book, rows.Err()
+	return campaignNameBook{referents: names}, nil
 }
 
 // DigestCampaign counts the campaign for a digest's recipient: a

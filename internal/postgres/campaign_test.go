@@ -135,3 +135,18 @@ func TestCampaignOverseasRuleSet(t *testing.T) {
 	require.Equal(t, date("2028-01-01"), list[0].DueOn)
 	require.Equal(t, "ref-x", list[0].ReferentName, "a référent without an account reads as its id")
 }
+
+// TestCampaignNamesReferentsWithoutAccount: a référent a reprise file made
+// has a record and no account: the campaign shows its name, never its id.
+func TestCampaignNamesReferentsWithoutAccount(t *testing.T) {
+	tb := setup(t)
+	st, err := tb.db.CreateStructure(tb.ctx, domain.Structure{Name: "CCAS de Lisieux", Kind: "ccas"})
+	require.NoError(t, err)
+	r, err := tb.db.CreateReferent(tb.ctx, domain.Referent{Name: "Agnès Martin", StructureID: st.ID})
+	require.NoError(t, err)
+	tb.stock(t, "CAMP-NAME", pgtest.StockCase{Organism: "CCAS de Lisieux", ReferentID: r.ID, Deadline: domain.DeadlinePending})
+	all, err := tb.db.CampaignSummary(tb.ctx, postgres.Scope{})
+	require.NoError(t, err)
+	require.Len(t, all.ByReferent, 1)
+	require.Equal(t, "Agnès Martin", all.ByReferent[0].Name)
+}

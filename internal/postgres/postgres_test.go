@@ -284,7 +284,7 @@ func TestAuditLogIsAppendOnly(t *testing.T) {
 func TestTokens(t *testing.T) {
 	tb := setup(t)
 	hash := []byte("0123456789abcdef0123456789abcdef")
-	_, err := tb.db.CreateToken(tb.ctx, "Léa", domain.RoleReferent, "ref-1", hash)
+	_, err := tb.db.CreateToken(tb.ctx, postgres.Token{Name: "Léa", Role: domain.RoleReferent, ReferentID: "ref-1"}, hash)
 	require.NoError(t, err)
 	a, err := tb.db.TokenActor(tb.ctx, hash)
 	require.NoError(t, err)
@@ -292,8 +292,10 @@ func TestTokens(t *testing.T) {
 	require.Equal(t, "ref-1", a.ReferentID)
 	_, err = tb.db.TokenActor(tb.ctx, []byte("unknown"))
 	require.Equal(t, domain.EUNAUTHORIZED, domain.ErrorCode(err))
-	_, err = tb.db.CreateToken(tb.ctx, "x", domain.RoleReferent, "", []byte("other"))
+	_, err = tb.db.CreateToken(tb.ctx, postgres.Token{Name: "x", Role: domain.RoleReferent}, []byte("other"))
 	require.Error(t, err, "a référent token names its référent")
+	_, err = tb.db.CreateToken(tb.ctx, postgres.Token{Name: "chef", Role: domain.RoleSupervisor}, []byte("chef"))
+	require.Error(t, err, "a supervisor token names its structure or says it sees all (the database refuses it too)")
 }
 
 // TestMigrationsFillAGap: a database that has a later migration but not an

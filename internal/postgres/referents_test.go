@@ -69,6 +69,8 @@ func TestMigration013KeepsIdsInUse(t *testing.T) {
 	require.Equal(t, domain.StructureMissionLocale, ml[0].Kind)
 
 	// The supervisor's structure is the record's spelling; the scope follows référents.
+	// (The store reads accounts as the latest schema has them.)
+	require.NoError(t, tb.db.Migrate(tb.ctx, postgres.LatestVersion()))
 	sup, err := tb.db.AccountByEmail(tb.ctx, "chef@caen.fr")
 	require.NoError(t, err)
 	require.Equal(t, "CCAS de Caen", sup.Structure)
