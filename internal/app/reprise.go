@@ -72,7 +72,11 @@ func (s *Service) applyReprise(ctx context.Context, a domain.Actor, id string, p
 			}
 		} else {
 			v = nv
-			out.Changes = append(out.Changes, fmt.Sprintf("Nouveau référent : %s.", o.ReferentID))
+			name := o.ReferentID
+			if names, err := s.DB.ReferentNames(ctx, []string{o.ReferentID}); err == nil && names[o.ReferentID] != "" {
+				name = names[o.ReferentID] // the report names people, not ids
+			}
+			out.Changes = append(out.Changes, fmt.Sprintf("Nouveau référent : %s.", name))
 		}
 	}
 	if c := r.Contract; c != nil && (old.Contract == nil || *old.Contract != *c) {
