@@ -37,7 +37,7 @@ Usage :
   parcours migrate                    applique les migrations de la base
   parcours token create --name NOM --role admin|department|supervisor|referent [--referent ID]
                                       crée un jeton d'accès à l'API (affiché une seule fois)
-  parcours account create --email ADRESSE --name NOM --role admin|department|supervisor|referent [--referent ID] [--structure S]
+  parcours account create --email ADRESSE --name NOM --role admin|department|supervisor|referent [--referent ID] [--structure S | --all-structures]
                                       crée un compte de l'interface web (mot de passe affiché une seule fois)
   parcours referents [--q TEXTE] [--structure NOM]
                                       liste les référents actifs (identifiant, nom, structure) à nommer par --referent

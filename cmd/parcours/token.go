@@ -204,7 +204,7 @@ func (m *Main) healthcheck(ctx context.Context) error {
 // account creates a web account with a generated password, shown once.
 func (m *Main) account(ctx context.Context, args []string) error {
 	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage : parcours account create --email ADRESSE --name NOM --role ROLE [--referent ID] [--structure S]")
+		return fmt.Errorf("usage : parcours account create --email ADRESSE --name NOM --role ROLE [--referent ID] [--structure S | --all-structures]")
 	}
 	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -213,6 +213,7 @@ func (m *Main) account(ctx context.Context, args []string) error {
 	role := fs.String("role", "", "admin, department, supervisor ou referent")
 	referent := fs.String("referent", "", "identifiant de référent (rôle referent ; voir parcours referents)")
 	structure := fs.String("structure", "", "nom de la structure encadrée (page Structures)")
+	allStructures := fs.Bool("all-structures", false, "un compte d'encadrement qui voit toutes les structures")
 	if err := fs.Parse(args[1:]); err != nil {
 		return fmt.Errorf("account create : %w", err)
 	}
@@ -220,7 +221,7 @@ func (m *Main) account(ctx context.Context, args []string) error {
 		password := auth.NewSecret(12)
 		known := knownReferent(ctx, svc, *referent)
 		if _, err := svc.CreateAccount(ctx, domain.System, app.NewAccount{Email: *email, Name: *name, Password: password,
-			Role: domain.Role(*role), ReferentID: *referent, Structure: *structure}); err != nil {
+			Role: domain.Role(*role), ReferentID: *referent, Structure: *structure, AllStructures: *allStructures}); err != nil {
 			return err
 		}
 		m.warnNewReferent(ctx, svc, *referent, known)

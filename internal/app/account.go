@@ -21,6 +21,9 @@ type NewAccount struct {
 	Email, Name, Password string
 	Role                  domain.Role
 	ReferentID, Structure string
+	// AllStructures: a supervisor without a structure sees every one, said
+	// explicitly (issue 20: it was the default).
+	AllStructures bool
 }
 
 // CreateAccount creates a web account with a local password.
@@ -37,6 +40,10 @@ func (s *Service) CreateAccount(ctx context.Context, by domain.Actor, n NewAccou
 		return "", domain.FieldError("role", "Rôle inconnu %q : admin, department, supervisor ou referent.", n.Role)
 	case n.Role == domain.RoleReferent && n.ReferentID == "":
 		return "", domain.FieldError("referent", "Un compte de référent nomme son identifiant de référent.")
+	case n.Role == domain.RoleSupervisor && strings.TrimSpace(n.Structure) == "" && !n.AllStructures:
+		return "", domain.FieldError("structure", "Un compte d'encadrement nomme sa structure, ou voit toutes les structures si on le dit (case « Toutes les structures », --all-structures).")
+	case n.Role != domain.RoleSupervisor && n.AllStructures:
+		return "", domain.FieldError("structure", "« Toutes les structures » ne vaut que pour l'encadrement.")
 	case len(n.Password) < 12:
 		return "", domain.FieldError("password", "Le mot de passe compte au moins 12 caractères.")
 	}
@@ -47,7 +54,7 @@ func (s *Service) CreateAccount(ctx context.Context, by domain.Actor, n NewAccou
 			return "", err
 		}
 	}
-	id, err := s.DB.CreateAccount(ctx, postgres.Account{Email: n.Email, Name: n.Name, Role: n.Role, ReferentID: n.ReferentID,
+	id, err := s.DB.CreateAccount(ctx, postgres.Account{Email: n.Email, Name: n.Name, Role: n.Role, ReferentID: n.ReferentID, AllStructures: n.AllStructures,
 		Structure: n.Structure, PasswordHash: auth.HashPassword(n.Password)})
 	if err != nil {
 		return "", err

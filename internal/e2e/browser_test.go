@@ -93,7 +93,7 @@ func TestBrowserReferentRecordsAContract(t *testing.T) {
 	s.start()
 	dep := s.token("--name", "Service RSA", "--role", "department")
 	refPassword := s.account("--email", "lea@cd14.fr", "--name", "Léa Martin", "--role", "referent", "--referent", "ref-b")
-	supPassword := s.account("--email", "chef@cd14.fr", "--name", "Chef de service", "--role", "supervisor")
+	supPassword := s.account("--email", "chef@cd14.fr", "--name", "Chef de service", "--role", "supervisor", "--all-structures")
 	today := domain.DateOf(time.Now())
 	for i, name := range []string{"Durand", "Petit"} {
 		body := intake("B-"+strconv.Itoa(i), today.AddDays(-75))

@@ -24,6 +24,9 @@ type Account struct {
 	PasswordHash string
 	Disabled     bool
 	OIDCSubject  string // "<issuer> <sub>" once bound (first OpenID Connect login)
+	// AllStructures: a supervisor without a structure sees every structure,
+	// said explicitly at its creation.
+	AllStructures bool
 }
 
 // Actor is who the account is for the service.
@@ -42,9 +45,9 @@ func (db *DB) CreateAccount(ctx context.Context, a Account) (string, error) {
 			return err
 		}
 		_, err := tx.Exec(ctx, `
-			INSERT INTO accounts (id, email, name, role, referent_id, structure, password_hash)
-			VALUES ($1, $2, $3, $4, $5, (SELECT name FROM structures WHERE lower(btrim(name)) = lower($6)), $7)`,
-			id, strings.ToLower(strings.TrimSpace(a.Email)), a.Name, a.Role, nullText(a.ReferentID), nullText(a.Structure), nullText(a.PasswordHash))
+			INSERT INTO accounts (id, email, name, role, referent_id, structure, password_hash, all_structures)
+			VALUES ($1, $2, $3, $4, $5, (SELECT name FROM structures WHERE lower(btrim(name)) = lower($6)), $7, $8)`,
+			id, strings.ToLower(strings.TrimSpace(a.Email)), a.Name, a.Role, nullText(a.ReferentID), nullText(a.Structure), nullText(a.PasswordHash), a.AllStructures)
 		return err
 	})
 	switch {

@@ -130,3 +130,20 @@ func TestLoginTakesAsLongForUnknownEmails(t *testing.T) {
 	t.Logf("known: %v, unknown: %v", known, unknown)
 	require.Greater(t, unknown[1], known[1]/3, "an unknown e-mail answers as slowly as a known one")
 }
+
+// TestSupervisorAccountsNameTheirScope: a supervisor's account without a
+// structure saw the whole département by default (issue 20, item 4); it
+// now names its structure, or says explicitly that it sees every one.
+func TestSupervisorAccountsNameTheirScope(t *testing.T) {
+	t.Parallel()
+	admin := newBrowser(t)
+	admin.login("admin@cd.fr")
+	_, page, _ := admin.get("/comptes")
+	require.Contains(t, page, "Toutes les structures")
+	email := fmt.Sprintf("chef-%d@cd.fr", time.Now().UnixNano())
+	status, body, _ := admin.post("/comptes", url.Values{"csrf": {csrf(t, page)}, "email": {email}, "name": {"Chef sans structure"}, "role": {"supervisor"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, "Un compte d&#39;encadrement nomme sa structure")
+	status, _, _ = admin.post("/comptes", url.Values{"csrf": {csrf(t, page)}, "email": {email}, "name": {"Chef du Département"}, "role": {"supervisor"}, "all_structures": {"true"}})
+	require.Equal(t, http.StatusCreated, status, "said explicitly: created")
+}

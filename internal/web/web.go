@@ -516,7 +516,8 @@ func (h *Handler) showAccounts(w http.ResponseWriter, r *http.Request, status in
 		field("compte", "email", "Adresse électronique", "email"), field("compte", "name", "Nom", "text"),
 		field("compte", "role", "Rôle", "select", roles...),
 		field("compte", "referent", "Référent que le compte représente (rôle référent)", "select", dir.withoutAccount().referentOptions("— aucun —")...),
-		field("compte", "structure", "Structure encadrée (rôle encadrement ; aucune : toutes)", "select", dir.structureOptions("— aucune —")...),
+		field("compte", "structure", "Structure encadrée (rôle encadrement)", "select", dir.structureOptions("— aucune —")...),
+		field("compte", "all_structures", "Toutes les structures (encadrement du Département : cocher)", "checkbox"),
 	}}}
 	ids := make([]string, len(list))
 	for i, acc := range list {
@@ -563,7 +564,8 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) {
 	f := r.PostForm
 	password := auth.NewSecret(12)
 	_, err := h.Service.CreateAccount(r.Context(), a, app.NewAccount{Email: f.Get("email"), Name: f.Get("name"), Password: password,
-		Role: domain.Role(f.Get("role")), ReferentID: strings.TrimSpace(f.Get("referent")), Structure: strings.TrimSpace(f.Get("structure"))})
+		Role: domain.Role(f.Get("role")), ReferentID: strings.TrimSpace(f.Get("referent")), Structure: strings.TrimSpace(f.Get("structure")),
+		AllStructures: f.Get("all_structures") != ""})
 	if err != nil {
 		status, errs, ok := formError(err)
 		if !ok {
