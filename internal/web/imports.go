@@ -193,6 +193,31 @@ func (h *Handler) confirmPreview(w http.ResponseWriter, r *http.Request) {
 	h.startImport(w, r, staged.Name, f, staged.Options())
 }
 
+// previewReport downloads every reject and warning of a kept preview (the
+// page shows the first 500 of each), for its uploader.
+func (h *Handler) previewReport(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	im := h.importer()
+	staged, err := im.StagedFile(a, chi.URLParam(r, "token"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	pv, err := im.Preview(r.Context(), a, staged.Source(), staged.Options())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	var buf bytes.Buffer
+	if err := importer.WriteRejects(&buf, pv.Report); err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="previsualisation-rejets.csv"`)
+	_, _ = w.Write(buf.Bytes())
+}
+
 // importTemplate downloads the reprise template (header only).
 func (h *Handler) importTemplate(w http.ResponseWriter, r *http.Request) {
 	var buf bytes.Buffer

@@ -2,12 +2,14 @@ package web_test
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"mime/multipart"
 	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -88,4 +90,31 @@ func TestUploadsLeaveNoTemporaryFile(t *testing.T) {
 	require.Equal(t, http.StatusRequestEntityTooLarge, res.StatusCode)
 
 	require.ElementsMatch(t, before, multipartLeftovers(t), "no multipart-* file left in %s", os.TempDir())
+}
+
+// TestPreviewReportHasEveryLine: the preview page shows the first 500
+// rejects; the rest come whole as a CSV, for the uploader only.
+func TestPreviewReportHasEveryLine(t *testing.T) {
+	t.Parallel()
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	_, page, _ := dep.get("/imports")
+	var list strings.Builder
+	list.WriteString("Identifiant;Nom;Prénom\n")
+	for i := 0; i < 620; i++ {
+		list.WriteString(fmt.Sprintf("MAUVAIS IDENTIFIANT %d;Martin;Léa\n", i)) // a space: refused
+	}
+	status, page, _ := dep.upload("/imports", csrf(t, page), "liste.csv", []byte(list.String()), map[string]string{"action": "preview"})
+	require.Equal(t, http.StatusOK, status)
+	link := regexp.MustCompile(`href="(/imports/apercu/[0-9a-f]+/rapport\.csv)"`).FindStringSubmatch(page)
+	require.NotNil(t, link, "a link to every line")
+	require.Contains(t, page, "… et 120 autres lignes rejetées")
+	status, csvBody, _ := dep.get(link[1])
+	require.Equal(t, http.StatusOK, status)
+	require.Equal(t, 621, strings.Count(csvBody, "\n"), "a header and 620 lines")
+
+	other := newBrowser(t)
+	other.login("admin@cd.fr")
+	status, _, _ = other.get(link[1])
+	require.Equal(t, http.StatusNotFound, status, "another account's preview")
 }

@@ -94,6 +94,7 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/imports/guide", h.importGuide)
 		r.Get("/imports/modele-reprise.{ext:xlsx|csv}", h.importTemplate)
 		r.Post("/imports/apercu/{token}", h.confirmPreview)
+		r.Get("/imports/apercu/{token}/rapport.csv", h.previewReport)
 		r.Post("/imports/correspondance", h.saveMapping)
 		r.Get("/imports/{iid}", h.importPage)
 		r.Get("/imports/{iid}/rejets.csv", h.importPage)
