@@ -40,7 +40,10 @@ func TestTokensCarryAScopeAnExpiryAndCanBeRevoked(t *testing.T) {
 			"track": "social", "organism": name, "referent_id": ref.body["id"], "decided_on": today().String()})
 		require.Equal(t, 200, o.status, o.raw)
 	}
-	nord, err := svc.CreateTokenWith(ctx, app.NewToken{Name: "chef nord", Role: domain.RoleSupervisor, Structure: "Nord " + suffix})
+	_, err = svc.CreateTokenWith(ctx, app.NewToken{Name: "chef", Role: domain.RoleSupervisor, Structure: "Ouest " + suffix})
+	require.Equal(t, "structure", domain.ErrorField(err), "an unknown structure")
+	// Written another way, the structure is the record's.
+	nord, err := svc.CreateTokenWith(ctx, app.NewToken{Name: "chef nord", Role: domain.RoleSupervisor, Structure: " NORD " + strings.ToUpper(suffix)})
 	require.NoError(t, err)
 	require.Equal(t, 200, call(t, nord, "GET", "/api/v1/parcours/"+pids[0], nil).status, "its structure's parcours")
 	require.Equal(t, 404, call(t, nord, "GET", "/api/v1/parcours/"+pids[1], nil).status, "not another structure's")

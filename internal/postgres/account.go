@@ -36,11 +36,24 @@ func (db *DB) CreateToken(ctx context.Context, t Token, hash []byte) (int64, err
 		if err := ensureDirectory(ctx, tx, "", t.ReferentID, "", ""); err != nil {
 			return err
 		}
+		if t.Structure != "" {
+			// The record's spelling, as accounts have it: the scope compares names.
+			err := tx.QueryRow(ctx, `SELECT name FROM structures WHERE lower(btrim(name)) = lower(btrim($1))`, t.Structure).Scan(&t.Structure)
+			if errors.Is(err, pgx.ErrNoRows) {
+				return domain.FieldError("structure", "Structure inconnue : « %s » (voir la page Structures).", t.Structure)
+			}
+			if err != nil {
+				return err
+			}
+		}
 		return tx.QueryRow(ctx, `
 			INSERT INTO api_tokens (name, role, referent_id, token_hash, structure, all_structures, expires_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
 			t.Name, t.Role, nullText(t.ReferentID), hash, nullText(t.Structure), t.AllStructures, t.ExpiresAt).Scan(&id)
 	})
+	if domain.ErrorCode(err) == domain.EINVALID {
+		return 0, err
+	}
 	if err != nil {
 		return 0, fmt.Errorf("create token: %w", err)
 	}
