@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -146,4 +147,37 @@ func TestSupervisorAccountsNameTheirScope(t *testing.T) {
 	require.Contains(t, body, "Un compte d&#39;encadrement nomme sa structure")
 	status, _, _ = admin.post("/comptes", url.Values{"csrf": {csrf(t, page)}, "email": {email}, "name": {"Chef du Département"}, "role": {"supervisor"}, "all_structures": {"true"}})
 	require.Equal(t, http.StatusCreated, status, "said explicitly: created")
+}
+
+// TestTokensPage: the administrators list the API tokens, their scope,
+// expiry and last use, and revoke one; others may not (issue 20, item 4).
+func TestTokensPage(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	name := fmt.Sprintf("outil-%d", time.Now().UnixNano())
+	tok, err := fx.env.Service.CreateTokenWith(ctx, app.NewToken{Name: name, Role: domain.RoleDepartment, ExpiresAt: time.Now().AddDate(0, 1, 0)})
+	require.NoError(t, err)
+	_, err = fx.env.Service.Authenticate(ctx, tok)
+	require.NoError(t, err)
+
+	admin := newBrowser(t)
+	admin.login("admin@cd.fr")
+	status, page, _ := admin.get("/jetons")
+	require.Equal(t, http.StatusOK, status)
+	noTemplateLeak(t, page)
+	row := regexp.MustCompile(`<tr><td>(\d+)</td><td>` + name + `</td><td>Département</td>`).FindStringSubmatch(page)
+	require.NotNil(t, row, "the token is listed with its role in French")
+	require.NotContains(t, page, "department")
+	status, _, loc := admin.post("/jetons/"+row[1]+"/revoquer", url.Values{"csrf": {csrf(t, page)}})
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Equal(t, "/jetons", loc)
+	_, err = fx.env.Service.Authenticate(ctx, tok)
+	require.Equal(t, domain.EUNAUTHORIZED, domain.ErrorCode(err), "revoked: no access")
+	_, page, _ = admin.get("/jetons")
+	require.Contains(t, page, "révoqué le ")
+
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	status, _, _ = dep.get("/jetons")
+	require.Equal(t, http.StatusForbidden, status)
 }

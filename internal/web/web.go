@@ -84,6 +84,8 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/comptes", h.accounts)
 		r.Post("/comptes", h.createAccount)
 		r.Post("/comptes/{aid}/desactiver", h.disableAccount)
+		r.Get("/jetons", h.tokens)
+		r.Post("/jetons/{tid}/revoquer", h.revokeToken)
 		r.Get("/compte", h.ownAccount)
 		r.Post("/compte", h.setDigestOptOut)
 		r.Get("/imports", h.imports)
@@ -173,7 +175,7 @@ func (h *Handler) now() time.Time {
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign", "identities", "import-preview", "import-guide"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign", "identities", "import-preview", "import-guide", "tokens"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)
