@@ -206,7 +206,7 @@ func (cr cellReader) person(raw rawRow, cols map[string]int, names []string, rec
 	p.Phone = cr.phones(get(FieldPhone), get(FieldPhone2), warn)
 	if e := strings.ToLower(strings.Join(strings.Fields(get(FieldEmail)), "")); e != "" {
 		if a, err := mail.ParseAddress(e); err != nil || a.Address != e {
-			warn("adresse électronique %q mal formée : ignorée", e)
+			warn("adresse électronique mal formée : ignorée") // the report never repeats contact data
 		} else {
 			p.Email = e
 		}
@@ -254,7 +254,7 @@ func (cr cellReader) phones(first, second string, warn func(string, ...any)) str
 		}
 		n := domain.NormalizePhone(s)
 		if len(n) < 10 || len(n) > 16 || strings.HasPrefix(n, "0") && len(n) != 10 {
-			warn("numéro de téléphone %q mal formé : ignoré", s)
+			warn("numéro de téléphone mal formé : ignoré") // the report never repeats contact data
 			return ""
 		}
 		return n
