@@ -54,7 +54,7 @@ func startSite(ctx context.Context, r *rig) (*site, error) {
 	}
 	email := "superviseur@banc.parcours.local"
 	if _, err := r.svc.CreateAccount(ctx, domain.System, app.NewAccount{Email: email, Name: "Superviseur du banc d'essai",
-		Password: auth.NewSecret(16), Role: domain.RoleSupervisor}); err != nil {
+		Password: auth.NewSecret(16), Role: domain.RoleSupervisor, AllStructures: true}); err != nil {
 		s.server.Close()
 		return nil, err
 	}
