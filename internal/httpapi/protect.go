@@ -47,9 +47,14 @@ func (p Protection) Wrap(h http.Handler) http.Handler {
 		if r.Method == http.MethodPost && isUpload(r.URL.Path) {
 			within = upload
 		}
-		// Not every connection supports deadlines (httptest's recorder):
-		// the error is then ignored.
-		_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(within))
+		// Only a request with a body gets the deadline: past it, net/http
+		// also cancels the request's context, which a long GET (an export)
+		// must not suffer; headers are bounded by ReadHeaderTimeout. Not
+		// every connection supports deadlines (httptest's recorder): the
+		// error is then ignored.
+		if r.Body != nil && r.Body != http.NoBody {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(within))
+		}
 		h.ServeHTTP(w, r.WithContext(app.WithSource(r.Context(), remoteHost(r))))
 	})
 }

@@ -125,3 +125,23 @@ func TestMalformedIdsNeverAnswer500(t *testing.T) {
 		}
 	}
 }
+
+// TestLongGetKeepsItsContext: the body's deadline is not set on a request
+// without a body, so a long export is not cancelled by it.
+func TestLongGetKeepsItsContext(t *testing.T) {
+	t.Parallel()
+	slow := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			http.Error(w, "annulée", http.StatusServiceUnavailable)
+		case <-time.After(3 * 200 * time.Millisecond): // three read deadlines
+			w.WriteHeader(http.StatusOK)
+		}
+	})
+	srv := httptest.NewServer(httpapi.Protection{ReadWithin: 200 * time.Millisecond}.Wrap(slow))
+	t.Cleanup(srv.Close)
+	res, err := http.Get(srv.URL + "/export.csv")
+	require.NoError(t, err)
+	res.Body.Close()
+	require.Equal(t, http.StatusOK, res.StatusCode)
+}
