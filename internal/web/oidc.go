@@ -28,9 +28,8 @@ type OIDC struct {
 	RedirectURL  string // <public URL>/connexion/oidc/retour
 	Label        string // the button's text, e.g. "Se connecter avec ProConnect"
 
-	once     sync.Once
+	mu       sync.Mutex // guards provider: discovery is tried again until it succeeds
 	provider *oidc.Provider
-	err      error
 }
 
 const oidcCookie = "parcours_oidc"
@@ -38,13 +37,20 @@ const oidcCookie = "parcours_oidc"
 // discover reads the provider's configuration once it is first needed, so
 // that the service starts even when the provider does not answer.
 func (o *OIDC) discover(ctx context.Context) (*oidc.Provider, error) {
-	o.once.Do(func() { o.provider, o.err = oidc.NewProvider(ctx, o.Issuer) })
-	if o.err != nil {
-		err := o.err
-		o.once = sync.Once{} // try again next time
+	// One discovery at a time; a failed one is tried again by the next
+	// login. (Resetting a sync.Once after a failure raced with the logins
+	// reading it: issue 20.)
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.provider != nil {
+		return o.provider, nil
+	}
+	p, err := oidc.NewProvider(ctx, o.Issuer)
+	if err != nil {
 		return nil, fmt.Errorf("OpenID Connect provider %s: %w", o.Issuer, err)
 	}
-	return o.provider, nil
+	o.provider = p
+	return p, nil
 }
 
 func (o *OIDC) config(p *oidc.Provider) *oauth2.Config {

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -38,7 +39,8 @@ type fakeIdP struct {
 	sub   string           // their subject at the provider ("agent-1" when empty)
 	// unverified: the token says email_verified false
 	unverified bool
-	nonce      string // when set, replaces the client's nonce (an attack)
+	nonce      string      // when set, replaces the client's nonce (an attack)
+	down       atomic.Bool // the discovery document answers 503
 }
 
 type grant struct{ challenge, nonce, redirect string }
@@ -49,6 +51,10 @@ func newIdP(t *testing.T) *fakeIdP {
 	idp := &fakeIdP{key: key, codes: map[string]grant{}}
 	mux := http.NewServeMux()
 	mux.HandleFunc("/.well-known/openid-configuration", func(w http.ResponseWriter, r *http.Request) {
+		if idp.down.Load() {
+			http.Error(w, "indisponible", http.StatusServiceUnavailable)
+			return
+		}
 		_ = json.NewEncoder(w).Encode(map[string]any{
 			"issuer": idp.URL, "authorization_endpoint": idp.URL + "/authorize", "token_endpoint": idp.URL + "/token",
 			"jwks_uri": idp.URL + "/jwks", "id_token_signing_alg_values_supported": []string{"RS256"},
@@ -212,4 +218,40 @@ func TestOpenIDConnectNeedsAVerifiedEmailAndKeepsItsSubject(t *testing.T) {
 	status, last = follow(t, newBrowser(t), site.URL+"/connexion/oidc")
 	require.Equal(t, http.StatusOK, status)
 	require.Equal(t, site.URL+"/echeances", last, "the bound subject, under a new address")
+}
+
+// TestOpenIDConnectDiscoveryIsTriedAgain: a provider down at the first
+// logins is tried again until it answers, logins arriving side by side
+// (issue 20: resetting a sync.Once after a failure raced with them; run
+// with -race, make test/race).
+func TestOpenIDConnectDiscoveryIsTriedAgain(t *testing.T) {
+	t.Parallel()
+	idp := newIdP(t)
+	idp.down.Store(true)
+	site := oidcSite(t, idp)
+	starts := func() map[int]int {
+		var mu sync.Mutex
+		var wg sync.WaitGroup
+		got := map[int]int{}
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				b := newBrowser(t)
+				res, err := b.client.Get(site.URL + "/connexion/oidc")
+				if err != nil {
+					return
+				}
+				res.Body.Close()
+				mu.Lock()
+				got[res.StatusCode]++
+				mu.Unlock()
+			}()
+		}
+		wg.Wait()
+		return got
+	}
+	require.Equal(t, map[int]int{http.StatusServiceUnavailable: 20}, starts(), "the provider is down")
+	idp.down.Store(false)
+	require.Equal(t, map[int]int{http.StatusFound: 20}, starts(), "tried again, every login goes to the provider")
 }
