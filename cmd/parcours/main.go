@@ -52,7 +52,7 @@ Usage :
   parcours bench [--scale small|large]
                                       mesure ce service sur cette machine (make bench)
 
-Configuration : variables d'environnement, voir README.md.
+Configuration : variables d'environnement, voir docs/configuration.md.
 `
 
 // Main is the program, testable without a process: its inputs and outputs

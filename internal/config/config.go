@@ -15,7 +15,7 @@ import (
 )
 
 // Config is the whole configuration. Every field has a documented default
-// (README, "Configuration").
+// (docs/configuration.md).
 type Config struct {
 	Addr               string                    // PARCOURS_ADDR
 	DataDir            string                    // PARCOURS_DATA_DIR

@@ -6,7 +6,7 @@ import (
 )
 
 // Payer situations of a household, from the CAF/MSA flux (ETATDOSRSA,
-// cnaf-flux.md §2.4) or from a list of people in droits et devoirs.
+// docs/cnaf-flux.md §2.4) or from a list of people in droits et devoirs.
 const (
 	PayerOpen      = "open"      // 2: right open and payable (or a list of current beneficiaries)
 	PayerPending   = "pending"   // 0: claim awaiting the département's decision
@@ -152,7 +152,7 @@ func (p ImportedPerson) Intake() Intake {
 // NormalizeMatricule turns a CAF/MSA allocataire number into its 7-character
 // form when it is the 7-digit number padded with zeros to 15 (the flux's
 // MATRICULE 205599000000000 is the list's 2055990), as rdv-insertion does
-// (cnaf-flux.md §2.5): if longer than 7 and only zeros follow the 7th
+// (docs/cnaf-flux.md §2.5): if longer than 7 and only zeros follow the 7th
 // character, keep the first 7; if still longer, strip leading zeros and try
 // again. Shorter all-digit numbers are left-padded to 7. Other forms (MSA,
 // unverified) are kept as sent, trimmed.
@@ -198,7 +198,7 @@ func NormalizePhone(s string) string {
 	return out
 }
 
-// Reason labels (cnaf-flux.md §2.4): MOTISUSVERSRSA and MOTICLORSA as CdB
+// Reason labels (docs/cnaf-flux.md §2.4): MOTISUSVERSRSA and MOTICLORSA as CdB
 // maps them; MOTISUSDRORSA codes are shown as sent (their list is unverified).
 var (
 	paymentSuspensionReasons = map[string]string{

@@ -8,7 +8,7 @@ import (
 
 // ValidateNIR checks a NIR (numéro d'inscription au répertoire): 15
 // characters with its key, or 13 without it, as the CAF flux may send it
-// (cnaf-flux.md). Corsican départements 2A and 2B count as 19 and 18 in the
+// (docs/cnaf-flux.md). Corsican départements 2A and 2B count as 19 and 18 in the
 // key. The message never repeats the NIR itself.
 func ValidateNIR(nir string) error {
 	if len(nir) != 13 && len(nir) != 15 {
@@ -50,7 +50,7 @@ func nirNumber(body string) (uint64, error) {
 }
 
 // NIRBody is the 13-character NIR without its key: the key is derived, so
-// identity matching uses the body (cnaf-flux.md: NIR may arrive without key).
+// identity matching uses the body (docs/cnaf-flux.md: NIR may arrive without key).
 func NIRBody(nir string) string {
 	if len(nir) >= 13 {
 		return nir[:13]

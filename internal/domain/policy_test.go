@@ -84,7 +84,7 @@ func TestLookupPolicy(t *testing.T) {
 func TestNIR(t *testing.T) {
 	t.Parallel()
 	require.NoError(t, ValidateNIR("2820251108030"))   // 13 characters, no key
-	require.NoError(t, ValidateNIR("282025110803094")) // key 94 (cnaf-flux.md)
+	require.NoError(t, ValidateNIR("282025110803094")) // key 94 (docs/cnaf-flux.md)
 	require.NoError(t, ValidateNIR("177039305000566"))
 	require.NoError(t, ValidateNIR("123456789012311"))
 	require.Error(t, ValidateNIR("190555699800888"), "wrong key")

@@ -21,7 +21,7 @@ func readRows(t *testing.T, data []byte, m Mapping) (CSVInfo, []Row, error) {
 	return info, rows, err
 }
 
-// The columns of the CNAF contacts file (cnaf-flux.md §3.1), with CRLF, as
+// The columns of the CNAF contacts file (docs/cnaf-flux.md §3.1), with CRLF, as
 // rdv-insertion's Drôme sample, plus the birth date a list needs to create
 // a person, and a row with an accented name.
 const contacts = "MATRICULE,ROLE PERSONNE,TYPE PERSONNE,NIR,NUMERO DEMANDE RSA,DATE DEMANDE RSA,DATE DEBUT DROITS - DEVOIRS,NOM RESPONSABLE DOSSIER,PRENOM RESPONSABLE DOSSIER,DATE NAISSANCE,NUMERO TELEPHONE DOSSIER,NUMERO TELEPHONE 2 DOSSIER,ADRESSE ELECTRONIQUE DOSSIER\r\n" +

@@ -160,7 +160,7 @@ var identifierFields = []string{FieldExternalID, FieldNIR, FieldMatricule}
 // first present wins). Headers are compared normalised (NormalizeHeader).
 type Mapping map[string][]string
 
-// DefaultMapping reads the CNAF contacts file (cnaf-flux.md §3.1), the
+// DefaultMapping reads the CNAF contacts file (docs/cnaf-flux.md §3.1), the
 // usual names of départements' lists and the template's headers.
 func DefaultMapping() Mapping {
 	m := Mapping{}
@@ -225,7 +225,7 @@ func labelOf(field string) string {
 	return field
 }
 
-// NormalizeHeader compares headers as rdv-insertion does (cnaf-flux.md §3):
+// NormalizeHeader compares headers as rdv-insertion does (docs/cnaf-flux.md §3):
 // line breaks and runs of spaces become one space, apostrophes hyphens,
 // lower case without accents, "n°" becomes "numero", spaces hyphens. The
 // marks of a required column (trailing "*") and spaces around are dropped.

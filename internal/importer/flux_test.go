@@ -68,7 +68,7 @@ func TestReadFluxEncodings(t *testing.T) {
 			h := hs[0]
 			require.NoError(t, h.Err)
 			assert.Equal(t, "CAF", h.Payer)
-			assert.Equal(t, "2055990", h.Matricule, "the 7-digit number padded to 15 (cnaf-flux.md §2.5)")
+			assert.Equal(t, "2055990", h.Matricule, "the 7-digit number padded to 15 (docs/cnaf-flux.md §2.5)")
 			assert.Equal(t, domain.PayerOpen, h.Situation.State)
 			require.Len(t, h.Persons, 2, "a household with two people, one subject to droits et devoirs")
 			p := h.Persons[0]

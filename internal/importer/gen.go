@@ -44,7 +44,7 @@ type GenFlux struct {
 }
 
 // WriteFlux writes a flux bénéficiaires in the shape of the CNAF fixtures
-// (cnaf-flux.md §2), encoded as declared. Tests and `make bench` use it.
+// (docs/cnaf-flux.md §2), encoded as declared. Tests and `make bench` use it.
 func WriteFlux(w io.Writer, g GenFlux) error {
 	enc := g.Encoding
 	if enc == "" {
@@ -84,7 +84,7 @@ func WriteFlux(w io.Writer, g GenFlux) error {
 			}
 			p("\t\t\t\t<SEXE>2</SEXE>\n\t\t\t</Identification>\n")
 			p("\t\t\t<DossierCAF>\n\t\t\t\t<TOPRESPDOS>0</TOPRESPDOS>\n\t\t\t\t<DDRATDOS>%s</DDRATDOS>\n\t\t\t</DossierCAF>\n", x.Attached)
-			// The PFA block comes first, as in the fixtures (cnaf-flux.md §2.4).
+			// The PFA block comes first, as in the fixtures (docs/cnaf-flux.md §2.4).
 			p("\t\t\t<Prestations>\n\t\t\t\t<NATPREST>PFA</NATPREST>\n\t\t\t\t<ROLEPERS>CJT</ROLEPERS>\n\t\t\t\t<TOPCHAPERS>0</TOPCHAPERS>\n\t\t\t</Prestations>\n")
 			p("\t\t\t<Prestations>\n\t\t\t\t<NATPREST>RSA</NATPREST>\n\t\t\t\t<ROLEPERS>%s</ROLEPERS>\n\t\t\t\t<TOPCHAPERS>0</TOPCHAPERS>\n\t\t\t</Prestations>\n", x.Role)
 			if x.Subject != nil {

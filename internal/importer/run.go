@@ -227,7 +227,7 @@ func (im *Importer) check(src Source, run *postgres.ImportRun, opt *Options) (in
 		run.Info["households"] = info.Households
 		run.Info["encoding"] = info.Encoding
 		if info.Declared >= 0 && info.Declared != info.Households {
-			// cnaf-flux.md quirk 2: real fixtures disagree; warn, do not refuse.
+			// docs/cnaf-flux.md quirk 2: real fixtures disagree; warn, do not refuse.
 			run.Info["warning"] = fmt.Sprintf("Le flux annonce %d foyers (NBTOTDOSRSATRANSM) mais en contient %d.", info.Declared, info.Households)
 		}
 		if info.CreatedOn.After(opt.Received) {

@@ -172,7 +172,7 @@ func openPostgres(ctx context.Context, o ServerOptions, logger tlog.Logger) (_ *
 	}
 	if !locked {
 		return nil, fmt.Errorf("un autre serveur Temporal embarqué utilise déjà %s : un seul `parcours serve` par stockage embarqué "+
-			"(pour plusieurs machines, un serveur Temporal commun, TEMPORAL_ADDRESS, voir README « Déploiement »)", where)
+			"(pour plusieurs machines, un serveur Temporal commun, TEMPORAL_ADDRESS, voir docs/operations.md)", where)
 	}
 
 	password, _ := u.User.Password()
