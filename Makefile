@@ -3,6 +3,7 @@ SHELL := /bin/bash
 GO    ?= go
 BIN   := bin/parcours
 WORKFLOWCHECK_VERSION := v0.6.0
+STATICCHECK_VERSION   := v0.8.2
 
 .DEFAULT_GOAL := help
 
@@ -23,7 +24,7 @@ run: deps build ## Start the service (local PostgreSQL + embedded Temporal under
 	./$(BIN) serve
 
 .PHONY: test
-test: build bin/workflowcheck ## Run every test (installs PostgreSQL and Chromium if missing, starts a private PostgreSQL)
+test: lint build bin/workflowcheck ## Run every test, after make lint (installs PostgreSQL and Chromium if missing, starts a private PostgreSQL)
 	@scripts/deps.sh chromium
 	@scripts/test.sh
 
@@ -39,10 +40,16 @@ test/race: deps build ## Run the tests with the race detector
 	@GOFLAGS=-race scripts/test.sh
 
 .PHONY: lint
-lint: bin/workflowcheck ## go vet, gofmt and workflowcheck
-	$(GO) vet ./...
+lint: bin/workflowcheck bin/staticcheck ## gofmt, go vet, staticcheck, go mod tidy unchanged, workflowcheck
+	@echo "== lint"
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { gofmt -l $$(git ls-files '*.go'); echo "gofmt: files above need formatting"; exit 1; }
+	$(GO) vet ./...
+	bin/staticcheck ./...
+	@$(GO) mod tidy -diff || { echo "go.mod/go.sum: run go mod tidy"; exit 1; }
 	bin/workflowcheck ./workflows/...
+
+bin/staticcheck:
+	GOBIN=$(CURDIR)/bin $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 bin/workflowcheck:
 	GOBIN=$(CURDIR)/bin $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)

@@ -153,15 +153,6 @@ func (tb *testBundle) task(kind domain.TaskKind) TaskState {
 	return out
 }
 
-func task(s ParcoursState, kind domain.TaskKind) TaskState {
-	for _, t := range s.Tasks {
-		if t.Kind == kind {
-			return t
-		}
-	}
-	return TaskState{}
-}
-
 func input(entered, received string) ParcoursInput {
 	e, _ := domain.ParseDate(entered)
 	r, _ := domain.ParseDate(received)

@@ -185,7 +185,6 @@ func TestStructureAndReferentPages(t *testing.T) {
 	clean(t, page)
 
 	// Names on the search results, the inbox and the accounts page.
-	_, page, _ = dep.get("/recherche?q=" + url.QueryEscape("WEB-NAMES"))
 	v, err := fx.env.Service.Get(ctx, domain.Actor{ID: "test", Role: domain.RoleDepartment}, pid)
 	require.NoError(t, err)
 	_, page, _ = dep.get("/recherche?q=" + url.QueryEscape(v.BeneficiaryID))

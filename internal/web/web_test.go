@@ -154,7 +154,7 @@ func TestLogin(t *testing.T) {
 	status, _, loc = b.post("/deconnexion", url.Values{"csrf": {csrf(t, page)}})
 	require.Equal(t, http.StatusSeeOther, status)
 	require.Equal(t, "/connexion", loc)
-	status, _, loc = b.get("/echeances")
+	_, _, loc = b.get("/echeances")
 	require.Equal(t, "/connexion", loc, "the session is over")
 }
 

@@ -117,7 +117,7 @@ func TestFluxLifecycleAndIdempotency(t *testing.T) {
 	assert.Equal(t, day.AddDays(-8), h.EnteredAt, "latest of the claim and the attachment")
 	assert.Equal(t, day, h.ReceivedOn, "the flux's creation date")
 	require.NotNil(t, h.Payer)
-	assert.Equal(t, "2055990" != h.Payer.Number, true)
+	assert.NotEqual(t, "2055990", h.Payer.Number)
 	assert.Equal(t, "7101001", h.Payer.Number)
 	assert.Equal(t, domain.PayerOpen, h.Payer.Situation.State)
 	assert.False(t, h.Paused())
