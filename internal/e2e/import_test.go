@@ -81,12 +81,19 @@ func TestImportCommandAndKill9(t *testing.T) {
 		}
 	}
 	s.kill9()
+	killed := time.Now()
 	go func() {
 		for sc.Scan() {
 		}
 	}()
 	err = cmd.Wait()
 	require.Error(t, err, "the import cannot finish without the service:\n%s", stdout.String())
+	// It gives up once Temporal has not answered for 30 s (it waited six
+	// minutes before): two minutes leave room for a loaded machine.
+	waited := time.Since(killed)
+	t.Logf("the import gave up %s after the service's kill -9", waited.Round(time.Second))
+	require.Less(t, waited, 2*time.Minute, "the import gives up soon once Temporal is gone:\n%s", stdout.String())
+	require.Contains(t, stdout.String(), "ne répond plus", "and says why")
 	s.start()
 	out, err = s.importCmd("--workers", "4", big).CombinedOutput()
 	require.NoError(t, err, string(out))

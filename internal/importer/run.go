@@ -17,6 +17,8 @@ import (
 	"sync"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/postgres"
@@ -71,7 +73,19 @@ type Importer struct {
 	// Lease is how long a run of this importer stays « en cours » without
 	// writing its progress (postgres.DefaultImportLease when zero).
 	Lease time.Duration
+	// GiveUpAfter is how long the Temporal server may stay unreachable
+	// before the import stops (DefaultGiveUpAfter when zero).
+	GiveUpAfter time.Duration
 }
+
+// DefaultGiveUpAfter: an import stops once Temporal has not answered a
+// health check for this long, instead of waiting for every attempt at
+// every person to time out. Before it, `parcours import` whose service was
+// killed waited six minutes to give up (TestImportCommandAndKill9).
+const DefaultGiveUpAfter = 30 * time.Second
+
+// healthProbe is how often an import checks that Temporal answers.
+const healthProbe = 5 * time.Second
 
 // DefaultAttemptTimeout bounds one attempt at a person. Without it, an
 // import whose Temporal server went away (parcours serve killed under
@@ -314,6 +328,9 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 	defer f.Close()
 	ctx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
+	if im.Service.Temporal != nil {
+		go im.watchTemporal(ctx, cancel)
+	}
 
 	jobs := make(chan job, opt.Workers*4)
 	type result struct {
@@ -387,7 +404,9 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 	var rejects []postgres.ImportReject
 	seq := 0
 	flush := func() error {
-		if err := im.Service.DB.ImportProgress(ctx, *run, rejects, seq); err != nil {
+		// Not ctx: once an import is stopped (Temporal gone, Ctrl-C), its
+		// progress and reason must still be written.
+		if err := im.Service.DB.ImportProgress(context.WithoutCancel(ctx), *run, rejects, seq); err != nil {
 			return err
 		}
 		seq += len(rejects)
@@ -451,7 +470,12 @@ func (im *Importer) apply(ctx context.Context, a domain.Actor, src Source, run *
 			default:
 				if fatal == nil {
 					fatal = r.err
-					cancel(r.err)
+					if cause := context.Cause(ctx); ctx.Err() != nil {
+						fatal = cause // the watcher's reason, not the attempt's « context canceled »
+					} else if im.temporalDown(ctx) {
+						fatal = errTemporalDown(0)
+					}
+					cancel(fatal)
 				}
 			}
 			if opt.Counted != nil {
@@ -529,6 +553,58 @@ func (o *keyOrder) release(keys []string) {
 	}
 	o.mu.Unlock()
 	o.cond.Broadcast()
+}
+
+// watchTemporal cancels an import once the Temporal server has not answered
+// for GiveUpAfter: the attempts in flight end at once, and the import is
+// « interrompu », to be run again when the service is back.
+func (im *Importer) watchTemporal(ctx context.Context, cancel context.CancelCauseFunc) {
+	giveUp := cmp.Or(im.GiveUpAfter, DefaultGiveUpAfter)
+	probe := min(healthProbe, giveUp)
+	tick := time.NewTicker(probe)
+	defer tick.Stop()
+	var down time.Time // when the first failed check of the current outage began
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+		start := time.Now()
+		isDown := im.temporalDown(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return
+		case !isDown:
+			down = time.Time{}
+		case down.IsZero():
+			down = start
+		}
+		if !down.IsZero() && time.Since(down) >= giveUp {
+			cancel(errTemporalDown(time.Since(down)))
+			return
+		}
+	}
+}
+
+// temporalDown reports whether the Temporal server fails a health check.
+func (im *Importer) temporalDown(ctx context.Context) bool {
+	if im.Service.Temporal == nil {
+		return false
+	}
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), healthProbe)
+	defer cancel()
+	_, err := im.Service.Temporal.CheckHealth(pctx, &client.CheckHealthRequest{})
+	return err != nil
+}
+
+// errTemporalDown says why an import stopped: the service's Temporal
+// server went away (for how long, when known).
+func errTemporalDown(since time.Duration) error {
+	if since <= 0 {
+		return domain.Errorf(domain.EUNAVAILABLE, "le serveur Temporal ne répond plus.")
+	}
+	return domain.Errorf(domain.EUNAVAILABLE, "le serveur Temporal ne répond plus depuis %s.", since.Round(time.Second))
 }
 
 // applyOne applies a person, retrying while a dependency is unavailable.

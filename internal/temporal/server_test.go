@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
@@ -19,6 +20,29 @@ func sleeper(ctx workflow.Context, d time.Duration) (time.Time, error) {
 		return time.Time{}, err
 	}
 	return workflow.Now(ctx), nil
+}
+
+// waitTimerStarted waits until the workflow's history records its timer:
+// stopping the server before would lose the timer with the task.
+func waitTimerStarted(t *testing.T, c client.Client, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	for {
+		it := c.GetWorkflowHistory(ctx, id, "", false, enums.HISTORY_EVENT_FILTER_TYPE_ALL_EVENT)
+		for it.HasNext() {
+			e, err := it.Next()
+			require.NoError(t, err, "waiting for the timer of %s to be recorded", id)
+			if e.GetEventType() == enums.EVENT_TYPE_TIMER_STARTED {
+				return
+			}
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("the timer of %s was not recorded within a minute", id)
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
 }
 
 func testLogger() *slog.Logger {
@@ -59,12 +83,13 @@ func TestTimerFiresAfterDowntime(t *testing.T) {
 	run, err := c.ExecuteWorkflow(context.Background(), client.StartWorkflowOptions{ID: "deadline-1", TaskQueue: "timers"}, sleeper, 3*time.Second)
 	require.NoError(t, err)
 	started := time.Now()
-	time.Sleep(500 * time.Millisecond) // the timer is recorded
+	waitTimerStarted(t, c, "deadline-1")
 	w.Stop()
 	c.Close()
 	srv.Stop()
 
-	time.Sleep(4 * time.Second) // the deadline passes while nothing runs
+	// The deadline passes while nothing runs: wall-clock time, not a sync.
+	time.Sleep(time.Until(started.Add(4 * time.Second)))
 
 	srv, c, w = startAll(t, dir, port)
 	defer srv.Stop()

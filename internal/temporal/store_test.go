@@ -52,7 +52,7 @@ func TestPostgresStore(t *testing.T) {
 	_, err = StartServer(ServerOptions{DataDir: t.TempDir(), Port: other, Store: StorePostgres, PostgresURL: admin, Database: name, Logger: testLogger()})
 	require.ErrorContains(t, err, "un autre serveur Temporal embarqué")
 
-	time.Sleep(300 * time.Millisecond) // the timer is recorded
+	waitTimerStarted(t, c, "deadline-pg")
 	w.Stop()
 	c.Close()
 	srv.Stop()
