@@ -5,7 +5,7 @@ import (
 	"fmt"
 )
 
-// Error codes, mapped once to HTTP statuses in internal/httpapi.
+// Error codes, mapped once to HTTP statuses in internal/httpx.
 const (
 	EINVALID      = "invalid"      // a value is malformed or breaks a rule
 	ENOTFOUND     = "not_found"    // no such record, or not visible to the caller

@@ -25,6 +25,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/httpx"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/indicators"
 	"github.com/parcours-rsa/parcours/internal/metrics"
@@ -429,18 +430,7 @@ func (h *Handler) handleTasks(w http.ResponseWriter, r *http.Request) {
 func (h *Handler) Error(w http.ResponseWriter, r *http.Request, err error) {
 	err = postgres.AsUnavailable(err)
 	code := domain.ErrorCode(err)
-	status := map[string]int{
-		domain.EINVALID:      http.StatusBadRequest,
-		domain.EUNAUTHORIZED: http.StatusUnauthorized,
-		domain.EFORBIDDEN:    http.StatusForbidden,
-		domain.ENOTFOUND:     http.StatusNotFound,
-		domain.ECONFLICT:     http.StatusConflict,
-		domain.EUNAVAILABLE:  http.StatusServiceUnavailable,
-		domain.ETOOMANY:      http.StatusTooManyRequests,
-	}[code]
-	if status == 0 {
-		status = http.StatusInternalServerError
-	}
+	status := httpx.Status(code)
 	if status >= 500 {
 		h.Logger.Error("request failed", "path", r.URL.Path, "code", code, "error", err, "request_id", middleware.GetReqID(r.Context()))
 	}

@@ -1,15 +1,12 @@
 package httpapi
 
 import (
-	"encoding/base64"
-	"encoding/hex"
-	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/go-chi/chi/v5"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/httpx"
 )
 
 // routeLetters adds the letters of the sanction procedure (and the digest
@@ -70,19 +67,7 @@ func (h *Handler) handleLetterPDF(w http.ResponseWriter, r *http.Request) {
 		h.Error(w, r, err)
 		return
 	}
-	ServeLetterPDF(w, pdf, v)
-}
-
-// ServeLetterPDF writes a letter's PDF with its headers (the web pages use it too).
-func ServeLetterPDF(w http.ResponseWriter, pdf []byte, v domain.LetterView) {
-	sum, _ := hex.DecodeString(v.SHA256)
-	w.Header().Set("Content-Type", "application/pdf")
-	w.Header().Set("Content-Length", strconv.Itoa(len(pdf)))
-	w.Header().Set("Content-Disposition", fmt.Sprintf(`inline; filename="courrier-%s.pdf"`, v.Number))
-	w.Header().Set("ETag", `"`+v.SHA256+`"`)
-	w.Header().Set("Repr-Digest", "sha-256=:"+base64.StdEncoding.EncodeToString(sum)+":")
-	w.Header().Set("Cache-Control", "private, no-store")
-	_, _ = w.Write(pdf)
+	httpx.ServeLetterPDF(w, pdf, v)
 }
 
 func (h *Handler) handleLetterSettings(w http.ResponseWriter, r *http.Request) {

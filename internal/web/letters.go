@@ -9,7 +9,7 @@ import (
 	"github.com/go-chi/chi/v5"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
-	"github.com/parcours-rsa/parcours/internal/httpapi"
+	"github.com/parcours-rsa/parcours/internal/httpx"
 )
 
 // Letters of the sanction procedure: produced, downloaded and recorded as
@@ -130,7 +130,7 @@ func (h *Handler) letterPDF(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	httpapi.ServeLetterPDF(w, pdf, v)
+	httpx.ServeLetterPDF(w, pdf, v)
 }
 
 // ---- the « Courriers » page --------------------------------------------------

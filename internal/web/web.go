@@ -29,6 +29,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/auth"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/httpx"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/indicators"
 	"github.com/parcours-rsa/parcours/internal/postgres"
@@ -205,15 +206,13 @@ func (h *Handler) render(w http.ResponseWriter, status int, name string, p page)
 func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 	err = postgres.AsUnavailable(err)
 	code := domain.ErrorCode(err)
-	status, title := map[string]int{
-		domain.ENOTFOUND: http.StatusNotFound, domain.EFORBIDDEN: http.StatusForbidden,
-		domain.EUNAVAILABLE: http.StatusServiceUnavailable, domain.EINVALID: http.StatusBadRequest, domain.ECONFLICT: http.StatusConflict,
-	}[code], map[string]string{
+	status, title := httpx.Status(code), map[string]string{
 		domain.ENOTFOUND: "Introuvable", domain.EFORBIDDEN: "Accès refusé", domain.EUNAVAILABLE: "Service momentanément indisponible",
 		domain.EINVALID: "Demande invalide", domain.ECONFLICT: "Action impossible", domain.ETOOMANY: "Trop de demandes",
+		domain.EUNAUTHORIZED: "Connexion requise",
 	}[code]
-	if status == 0 {
-		status, title = http.StatusInternalServerError, "Erreur interne"
+	if status == http.StatusInternalServerError {
+		title = "Erreur interne"
 		h.Logger.Error("web request failed", "path", r.URL.Path, "error", err)
 	}
 	a, csrf := from(r.Context())
