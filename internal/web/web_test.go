@@ -416,6 +416,8 @@ func TestIndicatorsPage(t *testing.T) {
 	require.Contains(t, page, "Orientés en 1 mois")
 	require.Contains(t, page, "cohortes mûres")
 	require.Contains(t, page, "<svg")
+	require.Contains(t, page, "médiane ", "the median delay of the oriented")
+	clean(t, page)
 	status, csvBody, _ := dep.get("/indicateurs.csv?from=" + today.AddMonths(-6).String() + "&to=" + today.String())
 	require.Equal(t, http.StatusOK, status)
 	require.True(t, strings.HasPrefix(csvBody, "indicateur;"))
