@@ -307,20 +307,22 @@ func queueRows(b *pgx.Batch, in workflows.SyncInput) {
 			ended, category, detail = o.EndedOn, o.Category, o.Detail
 		}
 		b.Queue(`
-			INSERT INTO actions (parcours_id, seq, name, kind, structure, starts_on, planned_end_on, ended_on, outcome_category, outcome_detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO actions (parcours_id, seq, name, kind, structure, starts_on, planned_end_on, ended_on, outcome_category, outcome_detail,
+				name_note_id, structure_note_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (parcours_id, seq) DO UPDATE SET
 				ended_on = EXCLUDED.ended_on, outcome_category = EXCLUDED.outcome_category, outcome_detail = EXCLUDED.outcome_detail`,
 			in.ParcoursID, r.Seq, a.Name, a.Kind, a.Structure, pgDate(a.StartsOn), pgDate(a.PlannedEndOn),
-			pgDate(ended), nullText(category), nullText(detail))
+			pgDate(ended), nullText(category), nullText(detail), nullText(a.NameID), nullText(a.StructureID))
 	}
 	for _, c := range in.Cases {
 		b.Queue(`
-			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat, state, version)
-			VALUES ($1, $2, $3, 'reported', $4, $5, $6, $7, $8, '{}', 0)
+			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat, state, version,
+				obligation_note_id)
+			VALUES ($1, $2, $3, 'reported', $4, $5, $6, $7, $8, '{}', 0, $9)
 			ON CONFLICT (id) DO NOTHING`,
 			workflows.ReviewID(in.ParcoursID, c.Number), in.ParcoursID, c.Number, c.Breach.Kind, nullText(c.Breach.Obligation),
-			nullText(c.Breach.NoteID), pgDate(c.Breach.ReportedOn), c.Repeat)
+			nullText(c.Breach.NoteID), pgDate(c.Breach.ReportedOn), c.Repeat, nullText(c.Breach.ObligationID))
 	}
 	for _, f := range in.FollowUps {
 		var answered domain.Date
