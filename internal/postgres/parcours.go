@@ -32,6 +32,9 @@ type IntakeResult struct {
 func (db *DB) Intake(ctx context.Context, a domain.Actor, in domain.Intake, policy string) (IntakeResult, error) {
 	var res IntakeResult
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := nirHeldElsewhere(ctx, tx, in); err != nil {
+			return err
+		}
 		var benID uuid.UUID
 		var nirBody *string
 		err := tx.QueryRow(ctx, `
@@ -68,6 +71,29 @@ func (db *DB) Intake(ctx context.Context, a domain.Actor, in domain.Intake, poli
 			Detail: map[string]any{"created": res.Created}})
 	})
 	return res, err
+}
+
+// nirHeldElsewhere refuses an intake whose NIR another beneficiary holds,
+// by looking first, under the advisory lock the importer takes on the same
+// NIR (so that two intakes never race to it): the unique index would refuse
+// it too, but PostgreSQL writes a unique violation's key, the NIR, to its
+// server log (issue 20, item 7: no NIR in any log).
+func nirHeldElsewhere(ctx context.Context, tx pgx.Tx, in domain.Intake) error {
+	if in.NIR == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, domain.NIRIdentityKey(in.NIR)); err != nil {
+		return fmt.Errorf("lock NIR: %w", err)
+	}
+	var elsewhere bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM beneficiaries WHERE nir_body = $1 AND external_id <> $2)`,
+		domain.NIRBody(in.NIR), in.BeneficiaryID).Scan(&elsewhere); err != nil {
+		return fmt.Errorf("find NIR: %w", err)
+	}
+	if elsewhere {
+		return domain.FieldError("nir", "Ce NIR est déjà enregistré pour un autre bénéficiaire.")
+	}
+	return nil
 }
 
 // lastParcours is a beneficiary's open parcours, or else their latest one.
