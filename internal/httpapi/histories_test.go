@@ -70,4 +70,6 @@ func TestFreeTextStaysOutOfHistories(t *testing.T) {
 			require.False(t, strings.Contains(text, secret), "%q reached the history of %s", secret, id)
 		}
 	}
+	recordHistory(t, pid, "parcours_v10_free_text_in_notes")
+	recordWorkflowHistory(t, workflows.ReviewWorkflowID(pid, 1), "review_v4_obligation_in_notes")
 }
