@@ -1,8 +1,10 @@
 package postgres_test
 
 import (
+	"bytes"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 	"sync"
@@ -54,6 +56,12 @@ func TestDuplicateNIRStaysOutOfServerLog(t *testing.T) {
 		VALUES (gen_random_uuid(), 'NIRLOG-RAW', $1, 'X', 'Y', '1984-12-01')`, body)
 	require.Error(t, err, "the unique index refuses it")
 	require.NotContains(t, err.Error(), body, "a pgx error's message holds no value (its Detail does, and is never logged)")
+	// The service logs errors through slog (text or JSON): the Detail stays out.
+	var logs bytes.Buffer
+	slog.New(slog.NewTextHandler(&logs, nil)).Error("intake", "error", fmt.Errorf("upsert beneficiary: %w", err))
+	slog.New(slog.NewJSONHandler(&logs, nil)).Error("intake", "error", fmt.Errorf("upsert beneficiary: %w", err))
+	require.Contains(t, logs.String(), "23505")
+	require.NotContains(t, logs.String(), body)
 
 	f, err := os.Open(logFile)
 	require.NoError(t, err)
