@@ -19,6 +19,8 @@ trap 'PARCOURS_LOG_LEVEL=warn "$BIN" postgres stop --dir "$DIR" --port "$PORT" |
 
 export PARCOURS_TEST_DATABASE_URL="$URL"
 export PARCOURS_BIN="$BIN"
+# The server's log, for the tests that check it holds no personal data.
+export PARCOURS_TEST_PG_LOG="$DIR/postgres.log"
 if [ -n "${RECORD_HISTORY:-}" ]; then
   export PARCOURS_RECORD_HISTORY="$RECORD_HISTORY"
 fi

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"sort"
+	"strings"
 	"time"
 
 	"go.temporal.io/sdk/log"
@@ -254,12 +255,47 @@ func (p *parcoursImpl) continueAsNew(ctx workflow.Context) error {
 	if err := p.drain(ctx); err != nil {
 		return err
 	}
-	state := p.s
+	state := p.s.withoutFreeText()
 	return workflow.NewContinueAsNewError(ctx, ParcoursWorkflow, ParcoursInput{
 		Revision: CurrentRevision, ParcoursID: p.id, Policy: p.policy.Name,
 		EnteredOn: p.s.Facts.EnteredOn, ReceivedOn: p.s.Facts.ReceivedOn,
 		State: &state,
 	})
+}
+
+// withoutFreeText is the state a new run starts from: the free text that
+// runs recorded before issue 20 (item 7) still hold leaves it, so that it
+// travels into no further history. Everything is drained by then: the read
+// model already has each text, and its upserts never overwrite a row's name
+// or obligation. Actions are then named by number (domain.ActionLabel), in
+// their rows and in the rules of their deadlines. Runs recorded since carry
+// only ids: nothing changes for them.
+func (s ParcoursState) withoutFreeText() ParcoursState {
+	s.Actions = slices.Clone(s.Actions)
+	for i := range s.Actions {
+		s.Actions[i].Action.Name, s.Actions[i].Action.Structure = "", ""
+	}
+	s.CaseRows = slices.Clone(s.CaseRows)
+	for i := range s.CaseRows {
+		s.CaseRows[i].Breach.Obligation = ""
+	}
+	s.Deadlines = slices.Clone(s.Deadlines)
+	for i, d := range s.Deadlines {
+		if d.Anchor == "action_end" {
+			s.Deadlines[i].Rule = unquoteAction(d.Rule, d.Cycle)
+		}
+	}
+	return s
+}
+
+// unquoteAction names action n by its number in a rule that quotes its
+// name (« ... »; the name itself may hold guillemets).
+func unquoteAction(rule string, n int) string {
+	from, to := strings.Index(rule, "« "), strings.LastIndex(rule, " »")
+	if from < 0 || to < from {
+		return rule
+	}
+	return rule[:from] + domain.ActionLabel(n, "") + rule[to+len(" »"):]
 }
 
 // ---- updates applied once ----------------------------------------------

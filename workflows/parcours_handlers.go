@@ -409,9 +409,13 @@ func (p *parcoursImpl) applyAction(now time.Time, a domain.Action) int {
 	p.s.ActionCount++
 	n := p.s.ActionCount
 	p.s.Actions = append(p.s.Actions, ActionRow{Seq: n, Action: a, Rev: p.s.Version})
-	p.addDeadline(domain.ActionEndDeadline(a.Name, a.PlannedEndOn, p.s.Settings.FollowUpWindow), n, domain.TaskCloseAction, a.PlannedEndOn)
-	p.addEvent(now, EventActionStarted, a.StartsOn, fmt.Sprintf("Action « %s » (%s) avec %s, du %s au %s prévu.",
-		a.Name, a.Kind, a.Structure, a.StartsOn.French(), a.PlannedEndOn.French()), a.Recorded)
+	p.addDeadline(domain.ActionEndDeadline(domain.ActionLabel(n, a.Name), a.PlannedEndOn, p.s.Settings.FollowUpWindow), n, domain.TaskCloseAction, a.PlannedEndOn)
+	summary := fmt.Sprintf("Action n° %d (%s), du %s au %s prévu.", n, a.Kind, a.StartsOn.French(), a.PlannedEndOn.French())
+	if a.Name != "" { // recorded before names left the histories, or a reprise's
+		summary = fmt.Sprintf("Action « %s » (%s) avec %s, du %s au %s prévu.",
+			a.Name, a.Kind, a.Structure, a.StartsOn.French(), a.PlannedEndOn.French())
+	}
+	p.addEvent(now, EventActionStarted, a.StartsOn, summary, a.Recorded)
 	return n
 }
 
@@ -458,10 +462,11 @@ func (p *parcoursImpl) recordActionOutcome(ctx workflow.Context, in OutcomeInput
 		return d.Kind == domain.DeadlineActionEnd && d.Cycle == in.Action
 	})
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool { return t.Kind == domain.TaskCloseAction && t.Cycle == in.Action })
-	p.addEvent(now, EventActionEnded, o.EndedOn, fmt.Sprintf("Fin de l'action « %s » le %s : %s (%s).",
-		a.Action.Name, o.EndedOn.French(), o.Category, o.Detail), o.Recorded)
+	label := domain.ActionLabel(in.Action, a.Action.Name)
+	p.addEvent(now, EventActionEnded, o.EndedOn, fmt.Sprintf("Fin de l'action %s le %s : %s (%s).",
+		label, o.EndedOn.French(), o.Category, o.Detail), o.Recorded)
 	if o.Category != domain.OutcomeAutres || o.Detail != "death" {
-		p.scheduleFollowUps(in.Action, a.Action.Name, o.EndedOn)
+		p.scheduleFollowUps(in.Action, label, o.EndedOn)
 	}
 	return p.written(ctx, in.Action)
 }
@@ -469,7 +474,7 @@ func (p *parcoursImpl) recordActionOutcome(ctx workflow.Context, in OutcomeInput
 // scheduleFollowUps: 3 and 6 months after an action ends, the référent
 // checks "la continuité du parcours" (seed 004); each task opens on its day
 // and is overdue FollowUpWindow later.
-func (p *parcoursImpl) scheduleFollowUps(action int, name string, ended domain.Date) {
+func (p *parcoursImpl) scheduleFollowUps(action int, label string, ended domain.Date) {
 	window := p.s.Settings.FollowUpWindow
 	for _, m := range []struct {
 		months int
@@ -481,8 +486,8 @@ func (p *parcoursImpl) scheduleFollowUps(action int, name string, ended domain.D
 		p.addDeadline(domain.Deadline{
 			Kind: m.kind, Basis: domain.BasisTarget, RuleSet: "suivi-post-accompagnement",
 			DueOn: due, Anchor: "action_end", AnchorOn: ended,
-			Rule: fmt.Sprintf("suivi post-accompagnement à %d mois de la fin de l'action « %s » le %s, à faire à partir du %s",
-				m.months, name, ended.French(), opens.French()),
+			Rule: fmt.Sprintf("suivi post-accompagnement à %d mois de la fin de l'action %s le %s, à faire à partir du %s",
+				m.months, label, ended.French(), opens.French()),
 		}, action, m.task, opens)
 		p.s.FollowUps = append(p.s.FollowUps, FollowUpRow{Action: action, Months: m.months, OpensOn: opens, DueOn: due, Rev: p.s.Version})
 	}

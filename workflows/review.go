@@ -142,7 +142,10 @@ func SuspensionReview(ctx workflow.Context, in ReviewInput) error {
 	now := workflow.Now(ctx)
 	kind := "refus d'élaborer ou d'actualiser le contrat"
 	if in.Breach.Kind == domain.BreachObligationsNotMet {
-		kind = "obligation du contrat non respectée : " + in.Breach.Obligation
+		kind = "obligation du contrat non respectée"
+		if in.Breach.Obligation != "" { // reported before the obligation left the histories
+			kind += " : " + in.Breach.Obligation
+		}
 	}
 	repeat := ""
 	if in.Repeat {

@@ -364,11 +364,9 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID, workflow
 	what string, before domain.ParcoursView) (workflows.UpdateResult, error) {
 	meta := cmd.Meta()
 	meta.RecordedBy = a.ID
-	if text := cmd.TakeNote(); text != "" {
-		var err error
-		if meta.NoteID, err = s.DB.SaveNote(ctx, parcoursID, what, text, a.ID); err != nil {
-			return workflows.UpdateResult{}, err
-		}
+	saved, err := s.takeTexts(ctx, a, parcoursID, what, cmd)
+	if err != nil {
+		return workflows.UpdateResult{}, err
 	}
 	payload := any(cmd)
 	if arg != nil {
@@ -376,14 +374,53 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID, workflow
 	}
 	res, err := s.update(ctx, workflowID, name, payload, before)
 	if err != nil {
-		if meta.NoteID != "" {
-			if derr := s.DB.DeleteNote(context.WithoutCancel(ctx), meta.NoteID); derr != nil {
-				s.Logger.Error("delete note of a refused command", "parcoursID", parcoursID, "error", derr)
-			}
-		}
+		s.dropTexts(ctx, parcoursID, saved)
 		return res, err
 	}
 	return res, s.audit(ctx, a, "update", "parcours", parcoursID, map[string]any{"what": what})
+}
+
+// takeTexts moves every free text of a command to PostgreSQL: its note
+// (TakeNote) and its other texts (domain.Texted). The command keeps their
+// ids only, so that no text a user typed reaches a workflow's input,
+// history or state (issue 20, item 7). It returns the ids saved.
+func (s *Service) takeTexts(ctx context.Context, a domain.Actor, parcoursID, what string, cmd domain.Command) ([]string, error) {
+	var saved []string
+	save := func(kind, body string, id *string) error {
+		if body == "" {
+			return nil
+		}
+		var err error
+		if *id, err = s.DB.SaveNote(ctx, parcoursID, kind, body, a.ID); err != nil {
+			s.dropTexts(ctx, parcoursID, saved)
+			return err
+		}
+		saved = append(saved, *id)
+		return nil
+	}
+	if err := save(what, cmd.TakeNote(), &cmd.Meta().NoteID); err != nil {
+		return nil, err
+	}
+	if t, ok := cmd.(domain.Texted); ok {
+		for _, x := range t.Texts() {
+			body := *x.Body
+			*x.Body = ""
+			if err := save(x.Kind, body, x.ID); err != nil {
+				return nil, err
+			}
+		}
+	}
+	return saved, nil
+}
+
+// dropTexts removes the texts of a command its workflow refused: nothing is
+// recorded when a command is refused.
+func (s *Service) dropTexts(ctx context.Context, parcoursID string, ids []string) {
+	for _, id := range ids {
+		if err := s.DB.DeleteNote(context.WithoutCancel(ctx), id); err != nil {
+			s.Logger.Error("delete note of a refused command", "parcoursID", parcoursID, "error", err)
+		}
+	}
 }
 
 // update sends a command to a workflow and waits for the workflow to

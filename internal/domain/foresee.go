@@ -41,7 +41,7 @@ func Foresee(r *Reprise, entered, received, today Date, policy Policy, overseas 
 			}
 		}
 		if a := r.Action; a != nil {
-			open = append(open, ActionEndDeadline(RepriseActionName, a.PlannedEndOn, settings.FollowUpWindow))
+			open = append(open, ActionEndDeadline(ActionLabel(1, RepriseActionName), a.PlannedEndOn, settings.FollowUpWindow))
 		}
 	}
 	if d, ok := StockDeadline(entered, r != nil && r.Stock, lastSigned, overseas); ok {

@@ -57,13 +57,17 @@ type ImportedPerson struct {
 	Identity string `json:"-"`
 }
 
+// NIRIdentityKey is the identity key of a NIR: every transaction that may
+// give a beneficiary a NIR takes an advisory lock on it (postgres).
+func NIRIdentityKey(nir string) string { return "nir:" + NIRBody(nir) }
+
 // IdentityKeys are the keys a person is found by: the NIR's 13-character
 // body, the département's identifier, the allocataire number with the birth
 // date. Two rows sharing a key may name the same person.
 func (p ImportedPerson) IdentityKeys() []string {
 	var keys []string
 	if p.NIR != "" {
-		keys = append(keys, "nir:"+NIRBody(p.NIR))
+		keys = append(keys, NIRIdentityKey(p.NIR))
 	}
 	if p.ExternalID != "" {
 		keys = append(keys, "ext:"+p.ExternalID)

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 	"unicode/utf8"
@@ -62,6 +63,22 @@ func DefaultSettings() Settings {
 type Recorded struct {
 	RecordedBy string `json:"recorded_by,omitempty" api:"-"`
 	NoteID     string `json:"note_id,omitempty" api:"-"`
+}
+
+// Text is one free text of a command besides its note (an action's name
+// and structure, the obligation a breach names): the service keeps it in
+// PostgreSQL (table notes, of kind Kind) before the command goes to its
+// workflow, empties Body and sets ID; the workflow carries only the id, and
+// the read model shows the text by joining (issue 20, item 7).
+type Text struct {
+	Kind string
+	Body *string
+	ID   *string
+}
+
+// Texted is a command with such texts.
+type Texted interface {
+	Texts() []Text
 }
 
 // Meta gives access to the envelope of a command.
@@ -183,7 +200,28 @@ type Action struct {
 	Structure    string `json:"structure"`
 	StartsOn     Date   `json:"starts_on"`
 	PlannedEndOn Date   `json:"planned_end_on"`
+	// NameID and StructureID are the notes holding the name and the
+	// structure once the service took them (Texts): a health action's name
+	// says the person's health. Name and Structure are then empty; actions
+	// recorded before carry them.
+	NameID      string `json:"name_id,omitempty" api:"-"`
+	StructureID string `json:"structure_id,omitempty" api:"-"`
 	Recorded
+}
+
+// Texts are the action's name and structure.
+func (a *Action) Texts() []Text {
+	return []Text{{Kind: "action_name", Body: &a.Name, ID: &a.NameID}, {Kind: "action_structure", Body: &a.Structure, ID: &a.StructureID}}
+}
+
+// ActionLabel names action number n for a workflow's texts: by its name
+// when the workflow knows it (actions recorded before the names left the
+// histories, and a reprise's), else by its number.
+func ActionLabel(n int, name string) string {
+	if name == "" {
+		return fmt.Sprintf("n° %d", n)
+	}
+	return "« " + name + " »"
 }
 
 // ActionKinds are the kinds of actions (seed 004's families of actions).

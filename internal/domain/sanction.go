@@ -22,7 +22,15 @@ type Breach struct {
 	Obligation string     `json:"obligation"` // the current contract's obligation not met (second kind)
 	Facts      string     `json:"facts"`      // free text: kept in PostgreSQL
 	ReportedOn Date       `json:"reported_on"`
+	// ObligationID is the note holding the obligation once the service
+	// took it (Texts); Obligation is then empty.
+	ObligationID string `json:"obligation_id,omitempty" api:"-"`
 	Recorded
+}
+
+// Texts is the obligation the breach names.
+func (b *Breach) Texts() []Text {
+	return []Text{{Kind: "breach_obligation", Body: &b.Obligation, ID: &b.ObligationID}}
 }
 
 // Validate checks a report on its own; the parcours checks there is a

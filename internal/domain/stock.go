@@ -105,12 +105,13 @@ func ReviewDeadline(start Date, extended bool) Deadline {
 	}
 }
 
-// ActionEndDeadline: an action's outcome is due window after its planned end.
-func ActionEndDeadline(name string, plannedEnd Date, window Delay) Deadline {
+// ActionEndDeadline: an action's outcome is due window after its planned
+// end; label names the action (ActionLabel).
+func ActionEndDeadline(label string, plannedEnd Date, window Delay) Deadline {
 	return Deadline{
 		Kind: DeadlineActionEnd, Basis: BasisTarget, RuleSet: "bilan-action",
 		DueOn: window.From(plannedEnd), Anchor: "action_end", AnchorOn: plannedEnd,
-		Rule: fmt.Sprintf("bilan de l'action « %s » (%s après sa fin prévue le %s)", name, window.French(), plannedEnd.French()),
+		Rule: fmt.Sprintf("bilan de l'action %s (%s après sa fin prévue le %s)", label, window.French(), plannedEnd.French()),
 	}
 }
 

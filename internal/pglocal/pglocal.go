@@ -369,6 +369,12 @@ shared_buffers = 128MB
 # Look for tables to analyze every 15 s (PostgreSQL's default: 1 min): a
 # midnight's overdue tasks change the plans of the task lists (make bench).
 autovacuum_naptime = 15s
+# No personal data in the server log (issue 20, item 7): an error's DETAIL
+# names the values (a unique violation's key: a NIR), and bind parameters
+# would print them if statement logging were ever turned on.
+log_error_verbosity = terse
+log_parameter_max_length = 0
+log_parameter_max_length_on_error = 0
 `, c.Port, filepath.Join(c.Dir, "run"))
 	if c.FsyncOff {
 		conf += "fsync = off\nsynchronous_commit = off\nfull_page_writes = off\n"

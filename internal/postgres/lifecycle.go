@@ -74,8 +74,10 @@ func (db *DB) children(ctx context.Context, id string, v *domain.ParcoursView) e
 		return fmt.Errorf("contracts: %w", err)
 	}
 	rows, err = db.Pool.Query(ctx, `
-		SELECT seq, name, kind, structure, starts_on, planned_end_on, ended_on, coalesce(outcome_category, ''), coalesce(outcome_detail, '')
-		FROM actions WHERE parcours_id = $1 ORDER BY seq`, id)
+		SELECT a.seq, coalesce(nn.body, a.name), a.kind, coalesce(sn.body, a.structure), a.starts_on, a.planned_end_on, a.ended_on,
+		       coalesce(a.outcome_category, ''), coalesce(a.outcome_detail, '')
+		FROM actions a LEFT JOIN notes nn ON nn.id = a.name_note_id LEFT JOIN notes sn ON sn.id = a.structure_note_id
+		WHERE a.parcours_id = $1 ORDER BY a.seq`, id)
 	if err != nil {
 		return err
 	}

@@ -32,6 +32,9 @@ type IntakeResult struct {
 func (db *DB) Intake(ctx context.Context, a domain.Actor, in domain.Intake, policy string) (IntakeResult, error) {
 	var res IntakeResult
 	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		if err := nirHeldElsewhere(ctx, tx, in); err != nil {
+			return err
+		}
 		var benID uuid.UUID
 		var nirBody *string
 		err := tx.QueryRow(ctx, `
@@ -68,6 +71,29 @@ func (db *DB) Intake(ctx context.Context, a domain.Actor, in domain.Intake, poli
 			Detail: map[string]any{"created": res.Created}})
 	})
 	return res, err
+}
+
+// nirHeldElsewhere refuses an intake whose NIR another beneficiary holds,
+// by looking first, under the advisory lock the importer takes on the same
+// NIR (so that two intakes never race to it): the unique index would refuse
+// it too, but PostgreSQL writes a unique violation's key, the NIR, to its
+// server log (issue 20, item 7: no NIR in any log).
+func nirHeldElsewhere(ctx context.Context, tx pgx.Tx, in domain.Intake) error {
+	if in.NIR == "" {
+		return nil
+	}
+	if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, domain.NIRIdentityKey(in.NIR)); err != nil {
+		return fmt.Errorf("lock NIR: %w", err)
+	}
+	var elsewhere bool
+	if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM beneficiaries WHERE nir_body = $1 AND external_id <> $2)`,
+		domain.NIRBody(in.NIR), in.BeneficiaryID).Scan(&elsewhere); err != nil {
+		return fmt.Errorf("find NIR: %w", err)
+	}
+	if elsewhere {
+		return domain.FieldError("nir", "Ce NIR est déjà enregistré pour un autre bénéficiaire.")
+	}
+	return nil
 }
 
 // lastParcours is a beneficiary's open parcours, or else their latest one.
@@ -307,20 +333,22 @@ func queueRows(b *pgx.Batch, in workflows.SyncInput) {
 			ended, category, detail = o.EndedOn, o.Category, o.Detail
 		}
 		b.Queue(`
-			INSERT INTO actions (parcours_id, seq, name, kind, structure, starts_on, planned_end_on, ended_on, outcome_category, outcome_detail)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			INSERT INTO actions (parcours_id, seq, name, kind, structure, starts_on, planned_end_on, ended_on, outcome_category, outcome_detail,
+				name_note_id, structure_note_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
 			ON CONFLICT (parcours_id, seq) DO UPDATE SET
 				ended_on = EXCLUDED.ended_on, outcome_category = EXCLUDED.outcome_category, outcome_detail = EXCLUDED.outcome_detail`,
 			in.ParcoursID, r.Seq, a.Name, a.Kind, a.Structure, pgDate(a.StartsOn), pgDate(a.PlannedEndOn),
-			pgDate(ended), nullText(category), nullText(detail))
+			pgDate(ended), nullText(category), nullText(detail), nullText(a.NameID), nullText(a.StructureID))
 	}
 	for _, c := range in.Cases {
 		b.Queue(`
-			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat, state, version)
-			VALUES ($1, $2, $3, 'reported', $4, $5, $6, $7, $8, '{}', 0)
+			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat, state, version,
+				obligation_note_id)
+			VALUES ($1, $2, $3, 'reported', $4, $5, $6, $7, $8, '{}', 0, $9)
 			ON CONFLICT (id) DO NOTHING`,
 			workflows.ReviewID(in.ParcoursID, c.Number), in.ParcoursID, c.Number, c.Breach.Kind, nullText(c.Breach.Obligation),
-			nullText(c.Breach.NoteID), pgDate(c.Breach.ReportedOn), c.Repeat)
+			nullText(c.Breach.NoteID), pgDate(c.Breach.ReportedOn), c.Repeat, nullText(c.Breach.ObligationID))
 	}
 	for _, f := range in.FollowUps {
 		var answered domain.Date

@@ -36,8 +36,8 @@ func (db *DB) ApplyReview(ctx context.Context, in workflows.SyncReviewInput) err
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat,
 				notice_sent_on, notice_received_on, observation_ends_on, decided_on, sanction_kind, percent, months, effective_on,
-				payback_cents, appeal_due_on, state, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)
+				payback_cents, appeal_due_on, state, version, obligation_note_id)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
 			ON CONFLICT (id) DO UPDATE SET
 				status = EXCLUDED.status, notice_sent_on = EXCLUDED.notice_sent_on, notice_received_on = EXCLUDED.notice_received_on,
 				observation_ends_on = EXCLUDED.observation_ends_on, decided_on = EXCLUDED.decided_on, sanction_kind = EXCLUDED.sanction_kind,
@@ -47,7 +47,8 @@ func (db *DB) ApplyReview(ctx context.Context, in workflows.SyncReviewInput) err
 			WHERE reviews.version <= EXCLUDED.version`,
 			in.ReviewID, in.ParcoursID, in.Number, st.Status, in.Breach.Kind, nullText(in.Breach.Obligation), nullText(in.Breach.NoteID),
 			pgDate(in.Breach.ReportedOn), in.Repeat, pgDate(noticeSent), pgDate(noticeReceived), pgDate(st.ObservationEnds),
-			pgDate(decided), nullText(kind), percent, months, pgDate(effective), st.PaybackCents, pgDate(st.AppealDueOn), state, st.Version)
+			pgDate(decided), nullText(kind), percent, months, pgDate(effective), st.PaybackCents, pgDate(st.AppealDueOn), state, st.Version,
+			nullText(in.Breach.ObligationID))
 		if err != nil {
 			return fmt.Errorf("upsert review: %w", err)
 		}
@@ -126,11 +127,12 @@ func (db *DB) ReviewParcours(ctx context.Context, id string, scope Scope) (parco
 }
 
 const reviewSelect = `
-	SELECT r.id, r.parcours_id::text, r.number, r.status, r.breach_kind, coalesce(r.obligation, ''), r.reported_on, r.repeat,
+	SELECT r.id, r.parcours_id::text, r.number, r.status, r.breach_kind, coalesce(o.body, r.obligation, ''), r.reported_on, r.repeat,
 	       r.notice_sent_on, r.notice_received_on, r.observation_ends_on, r.decided_on, coalesce(r.sanction_kind, ''),
 	       coalesce(r.percent, 0), coalesce(r.months, 0), r.effective_on, coalesce(r.payback_cents, 0), r.appeal_due_on,
 	       coalesce(n.body, ''), p.referent_id, r.updated_at
-	FROM reviews r JOIN parcours p ON p.id = r.parcours_id LEFT JOIN notes n ON n.id = r.facts_note_id`
+	FROM reviews r JOIN parcours p ON p.id = r.parcours_id LEFT JOIN notes n ON n.id = r.facts_note_id
+	LEFT JOIN notes o ON o.id = r.obligation_note_id`
 
 func scanReview(r pgx.CollectableRow) (domain.ReviewView, error) {
 	var v domain.ReviewView
