@@ -1,0 +1,504 @@
+package httpapi_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"os"
+	"reflect"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+
+	"github.com/go-chi/chi/v5"
+	"github.com/santhosh-tekuri/jsonschema/v6"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/httpapi"
+	"github.com/parcours-rsa/parcours/internal/importer"
+	"github.com/parcours-rsa/parcours/internal/indicators"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+)
+
+// The OpenAPI description of the API (docs/openapi.json) is checked against
+// the code three ways: every route of the router is described and nothing
+// else (TestOpenAPIDescribesEveryRoute); every example validates against its
+// schema and each schema names the keys of the Go type behind it
+// (TestOpenAPIExamplesValidate, TestOpenAPISchemasMatchGoTypes); real
+// answers of the fixture validate against the response schemas
+// (TestOpenAPIRealAnswersValidate).
+
+const specFile = "../../docs/openapi.json"
+
+// specURL is the spec's address for the schema compiler; schemas are
+// compiled by JSON pointer into it, so that "#/components/schemas/X"
+// resolves inside the same document.
+const specURL = "https://parcours.invalid/docs/openapi.json"
+
+var methods = []string{"get", "put", "post", "delete", "patch", "head", "options"}
+
+type specDoc struct {
+	raw   []byte
+	doc   map[string]any
+	comp  *jsonschema.Compiler
+	mu    sync.Mutex
+	cache map[string]*jsonschema.Schema
+}
+
+var loadSpec = sync.OnceValues(func() (*specDoc, error) {
+	raw, err := os.ReadFile(specFile)
+	if err != nil {
+		return nil, err
+	}
+	var doc map[string]any
+	if err := json.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("%s: %w", specFile, err)
+	}
+	inst, err := jsonschema.UnmarshalJSON(bytes.NewReader(raw))
+	if err != nil {
+		return nil, err
+	}
+	c := jsonschema.NewCompiler()
+	c.DefaultDraft(jsonschema.Draft2020)
+	c.AssertFormat() // dates are checked, not only annotated
+	if err := c.AddResource(specURL, inst); err != nil {
+		return nil, err
+	}
+	return &specDoc{raw: raw, doc: doc, comp: c, cache: map[string]*jsonschema.Schema{}}, nil
+})
+
+func spec(t *testing.T) *specDoc {
+	t.Helper()
+	s, err := loadSpec()
+	require.NoError(t, err)
+	return s
+}
+
+// pointer escapes the tokens of a JSON pointer (RFC 6901).
+func pointer(tokens ...string) string {
+	var b strings.Builder
+	for _, tok := range tokens {
+		b.WriteString("/")
+		b.WriteString(strings.ReplaceAll(strings.ReplaceAll(tok, "~", "~0"), "/", "~1"))
+	}
+	return b.String()
+}
+
+// schemaAt compiles the schema at a JSON pointer of the spec.
+func (s *specDoc) schemaAt(ptr string) (*jsonschema.Schema, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if sch, ok := s.cache[ptr]; ok {
+		return sch, nil
+	}
+	sch, err := s.comp.Compile(specURL + "#" + ptr)
+	if err != nil {
+		return nil, err
+	}
+	s.cache[ptr] = sch
+	return sch, nil
+}
+
+func (s *specDoc) paths() map[string]any { return s.doc["paths"].(map[string]any) }
+
+// operations lists the spec's "METHOD path" pairs.
+func (s *specDoc) operations() map[string]map[string]any {
+	ops := map[string]map[string]any{}
+	for path, item := range s.paths() {
+		for m, op := range item.(map[string]any) {
+			if slices.Contains(methods, m) {
+				ops[strings.ToUpper(m)+" "+path] = op.(map[string]any)
+			}
+		}
+	}
+	return ops
+}
+
+// literalParam is a chi parameter whose regexp only ever matches one name
+// (`{csv:rejects.csv}`): chi needs it to tell /imports/{id}/rejects.csv
+// from /imports/{id}, the spec shows the literal segment.
+var literalParam = regexp.MustCompile(`\{[a-z_]+:([A-Za-z0-9_.-]+)\}`)
+
+// openAPIPath turns a chi route pattern into the spec's path template:
+// `{id}` stays, `{name:literal}` becomes the literal, and a parameter with
+// a real regexp `{name:[0-9]+}` becomes `{name}`.
+func openAPIPath(route string) string {
+	route = literalParam.ReplaceAllString(route, "$1")
+	return regexp.MustCompile(`\{([a-z_]+):[^}]+\}`).ReplaceAllString(route, "{$1}")
+}
+
+func TestOpenAPIPathMapping(t *testing.T) {
+	require.Equal(t, "/api/v1/imports/{id}/rejects.csv", openAPIPath("/api/v1/imports/{id}/{csv:rejects.csv}"))
+	require.Equal(t, "/api/v1/x/{n}", openAPIPath("/api/v1/x/{n:[0-9]+}"))
+	require.Equal(t, "/api/v1/parcours/{id}", openAPIPath("/api/v1/parcours/{id}"))
+}
+
+// TestOpenAPIDescribesEveryRoute walks the real router: every route under
+// /api/v1 (and the probes) is in the spec, and the spec describes no route
+// the router does not have; each operation declares its path parameters.
+func TestOpenAPIDescribesEveryRoute(t *testing.T) {
+	t.Parallel()
+	s := spec(t)
+	router := (&httpapi.Handler{}).Routes()
+	inRouter := map[string]bool{}
+	require.NoError(t, chi.Walk(router, func(method, route string, _ http.Handler, _ ...func(http.Handler) http.Handler) error {
+		route = strings.TrimSuffix(route, "/*")
+		if strings.HasPrefix(route, "/api/v1/") || route == "/healthz" || route == "/readyz" {
+			inRouter[method+" "+openAPIPath(route)] = true
+		}
+		return nil
+	}))
+	require.Greater(t, len(inRouter), 50)
+	ops := s.operations()
+	var missing, extra []string
+	for r := range inRouter {
+		if ops[r] == nil {
+			missing = append(missing, r)
+		}
+	}
+	for r := range ops {
+		if !inRouter[r] {
+			extra = append(extra, r)
+		}
+	}
+	sort.Strings(missing)
+	sort.Strings(extra)
+	require.Empty(t, missing, "routes of the router missing from %s", specFile)
+	require.Empty(t, extra, "operations of %s that the router does not have", specFile)
+
+	ids := map[string]string{}
+	pathParam := regexp.MustCompile(`\{([a-z_]+)\}`)
+	for r, op := range ops {
+		id, _ := op["operationId"].(string)
+		require.NotEmpty(t, id, "%s: operationId", r)
+		require.Empty(t, ids[id], "operationId %s of %s and %s", id, r, ids[id])
+		ids[id] = r
+		require.NotEmpty(t, op["summary"], "%s: summary", r)
+		var want, got []string
+		for _, m := range pathParam.FindAllStringSubmatch(r, -1) {
+			want = append(want, m[1])
+		}
+		params, _ := op["parameters"].([]any)
+		for _, p := range params {
+			p := p.(map[string]any)
+			if p["in"] == "path" {
+				require.Equal(t, true, p["required"], "%s: path parameter %s", r, p["name"])
+				got = append(got, p["name"].(string))
+			}
+		}
+		require.Equal(t, want, got, "%s: path parameters", r)
+		responses, _ := op["responses"].(map[string]any)
+		require.NotEmpty(t, responses, "%s: responses", r)
+		if strings.HasPrefix(r, "GET /api/v1/") || strings.Contains(r, " /api/v1/") {
+			require.Contains(t, responses, "401", "%s: every /api/v1 route answers 401 without a token", r)
+		}
+		if body, ok := op["requestBody"].(map[string]any); ok {
+			if mt, ok := body["content"].(map[string]any)["application/json"].(map[string]any); ok {
+				require.NotEmpty(t, mt["examples"], "%s: a write route has an example body", r)
+				require.Contains(t, responses, "400", "%s: a JSON body may be refused", r)
+			}
+		}
+	}
+}
+
+// example is one example of the spec and the schema it must satisfy.
+type example struct {
+	where, schema string
+	value         any
+}
+
+// examples finds every example of request and response bodies.
+func (s *specDoc) examples() []example {
+	var out []example
+	media := func(where string, base []string, content map[string]any) {
+		for mt, v := range content {
+			m := v.(map[string]any)
+			if _, ok := m["schema"]; !ok {
+				continue
+			}
+			schema := pointer(append(append(slices.Clone(base), mt), "schema")...)
+			if ex, ok := m["example"]; ok {
+				out = append(out, example{where + " " + mt, schema, ex})
+			}
+			exs, _ := m["examples"].(map[string]any)
+			for name, e := range exs {
+				out = append(out, example{where + " " + mt + " " + name, schema, e.(map[string]any)["value"]})
+			}
+		}
+	}
+	for path, item := range s.paths() {
+		for m, v := range item.(map[string]any) {
+			op, ok := v.(map[string]any)
+			if !ok || !slices.Contains(methods, m) {
+				continue
+			}
+			where := strings.ToUpper(m) + " " + path
+			if body, ok := op["requestBody"].(map[string]any); ok {
+				media(where+" request", []string{"paths", path, m, "requestBody", "content"}, body["content"].(map[string]any))
+			}
+			for status, r := range op["responses"].(map[string]any) {
+				if c, ok := r.(map[string]any)["content"].(map[string]any); ok {
+					media(where+" "+status, []string{"paths", path, m, "responses", status, "content"}, c)
+				}
+			}
+		}
+	}
+	comps := s.doc["components"].(map[string]any)
+	for name, r := range comps["responses"].(map[string]any) {
+		if c, ok := r.(map[string]any)["content"].(map[string]any); ok {
+			media("response "+name, []string{"components", "responses", name, "content"}, c)
+		}
+	}
+	for name, sch := range comps["schemas"].(map[string]any) {
+		exs, _ := sch.(map[string]any)["examples"].([]any)
+		for i, e := range exs {
+			out = append(out, example{fmt.Sprintf("schema %s example %d", name, i), pointer("components", "schemas", name), e})
+		}
+	}
+	return out
+}
+
+// TestOpenAPIExamplesValidate validates every example against its schema
+// with a JSON Schema 2020-12 validator, and checks that the main read routes
+// show an example answer.
+func TestOpenAPIExamplesValidate(t *testing.T) {
+	t.Parallel()
+	s := spec(t)
+	exs := s.examples()
+	require.Greater(t, len(exs), 40)
+	for _, ex := range exs {
+		sch, err := s.schemaAt(ex.schema)
+		require.NoError(t, err, "%s: schema %s", ex.where, ex.schema)
+		// The validator wants JSON values as its own decoder makes them.
+		b, err := json.Marshal(ex.value)
+		require.NoError(t, err)
+		v, err := jsonschema.UnmarshalJSON(bytes.NewReader(b))
+		require.NoError(t, err)
+		if err := sch.Validate(v); err != nil {
+			t.Errorf("%s: the example does not validate:\n%v", ex.where, err)
+		}
+	}
+	ops := s.operations()
+	for _, r := range []string{"GET /api/v1/parcours/{id}", "GET /api/v1/parcours", "GET /api/v1/tasks", "GET /api/v1/reviews/{id}",
+		"GET /api/v1/letters/{id}", "GET /api/v1/imports/{id}", "GET /api/v1/structures", "GET /api/v1/referents"} {
+		ok := ops[r]["responses"].(map[string]any)["200"].(map[string]any)["content"].(map[string]any)["application/json"].(map[string]any)["examples"]
+		require.NotEmpty(t, ok, "%s: an example answer", r)
+	}
+}
+
+// TestOpenAPISchemasRefuse: the compiled schemas are the spec's, not empty
+// ones that accept anything.
+func TestOpenAPISchemasRefuse(t *testing.T) {
+	t.Parallel()
+	s := spec(t)
+	for ptr, bad := range map[string]string{
+		pointer("paths", "/api/v1/parcours/{id}", "get", "responses", "200", "content", "application/json", "schema"):       `{"id": "x"}`,
+		pointer("paths", "/api/v1/parcours", "post", "requestBody", "content", "application/json", "schema"):                `{"beneficiary_id": "B-1", "last_name": "Martin", "first_name": "Léa", "birth_date": "1990-05-04", "entered_at": "2026-11-02", "surname": "x"}`,
+		pointer("paths", "/api/v1/parcours/{id}/contracts", "post", "requestBody", "content", "application/json", "schema"): `{"kind": "cer", "signed_on": "2026-02-30", "starts_on": "2026-03-01", "ends_on": "2026-09-01"}`,
+		pointer("components", "responses", "NotFound", "content", "application/json", "schema"):                             `{"error": {"message": "Parcours introuvable."}}`,
+	} {
+		sch, err := s.schemaAt(ptr)
+		require.NoError(t, err, ptr)
+		v, err := jsonschema.UnmarshalJSON(strings.NewReader(bad))
+		require.NoError(t, err)
+		require.Error(t, sch.Validate(v), "%s accepts %s", ptr, bad)
+	}
+}
+
+// TestOpenAPISchemasMatchGoTypes: each schema names exactly the JSON keys
+// of the Go type behind it. A request body's keys are those decode accepts
+// (json-tagged, not embedded, not api:"-"), and its schema refuses others;
+// an answer's are those encoding/json writes. A field added to a type
+// without the spec fails here, naming it.
+func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
+	t.Parallel()
+	s := spec(t)
+	schemas := s.doc["components"].(map[string]any)["schemas"].(map[string]any)
+	inputs := map[string]any{
+		"IntakeInput": domain.Intake{}, "OrientationInput": domain.Orientation{}, "ContractInput": domain.Contract{},
+		"ReorientationRequestInput": domain.ReorientationRequest{}, "ReorientationDecisionInput": domain.ReorientationDecision{},
+		"ReassignmentInput": domain.Reassignment{}, "ObstaclesInput": domain.Obstacles{}, "ReviewInput": domain.Review{},
+		"ActionInput": domain.Action{}, "ActionOutcomeInput": domain.ActionOutcome{}, "FollowUpAnswerInput": domain.FollowUpAnswer{},
+		"ExitInput": domain.Exit{}, "RelanceInput": domain.Relance{}, "BreachInput": domain.Breach{}, "NoticeInput": domain.Notice{},
+		"NoticeReceiptInput": domain.NoticeReceipt{}, "HearingInput": domain.Hearing{}, "ComplianceInput": domain.Compliance{},
+		"LegitimateReasonInput": domain.LegitimateReason{}, "DecisionInput": domain.Decision{}, "DecisionNoticeInput": domain.DecisionNotice{},
+		"AppealInput": domain.Appeal{}, "AppealDecisionInput": domain.AppealDecision{}, "RadiationDecisionInput": domain.RadiationDecision{},
+		"LetterRequestInput": domain.LetterRequest{}, "LetterSendingInput": domain.LetterSending{}, "LetterReceiptInput": domain.LetterReceipt{},
+		"LetterheadInput": domain.Letterhead{}, "StructureInput": domain.Structure{}, "ReferentInput": domain.Referent{},
+	}
+	outputs := map[string]any{
+		"ParcoursView": domain.ParcoursView{}, "ParcoursSummary": domain.ParcoursSummary{}, "PayerView": domain.PayerView{},
+		"PayerSituation": domain.PayerSituation{}, "ExitView": domain.ExitView{}, "Orientation": domain.Orientation{}, "Contract": domain.Contract{},
+		"OrientationView": domain.OrientationView{}, "ContractView": domain.ContractView{}, "ActionView": domain.ActionView{},
+		"FollowUpView": domain.FollowUpView{}, "DeadlineView": domain.DeadlineView{}, "TaskView": domain.TaskView{}, "EventView": domain.EventView{},
+		"ReviewView": domain.ReviewView{}, "LetterView": domain.LetterView{}, "LetterRequest": domain.LetterRequest{}, "Letterhead": domain.Letterhead{},
+		"LetterSettings": app.LetterSettings{}, "Structure": domain.Structure{}, "Referent": domain.Referent{},
+		"ImportRun": postgres.ImportRun{}, "ImportReject": postgres.ImportReject{}, "IdentityConflict": postgres.IdentityConflict{},
+		"PersonIdentity": postgres.PersonIdentity{}, "CampaignGroup": postgres.CampaignGroup{}, "CampaignPerson": postgres.CampaignPerson{},
+		"DigestRecord": postgres.DigestRecord{}, "Preview": importer.Preview{}, "PreviewCount": importer.PreviewCount{},
+		"PreviewLine": importer.PreviewLine{}, "Report": indicators.Report{}, "Indicator": indicators.Indicator{}, "Part": indicators.Part{},
+	}
+	check := func(name string, want []string, input bool) {
+		sch, ok := schemas[name].(map[string]any)
+		if !ok {
+			t.Errorf("components/schemas/%s is missing", name)
+			return
+		}
+		props, _ := sch["properties"].(map[string]any)
+		var got []string
+		for k := range props {
+			got = append(got, k)
+		}
+		sort.Strings(got)
+		sort.Strings(want)
+		if !slices.Equal(got, want) {
+			t.Errorf("components/schemas/%s has the keys %v; the Go type has %v", name, got, want)
+		}
+		if input && sch["additionalProperties"] != false {
+			t.Errorf("components/schemas/%s: a request body refuses unknown keys (additionalProperties: false)", name)
+		}
+	}
+	for name, v := range inputs {
+		check(name, acceptedKeys(reflect.TypeOf(v)), true)
+	}
+	for name, v := range outputs {
+		check(name, writtenKeys(reflect.TypeOf(v)), false)
+	}
+	// The campaign's answer is postgres.CampaignSummary plus the handler's own keys.
+	check("CampaignSummary", append(writtenKeys(reflect.TypeOf(postgres.CampaignSummary{})), "total", "rules"), false)
+}
+
+// acceptedKeys are the keys decode (httpapi.go) takes from clients.
+func acceptedKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous || f.Tag.Get("api") == "-" || name == "" || name == "-" {
+			continue
+		}
+		keys = append(keys, name)
+	}
+	return keys
+}
+
+// writtenKeys are the keys encoding/json writes for a struct, embedded
+// structs' included.
+func writtenKeys(t reflect.Type) []string {
+	var keys []string
+	for i := range t.NumField() {
+		f := t.Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		switch {
+		case name == "-":
+		case f.Anonymous && name == "":
+			ft := f.Type
+			if ft.Kind() == reflect.Pointer {
+				ft = ft.Elem()
+			}
+			keys = append(keys, writtenKeys(ft)...)
+		case !f.IsExported():
+		case name == "":
+			keys = append(keys, f.Name)
+		default:
+			keys = append(keys, name)
+		}
+	}
+	return keys
+}
+
+// validateAnswer checks a real answer against the schema the spec gives for
+// the operation and status.
+func validateAnswer(t *testing.T, method, path string, r response) {
+	t.Helper()
+	s := spec(t)
+	status := fmt.Sprint(r.status)
+	op, ok := s.operations()[method+" "+path]
+	require.True(t, ok, "%s %s is not in the spec", method, path)
+	resp, ok := op["responses"].(map[string]any)[status].(map[string]any)
+	require.True(t, ok, "%s %s: status %s is not in the spec: %s", method, path, status, r.raw)
+	ptr := []string{"paths", path, strings.ToLower(method), "responses", status, "content", "application/json", "schema"}
+	if ref, ok := resp["$ref"].(string); ok { // a shared error answer
+		ptr = append(strings.Split(strings.TrimPrefix(ref, "#/"), "/"), "content", "application/json", "schema")
+	}
+	sch, err := s.schemaAt(pointer(ptr...))
+	require.NoError(t, err)
+	v, err := jsonschema.UnmarshalJSON(strings.NewReader(r.raw))
+	require.NoError(t, err, r.raw)
+	if err := sch.Validate(v); err != nil {
+		t.Errorf("%s %s → %s: the answer does not validate against the spec:\n%v\n%s", method, path, status, err, r.raw)
+	}
+}
+
+// TestOpenAPIRealAnswersValidate drives a parcours through the fixture and
+// validates the answers of the main routes, errors included, against the
+// spec's schemas.
+func TestOpenAPIRealAnswersValidate(t *testing.T) {
+	t.Parallel()
+	type step struct {
+		who, method, path, spec string
+		body                    any
+		status                  int
+	}
+	do := func(s step) response {
+		t.Helper()
+		r := call(t, s.who, s.method, s.path, s.body)
+		require.Equal(t, s.status, r.status, "%s %s: %s", s.method, s.path, r.raw)
+		validateAnswer(t, s.method, s.spec, r)
+		return r
+	}
+	entered := today().AddDays(-10)
+	r := do(step{"department", "POST", "/api/v1/parcours", "/api/v1/parcours", intakeBody(beneficiary(t), entered.String()), 201})
+	pid := r.body["id"].(string)
+	p := "/api/v1/parcours/" + pid
+	do(step{"department", "POST", p + "/orientation", "/api/v1/parcours/{id}/orientation",
+		map[string]any{"track": "social", "organism": "CCAS de Caen", "referent_id": "ref-1", "decided_on": today().String()}, 200})
+	do(step{"referent:ref-1", "POST", p + "/contracts", "/api/v1/parcours/{id}/contracts",
+		map[string]any{"kind": "contrat_engagement", "signed_on": today().String(), "starts_on": today().String(), "ends_on": today().AddMonths(6).String()}, 200})
+	do(step{"referent:ref-1", "POST", p + "/actions", "/api/v1/parcours/{id}/actions",
+		map[string]any{"name": "Atelier CV", "kind": "employment_support", "structure": "Tremplin", "starts_on": today().String(), "planned_end_on": today().AddMonths(2).String()}, 201})
+	do(step{"referent:ref-1", "POST", p + "/obstacles", "/api/v1/parcours/{id}/obstacles",
+		map[string]any{"categories": []string{"housing"}, "on": today().String()}, 200})
+	do(step{"supervisor", "GET", p, "/api/v1/parcours/{id}", nil, 200})
+	do(step{"admin", "GET", "/api/v1/parcours?limit=3", "/api/v1/parcours", nil, 200})
+	do(step{"referent:ref-1", "GET", "/api/v1/tasks", "/api/v1/tasks", nil, 200})
+	do(step{"supervisor", "GET", "/api/v1/tasks?status=open&limit=5", "/api/v1/tasks", nil, 200})
+	do(step{"department", "GET", "/api/v1/reviews?limit=5", "/api/v1/reviews", nil, 200})
+	do(step{"department", "GET", "/api/v1/indicators", "/api/v1/indicators", nil, 200})
+	do(step{"department", "GET", "/api/v1/imports", "/api/v1/imports", nil, 200})
+	do(step{"department", "GET", "/api/v1/import-mapping", "/api/v1/import-mapping", nil, 200})
+	do(step{"department", "GET", "/api/v1/identity-conflicts", "/api/v1/identity-conflicts", nil, 200})
+	do(step{"department", "GET", "/api/v1/letter-settings", "/api/v1/letter-settings", nil, 200})
+	do(step{"department", "GET", "/api/v1/campaign/stock", "/api/v1/campaign/stock", nil, 200})
+	do(step{"department", "GET", "/api/v1/campaign/stock/persons?limit=3", "/api/v1/campaign/stock/persons", nil, 200})
+	do(step{"admin", "GET", "/api/v1/digest-sendings", "/api/v1/digest-sendings", nil, 200})
+	do(step{"department", "GET", "/api/v1/structures?limit=3", "/api/v1/structures", nil, 200})
+	do(step{"department", "GET", "/api/v1/referents?limit=3", "/api/v1/referents", nil, 200})
+	do(step{"", "GET", "/healthz", "/healthz", nil, 200})
+
+	// A sanction case (as TestEscalationOverHTTP opens one): relance, breach, the case, its notice.
+	ep := "/api/v1/parcours/" + newOriented(t, today().AddMonths(-3), "professional", "ref-1")
+	do(step{"referent:ref-1", "POST", ep + "/relances", "/api/v1/parcours/{id}/relances",
+		map[string]any{"number": 1, "sent_on": today().String(), "channel": "letter"}, 200})
+	do(step{"referent:ref-1", "POST", ep + "/breaches", "/api/v1/parcours/{id}/breaches",
+		map[string]any{"kind": "refusal_contract", "facts": "Aucune réponse aux convocations.", "reported_on": today().String()}, 201})
+	rid := strings.TrimPrefix(ep, "/api/v1/parcours/") + "-1"
+	do(step{"department", "GET", "/api/v1/reviews?parcours_id=" + strings.TrimPrefix(ep, "/api/v1/parcours/"), "/api/v1/reviews", nil, 200})
+	do(step{"referent:ref-1", "GET", "/api/v1/reviews/" + rid, "/api/v1/reviews/{id}", nil, 200})
+	do(step{"department", "POST", "/api/v1/reviews/" + rid + "/notice", "/api/v1/reviews/{id}/notice",
+		map[string]any{"sent_on": today().String(), "mode": "recommande_ar", "planned_kind": "suspension", "planned_percent": 30, "planned_months": 1}, 200})
+	do(step{"department", "GET", "/api/v1/reviews/" + rid + "/letters", "/api/v1/reviews/{id}/letters", nil, 200})
+
+	// Errors have the common shape.
+	do(step{"department", "POST", "/api/v1/parcours", "/api/v1/parcours", map[string]any{"beneficiary_id": "x", "surname": "y"}, 400})
+	do(step{"", "GET", "/api/v1/tasks", "/api/v1/tasks", nil, 401})
+	do(step{"referent:ref-1", "POST", "/api/v1/parcours", "/api/v1/parcours", intakeBody(beneficiary(t), entered.String()), 403})
+	do(step{"referent:ref-2", "GET", p, "/api/v1/parcours/{id}", nil, 404})
+	do(step{"department", "POST", "/api/v1/parcours", "/api/v1/parcours", intakeBody(r.body["beneficiary_id"].(string), entered.AddDays(1).String()), 409})
+}
