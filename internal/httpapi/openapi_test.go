@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/go-chi/chi/v5"
 	"github.com/santhosh-tekuri/jsonschema/v6"
@@ -374,6 +375,76 @@ func TestOpenAPISchemasMatchGoTypes(t *testing.T) {
 	check("CampaignSummary", append(writtenKeys(reflect.TypeOf(postgres.CampaignSummary{})), "total", "rules"), false)
 }
 
+// TestOpenAPIEnumsMatchTheDomain: the values the spec lists for a request
+// field are the ones the domain accepts.
+func TestOpenAPIEnumsMatchTheDomain(t *testing.T) {
+	t.Parallel()
+	s := spec(t)
+	strs := func(v any) []string {
+		var out []string
+		rv := reflect.ValueOf(v)
+		if rv.Kind() == reflect.Map {
+			for _, k := range rv.MapKeys() {
+				out = append(out, k.String())
+			}
+			return out
+		}
+		for i := range rv.Len() {
+			out = append(out, rv.Index(i).String())
+		}
+		return out
+	}
+	enum := func(ptr string) []string {
+		var v any = s.doc
+		for _, tok := range strings.Split(strings.TrimPrefix(ptr, "/"), "/") {
+			v = v.(map[string]any)[tok]
+		}
+		var out []string
+		for _, e := range v.([]any) {
+			out = append(out, fmt.Sprint(e))
+		}
+		return out
+	}
+	details := map[string]bool{}
+	for c, d := range domain.OutcomeDetails {
+		details[c] = true
+		found := false
+		for _, rule := range s.doc["components"].(map[string]any)["schemas"].(map[string]any)["ActionOutcomeInput"].(map[string]any)["allOf"].([]any) {
+			rule := rule.(map[string]any)
+			if rule["if"].(map[string]any)["properties"].(map[string]any)["category"].(map[string]any)["const"] == c {
+				found = true
+				var got []string
+				for _, e := range rule["then"].(map[string]any)["properties"].(map[string]any)["detail"].(map[string]any)["enum"].([]any) {
+					got = append(got, e.(string))
+				}
+				require.ElementsMatch(t, d, got, "ActionOutcomeInput: details of %s", c)
+			}
+		}
+		require.True(t, found, "ActionOutcomeInput: no rule for the category %s", c)
+	}
+	const sc = "/components/schemas/"
+	for ptr, want := range map[string][]string{
+		sc + "Status/enum":                                         strs(domain.Statuses),
+		sc + "Track/enum":                                          strs(domain.Tracks),
+		sc + "ActionInput/properties/kind/enum":                    domain.ActionKinds,
+		sc + "ActionOutcomeInput/properties/category/enum":         strs(details),
+		sc + "ExitInput/properties/reason/enum":                    domain.ExitReasons,
+		sc + "FollowUpAnswerInput/properties/situation/enum":       domain.FollowUpSituations,
+		sc + "FollowUpAnswerInput/properties/employment_kind/enum": append([]string{""}, domain.EmploymentKinds...),
+		sc + "ObstaclesInput/properties/categories/items/enum":     domain.ObstacleCategories,
+		sc + "LegitimateReasonInput/properties/reason/enum":        domain.LegitimateReasons,
+		sc + "StructureInput/properties/kind/enum":                 strs(domain.StructureKinds),
+		sc + "LetterRequestInput/properties/kind/enum":             strs(domain.LetterKinds),
+		sc + "LetterSendingInput/properties/mode/enum":             strs(domain.LetterModes),
+		sc + "NoticeInput/properties/mode/enum":                    strs(domain.LetterModes),
+		sc + "ContractInput/properties/kind/enum":                  {string(domain.ContractCER), string(domain.ContractPPAE), string(domain.ContractEngagement)},
+		sc + "BreachInput/properties/kind/enum":                    {string(domain.BreachRefusalContract), string(domain.BreachObligationsNotMet)},
+		sc + "DecisionInput/properties/kind/enum":                  {string(domain.SanctionNone), string(domain.SanctionSuspension), string(domain.SanctionSuppression)},
+	} {
+		require.ElementsMatch(t, want, enum(ptr), ptr)
+	}
+}
+
 // acceptedKeys are the keys decode (httpapi.go) takes from clients.
 func acceptedKeys(t reflect.Type) []string {
 	var keys []string
@@ -494,6 +565,34 @@ func TestOpenAPIRealAnswersValidate(t *testing.T) {
 	do(step{"department", "POST", "/api/v1/reviews/" + rid + "/notice", "/api/v1/reviews/{id}/notice",
 		map[string]any{"sent_on": today().String(), "mode": "recommande_ar", "planned_kind": "suspension", "planned_percent": 30, "planned_months": 1}, 200})
 	do(step{"department", "GET", "/api/v1/reviews/" + rid + "/letters", "/api/v1/reviews/{id}/letters", nil, 200})
+
+	// The directory: a structure and a référent of its own.
+	suffix := beneficiary(t)
+	st := do(step{"department", "POST", "/api/v1/structures", "/api/v1/structures",
+		map[string]any{"name": "CCAS OpenAPI " + suffix, "kind": "ccas", "address": "Place Jean Letellier, 14000 Caen"}, 201})
+	sid := st.body["id"].(string)
+	do(step{"supervisor", "GET", "/api/v1/structures/" + sid, "/api/v1/structures/{id}", nil, 200})
+	do(step{"department", "PATCH", "/api/v1/structures/" + sid, "/api/v1/structures/{id}", map[string]any{"address": "1 place de l'Ancienne Boucherie"}, 200})
+	ref := do(step{"department", "POST", "/api/v1/referents", "/api/v1/referents",
+		map[string]any{"name": "Camille Roux " + suffix, "email": "camille.roux@ccas-caen.example", "structure_id": sid}, 201})
+	refID := ref.body["id"].(string)
+	do(step{"department", "GET", "/api/v1/referents/" + refID, "/api/v1/referents/{id}", nil, 200})
+	do(step{"department", "PATCH", "/api/v1/referents/" + refID, "/api/v1/referents/{id}", map[string]any{"active": false}, 200})
+
+	// An import of a list: its preview, then the import and its report.
+	day := today().AddDays(-2).French()
+	list := "Identifiant;Nom;Prénom;Date de naissance;Date d'entrée en droits et devoirs\n" +
+		"OA-" + suffix + "-1;Lefèvre;Sophie;12/09/1979;" + day + "\n" +
+		"OA-" + suffix + "-2;Benali;Karim;31/02/1988;" + day + "\n"
+	do(step{"department", "POST", "/api/v1/imports?dry_run=true&name=liste.csv", "/api/v1/imports", list, 200})
+	run := do(step{"department", "POST", "/api/v1/imports?name=liste.csv", "/api/v1/imports", list, 202})
+	var report response
+	require.Eventually(t, func() bool {
+		report = call(t, "department", "GET", "/api/v1/imports/"+run.body["id"].(string), nil)
+		return report.status == 200 && report.body["import"].(map[string]any)["status"] != "running"
+	}, time.Minute, 100*time.Millisecond)
+	validateAnswer(t, "GET", "/api/v1/imports/{id}", report)
+	require.NotEmpty(t, report.body["rejects"], report.raw)
 
 	// Errors have the common shape.
 	do(step{"department", "POST", "/api/v1/parcours", "/api/v1/parcours", map[string]any{"beneficiary_id": "x", "surname": "y"}, 400})
