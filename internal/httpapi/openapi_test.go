@@ -574,9 +574,22 @@ func TestOpenAPIRealAnswersValidate(t *testing.T) {
 	rid := strings.TrimPrefix(ep, "/api/v1/parcours/") + "-1"
 	do(step{"department", "GET", "/api/v1/reviews?parcours_id=" + strings.TrimPrefix(ep, "/api/v1/parcours/"), "/api/v1/reviews", nil, 200})
 	do(step{"referent:ref-1", "GET", "/api/v1/reviews/" + rid, "/api/v1/reviews/{id}", nil, 200})
-	do(step{"department", "POST", "/api/v1/reviews/" + rid + "/notice", "/api/v1/reviews/{id}/notice",
-		map[string]any{"sent_on": today().String(), "mode": "recommande_ar", "planned_kind": "suspension", "planned_percent": 30, "planned_months": 1}, 200})
+	// Its notice as a letter: the letterhead first (TestLettersOverHTTP, not
+	// parallel, may have saved one already; parallel tests run after it).
+	if settings := do(step{"department", "GET", "/api/v1/letter-settings", "/api/v1/letter-settings", nil, 200}); settings.body["saved"] != true {
+		do(step{"department", "PUT", "/api/v1/letter-settings/letterhead", "/api/v1/letter-settings/letterhead",
+			map[string]any{"departement": "Département du Calvados", "service": "Direction de l'insertion", "address": "9 rue Saint-Laurent\n14035 Caen Cedex 1",
+				"city": "Caen", "signatory_name": "Claire Dubois", "signatory_title": "La directrice de l'insertion"}, 200})
+	}
+	letter := do(step{"department", "POST", "/api/v1/reviews/" + rid + "/letters", "/api/v1/reviews/{id}/letters",
+		map[string]any{"kind": "notice", "address": "Mme Léa Martin\n12 rue des Lilas\n14000 Caen", "planned_kind": "suspension", "planned_percent": 30, "planned_months": 1}, 201})
+	lid := letter.body["id"].(string)
+	do(step{"referent:ref-1", "GET", "/api/v1/letters/" + lid, "/api/v1/letters/{id}", nil, 200})
 	do(step{"department", "GET", "/api/v1/reviews/" + rid + "/letters", "/api/v1/reviews/{id}/letters", nil, 200})
+	do(step{"department", "POST", "/api/v1/letters/" + lid + "/sent", "/api/v1/letters/{id}/sent", map[string]any{"sent_on": today().String(), "mode": "recommande_ar"}, 200})
+	do(step{"department", "POST", "/api/v1/letters/" + lid + "/received", "/api/v1/letters/{id}/received", map[string]any{"received_on": today().String()}, 200})
+	do(step{"referent:ref-1", "POST", "/api/v1/reviews/" + rid + "/compliance", "/api/v1/reviews/{id}/compliance",
+		map[string]any{"on": today().String(), "how": "obligation_met"}, 200})
 
 	// The directory: a structure and a référent of its own.
 	suffix := beneficiary(t)
