@@ -116,7 +116,7 @@ func (s *Service) reviewCommand(ctx context.Context, a domain.Actor, id, name st
 	if err != nil {
 		return domain.ReviewView{}, err
 	}
-	if _, err := s.send(ctx, a, parcoursID, workflows.ReviewWorkflowID(parcoursID, n), name, cmd, nil, what, domain.ParcoursView{}); err != nil {
+	if _, err := s.send(ctx, a, parcoursID, reviewTarget(parcoursID, n), name, cmd, nil, what, domain.ParcoursView{}); err != nil {
 		return domain.ReviewView{}, err
 	}
 	return s.DB.GetReview(ctx, id, postgres.Scope{})

@@ -349,7 +349,7 @@ func (s *Service) command(ctx context.Context, a domain.Actor, id, name string, 
 	if err != nil {
 		return domain.ParcoursView{}, 0, err
 	}
-	res, err := s.send(ctx, a, id, workflows.ParcoursWorkflowID(id), name, cmd, arg, what, before)
+	res, err := s.send(ctx, a, id, parcoursTarget(id), name, cmd, arg, what, before)
 	if err != nil {
 		return domain.ParcoursView{}, 0, err
 	}
@@ -360,7 +360,7 @@ func (s *Service) command(ctx context.Context, a domain.Actor, id, name string, 
 // send moves the command's free text to PostgreSQL, stamps the account,
 // sends the update to a workflow and waits until its effect is written,
 // then audits. A refused command leaves nothing behind.
-func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID, workflowID, name string, cmd domain.Command, arg func() any,
+func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID string, to target, name string, cmd domain.Command, arg func() any,
 	what string, before domain.ParcoursView) (workflows.UpdateResult, error) {
 	meta := cmd.Meta()
 	meta.RecordedBy = a.ID
@@ -372,7 +372,7 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID, workflow
 	if arg != nil {
 		payload = arg()
 	}
-	res, err := s.update(ctx, workflowID, name, payload, before)
+	res, err := s.update(ctx, to, name, payload, before)
 	if err != nil {
 		s.dropTexts(ctx, parcoursID, saved)
 		return res, err
@@ -423,12 +423,27 @@ func (s *Service) dropTexts(ctx context.Context, parcoursID string, ids []string
 	}
 }
 
+// target is the workflow a command goes to: a parcours, or one of its
+// sanction cases (what a refusal means differs).
+type target struct {
+	workflowID string
+	review     bool
+}
+
+func parcoursTarget(parcoursID string) target {
+	return target{workflowID: workflows.ParcoursWorkflowID(parcoursID)}
+}
+
+func reviewTarget(parcoursID string, n int) target {
+	return target{workflowID: workflows.ReviewWorkflowID(parcoursID, n), review: true}
+}
+
 // update sends a command to a workflow and waits for the workflow to
 // have written its effect.
-func (s *Service) update(ctx context.Context, workflowID, name string, arg any, before domain.ParcoursView) (workflows.UpdateResult, error) {
+func (s *Service) update(ctx context.Context, to target, name string, arg any, before domain.ParcoursView) (workflows.UpdateResult, error) {
 	var res workflows.UpdateResult
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
-		WorkflowID:   workflowID,
+		WorkflowID:   to.workflowID,
 		UpdateID:     updateIDFrom(ctx),
 		UpdateName:   name,
 		Args:         []any{arg},
@@ -443,11 +458,11 @@ func (s *Service) update(ctx context.Context, workflowID, name string, arg any, 
 	if derr := workflows.DomainError(err); domain.ErrorCode(derr) != domain.EINTERNAL {
 		return res, derr
 	}
-	if before.Status == domain.StatusExited && strings.HasPrefix(workflowID, "parcours-") {
+	if before.Status == domain.StatusExited && !to.review {
 		return res, domain.Errorf(domain.ECONFLICT, "Le parcours est clos (sortie le %s) et ses suivis sont faits : plus rien ne peut y être enregistré.", before.Exit.On.French())
 	}
 	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) && strings.HasPrefix(workflowID, "review-") {
+	if errors.As(err, &nf) && to.review {
 		return res, domain.Errorf(domain.ECONFLICT, "Ce dossier de sanction est clos : plus rien ne peut y être enregistré.")
 	}
 	if errors.As(err, &nf) {
