@@ -75,7 +75,7 @@ func TestContinueAsNewLeavesOldFreeTextBehind(t *testing.T) {
 			ended = e.Summary
 		}
 	}
-	require.Equal(t, "Fin de l'action n° 1 le 06/04/2026 : dynamique_de_parcours (health_cover_opened).", ended)
+	require.Equal(t, "Fin de l'action n° 1 le 06/04/2026 : Dynamique de parcours (Ouverture de droits à la couverture santé).", ended)
 }
 
 // TestWithoutFreeText: the cases a state carries lose their obligation too

@@ -410,7 +410,7 @@ func (p *parcoursImpl) applyAction(now time.Time, a domain.Action) int {
 	n := p.s.ActionCount
 	p.s.Actions = append(p.s.Actions, ActionRow{Seq: n, Action: a, Rev: p.s.Version})
 	p.addDeadline(domain.ActionEndDeadline(domain.ActionLabel(n, a.Name), a.PlannedEndOn, p.s.Settings.FollowUpWindow), n, domain.TaskCloseAction, a.PlannedEndOn)
-	summary := fmt.Sprintf("Action n° %d (%s), du %s au %s prévu.", n, a.Kind, a.StartsOn.French(), a.PlannedEndOn.French())
+	summary := fmt.Sprintf("Action n° %d (%s), du %s au %s prévu.", n, domain.ActionKindFrench(a.Kind), a.StartsOn.French(), a.PlannedEndOn.French())
 	if a.Name != "" { // recorded before names left the histories, or a reprise's
 		summary = fmt.Sprintf("Action « %s » (%s) avec %s, du %s au %s prévu.",
 			a.Name, a.Kind, a.Structure, a.StartsOn.French(), a.PlannedEndOn.French())
@@ -464,7 +464,7 @@ func (p *parcoursImpl) recordActionOutcome(ctx workflow.Context, in OutcomeInput
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool { return t.Kind == domain.TaskCloseAction && t.Cycle == in.Action })
 	label := domain.ActionLabel(in.Action, a.Action.Name)
 	p.addEvent(now, EventActionEnded, o.EndedOn, fmt.Sprintf("Fin de l'action %s le %s : %s (%s).",
-		label, o.EndedOn.French(), o.Category, o.Detail), o.Recorded)
+		label, o.EndedOn.French(), domain.OutcomeFrench(o.Category), domain.OutcomeFrench(o.Detail)), o.Recorded)
 	if o.Category != domain.OutcomeAutres || o.Detail != "death" {
 		p.scheduleFollowUps(in.Action, label, o.EndedOn)
 	}
@@ -538,9 +538,9 @@ func (p *parcoursImpl) recordFollowUp(ctx workflow.Context, in FollowUpInput) (U
 	}
 	p.closeDeadlines(domain.DeadlineMet, ans.AnsweredOn, func(d DeadlineState) bool { return d.Kind == kind && d.Cycle == in.Action })
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool { return t.Kind == task && t.Cycle == in.Action })
-	situation := ans.Situation
+	situation := domain.FollowUpSituationFrench(ans.Situation)
 	if ans.EmploymentKind != "" {
-		situation += " (" + ans.EmploymentKind + ")"
+		situation += " (" + domain.EmploymentKindFrench(ans.EmploymentKind) + ")"
 	}
 	p.addEvent(now, EventFollowUpRecorded, ans.AnsweredOn, fmt.Sprintf("Suivi à %d mois de l'action n° %d le %s : %s.",
 		in.Months, in.Action, ans.AnsweredOn.French(), situation), ans.Recorded)
@@ -589,6 +589,6 @@ func (p *parcoursImpl) recordExit(ctx workflow.Context, e domain.Exit) (UpdateRe
 			}
 		}
 	}
-	p.addEvent(now, EventExit, e.On, fmt.Sprintf("Sortie des droits et devoirs le %s (%s).", e.On.French(), e.Reason), e.Recorded)
+	p.addEvent(now, EventExit, e.On, fmt.Sprintf("Sortie des droits et devoirs le %s (%s).", e.On.French(), domain.ExitReasonFrench(e.Reason)), e.Recorded)
 	return p.written(ctx, 0)
 }

@@ -98,7 +98,7 @@ func (p *parcoursImpl) recordRelance(ctx workflow.Context, r domain.Relance) (Up
 	}
 	p.closeDeadlines(domain.DeadlineMet, r.SentOn, func(d DeadlineState) bool { return d.Kind == kind })
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool { return t.Kind == task })
-	p.addEvent(now, EventRelance, r.SentOn, fmt.Sprintf("Relance n° %d envoyée le %s (%s).", r.Number, r.SentOn.French(), r.Channel), r.Recorded)
+	p.addEvent(now, EventRelance, r.SentOn, fmt.Sprintf("Relance n° %d envoyée le %s (%s).", r.Number, r.SentOn.French(), domain.RelanceChannelFrench(r.Channel)), r.Recorded)
 	return p.written(ctx, 0)
 }
 

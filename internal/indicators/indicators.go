@@ -28,7 +28,8 @@ type Filter struct {
 
 // Part is one line of a breakdown.
 type Part struct {
-	Label string `json:"label"`
+	Code  string `json:"code"`  // what the breakdown counts by: a track, a decision, an outcome…
+	Label string `json:"label"` // its French label
 	Value int    `json:"value"`
 }
 
@@ -90,12 +91,19 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, f Filter) (Report, error) 
 		r.Items = append(r.Items, Indicator{Key: key, Label: label, Definition: definition, Value: n})
 		return nil
 	}
-	breakdown := func(key, label, definition, sql string) error {
+	// breakdown counts by the code the query's first column gives, each
+	// with its French label.
+	breakdown := func(key, label, definition, sql string, french func(string) string) error {
 		rows, err := pool.Query(ctx, sql, args...)
 		if err != nil {
 			return fmt.Errorf("indicator %s: %w", key, err)
 		}
-		parts, err := pgx.CollectRows(rows, pgx.RowToStructByPos[Part])
+		parts, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (Part, error) {
+			var p Part
+			err := row.Scan(&p.Code, &p.Value)
+			p.Label = french(p.Code)
+			return p, err
+		})
 		if err != nil {
 			return fmt.Errorf("indicator %s: %w", key, err)
 		}
@@ -185,7 +193,7 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, f Filter) (Report, error) 
 			return breakdown("accompaniment_by_track", "Personnes accompagnées, par type de parcours",
 				"Parcours orientés et ouverts à la fin de la période, selon le type de parcours de l'orientation en cours.",
 				`SELECT p.track, count(*)::int FROM parcours p WHERE p.track IS NOT NULL AND p.entered_on <= $2
-				   AND (p.exited_on IS NULL OR p.exited_on > $2) AND `+scope+` GROUP BY 1 ORDER BY 1`)
+				   AND (p.exited_on IS NULL OR p.exited_on > $2) AND `+scope+` GROUP BY 1 ORDER BY 1`, trackFrench)
 		},
 		func() error {
 			return count("cases_opened", "Dossiers de sanction ouverts",
@@ -196,25 +204,26 @@ func Compute(ctx context.Context, pool *pgxpool.Pool, f Filter) (Report, error) 
 			return breakdown("decisions_by_kind", "Décisions, par nature",
 				"Décisions prises pendant la période : pas de sanction, suspension, suppression.",
 				`SELECT r.sanction_kind, count(*)::int FROM reviews r JOIN parcours p ON p.id = r.parcours_id
-				 WHERE r.decided_on BETWEEN $1 AND $2 AND `+scope+` GROUP BY 1 ORDER BY 1`)
+				 WHERE r.decided_on BETWEEN $1 AND $2 AND `+scope+` GROUP BY 1 ORDER BY 1`,
+				func(k string) string { return domain.SanctionKind(k).French() })
 		},
 		func() error {
 			return breakdown("sanctions_by_track", "Sanctions, par type de parcours",
 				"Suspensions et suppressions décidées pendant la période, selon le parcours de la personne.",
-				`SELECT coalesce(p.track, 'non orienté'), count(*)::int FROM reviews r JOIN parcours p ON p.id = r.parcours_id
-				 WHERE r.decided_on BETWEEN $1 AND $2 AND r.sanction_kind IN ('suspension', 'suppression') AND `+scope+` GROUP BY 1 ORDER BY 1`)
+				`SELECT coalesce(p.track, 'none'), count(*)::int FROM reviews r JOIN parcours p ON p.id = r.parcours_id
+				 WHERE r.decided_on BETWEEN $1 AND $2 AND r.sanction_kind IN ('suspension', 'suppression') AND `+scope+` GROUP BY 1 ORDER BY 1`, trackFrench)
 		},
 		func() error {
 			return breakdown("exits_by_outcome", "Sorties d'action, par catégorie",
 				"Actions terminées pendant la période, selon les quatre catégories du PDI de l'Hérault.",
 				`SELECT a.outcome_category, count(*)::int FROM actions a JOIN parcours p ON p.id = a.parcours_id
-				 WHERE a.ended_on BETWEEN $1 AND $2 AND `+scope+` GROUP BY 1 ORDER BY 1`)
+				 WHERE a.ended_on BETWEEN $1 AND $2 AND `+scope+` GROUP BY 1 ORDER BY 1`, domain.OutcomeFrench)
 		},
 		func() error {
 			return breakdown("follow_ups", "Suivis à 3 et 6 mois, par situation",
 				"Suivis post-accompagnement faits pendant la période, par échéance (3 ou 6 mois) et situation de la personne.",
-				`SELECT f.months || ' mois : ' || f.situation, count(*)::int FROM follow_ups f JOIN parcours p ON p.id = f.parcours_id
-				 WHERE f.answered_on BETWEEN $1 AND $2 AND `+scope+` GROUP BY 1 ORDER BY 1`)
+				`SELECT f.months || ':' || f.situation, count(*)::int FROM follow_ups f JOIN parcours p ON p.id = f.parcours_id
+				 WHERE f.answered_on BETWEEN $1 AND $2 AND `+scope+` GROUP BY 1 ORDER BY 1`, followUpFrench)
 		},
 	}
 	for _, step := range steps {
@@ -262,4 +271,18 @@ func (r Report) WriteCSV(w io.Writer) error {
 	}
 	cw.Flush()
 	return cw.Error()
+}
+
+// trackFrench labels a track; "none": not oriented.
+func trackFrench(code string) string {
+	if code == "none" {
+		return "non orienté"
+	}
+	return domain.Track(code).French()
+}
+
+// followUpFrench labels "3:job_search" as « à 3 mois : En recherche d'emploi ».
+func followUpFrench(code string) string {
+	months, situation, _ := strings.Cut(code, ":")
+	return "à " + months + " mois : " + domain.FollowUpSituationFrench(situation)
 }

@@ -99,12 +99,12 @@ func TestIndicatorsOnAFixedDataSet(t *testing.T) {
 	require.Equal(t, 1, value("reorientations"))
 	require.Equal(t, 1, value("reorientations_6_months"))
 	require.Equal(t, 1, value("handed_over"))
-	require.Equal(t, []indicators.Part{{"professional", 1}, {"social", 3}}, got["accompaniment_by_track"].Parts)
+	require.Equal(t, []indicators.Part{{"professional", "professionnel", 1}, {"social", "social", 3}}, got["accompaniment_by_track"].Parts)
 	require.Equal(t, 1, value("cases_opened"))
-	require.Equal(t, []indicators.Part{{"suspension", 1}}, got["decisions_by_kind"].Parts)
-	require.Equal(t, []indicators.Part{{"social", 1}}, got["sanctions_by_track"].Parts)
-	require.Equal(t, []indicators.Part{{"insertion_durable", 1}}, got["exits_by_outcome"].Parts)
-	require.Equal(t, []indicators.Part{{"3 mois : employment", 1}}, got["follow_ups"].Parts)
+	require.Equal(t, []indicators.Part{{"suspension", "Suspension", 1}}, got["decisions_by_kind"].Parts)
+	require.Equal(t, []indicators.Part{{"social", "social", 1}}, got["sanctions_by_track"].Parts)
+	require.Equal(t, []indicators.Part{{"insertion_durable", "Insertion durable", 1}}, got["exits_by_outcome"].Parts)
+	require.Equal(t, []indicators.Part{{"3:employment", "à 3 mois : En emploi", 1}}, got["follow_ups"].Parts)
 
 	// Maturity: on 15/04, C (entered 20/03) is not mature for 1 month yet.
 	r, err = indicators.Compute(ctx, db.Pool, indicators.Filter{From: date("2026-01-01"), To: date("2026-03-31"), Today: date("2026-04-15")})

@@ -33,8 +33,6 @@ func opts[T ~string](values []T, label func(T) string) []option {
 	return out
 }
 
-func same[T ~string](v T) string { return string(v) }
-
 // formsFor lists the forms an actor may use on a parcours in its state.
 func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 	var out []formData
@@ -75,7 +73,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 		add("contrat", title, "Enregistrer le contrat", "", contract...)
 		add("action", "Nouvelle action d'insertion", "Enregistrer l'action", "",
 			field("", "name", "Intitulé", "text"),
-			field("", "kind", "Type", "select", opts(domain.ActionKinds, same[string])...),
+			field("", "kind", "Type", "select", opts(domain.ActionKinds, domain.ActionKindFrench)...),
 			field("", "structure", "Structure", "text"),
 			field("", "starts_on", "Début", "date"),
 			field("", "planned_end_on", "Fin prévue", "date"))
@@ -93,8 +91,8 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 				add(fmt.Sprintf("bilan-%d", act.Number), fmt.Sprintf("Fin de l'action « %s »", act.Name), "Enregistrer le bilan",
 					fmt.Sprintf("/dossiers/%s/bilan/%d", v.ID, act.Number),
 					field("", "ended_on", "Terminée le", "date"),
-					field("", "category", "Catégorie de sortie", "select", opts(cats, same[string])...),
-					field("", "detail", "Détail", "select", opts(details, same[string])...))
+					field("", "category", "Catégorie de sortie", "select", opts(cats, domain.OutcomeFrench)...),
+					field("", "detail", "Détail", "select", opts(details, domain.OutcomeFrench)...))
 			}
 		}
 		add("reorientation", "Demander une réorientation", "Envoyer la demande", "",
@@ -121,7 +119,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 		}
 		if manager {
 			add("sortie", "Sortie des droits et devoirs", "Enregistrer la sortie", "",
-				field("", "reason", "Motif", "select", opts(domain.ExitReasons, same[string])...),
+				field("", "reason", "Motif", "select", opts(domain.ExitReasons, domain.ExitReasonFrench)...),
 				field("", "on", "Date", "date"),
 				field("", "note", "Note", "textarea"))
 		}
@@ -132,8 +130,8 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 				add(fmt.Sprintf("suivi-%d-%d", act.Number, f.Months), fmt.Sprintf("Suivi à %d mois de « %s » (à partir du %s)", f.Months, act.Name, f.OpensOn.French()),
 					"Enregistrer le suivi", fmt.Sprintf("/dossiers/%s/suivi/%d/%d", v.ID, act.Number, f.Months),
 					field("", "answered_on", "Date du suivi", "date"),
-					field("", "situation", "Situation", "select", opts(domain.FollowUpSituations, same[string])...),
-					field("", "employment_kind", "Type d'emploi", "select", opts(domain.EmploymentKinds, same[string])...),
+					field("", "situation", "Situation", "select", opts(domain.FollowUpSituations, domain.FollowUpSituationFrench)...),
+					field("", "employment_kind", "Type d'emploi", "select", opts(domain.EmploymentKinds, domain.EmploymentKindFrench)...),
 					field("", "note", "Note", "textarea"))
 			}
 		}

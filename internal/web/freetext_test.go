@@ -36,7 +36,7 @@ func TestFreeTextPagesReadPostgreSQL(t *testing.T) {
 	require.Contains(t, page, "Cure addictologie Wqz7")
 	require.Contains(t, page, "Clinique Wqz8")
 	require.Contains(t, page, "Fin de l&#39;action « Cure addictologie Wqz7 »", "the outcome form names it")
-	require.Contains(t, page, "Action n° 1 (health)", "the timeline names it by its number")
+	require.Contains(t, page, "Action n° 1 (Santé)", "the timeline names it by its number")
 	for _, bad := range []string{"%!", "<no value>"} {
 		require.NotContains(t, page, bad)
 	}
