@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: workflowcheck on the workflow code, then `go test` on all
 # packages against a private PostgreSQL cluster (fsync off) that this script
-# starts and stops. Extra arguments go to `go test` (default: ./...).
+# starts and stops. Extra arguments go to `go test -tags e2e` (default: every
+# package, then the end-to-end tests as their own step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,9 +26,17 @@ if [ -n "${RECORD_HISTORY:-}" ]; then
   export PARCOURS_RECORD_HISTORY="$RECORD_HISTORY"
 fi
 
-echo "== go test"
+# The end-to-end tests (internal/e2e, build tag e2e) drive the real binary:
+# they run as their own step, after every other package.
 if [ $# -eq 0 ]; then
+  echo "== go test (unit, store, workflow, HTTP tiers)"
+  start=$SECONDS
   go test -count=1 -timeout 30m ./...
+  echo "   $((SECONDS - start)) s"
+  echo "== go test -tags e2e ./internal/e2e/ (the real binary)"
+  start=$SECONDS
+  go test -tags e2e -count=1 -timeout 40m ./internal/e2e/
+  echo "   $((SECONDS - start)) s"
   # The fuzz tests, briefly (their seed corpus already ran above);
   # minimizing a new input is capped, or it takes the whole time.
   echo "== fuzz (${PARCOURS_FUZZTIME:=10s} each)"
@@ -37,5 +46,6 @@ if [ $# -eq 0 ]; then
   # The API's write endpoints: arbitrary bodies, 4xx in French, never a 5xx.
   go test -run '^$' -fuzz '^FuzzWriteEndpoints$' -fuzztime "$PARCOURS_FUZZTIME" -fuzzminimizetime 50x ./internal/httpapi/
 else
-  go test -count=1 -timeout 30m "$@"
+  echo "== go test $*"
+  go test -tags e2e -count=1 -timeout 30m "$@"
 fi

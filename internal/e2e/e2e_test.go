@@ -1,3 +1,5 @@
+//go:build e2e
+
 // Package e2e runs the real parcours binary with its embedded Temporal
 // server, as a user would: tokens from the command line, the HTTP API, kill -9
 // and restarts.
