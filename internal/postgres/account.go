@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -173,7 +174,9 @@ func (db *DB) PurgeAudit(ctx context.Context, retention time.Duration) (int64, e
 type AuditFilter struct {
 	Actor, RecordID, Action string
 	From, To                time.Time
-	Limit                   int
+	// Before: only lines older than this one (keyset pages, newest first).
+	Before int64
+	Limit  int
 }
 
 // AuditRow is one line of the audit log.
@@ -187,16 +190,22 @@ type AuditRow struct {
 	RecordType string
 	RecordID   string
 	Detail     string
+	// Subject names the record for a reader: the person of a dossier or
+	// a sanction case, the holder of an account ("" when none).
+	Subject string
 }
 
-// SearchAudit reads the audit log, newest first.
+// SearchAudit reads the audit log, newest first, a page at a time.
 func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditRow, error) {
-	var from, to any
+	var from, to, before any
 	if !f.From.IsZero() {
 		from = f.From
 	}
 	if !f.To.IsZero() {
 		to = f.To
+	}
+	if f.Before > 0 {
+		before = f.Before
 	}
 	rows, err := db.Pool.Query(ctx, `
 		SELECT l.id, l.at, l.actor, coalesce(t.name, a.name, ''), l.role, l.action, l.record_type, coalesce(l.record_id, ''), coalesce(l.detail::text, '')
@@ -208,16 +217,66 @@ func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditRow, error
 		  AND ($3::text IS NULL OR l.action = $3)
 		  AND ($4::timestamptz IS NULL OR l.at >= $4)
 		  AND ($5::timestamptz IS NULL OR l.at < $5)
+		  AND ($7::bigint IS NULL OR l.id < $7)
 		ORDER BY l.id DESC LIMIT $6`,
-		nullText(f.Actor), nullText(f.RecordID), nullText(f.Action), from, to, f.Limit)
+		nullText(f.Actor), nullText(f.RecordID), nullText(f.Action), from, to, f.Limit, before)
 	if err != nil {
 		return nil, fmt.Errorf("search audit: %w", err)
 	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditRow, error) {
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (AuditRow, error) {
 		var x AuditRow
 		err := r.Scan(&x.ID, &x.At, &x.Actor, &x.ActorName, &x.Role, &x.Action, &x.RecordType, &x.RecordID, &x.Detail)
 		return x, err
 	})
+	if err != nil {
+		return nil, fmt.Errorf("search audit: %w", err)
+	}
+	return out, db.auditSubjects(ctx, out)
+}
+
+// uuidPattern matches a UUID in its text form (the ids of parcours and
+// accounts): anything else cannot be one, and is not looked up.
+var uuidPattern = regexp.MustCompile(`^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$`)
+
+// auditSubjects names the records of a page of the audit log: one query
+// per kind of record, on its primary key.
+func (db *DB) auditSubjects(ctx context.Context, page []AuditRow) error {
+	ids := map[string][]string{}
+	for _, r := range page {
+		switch r.RecordType {
+		case "parcours", "account":
+			if uuidPattern.MatchString(r.RecordID) {
+				ids[r.RecordType] = append(ids[r.RecordType], r.RecordID)
+			}
+		case "review":
+			ids["review"] = append(ids["review"], r.RecordID)
+		}
+	}
+	names := map[string]string{}
+	for kind, query := range map[string]string{
+		"parcours": `SELECT p.id::text, b.first_name || ' ' || b.last_name FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id WHERE p.id = ANY($1::uuid[])`,
+		"account":  `SELECT id::text, name FROM accounts WHERE id = ANY($1::uuid[])`,
+		"review":   `SELECT r.id, b.first_name || ' ' || b.last_name FROM reviews r JOIN parcours p ON p.id = r.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id WHERE r.id = ANY($1::text[])`,
+	} {
+		if len(ids[kind]) == 0 {
+			continue
+		}
+		rows, err := db.Pool.Query(ctx, query, ids[kind])
+		if err != nil {
+			return fmt.Errorf("audit subjects: %w", err)
+		}
+		var id, name string
+		if _, err := pgx.ForEachRow(rows, []any{&id, &name}, func() error {
+			names[kind+":"+id] = name
+			return nil
+		}); err != nil {
+			return fmt.Errorf("audit subjects: %w", err)
+		}
+	}
+	for i, r := range page {
+		page[i].Subject = names[r.RecordType+":"+r.RecordID]
+	}
+	return nil
 }
 
 // SearchParcours finds parcours by name (in either order, whatever the

@@ -635,18 +635,6 @@ func (h *Handler) indicators(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "indicators", page{Title: "Indicateurs", Nav: "indicateurs", Actor: a, CSRF: csrf, Names: names, Data: map[string]any{"R": rep}})
 }
 
-// auditLog lets administrators search the audit log.
-func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
-	a, csrf := from(r.Context())
-	q := r.URL.Query()
-	rows, err := h.Service.SearchAudit(r.Context(), a, postgres.AuditFilter{Actor: q.Get("compte"), RecordID: q.Get("dossier"), Action: q.Get("action"), Limit: 500})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.render(w, http.StatusOK, "audit", page{Title: "Journal d'audit", Nav: "journal", Actor: a, CSRF: csrf, Form: q, Data: rows})
-}
-
 // reviews is the département's queue of sanction cases.
 func (h *Handler) reviews(w http.ResponseWriter, r *http.Request) {
 	a, csrf := from(r.Context())

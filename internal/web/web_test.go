@@ -3,6 +3,7 @@ package web_test
 import (
 	"context"
 	"fmt"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -364,8 +365,39 @@ func TestSearchAndAuditLog(t *testing.T) {
 	_, _, _ = dep.get("/dossiers/" + pid)
 	status, page, _ = admin.get("/journal?dossier=" + pid + "&action=read")
 	require.Equal(t, http.StatusOK, status)
-	require.Contains(t, page, "Service RSA", "who read the dossier")
-	require.NotContains(t, page, "Nguyen", "the log names accounts and records, not beneficiaries")
+	// A sentence per line (issue 23), naming the account and the person
+	// whose dossier it was; reading the log is itself logged.
+	require.Regexp(t, `Service RSA a consulté le dossier de \S+ Nguyen\.`, page)
+	require.NotContains(t, page, "<code>{", "no JSON dump")
+	clean(t, page, "read")
+	_, page, _ = admin.get("/journal?action=search")
+	require.Contains(t, page, "a cherché dans le journal d&#39;audit.")
+	status, page, _ = admin.get("/journal?du=hier")
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, page, `id="du-err">Date invalide.`)
+}
+
+// TestAuditLogPages: the log reads from the newest, a page at a time,
+// with a link to the older lines and back, filters kept.
+func TestAuditLogPages(t *testing.T) {
+	t.Parallel()
+	pid := oriented(t, "WEB-AUDIT", "web-ref-1")
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	for range auditPageSizeForTest + 5 {
+		status, _, _ := dep.get("/dossiers/" + pid)
+		require.Equal(t, http.StatusOK, status)
+	}
+	admin := newBrowser(t)
+	admin.login("admin@cd.fr")
+	_, page, _ := admin.get("/journal?action=read&dossier=" + pid)
+	require.Equal(t, auditPageSizeForTest, strings.Count(page, "a consulté le dossier de"))
+	next := regexp.MustCompile(`<a href="(/journal\?[^"]+)" rel="next">Plus anciens</a>`).FindStringSubmatch(page)
+	require.NotNil(t, next, "a link to the older lines")
+	_, older, _ := admin.get(html.UnescapeString(next[1]))
+	require.Equal(t, 5, strings.Count(older, "a consulté le dossier de"), "the rest, filters kept")
+	require.Contains(t, older, ">Plus récents</a>")
+	require.NotContains(t, older, `rel="next"`)
 }
 
 func TestAccountAdministration(t *testing.T) {
@@ -455,3 +487,6 @@ func TestDigestOptOutAndSendings(t *testing.T) {
 	require.Contains(t, page, "Récapitulatifs envoyés")
 	require.Regexp(t, `<td>01/12/2026</td><td>[^<]+\(lea@cd.fr\)</td><td>3</td><td>2</td><td>envoyé</td>`, page)
 }
+
+// auditPageSizeForTest is the audit log's page size (internal/web/audit.go).
+const auditPageSizeForTest = 50

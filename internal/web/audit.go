@@ -1,0 +1,192 @@
+package web
+
+import (
+	"encoding/json"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+)
+
+// auditPageSize lines of the audit log per page.
+const auditPageSize = 50
+
+// auditActions are the actions the log's filter offers, with their labels.
+var auditActions = []option{
+	{"", "Toutes"}, {"read", "Consultations"}, {"list", "Listes"}, {"search", "Recherches"},
+	{"create", "Créations"}, {"update", "Modifications"}, {"export", "Exports"}, {"login", "Connexions"},
+	{"login_failed", "Échecs de connexion"}, {"denied", "Accès refusés"}, {"revoke", "Révocations"},
+}
+
+// auditLine is a line of the audit log as an administrator reads it.
+type auditLine struct {
+	At       time.Time
+	Sentence string
+	Source   string
+	Record   string // the dossier's id, to filter on it
+}
+
+type auditData struct {
+	Lines   []auditLine
+	Actions []option
+	Next    string // the next page's link, "" on the last
+	First   string // the first page's link, "" on the first
+}
+
+// auditLog lets administrators search the audit log: a sentence per line,
+// filters, and pages from the newest.
+func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
+	a, csrf := from(r.Context())
+	q := r.URL.Query()
+	f := postgres.AuditFilter{Actor: strings.TrimSpace(q.Get("compte")), RecordID: strings.TrimSpace(q.Get("dossier")),
+		Action: q.Get("action"), Limit: auditPageSize + 1}
+	errs := map[string]string{}
+	for _, d := range []struct {
+		field string
+		into  *time.Time
+		end   bool
+	}{{"du", &f.From, false}, {"au", &f.To, true}} {
+		if v := q.Get(d.field); v != "" {
+			day, err := domain.ParseDate(v)
+			if err != nil {
+				errs[d.field] = "Date invalide."
+				continue
+			}
+			if d.end {
+				day = day.AddDays(1) // the whole last day
+			}
+			*d.into = day.Time()
+		}
+	}
+	if v := q.Get("avant"); v != "" {
+		f.Before, _ = strconv.ParseInt(v, 10, 64)
+	}
+	var rows []postgres.AuditRow
+	if len(errs) == 0 {
+		var err error
+		if rows, err = h.Service.SearchAudit(r.Context(), a, f); err != nil {
+			h.fail(w, r, err)
+			return
+		}
+	}
+	data := auditData{Actions: auditActions}
+	if len(rows) > auditPageSize {
+		rows = rows[:auditPageSize]
+		next := cloneValues(q)
+		next.Set("avant", strconv.FormatInt(rows[len(rows)-1].ID, 10))
+		data.Next = "/journal?" + next.Encode()
+	}
+	if f.Before > 0 {
+		first := cloneValues(q)
+		first.Del("avant")
+		data.First = "/journal?" + first.Encode()
+	}
+	for _, row := range rows {
+		data.Lines = append(data.Lines, auditLineOf(row))
+	}
+	status := http.StatusOK
+	if len(errs) > 0 {
+		status = http.StatusBadRequest
+	}
+	h.render(w, status, "audit", page{Title: "Journal d'audit", Nav: "journal", Actor: a, CSRF: csrf, Form: q, Errors: errs, Data: data})
+}
+
+func cloneValues(v url.Values) url.Values {
+	out := url.Values{}
+	for k, vs := range v {
+		out[k] = append([]string(nil), vs...)
+	}
+	return out
+}
+
+// auditVerbs say what an action did, by its code.
+var auditVerbs = map[string]string{
+	"read": "a consulté", "list": "a affiché", "search": "a cherché dans", "create": "a créé",
+	"update": "a modifié", "export": "a exporté", "revoke": "a révoqué", "bind_identity": "a lié son compte à",
+}
+
+// auditObjects name the kind of record, by its code.
+var auditObjects = map[string]string{
+	"parcours": "le dossier", "review": "le dossier de sanction", "letter": "un courrier",
+	"letter_pdf": "le PDF d'un courrier", "letters": "les courriers d'un dossier de sanction",
+	"tasks": "les tâches", "workload": "le tableau de bord", "reviews": "la file des examens de sanction",
+	"indicators": "les indicateurs", "campaign": "la campagne 2027", "import": "un import",
+	"identity_conflict": "les identités à vérifier", "referent": "les référents", "structure": "une structure",
+	"account": "le compte", "token": "un jeton d'accès", "audit_log": "le journal d'audit",
+	"letterhead": "l'en-tête des courriers", "letter_template": "un modèle de courrier",
+	"import_mapping": "la correspondance des colonnes",
+}
+
+// auditLineOf writes a line of the log as a sentence: « Léa Martin a
+// consulté le dossier de Paul Fournier ».
+func auditLineOf(r postgres.AuditRow) auditLine {
+	var detail map[string]any
+	_ = json.Unmarshal([]byte(r.Detail), &detail)
+	who := r.ActorName
+	switch {
+	case who != "":
+	case r.Actor == "anonymous":
+		who = "Une personne non connectée"
+	case r.Actor == domain.System.ID:
+		who = "Le service"
+	default:
+		who = "Le compte " + r.Actor
+	}
+	object := auditObjects[r.RecordType]
+	if object == "" {
+		object = r.RecordType
+	}
+	if r.Subject != "" {
+		object += " de " + r.Subject
+	}
+	var sentence string
+	switch r.Action {
+	case "login":
+		sentence = who + " s'est connecté(e)"
+	case "login_failed":
+		sentence = "Connexion refusée au compte"
+		if r.Subject != "" {
+			sentence += " de " + r.Subject
+		}
+		if detail["unknown_email"] == true {
+			sentence = "Connexion refusée : adresse inconnue"
+		}
+	case "denied":
+		sentence = who + " s'est vu refuser l'accès à " + object
+	default:
+		verb := auditVerbs[r.Action]
+		if verb == "" {
+			verb = "a fait « " + r.Action + " » sur"
+		}
+		sentence = who + " " + verb + " " + object
+		if what, ok := detail["what"].(string); ok && r.Action == "update" {
+			sentence += " (" + auditWhatFrench(what) + ")"
+		}
+	}
+	line := auditLine{At: r.At, Sentence: sentence + "."}
+	if src, ok := detail["source"].(string); ok {
+		line.Source = src
+	}
+	if r.RecordType == "parcours" {
+		line.Record = r.RecordID
+	}
+	return line
+}
+
+// auditWhatFrench names what an update of a dossier recorded.
+func auditWhatFrench(what string) string {
+	if l, ok := map[string]string{
+		"orientation": "orientation", "contract": "contrat", "reorientation_request": "demande de réorientation",
+		"reorientation_decision": "décision de réorientation", "reassignment": "changement de référent",
+		"obstacles": "freins", "review": "examen du parcours", "action": "action d'insertion",
+		"action_outcome": "bilan d'une action", "follow_up": "suivi", "exit": "sortie", "relance": "relance",
+		"breach": "signalement d'un manquement", "stock": "délai du stock",
+	}[what]; ok {
+		return l
+	}
+	return what
+}
