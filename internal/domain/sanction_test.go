@@ -78,3 +78,59 @@ func TestPaybackOnRemobilisation(t *testing.T) {
 	require.Equal(t, 3, months, "4 months begun, capped at 3")
 	require.Equal(t, int64(90_000), cents)
 }
+
+// Issue 22, item 1: a decision against the procedure's own dates.
+func TestDecisionAgainstTheProcedure(t *testing.T) {
+	t.Parallel()
+	received := d("2026-10-07")
+	ends := received.AddDays(10) // 17/10, the last day for observations
+	var none Date
+	for _, c := range []struct {
+		name           string
+		decided, heard Date
+		ok             bool
+	}{
+		{"the day before the receipt", d("2026-10-06"), none, false},
+		{"the observation period's last day, not heard", ends, none, false},
+		{"the day after it", ends.AddDays(1), none, true},
+		{"heard the same day", d("2026-10-10"), d("2026-10-10"), true},
+		{"heard the day after", d("2026-10-10"), d("2026-10-11"), false},
+		{"before the receipt, even heard", d("2026-10-06"), d("2026-10-05"), false},
+	} {
+		err := CheckProcedure(c.decided, received, ends, c.heard)
+		if c.ok {
+			require.NoError(t, err, c.name)
+			continue
+		}
+		require.Equal(t, "decided_on", ErrorField(err), c.name)
+		require.Contains(t, ErrorMessage(err), "L262-37 III", c.name)
+	}
+	base := Decision{Kind: SanctionSuspension, Percent: 30, Months: 1, DecidedOn: d("2026-11-20"), EffectiveOn: d("2026-11-20"),
+		HouseholdSize: 1, MonthlyCents: 64_600}
+	for _, c := range []struct {
+		opinion Date
+		ok      bool
+	}{{d("2026-11-20"), true}, {d("2026-11-21"), false}, {d("2026-11-23"), false}} {
+		x := base
+		x.EPOpinionOn = c.opinion
+		err := Scale2025.Check(x, false, d("2026-11-22"))
+		if c.ok {
+			require.NoError(t, err, c.opinion)
+		} else {
+			require.Equal(t, "ep_opinion_on", ErrorField(err), c.opinion)
+		}
+	}
+}
+
+// Issue 22, item 2: compliance pays back a suspension, never a suppression.
+func TestRefundedOnlyForASuspension(t *testing.T) {
+	t.Parallel()
+	dec := Decision{Kind: SanctionSuspension, Percent: 100, Months: 4, EffectiveOn: d("2026-12-04"), MonthlyCents: 64_600}
+	months, cents := dec.Refunded(d("2026-12-06"), 3)
+	require.Equal(t, 1, months)
+	require.Equal(t, int64(64_600), cents)
+	dec.Kind = SanctionSuppression
+	months, cents = dec.Refunded(d("2026-12-06"), 3)
+	require.Zero(t, months)
+	require.Zero(t, cents, "a suppression is not paid back")
+}

@@ -209,7 +209,7 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string, sentNotice bo
 				field("", "monthly_amount_cents", "Montant mensuel de référence (centimes)", "number"), field("", "reason", "Motivation", "textarea"))
 		}
 	case "sanction":
-		if department && v.AppealDueOn.After(domain.Date{}) {
+		if department { // in time while the decision's notification is not recorded (R262-88 CASF)
 			add("recours", "Recours administratif préalable (RAPO)", "Enregistrer le recours", field("", "filed_on", "Reçu le", "date"), field("", "note", "Note", "textarea"))
 		}
 	case "radiation_proposed":
