@@ -39,7 +39,10 @@ const (
 	RecordRelanceUpdate        = "record_relance"        // domain.Relance
 	ReportBreachUpdate         = "report_breach"         // domain.Breach; result Ref = case number
 	MarkStockUpdate            = "mark_stock"            // StockMark: the stock contract deadline (runs started before revision 2)
-	StateQuery                 = "state"                 // ParcoursState
+	// RecordOrientationNotifiedUpdate: domain.OrientationNotice, the
+	// orientation letter's receipt (D5411-14-1 code du travail).
+	RecordOrientationNotifiedUpdate = "record_orientation_notified"
+	StateQuery                      = "state" // ParcoursState
 
 	SyncParcoursActivity = "SyncParcours" // SyncInput
 )
@@ -194,6 +197,7 @@ const (
 	EventEntered               = "entered"
 	EventDeadlineOverdue       = "deadline_overdue"
 	EventOrientationRecord     = "orientation_recorded"
+	EventOrientationNotified   = "orientation_notified"
 	EventContractSigned        = "contract_signed"
 	EventContractRenewed       = "contract_renewed"
 	EventReorientationRequest  = "reorientation_requested"

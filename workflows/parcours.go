@@ -149,6 +149,7 @@ func (p *parcoursImpl) setHandlers(ctx workflow.Context) error {
 		onceOnly(p, RecordRelanceUpdate, p.recordRelance, p.validateRelance),
 		onceOnly(p, ReportBreachUpdate, p.reportBreach, p.validateBreach),
 		onceOnly(p, MarkStockUpdate, p.markStock, p.validateMarkStock),
+		onceOnly(p, RecordOrientationNotifiedUpdate, p.recordOrientationNotified, p.validateOrientationNotified),
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,

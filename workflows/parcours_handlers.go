@@ -93,7 +93,7 @@ func (p *parcoursImpl) applyOrientation(now time.Time, o domain.Orientation) {
 	p.s.Orientation = &o
 	p.s.Orientations++
 	p.s.OrientationRows = append(p.s.OrientationRows, OrientationRow{Seq: p.s.Orientations, Orientation: o, Rev: p.s.Version})
-	p.s.Facts.OrientedOn, p.s.Facts.Track = o.DecidedOn, o.Track
+	p.s.Facts.Orient(o)
 	p.s.Status = domain.StatusAwaitingContract
 	p.closeDeadlines(domain.DeadlineMet, o.DecidedOn, func(d DeadlineState) bool { return d.Kind == domain.DeadlineOrientation })
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool {
@@ -111,6 +111,53 @@ func (p *parcoursImpl) applyOrientation(now time.Time, o domain.Orientation) {
 		"Orientation décidée%s le %s : parcours %s, organisme référent %s, référent %s.",
 		by, o.DecidedOn.French(), o.Track.French(), cmp.Or(o.Organism, "non renseigné"), cmp.Or(o.ReferentID, "à désigner")), o.Recorded)
 	p.placeStock(now)
+}
+
+// validateOrientationNotified: the notification of the orientation in
+// force, once, not before its decision.
+func (p *parcoursImpl) validateOrientationNotified(ctx workflow.Context, n domain.OrientationNotice) error {
+	if err := p.refuseIfNotOriented(); err != nil {
+		return err
+	}
+	o := p.s.Orientation
+	switch {
+	case !o.NotifiedOn.IsZero() && !o.NotifiedAssumed:
+		if o.NotifiedOn == n.NotifiedOn {
+			return nil // the same again
+		}
+		return conflict("La notification de l'orientation du %s est déjà enregistrée (le %s).", o.DecidedOn.French(), o.NotifiedOn.French())
+	case n.NotifiedOn.Before(o.DecidedOn):
+		return invalid("notified_on", "La notification de l'orientation ne peut précéder sa décision (%s).", o.DecidedOn.French())
+	}
+	return nil
+}
+
+// recordOrientationNotified: the orientation letter's receipt. The 2025
+// contract month runs from it (D5411-14-1 code du travail): the legal
+// contract deadline still open moves to a month after it.
+func (p *parcoursImpl) recordOrientationNotified(ctx workflow.Context, n domain.OrientationNotice) (UpdateResult, error) {
+	if o := p.s.Orientation; !o.NotifiedAssumed && o.NotifiedOn == n.NotifiedOn {
+		return p.result(0), nil
+	}
+	now := workflow.Now(ctx)
+	p.begin()
+	o := *p.s.Orientation
+	o.NotifiedOn, o.NotifiedAssumed = n.NotifiedOn, false
+	p.s.Orientation = &o
+	p.s.Facts.Orient(o)
+	due := ""
+	if law, ok := domain.LawDeadline(domain.DeadlineContract, p.s.Facts); ok {
+		for i := range p.s.Deadlines {
+			d := &p.s.Deadlines[i]
+			if d.Kind == domain.DeadlineContract && d.Basis == domain.BasisLegal && open(d.Status) {
+				d.Deadline, d.Status, d.OverdueAt, d.Rev = law, domain.DeadlinePending, time.Time{}, p.s.Version
+				due = fmt.Sprintf(" : contrat dû le %s (%s)", law.DueOn.French(), law.Rule)
+			}
+		}
+		p.refreshTasks()
+	}
+	p.addEvent(now, EventOrientationNotified, n.NotifiedOn, fmt.Sprintf("Orientation notifiée le %s%s.", n.NotifiedOn.French(), due), n.Recorded)
+	return p.written(ctx, 0)
 }
 
 // handOver: since 1 January 2025, when 6 weeks pass after the
@@ -281,7 +328,7 @@ func (p *parcoursImpl) decideReorientation(ctx workflow.Context, d domain.Reorie
 	p.s.OrientationRows = append(p.s.OrientationRows, OrientationRow{
 		Seq: p.s.Orientations, Orientation: o, PreviousOn: prev.DecidedOn, Within6Months: within, NoteID: d.NoteID, Rev: p.s.Version,
 	})
-	p.s.Facts.OrientedOn, p.s.Facts.Track = o.DecidedOn, o.Track
+	p.s.Facts.Orient(o)
 	p.s.Status = domain.StatusAwaitingContract
 	// The contract in force no longer fits: its renewal and review clocks
 	// stop, and a new contract is due as the law in force says.

@@ -97,12 +97,23 @@ type ReorientationDecision struct {
 	ReferentID string `json:"referent_id"`
 	DecidedOn  Date   `json:"decided_on"`
 	Reason     string `json:"reason"`
+	// NotifiedOn, NotifiedAssumed: as for Orientation (D5411-14-1 code du travail).
+	NotifiedOn      Date `json:"notified_on,omitempty"`
+	NotifiedAssumed bool `json:"notified_assumed,omitempty" api:"-"`
 	Recorded
+}
+
+// AssumeNotified: as Orientation.AssumeNotified, for an accepted decision.
+func (d *ReorientationDecision) AssumeNotified() {
+	if d.Accept && d.NotifiedOn.IsZero() {
+		d.NotifiedOn, d.NotifiedAssumed = d.DecidedOn, true
+	}
 }
 
 // Orientation is the new orientation an accepted decision makes.
 func (d ReorientationDecision) Orientation() Orientation {
-	return Orientation{Track: d.Track, Organism: d.Organism, ReferentID: d.ReferentID, DecidedOn: d.DecidedOn, Recorded: d.Recorded}
+	return Orientation{Track: d.Track, Organism: d.Organism, ReferentID: d.ReferentID, DecidedOn: d.DecidedOn,
+		NotifiedOn: d.NotifiedOn, NotifiedAssumed: d.NotifiedAssumed, Recorded: d.Recorded}
 }
 
 // Validate checks a decision on its own.

@@ -132,3 +132,33 @@ func TestContractValidate(t *testing.T) {
 	c = Contract{Kind: "cdi", SignedOn: d("2026-11-01"), StartsOn: d("2026-11-01"), EndsOn: d("2027-04-30")}
 	require.Equal(t, "kind", ErrorField(c.Validate(today)))
 }
+
+// Issue 22, item 7: the 2025 contract month runs from the orientation's
+// notification (D5411-14-1 code du travail), and says which date it used.
+func TestContractMonthFromTheNotification(t *testing.T) {
+	t.Parallel()
+	f := Facts{EnteredOn: d("2026-01-02"), OrientedOn: d("2026-01-12"), Track: TrackSocial}
+	old, ok := LawDeadline(DeadlineContract, f)
+	require.True(t, ok)
+	require.Equal(t, "2026-02-12", old.DueOn.String())
+	require.Equal(t, AnchorOrientation, old.Anchor, "recorded before notified_on: as before")
+	require.NotContains(t, old.Rule, "notification")
+
+	o := Orientation{Track: TrackSocial, DecidedOn: d("2026-01-12")}
+	o.AssumeNotified()
+	f.Orient(o)
+	assumed, _ := LawDeadline(DeadlineContract, f)
+	require.Equal(t, "2026-02-12", assumed.DueOn.String())
+	require.Contains(t, assumed.Rule, "notification non enregistrée")
+	require.Contains(t, assumed.Rule, "décision d'orientation le 12/01/2026")
+
+	o = Orientation{Track: TrackSocial, DecidedOn: d("2026-01-12"), NotifiedOn: d("2026-01-31")}
+	f.Orient(o)
+	notified, _ := LawDeadline(DeadlineContract, f)
+	require.Equal(t, "2026-02-28", notified.DueOn.String(), "31/01 + 1 month (art. 641)")
+	require.Equal(t, AnchorNotification, notified.Anchor)
+	require.Contains(t, notified.Rule, "D5411-14-1 code du travail (1 mois après la notification de l'orientation le 31/01/2026)")
+
+	require.Equal(t, "notified_on", ErrorField(Orientation{Track: TrackSocial, Organism: "CCAS", ReferentID: "r", DecidedOn: d("2026-01-12"),
+		NotifiedOn: d("2026-01-11")}.Validate(d("2026-02-01"))))
+}

@@ -58,6 +58,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 				field("", "organism", "Organisme référent", "select"),
 				field("", "referent_id", "Référent unique", "select"),
 				field("", "decided_on", "Date de décision", "date"),
+				field("", "notified_on", "Notifiée le (le mois du contrat en court, D5411-14-1 code du travail ; vide : date de décision)", "date"),
 				field("", "decided_by", "Décidée par", "select", option{"", "le Département"}, option{domain.DecidedByFranceTravail, "France Travail (après 6 semaines)"}))
 		}
 	default:
@@ -73,6 +74,10 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 			contract = append(contract, field("", "assessment", "Bilan du contrat précédent", "textarea"))
 		}
 		add("contrat", title, "Enregistrer le contrat", "", contract...)
+		if department && v.Status == domain.StatusAwaitingContract {
+			add("notification-orientation", "Notification de l'orientation", "Enregistrer la notification", "",
+				field("", "notified_on", "Reçue le (accusé de réception du courrier d'orientation ; le mois du contrat en court, D5411-14-1 code du travail)", "date"))
+		}
 		add("action", "Nouvelle action d'insertion", "Enregistrer l'action", "",
 			field("", "name", "Intitulé", "text"),
 			field("", "kind", "Type", "select", opts(domain.ActionKinds, same[string])...),
