@@ -323,6 +323,13 @@ func (p *parcoursImpl) decideReorientation(ctx workflow.Context, d domain.Reorie
 	prev := *p.s.Orientation
 	o := d.Orientation()
 	within := d.DecidedOn.Before(prev.DecidedOn.AddMonths(6))
+	// Version 1 of "reorientation-6-months-inclusive" (issue 22): the
+	// 6 months include their last day, like every delay here (art. 641
+	// CPC): 31/03 → 30/09 is within. Asked only on that very day.
+	if d.DecidedOn == prev.DecidedOn.AddMonths(6) &&
+		workflow.GetVersion(ctx, "reorientation-6-months-inclusive", workflow.DefaultVersion, 1) >= 1 {
+		within = domain.WithinSixMonths(prev.DecidedOn, d.DecidedOn)
+	}
 	p.s.Orientation = &o
 	p.s.Orientations++
 	p.s.OrientationRows = append(p.s.OrientationRows, OrientationRow{
@@ -400,10 +407,23 @@ func (p *parcoursImpl) setReviewExtension(ctx workflow.Context, r ReviewExtensio
 	p.s.ReviewLonger = r.Extended
 	for i := range p.s.Deadlines {
 		d := &p.s.Deadlines[i]
-		if d.Kind == domain.DeadlineReview && d.Status == domain.DeadlinePending {
-			d.Deadline = p.reviewDeadline()
-			d.OpensOn, d.Rev = d.DueOn.AddDays(-p.s.Settings.RenewalNoticeDays), p.s.Version
+		if d.Kind != domain.DeadlineReview {
+			continue
 		}
+		switch {
+		case d.Status == domain.DeadlinePending:
+		case d.Status == domain.DeadlineOverdue && r.Extended && !r.On.After(d.DueOn) &&
+			// Version 1 of "obstacle-before-due" (issue 22): an obstacle
+			// dated on or before the review's due date extends it to 12
+			// months (L262-31 CASF) even when recorded after that date
+			// passed. Asked only in that case.
+			workflow.GetVersion(ctx, "obstacle-before-due", workflow.DefaultVersion, 1) >= 1:
+			d.Status, d.OverdueAt = domain.DeadlinePending, time.Time{}
+		default:
+			continue
+		}
+		d.Deadline = p.reviewDeadline()
+		d.OpensOn, d.Rev = d.DueOn.AddDays(-p.s.Settings.RenewalNoticeDays), p.s.Version
 	}
 	p.refreshTasks()
 	summary := "Examen du parcours social ramené à 6 mois après le début du contrat."

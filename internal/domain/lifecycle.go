@@ -127,6 +127,12 @@ func (d ReorientationDecision) Validate(today Date) error {
 	return pastDate("decided_on", "La date de décision", d.DecidedOn, today)
 }
 
+// WithinSixMonths says whether a re-orientation decided on d comes within
+// 6 months of the orientation decided on prev (the indicator of seed 002),
+// the last day included, as every delay here counts (art. 641 CPC,
+// domain.md): 31/03 → 30/09 is within, 01/10 is not.
+func WithinSixMonths(prev, d Date) bool { return !d.After(prev.AddMonths(6)) }
+
 // Reassignment changes the référent without changing the orientation.
 type Reassignment struct {
 	ReferentID string `json:"referent_id"`

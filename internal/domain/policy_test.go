@@ -162,3 +162,12 @@ func TestContractMonthFromTheNotification(t *testing.T) {
 	require.Equal(t, "notified_on", ErrorField(Orientation{Track: TrackSocial, Organism: "CCAS", ReferentID: "r", DecidedOn: d("2026-01-12"),
 		NotifiedOn: d("2026-01-11")}.Validate(d("2026-02-01"))))
 }
+
+// Issue 22, item 9: the 6 months of a re-orientation include their last day.
+func TestWithinSixMonthsIncludesTheLastDay(t *testing.T) {
+	t.Parallel()
+	require.True(t, WithinSixMonths(d("2026-03-31"), d("2026-09-30")))
+	require.False(t, WithinSixMonths(d("2026-03-31"), d("2026-10-01")))
+	require.True(t, WithinSixMonths(d("2026-01-15"), d("2026-07-15")))
+	require.False(t, WithinSixMonths(d("2026-01-15"), d("2026-07-16")))
+}
