@@ -90,6 +90,7 @@ type ReviewNews struct {
 	Summary   string      `json:"summary"`
 	Actor     string      `json:"actor,omitempty"`
 	Remobilis bool        `json:"remobilised,omitempty"`
+	Kind      string      `json:"kind,omitempty"` // the step's kind (decision_notified...)
 }
 
 // ReviewState is the whole state of a case.
@@ -712,7 +713,7 @@ func (r *reviewImpl) sync(ctx workflow.Context) error {
 		news := ReviewNews{Number: r.in.Number, On: e.OccurredOn, Status: r.s.Status, Summary: e.Summary, Actor: e.Actor,
 			Sanction:  e.Kind == "decided" && r.s.Decision != nil && r.s.Decision.Kind != domain.SanctionNone,
 			Closed:    r.closed() || r.s.Status == ReviewRemobilised || r.s.Status == ReviewSanctionEnded,
-			Remobilis: e.Kind == "remobilised"}
+			Remobilis: e.Kind == "remobilised", Kind: e.Kind}
 		if e.Kind == "reported" {
 			continue // the parcours recorded the report itself
 		}

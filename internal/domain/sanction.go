@@ -224,7 +224,7 @@ type Scale struct {
 	Name            string
 	InForceFrom     Date
 	MinPercent      int // R262-68
-	CapShared       int // R262-68-1: household of more than one person, or majoration
+	CapShared       int // R262-68-6: household of more than one person, or majoration
 	FirstMonthsMax  int
 	RepeatMonthsMax int
 	ObservationDays int // L262-37 III as amended by décret 2025-478
@@ -287,7 +287,7 @@ func (sc Scale) Check(d Decision, repeat bool, today Date) error {
 	case d.Percent > 100:
 		return FieldError("percent", "Le pourcentage ne peut dépasser 100 %%.")
 	case (d.HouseholdSize > 1 || d.Majoration) && d.Percent > sc.CapShared:
-		return FieldError("percent", "Pour un foyer de plus d'une personne ou avec majoration, la sanction est plafonnée à %d %% (R262-68-1).", sc.CapShared)
+		return FieldError("percent", "Pour un foyer de plus d'une personne ou avec majoration, la sanction est plafonnée à %d %% (R262-68-6 CASF).", sc.CapShared)
 	case d.Months < 1:
 		return FieldError("months", "La sanction dure au moins 1 mois (R262-68).")
 	case !repeat && d.Kind == SanctionSuppression:
@@ -476,4 +476,14 @@ func AppealWindowFrench(kind SanctionKind, notifiedOn, dueOn Date) string {
 		return "notification non enregistrée : le délai de recours administratif préalable (2 mois, R262-88 CASF) n'a pas commencé"
 	}
 	return fmt.Sprintf("recours administratif préalable jusqu'au %s (2 mois après la notification du %s, R262-88 CASF)", dueOn.French(), notifiedOn.French())
+}
+
+// WithinRepeatWindow says whether a breach reported on a date falls within
+// the repeat window of an earlier sanction notified (or, when its
+// notification is unknown, decided) on from: months months, the last day
+// included (art. 641 CPC). The window (24 months by default) is that of
+// R5412-3-4 code du travail for job seekers; the RSA article was not
+// read: PARCOURS_REPEAT_WINDOW_MONTHS, unverified.
+func WithinRepeatWindow(from, reported Date, months int) bool {
+	return !reported.Before(from) && !reported.After(from.AddMonths(months))
 }

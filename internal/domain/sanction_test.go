@@ -24,8 +24,8 @@ func TestScale2025Boundaries(t *testing.T) {
 		{"100 % alone", with(func(x *Decision) { x.Percent = 100 }), false, "", ""},
 		{"101 %", with(func(x *Decision) { x.Percent = 101 }), false, "percent", ""},
 		{"50 % for a couple", with(func(x *Decision) { x.Percent = 50; x.HouseholdSize = 2 }), false, "", ""},
-		{"51 % for a couple", with(func(x *Decision) { x.Percent = 51; x.HouseholdSize = 2 }), false, "percent", "R262-68-1"},
-		{"51 % with a majoration", with(func(x *Decision) { x.Percent = 51; x.Majoration = true }), false, "percent", "R262-68-1"},
+		{"51 % for a couple", with(func(x *Decision) { x.Percent = 51; x.HouseholdSize = 2 }), false, "percent", "R262-68-6"},
+		{"51 % with a majoration", with(func(x *Decision) { x.Percent = 51; x.Majoration = true }), false, "percent", "R262-68-6"},
 		{"first breach, 2 months", with(func(x *Decision) { x.Months = 2 }), false, "", ""},
 		{"first breach, 3 months", with(func(x *Decision) { x.Months = 3 }), false, "months", "1 à 2 mois"},
 		{"0 month", with(func(x *Decision) { x.Months = 0 }), false, "months", ""},
@@ -133,4 +133,13 @@ func TestRefundedOnlyForASuspension(t *testing.T) {
 	months, cents = dec.Refunded(d("2026-12-06"), 3)
 	require.Zero(t, months)
 	require.Zero(t, cents, "a suppression is not paid back")
+}
+
+// Issue 22, item 6: the repeat window, its last day included.
+func TestRepeatWindow(t *testing.T) {
+	t.Parallel()
+	notified := d("2025-08-31")
+	require.True(t, WithinRepeatWindow(notified, d("2027-08-31"), 24), "the window's last day")
+	require.False(t, WithinRepeatWindow(notified, d("2027-09-01"), 24))
+	require.False(t, WithinRepeatWindow(notified, d("2025-08-30"), 24), "before the notification")
 }

@@ -195,7 +195,8 @@ func TestBreachReportTiming(t *testing.T) {
 	require.Equal(t, 400, r.status, "before the contract started: "+r.raw)
 	require.Equal(t, "reported_on", r.errField())
 	r = post(t, "referent:ref-1", breaches, map[string]any{"kind": "refusal_contract", "facts": "x", "reported_on": now.String()})
-	require.Equal(t, 409, r.status, "a contract is in force: no contract is missing: "+r.raw)
+	require.Equal(t, 400, r.status, "a contract is in force: no contract is missing: "+r.raw)
+	require.Equal(t, "reported_on", r.errField())
 	unmet["reported_on"] = starts.String()
 	r = post(t, "referent:ref-1", breaches, unmet)
 	require.Equal(t, 201, r.status, "the contract's first day: "+r.raw)
@@ -312,4 +313,41 @@ func TestContractMonthFromTheOrientationsNotification(t *testing.T) {
 	require.Equal(t, notified.AddMonths(1).String(), d["due_on"], d)
 	require.Contains(t, d["explanation"], "notification de l'orientation le "+notified.French())
 	require.True(t, strings.Contains(r.raw, "Orientation notifiée le "+notified.French()), r.raw)
+}
+
+// Item 6: the repeat window counts from the earlier decision's
+// notification. Not parallel: it shortens the window of the parcours it
+// starts (PARCOURS_REPEAT_WINDOW_MONTHS=1) while no other test runs.
+func TestRepeatWindowFromTheNotification(t *testing.T) {
+	saved := fixture.svc.Settings
+	settings := domain.DefaultSettings()
+	settings.Escalation.RepeatMonths = 1
+	fixture.svc.Settings = settings
+	defer func() { fixture.svc.Settings = saved }()
+	now := today()
+	for _, c := range []struct {
+		extra  int
+		repeat bool
+	}{{0, true}, {1, false}} {
+		pid, rid := caseOn(t, now.AddMonths(-4))
+		base := "/api/v1/parcours/" + pid
+		noticeReceived(t, rid, now.AddMonths(-4).AddDays(2), "suspension")
+		decided := now.AddMonths(-4).AddDays(13)
+		notified := decided.AddDays(10)
+		r := post(t, "department", "/api/v1/reviews/"+rid+"/decision", suspension(decided, decided, domain.Date{}))
+		require.Equal(t, 200, r.status, r.raw)
+		r = post(t, "department", "/api/v1/reviews/"+rid+"/decision-notified", map[string]any{"notified_on": notified.String()})
+		require.Equal(t, 200, r.status, r.raw)
+		r = post(t, "referent:ref-1", base+"/contracts", map[string]any{"kind": "contrat_engagement", "signed_on": notified.AddDays(1).String(),
+			"starts_on": notified.AddDays(1).String(), "ends_on": now.AddMonths(6).String()})
+		require.Equal(t, 200, r.status, r.raw)
+		reported := notified.AddMonths(1).AddDays(c.extra)
+		breach := map[string]any{"kind": "obligations_not_met", "obligation": "ateliers", "facts": "Absent.", "reported_on": reported.String()}
+		require.Eventually(t, func() bool {
+			r = post(t, "referent:ref-1", base+"/breaches", breach)
+			return r.status == 201
+		}, 20*time.Second, 100*time.Millisecond, "the first case closes on the remobilisation")
+		got := call(t, "department", "GET", "/api/v1/reviews/"+pid+"-2", nil)
+		require.Equal(t, c.repeat, got.body["repeat"], "decided %s, notified %s, reported %s (window of 1 month): %s", decided, notified, reported, got.raw)
+	}
 }

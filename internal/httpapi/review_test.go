@@ -80,7 +80,7 @@ func TestEscalationOverHTTP(t *testing.T) {
 	require.Contains(t, r.raw, "R262-68")
 	bad["percent"], bad["household_size"] = 60, 3
 	r = post(t, "department", "/api/v1/reviews/"+rid+"/decision", bad)
-	require.Contains(t, r.raw, "R262-68-1")
+	require.Contains(t, r.raw, "R262-68-6")
 	bad["percent"], bad["household_size"], bad["months"] = 30, 1, 3
 	require.Equal(t, "months", post(t, "department", "/api/v1/reviews/"+rid+"/decision", bad).errField())
 	bad["months"], bad["kind"] = 1, "suppression"

@@ -323,7 +323,7 @@ func TestReviewPages(t *testing.T) {
 		"decided_on": {today.String()}, "effective_on": {today.String()}, "household_size": {"2"}, "monthly_amount_cents": {"64600"}}
 	status, body, _ := dep.post("/examens/"+rid+"/decision", decision)
 	require.Equal(t, http.StatusBadRequest, status)
-	require.Contains(t, body, `id="decision-percent-err">Pour un foyer de plus d&#39;une personne ou avec majoration, la sanction est plafonnée à 50 % (R262-68-1).`)
+	require.Contains(t, body, `id="decision-percent-err">Pour un foyer de plus d&#39;une personne ou avec majoration, la sanction est plafonnée à 50 % (R262-68-6 CASF).`)
 	require.Contains(t, body, `value="60"`, "what was typed is kept")
 	decision.Set("percent", "50")
 	status, _, loc = dep.post("/examens/"+rid+"/decision", decision)
