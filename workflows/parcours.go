@@ -109,7 +109,7 @@ func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*p
 		}
 		p.s = ParcoursState{
 			Status:   domain.StatusAwaitingOrientation,
-			Facts:    domain.Facts{EnteredOn: in.EnteredOn, ReceivedOn: in.ReceivedOn},
+			Facts:    domain.Facts{EnteredOn: in.EnteredOn, ReceivedOn: in.ReceivedOn, Art642: settings.Art642},
 			Settings: settings,
 			NextSeq:  1,
 		}

@@ -47,6 +47,10 @@ type Settings struct {
 	// Overseas: the département is overseas (PARCOURS_OVERSEAS): the stock
 	// contract is due on 1 January 2028 instead of 2027 (décret 2025-816).
 	Overseas bool `json:"overseas,omitempty"`
+	// Art642 (PARCOURS_ART642, off by default): the rule sets' delays
+	// that end on a Saturday, Sunday or public holiday move to the next
+	// working day (art. 642 CPC; holidays: PublicHoliday).
+	Art642 bool `json:"art_642,omitempty"`
 }
 
 // DefaultSettings are the defaults of the issue and of seed 004.

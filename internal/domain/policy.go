@@ -226,6 +226,9 @@ type Facts struct {
 	// it is the decision's date for want of one (see Orientation).
 	NotifiedOn      Date `json:",omitempty"`
 	NotifiedAssumed bool `json:",omitempty"`
+	// Art642: the rule sets' delays follow art. 642 CPC (Settings.Art642,
+	// fixed when the parcours starts).
+	Art642 bool `json:",omitempty"`
 }
 
 // Orient sets the facts of an orientation.
@@ -311,6 +314,10 @@ func (rs RuleSet) apply(r Rule, f Facts) (Deadline, bool) {
 			why = " ; notification non enregistrée : la date de la décision en tient lieu"
 		}
 	}
+	if moved := NextWorkingDay(due); f.Art642 && moved != due {
+		why += fmt.Sprintf(" ; le %s %s n'étant pas un jour ouvrable, reporté au premier jour ouvrable suivant, art. 642 du code de procédure civile", weekdayFrench(due), due.French())
+		due = moved
+	}
 	return Deadline{
 		Kind:     r.Kind,
 		Basis:    rs.Basis,
@@ -357,4 +364,8 @@ func (d Deadline) Explain() string {
 		DeadlineBreachProposal: "signalement du manquement à examiner le",
 	}[d.Kind]
 	return fmt.Sprintf("%s %s — %s", what, d.DueOn.French(), d.Rule)
+}
+
+func weekdayFrench(d Date) string {
+	return [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}[d.utc().Weekday()]
 }

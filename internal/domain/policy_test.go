@@ -171,3 +171,19 @@ func TestWithinSixMonthsIncludesTheLastDay(t *testing.T) {
 	require.True(t, WithinSixMonths(d("2026-01-15"), d("2026-07-15")))
 	require.False(t, WithinSixMonths(d("2026-01-15"), d("2026-07-16")))
 }
+
+// Issue 22, item 10: art. 642 CPC, an option off by default.
+func TestArt642MovesToTheNextWorkingDay(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "2026-02-09", NextWorkingDay(d("2026-02-07")).String(), "Saturday → Monday")
+	require.Equal(t, "2026-05-26", NextWorkingDay(d("2026-05-24")).String(), "Whit Sunday → Tuesday after Whit Monday")
+	require.Equal(t, "2026-02-06", NextWorkingDay(d("2026-02-06")).String(), "a Friday stays")
+	f := Facts{EnteredOn: d("2026-01-07"), ReceivedOn: d("2026-01-07")}
+	off := PolicyDepartement.Schedule(f)[0]
+	require.Equal(t, "2026-02-07", off.DueOn.String(), "off by default: Saturday stays")
+	f.Art642 = true
+	on := PolicyDepartement.Schedule(f)[0]
+	require.Equal(t, "2026-02-09", on.DueOn.String())
+	require.Contains(t, on.Explain(), "samedi 07/02/2026")
+	require.Contains(t, on.Explain(), "art. 642 du code de procédure civile")
+}

@@ -351,3 +351,37 @@ func TestRepeatWindowFromTheNotification(t *testing.T) {
 		require.Equal(t, c.repeat, got.body["repeat"], "decided %s, notified %s, reported %s (window of 1 month): %s", decided, notified, reported, got.raw)
 	}
 }
+
+// Item 10: art. 642 CPC as an option (PARCOURS_ART642), off by default.
+// Not parallel: it turns the option on for the parcours it starts.
+func TestArt642Option(t *testing.T) {
+	// An entry whose one-month target ends on a Saturday.
+	entered := today().AddMonths(-2)
+	for entered.AddMonths(1).Time().Weekday() != time.Saturday || domain.PublicHoliday(entered.AddMonths(1).AddDays(2)) {
+		entered = entered.AddDays(-1)
+	}
+	saturday := entered.AddMonths(1)
+	target := func(on bool) map[string]any {
+		saved := fixture.svc.Settings
+		settings := domain.DefaultSettings()
+		settings.Art642 = on
+		fixture.svc.Settings = settings
+		defer func() { fixture.svc.Settings = saved }()
+		r := post(t, "department", "/api/v1/parcours", intakeBody(beneficiary(t), entered.String()))
+		require.Equal(t, 201, r.status, r.raw)
+		for _, d := range items(r, "deadlines") {
+			if d["kind"] == "orientation" && d["basis"] == "target" {
+				return d
+			}
+		}
+		t.Fatalf("no target orientation deadline: %s", r.raw)
+		return nil
+	}
+	d := target(false)
+	require.Equal(t, saturday.String(), d["due_on"], "off: the Saturday stays")
+	require.NotContains(t, d["explanation"], "642")
+	d = target(true)
+	require.Equal(t, saturday.AddDays(2).String(), d["due_on"], "on: the Monday after")
+	require.Contains(t, d["explanation"], "samedi "+saturday.French())
+	require.Contains(t, d["explanation"], "art. 642 du code de procédure civile")
+}
