@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // The law to the day, round two (issue 22): each rule at its boundary days,
@@ -115,6 +116,7 @@ func TestComplianceDuringSuppressionPaysNothingBack(t *testing.T) {
 	require.Equal(t, "remobilised", got.body["status"], got.raw)
 	require.Equal(t, float64(0), got.body["payback_cents"], "a suppression is not paid back: "+got.raw)
 	require.Contains(t, got.raw, "R262-68-1")
+	recordWorkflowHistory(t, workflows.ReviewWorkflowID(pid, 2), "review_v4_law_suppression_no_payback")
 }
 
 // Item 3: the RAPO window runs from the decision's notification.
@@ -132,6 +134,7 @@ func TestAppealWindowFromTheNotification(t *testing.T) {
 	// More than two months after the decision, never notified: still in time.
 	r = post(t, "department", "/api/v1/reviews/"+rid+"/appeal", map[string]any{"filed_on": now.String()})
 	require.Equal(t, 200, r.status, r.raw)
+	recordWorkflowHistory(t, workflows.ReviewWorkflowID(strings.TrimSuffix(rid, "-1"), 1), "review_v4_law_appeal_before_notification")
 
 	// Notified: two months from then. (The sanction takes effect later, so
 	// that the case is still open when the late appeal is recorded.)
@@ -223,6 +226,9 @@ func TestReorientationWithinSixMonthsIncludesTheLastDay(t *testing.T) {
 		orientations := items(r, "orientations")
 		require.Len(t, orientations, 2)
 		require.Equal(t, c.within, orientations[1]["within_6_months"], "oriented %s, re-oriented %s", oriented, decided)
+		if c.within {
+			recordHistory(t, pid, "parcours_v10_law_reorientation_last_day")
+		}
 	}
 }
 
@@ -255,6 +261,7 @@ func TestObstacleDatedBeforeTheReviewsDueDate(t *testing.T) {
 			require.Equal(t, starts.AddMonths(12).String(), review["due_on"], review)
 			require.Equal(t, "pending", review["status"], review)
 			require.Contains(t, review["explanation"], "L262-31")
+			recordHistory(t, pid, "parcours_v10_law_obstacle_before_due")
 		} else {
 			require.Equal(t, due.String(), review["due_on"], review)
 			require.Equal(t, "overdue", review["status"], review)
@@ -313,6 +320,7 @@ func TestContractMonthFromTheOrientationsNotification(t *testing.T) {
 	require.Equal(t, notified.AddMonths(1).String(), d["due_on"], d)
 	require.Contains(t, d["explanation"], "notification de l'orientation le "+notified.French())
 	require.True(t, strings.Contains(r.raw, "Orientation notifiée le "+notified.French()), r.raw)
+	recordHistory(t, pid, "parcours_v10_law_orientation_notified")
 }
 
 // Item 6: the repeat window counts from the earlier decision's
@@ -349,6 +357,9 @@ func TestRepeatWindowFromTheNotification(t *testing.T) {
 		}, 20*time.Second, 100*time.Millisecond, "the first case closes on the remobilisation")
 		got := call(t, "department", "GET", "/api/v1/reviews/"+pid+"-2", nil)
 		require.Equal(t, c.repeat, got.body["repeat"], "decided %s, notified %s, reported %s (window of 1 month): %s", decided, notified, reported, got.raw)
+		if c.repeat {
+			recordHistory(t, pid, "parcours_v10_law_repeat_from_notification")
+		}
 	}
 }
 
