@@ -61,6 +61,9 @@ const (
 	TaskDecideReview    domain.TaskKind = "decide_review"
 	TaskDecideAppeal    domain.TaskKind = "decide_appeal"
 	TaskDecideRadiation domain.TaskKind = "decide_radiation"
+	// TaskRecordNotified: record when the person received the decision;
+	// the RAPO window runs from it (R262-88 CASF).
+	TaskRecordNotified domain.TaskKind = "record_decision_notified"
 )
 
 // ReviewWorkflowID is the workflow ID of case n of a parcours.
@@ -529,6 +532,7 @@ func (r *reviewImpl) decide(ctx workflow.Context, d domain.Decision) (UpdateResu
 	r.s.Status = ReviewSanction
 	appeal := fmt.Sprintf("Recours administratif préalable possible jusqu'au %s.", r.s.AppealDueOn.French())
 	if fromNotification {
+		r.openTask(TaskRecordNotified, domain.Date{})
 		appeal = "Recours administratif préalable possible dans les 2 mois de la notification de la décision (R262-88 CASF) : notification non enregistrée."
 	}
 	r.step(now, "decided", d.DecidedOn, fmt.Sprintf(
@@ -557,6 +561,7 @@ func (r *reviewImpl) recordDecisionNotified(ctx workflow.Context, n domain.Decis
 	r.s.Version++
 	r.s.NotifiedOn = n.NotifiedOn
 	r.s.AppealDueOn = n.NotifiedOn.AddMonths(2)
+	r.doneTask(now, TaskRecordNotified)
 	r.step(now, "decision_notified", n.NotifiedOn, fmt.Sprintf("Décision notifiée le %s : recours administratif préalable possible jusqu'au %s (2 mois, R262-88 CASF).",
 		n.NotifiedOn.French(), r.s.AppealDueOn.French()), n.Recorded)
 	return r.written(ctx)

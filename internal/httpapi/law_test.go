@@ -131,6 +131,11 @@ func TestAppealWindowFromTheNotification(t *testing.T) {
 	require.Equal(t, 200, r.status, r.raw)
 	require.Nil(t, r.body["appeal_due_on"], "no notification: the window has not started")
 	require.Contains(t, r.raw, "notification non enregistrée")
+	pending := false
+	for _, task := range items(call(t, "department", "GET", "/api/v1/parcours/"+strings.TrimSuffix(rid, "-1"), nil), "tasks") {
+		pending = pending || task["kind"] == "record_decision_notified" && task["status"] == "open"
+	}
+	require.True(t, pending, "the département is asked to record the notification")
 	// More than two months after the decision, never notified: still in time.
 	r = post(t, "department", "/api/v1/reviews/"+rid+"/appeal", map[string]any{"filed_on": now.String()})
 	require.Equal(t, 200, r.status, r.raw)
