@@ -315,6 +315,7 @@ func TestContractMonthFromTheOrientationsNotification(t *testing.T) {
 	d = legal(r)
 	require.Equal(t, decided.AddMonths(1).String(), d["due_on"], d)
 	require.Contains(t, d["explanation"], "notification non enregistrée")
+	require.Equal(t, true, r.body["orientation"].(map[string]any)["notified_assumed"], r.raw)
 	require.Contains(t, d["explanation"], decided.French())
 	r = post(t, "department", "/api/v1/parcours/"+pid+"/orientation-notified", map[string]any{"notified_on": decided.AddDays(-1).String()})
 	require.Equal(t, "notified_on", r.errField(), r.raw)
@@ -325,6 +326,8 @@ func TestContractMonthFromTheOrientationsNotification(t *testing.T) {
 	require.Equal(t, notified.AddMonths(1).String(), d["due_on"], d)
 	require.Contains(t, d["explanation"], "notification de l'orientation le "+notified.French())
 	require.True(t, strings.Contains(r.raw, "Orientation notifiée le "+notified.French()), r.raw)
+	require.Equal(t, notified.String(), r.body["orientation"].(map[string]any)["notified_on"], "the read model shows it")
+	require.Nil(t, r.body["orientation"].(map[string]any)["notified_assumed"])
 	recordHistory(t, pid, "parcours_v10_law_orientation_notified")
 }
 
