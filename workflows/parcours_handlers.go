@@ -145,16 +145,22 @@ func (p *parcoursImpl) recordOrientationNotified(ctx workflow.Context, n domain.
 	o.NotifiedOn, o.NotifiedAssumed = n.NotifiedOn, false
 	p.s.Orientation = &o
 	p.s.Facts.Orient(o)
-	due := ""
+	due, reopened := "", false
 	if law, ok := domain.LawDeadline(domain.DeadlineContract, p.s.Facts); ok {
 		for i := range p.s.Deadlines {
 			d := &p.s.Deadlines[i]
 			if d.Kind == domain.DeadlineContract && d.Basis == domain.BasisLegal && open(d.Status) {
+				reopened = reopened || d.Status == domain.DeadlineOverdue && now.Before(law.DueOn.AddDays(1).Time())
 				d.Deadline, d.Status, d.OverdueAt, d.Rev = law, domain.DeadlinePending, time.Time{}, p.s.Version
 				due = fmt.Sprintf(" : contrat dû le %s (%s)", law.DueOn.French(), law.Rule)
 			}
 		}
 		p.refreshTasks()
+	}
+	if reopened && p.sanctions && p.s.OpenCase == 0 {
+		// The limit has not passed after all: the reminders it brought
+		// are no longer due (they come back if the new limit passes).
+		p.stopRelances(now, domain.DeadlineCancelled, domain.Date{})
 	}
 	p.addEvent(now, EventOrientationNotified, n.NotifiedOn, fmt.Sprintf("Orientation notifiée le %s%s.", n.NotifiedOn.French(), due), n.Recorded)
 	return p.written(ctx, 0)

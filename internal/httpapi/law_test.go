@@ -329,6 +329,31 @@ func TestContractMonthFromTheOrientationsNotification(t *testing.T) {
 	require.Equal(t, notified.String(), r.body["orientation"].(map[string]any)["notified_on"], "the read model shows it")
 	require.Nil(t, r.body["orientation"].(map[string]any)["notified_assumed"])
 	recordHistory(t, pid, "parcours_v10_law_orientation_notified")
+
+	// Recorded after the month from the decision passed: the limit runs
+	// again, and the reminders it brought are no longer due.
+	r = post(t, "department", "/api/v1/parcours", intakeBody(beneficiary(t), now.AddDays(-45).String()))
+	require.Equal(t, 201, r.status, r.raw)
+	pid = r.body["id"].(string)
+	orient["decided_on"] = now.AddDays(-40).String()
+	r = post(t, "department", "/api/v1/parcours/"+pid+"/orientation", orient)
+	require.Equal(t, 200, r.status, r.raw)
+	require.Equal(t, "overdue", legal(r)["status"], r.raw)
+	relances := func(r response) (n int) {
+		for _, task := range items(r, "tasks") {
+			if task["kind"] == "relance_1" && task["status"] == "open" {
+				n++
+			}
+		}
+		return n
+	}
+	require.Equal(t, 1, relances(r), r.raw)
+	r = post(t, "department", "/api/v1/parcours/"+pid+"/orientation-notified", map[string]any{"notified_on": now.AddDays(-5).String()})
+	require.Equal(t, 200, r.status, r.raw)
+	d = legal(r)
+	require.Equal(t, now.AddDays(-5).AddMonths(1).String(), d["due_on"], d)
+	require.Equal(t, "pending", d["status"], d)
+	require.Zero(t, relances(r), r.raw)
 }
 
 // Item 6: the repeat window counts from the earlier decision's
