@@ -39,7 +39,10 @@ const (
 	RecordRelanceUpdate        = "record_relance"        // domain.Relance
 	ReportBreachUpdate         = "report_breach"         // domain.Breach; result Ref = case number
 	MarkStockUpdate            = "mark_stock"            // StockMark: the stock contract deadline (runs started before revision 2)
-	StateQuery                 = "state"                 // ParcoursState
+	// RecordOrientationNotifiedUpdate: domain.OrientationNotice, the
+	// orientation letter's receipt (D5411-14-1 code du travail).
+	RecordOrientationNotifiedUpdate = "record_orientation_notified"
+	StateQuery                      = "state" // ParcoursState
 
 	SyncParcoursActivity = "SyncParcours" // SyncInput
 )
@@ -194,6 +197,7 @@ const (
 	EventEntered               = "entered"
 	EventDeadlineOverdue       = "deadline_overdue"
 	EventOrientationRecord     = "orientation_recorded"
+	EventOrientationNotified   = "orientation_notified"
 	EventContractSigned        = "contract_signed"
 	EventContractRenewed       = "contract_renewed"
 	EventReorientationRequest  = "reorientation_requested"
@@ -281,7 +285,10 @@ type ParcoursState struct {
 	HandedOver    bool          `json:"handed_over,omitempty"`     // the orientation decision passed to France Travail (D262-65-2)
 	HandOverAfter domain.Date   `json:"hand_over_after,omitempty"` // the last day the département could decide
 	Sanctions     []domain.Date `json:"sanctions,omitempty"`       // dates of sanctions decided (repeat window)
-	ReviewLonger  bool          `json:"review_extended"`           // an obstacle extends the review to 12 months
+	// SanctionsNotified are the notifications of those sanctions, when a
+	// case reports one: the repeat window counts from them (issue 22).
+	SanctionsNotified []domain.Date `json:"sanctions_notified,omitempty"`
+	ReviewLonger      bool          `json:"review_extended"` // an obstacle extends the review to 12 months
 
 	OrientationRows []OrientationRow `json:"orientation_rows,omitempty"`
 	ContractRows    []ContractRow    `json:"contract_rows,omitempty"`

@@ -110,7 +110,7 @@ func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*p
 		}
 		p.s = ParcoursState{
 			Status:   domain.StatusAwaitingOrientation,
-			Facts:    domain.Facts{EnteredOn: in.EnteredOn, ReceivedOn: in.ReceivedOn},
+			Facts:    domain.Facts{EnteredOn: in.EnteredOn, ReceivedOn: in.ReceivedOn, Art642: settings.Art642},
 			Settings: settings,
 			NextSeq:  1,
 		}
@@ -150,6 +150,7 @@ func (p *parcoursImpl) setHandlers(ctx workflow.Context) error {
 		onceOnly(p, RecordRelanceUpdate, p.recordRelance, p.validateRelance),
 		onceOnly(p, ReportBreachUpdate, p.reportBreach, p.validateBreach),
 		onceOnly(p, MarkStockUpdate, p.markStock, p.validateMarkStock),
+		onceOnly(p, RecordOrientationNotifiedUpdate, p.recordOrientationNotified, p.validateOrientationNotified),
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,

@@ -93,7 +93,7 @@ func (p *parcoursImpl) applyOrientation(now time.Time, o domain.Orientation) {
 	p.s.Orientation = &o
 	p.s.Orientations++
 	p.s.OrientationRows = append(p.s.OrientationRows, OrientationRow{Seq: p.s.Orientations, Orientation: o, Rev: p.s.Version})
-	p.s.Facts.OrientedOn, p.s.Facts.Track = o.DecidedOn, o.Track
+	p.s.Facts.Orient(o)
 	p.s.Status = domain.StatusAwaitingContract
 	p.closeDeadlines(domain.DeadlineMet, o.DecidedOn, func(d DeadlineState) bool { return d.Kind == domain.DeadlineOrientation })
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool {
@@ -111,6 +111,59 @@ func (p *parcoursImpl) applyOrientation(now time.Time, o domain.Orientation) {
 		"Orientation décidée%s le %s : parcours %s, organisme référent %s, référent %s.",
 		by, o.DecidedOn.French(), o.Track.French(), cmp.Or(o.Organism, "non renseigné"), cmp.Or(o.ReferentID, "à désigner")), o.Recorded)
 	p.placeStock(now)
+}
+
+// validateOrientationNotified: the notification of the orientation in
+// force, once, not before its decision.
+func (p *parcoursImpl) validateOrientationNotified(ctx workflow.Context, n domain.OrientationNotice) error {
+	if err := p.refuseIfNotOriented(); err != nil {
+		return err
+	}
+	o := p.s.Orientation
+	switch {
+	case !o.NotifiedOn.IsZero() && !o.NotifiedAssumed:
+		if o.NotifiedOn == n.NotifiedOn {
+			return nil // the same again
+		}
+		return conflict("La notification de l'orientation du %s est déjà enregistrée (le %s).", o.DecidedOn.French(), o.NotifiedOn.French())
+	case n.NotifiedOn.Before(o.DecidedOn):
+		return invalid("notified_on", "La notification de l'orientation ne peut précéder sa décision (%s).", o.DecidedOn.French())
+	}
+	return nil
+}
+
+// recordOrientationNotified: the orientation letter's receipt. The 2025
+// contract month runs from it (D5411-14-1 code du travail): the legal
+// contract deadline still open moves to a month after it.
+func (p *parcoursImpl) recordOrientationNotified(ctx workflow.Context, n domain.OrientationNotice) (UpdateResult, error) {
+	if o := p.s.Orientation; !o.NotifiedAssumed && o.NotifiedOn == n.NotifiedOn {
+		return p.result(0), nil
+	}
+	now := workflow.Now(ctx)
+	p.begin()
+	o := *p.s.Orientation
+	o.NotifiedOn, o.NotifiedAssumed = n.NotifiedOn, false
+	p.s.Orientation = &o
+	p.s.Facts.Orient(o)
+	due, reopened := "", false
+	if law, ok := domain.LawDeadline(domain.DeadlineContract, p.s.Facts); ok {
+		for i := range p.s.Deadlines {
+			d := &p.s.Deadlines[i]
+			if d.Kind == domain.DeadlineContract && d.Basis == domain.BasisLegal && open(d.Status) {
+				reopened = reopened || d.Status == domain.DeadlineOverdue && now.Before(law.DueOn.AddDays(1).Time())
+				d.Deadline, d.Status, d.OverdueAt, d.Rev = law, domain.DeadlinePending, time.Time{}, p.s.Version
+				due = fmt.Sprintf(" : contrat dû le %s (%s)", law.DueOn.French(), law.Rule)
+			}
+		}
+		p.refreshTasks()
+	}
+	if reopened && p.sanctions && p.s.OpenCase == 0 {
+		// The limit has not passed after all: the reminders it brought
+		// are no longer due (they come back if the new limit passes).
+		p.stopRelances(now, domain.DeadlineCancelled, domain.Date{})
+	}
+	p.addEvent(now, EventOrientationNotified, n.NotifiedOn, fmt.Sprintf("Orientation notifiée le %s%s.", n.NotifiedOn.French(), due), n.Recorded)
+	return p.written(ctx, 0)
 }
 
 // handOver: since 1 January 2025, when 6 weeks pass after the
@@ -276,12 +329,19 @@ func (p *parcoursImpl) decideReorientation(ctx workflow.Context, d domain.Reorie
 	prev := *p.s.Orientation
 	o := d.Orientation()
 	within := d.DecidedOn.Before(prev.DecidedOn.AddMonths(6))
+	// Version 1 of "reorientation-6-months-inclusive" (issue 22): the
+	// 6 months include their last day, like every delay here (art. 641
+	// CPC): 31/03 → 30/09 is within. Asked only on that very day.
+	if d.DecidedOn == prev.DecidedOn.AddMonths(6) &&
+		workflow.GetVersion(ctx, "reorientation-6-months-inclusive", workflow.DefaultVersion, 1) >= 1 {
+		within = domain.WithinSixMonths(prev.DecidedOn, d.DecidedOn)
+	}
 	p.s.Orientation = &o
 	p.s.Orientations++
 	p.s.OrientationRows = append(p.s.OrientationRows, OrientationRow{
 		Seq: p.s.Orientations, Orientation: o, PreviousOn: prev.DecidedOn, Within6Months: within, NoteID: d.NoteID, Rev: p.s.Version,
 	})
-	p.s.Facts.OrientedOn, p.s.Facts.Track = o.DecidedOn, o.Track
+	p.s.Facts.Orient(o)
 	p.s.Status = domain.StatusAwaitingContract
 	// The contract in force no longer fits: its renewal and review clocks
 	// stop, and a new contract is due as the law in force says.
@@ -353,10 +413,23 @@ func (p *parcoursImpl) setReviewExtension(ctx workflow.Context, r ReviewExtensio
 	p.s.ReviewLonger = r.Extended
 	for i := range p.s.Deadlines {
 		d := &p.s.Deadlines[i]
-		if d.Kind == domain.DeadlineReview && d.Status == domain.DeadlinePending {
-			d.Deadline = p.reviewDeadline()
-			d.OpensOn, d.Rev = d.DueOn.AddDays(-p.s.Settings.RenewalNoticeDays), p.s.Version
+		if d.Kind != domain.DeadlineReview {
+			continue
 		}
+		switch {
+		case d.Status == domain.DeadlinePending:
+		case d.Status == domain.DeadlineOverdue && r.Extended && !r.On.After(d.DueOn) &&
+			// Version 1 of "obstacle-before-due" (issue 22): an obstacle
+			// dated on or before the review's due date extends it to 12
+			// months (L262-31 CASF) even when recorded after that date
+			// passed. Asked only in that case.
+			workflow.GetVersion(ctx, "obstacle-before-due", workflow.DefaultVersion, 1) >= 1:
+			d.Status, d.OverdueAt = domain.DeadlinePending, time.Time{}
+		default:
+			continue
+		}
+		d.Deadline = p.reviewDeadline()
+		d.OpensOn, d.Rev = d.DueOn.AddDays(-p.s.Settings.RenewalNoticeDays), p.s.Version
 	}
 	p.refreshTasks()
 	summary := "Examen du parcours social ramené à 6 mois après le début du contrat."

@@ -118,15 +118,60 @@ func (p *parcoursImpl) validateBreach(ctx workflow.Context, b domain.Breach) err
 	if b.ReportedOn.Before(p.s.Orientation.DecidedOn) {
 		return invalid("reported_on", "Le signalement ne peut précéder l'orientation (%s).", p.s.Orientation.DecidedOn.French())
 	}
+	// The report's own date (issue 22; refusing more here changes no replay).
+	switch b.Kind {
+	case domain.BreachObligationsNotMet:
+		if c := p.s.Contract; b.ReportedOn.Before(c.StartsOn) || b.ReportedOn.After(c.EndsOn) {
+			return invalid("reported_on", "Le contrat en cours (du %s au %s) n'était pas en vigueur le %s : ses obligations ne peuvent fonder ce manquement (Conseil d'État, 15 décembre 2015).",
+				c.StartsOn.French(), c.EndsOn.French(), b.ReportedOn.French())
+		}
+	case domain.BreachRefusalContract:
+		if d, passed := p.contractLimit(b.ReportedOn); !passed {
+			return invalid("reported_on", "Aucun contrat ne manque encore le %s : %s, dépassé seulement à partir du lendemain (L262-37 I CASF).",
+				b.ReportedOn.French(), d.Explain())
+		}
+	}
 	return nil
 }
 
+// contractLimit: whether a contract limit had passed on a date (the legal
+// limit, the stock's, or the term of the contract in force: those that
+// bring relances); if none had, the earliest still running. With no limit
+// open at all, there is nothing to check against: passed.
+func (p *parcoursImpl) contractLimit(on domain.Date) (DeadlineState, bool) {
+	var first DeadlineState
+	for _, d := range p.s.Deadlines {
+		if d.Kind != domain.DeadlineContract || !open(d.Status) ||
+			d.Basis != domain.BasisLegal && d.Basis != domain.BasisStock && d.Basis != domain.BasisContractTerm {
+			continue
+		}
+		if on.After(d.DueOn) {
+			return d, true
+		}
+		if first.DueOn.IsZero() || d.DueOn.Before(first.DueOn) {
+			first = d
+		}
+	}
+	return first, first.DueOn.IsZero()
+}
+
 // repeat: a sanction decided within the repeat window before the report.
-func (p *parcoursImpl) repeat(on domain.Date) bool {
-	from := on.AddMonths(-p.escalation().RepeatMonths)
+func (p *parcoursImpl) repeat(ctx workflow.Context, on domain.Date) bool {
+	months := p.escalation().RepeatMonths
+	from := on.AddMonths(-months)
 	for _, d := range p.s.Sanctions {
 		if !d.Before(from) {
 			return true
+		}
+	}
+	// Version 1 of "repeat-from-notification" (issue 22): the window counts
+	// from the earlier decision's notification when it is known (R5412-3-4
+	// code du travail counts from the first sanction's notification; the
+	// RSA article was not read: a setting, unverified). Asked only when it
+	// changes the answer.
+	for _, n := range p.s.SanctionsNotified {
+		if domain.WithinRepeatWindow(n, on, months) {
+			return workflow.GetVersion(ctx, "repeat-from-notification", workflow.DefaultVersion, 1) >= 1
 		}
 	}
 	return false
@@ -138,7 +183,7 @@ func (p *parcoursImpl) reportBreach(ctx workflow.Context, b domain.Breach) (Upda
 	p.s.Cases++
 	n := p.s.Cases
 	p.s.OpenCase = n
-	repeat := p.repeat(b.ReportedOn)
+	repeat := p.repeat(ctx, b.ReportedOn)
 	// The proposal is answered; reminders not sent are no longer due.
 	p.closeDeadlines(domain.DeadlineMet, b.ReportedOn, func(d DeadlineState) bool { return d.Kind == domain.DeadlineBreachProposal })
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool { return t.Kind == domain.TaskProposeBreach })
@@ -174,6 +219,9 @@ func (p *parcoursImpl) receiveNews(now time.Time) bool {
 		p.addEvent(now, EventReviewStep, n.On, fmt.Sprintf("Dossier de sanction n° %d : %s", n.Number, n.Summary), domain.Recorded{RecordedBy: n.Actor})
 		if n.Sanction {
 			p.s.Sanctions = append(p.s.Sanctions, n.On)
+		}
+		if n.Kind == "decision_notified" && n.Status != ReviewClosedNoSanction {
+			p.s.SanctionsNotified = append(p.s.SanctionsNotified, n.On)
 		}
 		if n.Closed && p.s.OpenCase == n.Number {
 			p.s.OpenCase = 0

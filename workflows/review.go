@@ -61,6 +61,9 @@ const (
 	TaskDecideReview    domain.TaskKind = "decide_review"
 	TaskDecideAppeal    domain.TaskKind = "decide_appeal"
 	TaskDecideRadiation domain.TaskKind = "decide_radiation"
+	// TaskRecordNotified: record when the person received the decision;
+	// the RAPO window runs from it (R262-88 CASF).
+	TaskRecordNotified domain.TaskKind = "record_decision_notified"
 )
 
 // ReviewWorkflowID is the workflow ID of case n of a parcours.
@@ -90,6 +93,7 @@ type ReviewNews struct {
 	Summary   string      `json:"summary"`
 	Actor     string      `json:"actor,omitempty"`
 	Remobilis bool        `json:"remobilised,omitempty"`
+	Kind      string      `json:"kind,omitempty"` // the step's kind (decision_notified...)
 }
 
 // ReviewState is the whole state of a case.
@@ -172,7 +176,7 @@ func SuspensionReview(ctx workflow.Context, in ReviewInput) error {
 		var c domain.Compliance
 		for compliance.ReceiveAsync(&c) {
 			if r.validateCompliance(ctx, c) == nil {
-				r.comply(now, c)
+				r.comply(ctx, now, c)
 			}
 		}
 		r.advance(now)
@@ -414,21 +418,34 @@ func (r *reviewImpl) validateCompliance(ctx workflow.Context, c domain.Complianc
 }
 
 func (r *reviewImpl) recordCompliance(ctx workflow.Context, c domain.Compliance) (UpdateResult, error) {
-	r.comply(workflow.Now(ctx), c)
+	r.comply(ctx, workflow.Now(ctx), c)
 	return r.written(ctx)
 }
 
 // comply: before the decision, the case closes without sanction; during a
 // sanction, it ends early and withheld sums are paid back (L262-37 I, R262-68).
-func (r *reviewImpl) comply(now time.Time, c domain.Compliance) {
+func (r *reviewImpl) comply(ctx workflow.Context, now time.Time, c domain.Compliance) {
 	r.s.Version++
 	r.s.Compliance = &c
 	how := map[string]string{"contract_signed": "contrat signé", "obligation_met": "obligation remplie"}[c.How]
+	// Version 1 of "suppression-no-payback" (issue 22): compliance during a
+	// suppression pays nothing back; only a suspension's withheld months
+	// are (R262-68-1 CASF). Asked only on a suppression, so that no other
+	// case records the marker.
+	if r.s.Status == ReviewSanction && r.s.Decision.Kind != domain.SanctionSuspension &&
+		workflow.GetVersion(ctx, "suppression-no-payback", workflow.DefaultVersion, 1) >= 1 {
+		r.s.Status = ReviewRemobilised
+		r.s.PaybackMonths, r.s.PaybackCents = r.s.Decision.Refunded(c.On, r.in.Settings.PaybackCapMonths)
+		r.step(now, "remobilised", c.On, fmt.Sprintf(
+			"Mise en conformité le %s (%s) : la suppression prend fin ; rien n'est remboursé, seule une suspension l'est à la remobilisation (R262-68-1 CASF).",
+			c.On.French(), how), c.Recorded)
+		return
+	}
 	if r.s.Status == ReviewSanction {
 		r.s.Status = ReviewRemobilised
 		r.s.PaybackMonths, r.s.PaybackCents = r.s.Decision.Payback(c.On, r.in.Settings.PaybackCapMonths)
 		r.step(now, "remobilised", c.On, fmt.Sprintf(
-			"Remobilisation le %s (%s) : la sanction prend fin ; à rembourser %d mois, soit %s (plafond de %d mois, réglage à vérifier).",
+			"Remobilisation le %s (%s) : la sanction prend fin ; à rembourser %d mois, soit %s (R262-68-1 CASF ; plafond de %d mois, réglage à vérifier).",
 			c.On.French(), how, r.s.PaybackMonths, euros(r.s.PaybackCents), r.in.Settings.PaybackCapMonths), c.Recorded)
 		return
 	}
@@ -467,26 +484,46 @@ func (r *reviewImpl) validateDecision(ctx workflow.Context, d domain.Decision) e
 			return conflict("Le délai d'observation court jusqu'au %s : la décision attend sa fin, sauf si la personne a été entendue.", r.s.ObservationEnds.French())
 		}
 	}
+	if d.Kind != domain.SanctionNone {
+		// The decision's own dates, not only the case's state when it is
+		// recorded (issue 22): refusing more here changes no replay.
+		var heard domain.Date
+		if r.s.Hearing != nil {
+			heard = r.s.Hearing.On
+		}
+		if err := domain.CheckProcedure(d.DecidedOn, r.s.Notice.ReceivedOn, r.s.ObservationEnds, heard); err != nil {
+			return rejection(err)
+		}
+	}
 	today := domain.DateOf(workflow.Now(ctx))
 	sc, ok := domain.ScaleOn(d.DecidedOn)
 	if !ok {
 		return invalid("decided_on", "Le barème antérieur au 1er juin 2025 n'est pas pris en charge.")
 	}
-	if err := sc.Check(d, r.in.Repeat, today); err != nil {
-		var derr *domain.Error
-		if errors.As(err, &derr) {
-			return Rejection(derr)
-		}
-		return err
+	return rejection(sc.Check(d, r.in.Repeat, today))
+}
+
+// rejection makes a domain error the update's refusal.
+func rejection(err error) error {
+	var derr *domain.Error
+	if errors.As(err, &derr) {
+		return Rejection(derr)
 	}
-	return nil
+	return err
 }
 
 func (r *reviewImpl) decide(ctx workflow.Context, d domain.Decision) (UpdateResult, error) {
 	now := workflow.Now(ctx)
 	r.s.Version++
 	r.s.Decision = &d
-	r.s.AppealDueOn = d.DecidedOn.AddMonths(2)
+	// Version 1 of "rapo-from-notification" (issue 22): the two months of
+	// the prior administrative appeal run from the decision's notification
+	// only (R262-88 CASF); until it is recorded, the window has not started.
+	// Before it, they ran from the decision until a notification came.
+	fromNotification := workflow.GetVersion(ctx, "rapo-from-notification", workflow.DefaultVersion, 1) >= 1
+	if !fromNotification {
+		r.s.AppealDueOn = d.DecidedOn.AddMonths(2)
+	}
 	r.doneTask(now, TaskDecideReview)
 	r.doneTask(now, TaskSendNotice)
 	r.doneTask(now, TaskRecordReceipt)
@@ -496,9 +533,14 @@ func (r *reviewImpl) decide(ctx workflow.Context, d domain.Decision) (UpdateResu
 		return r.written(ctx)
 	}
 	r.s.Status = ReviewSanction
+	appeal := fmt.Sprintf("Recours administratif préalable possible jusqu'au %s.", r.s.AppealDueOn.French())
+	if fromNotification {
+		r.openTask(TaskRecordNotified, domain.Date{})
+		appeal = "Recours administratif préalable possible dans les 2 mois de la notification de la décision (R262-88 CASF) : notification non enregistrée."
+	}
 	r.step(now, "decided", d.DecidedOn, fmt.Sprintf(
-		"Décision du %s : %s de %d %% du RSA pendant %d mois, du %s au %s (%s par mois). Recours administratif préalable possible jusqu'au %s.",
-		d.DecidedOn.French(), d.Kind, d.Percent, d.Months, d.EffectiveOn.French(), d.EndsOn().French(), euros(d.WithheldPerMonth()), r.s.AppealDueOn.French()), d.Recorded)
+		"Décision du %s : %s de %d %% du RSA pendant %d mois, du %s au %s (%s par mois). %s",
+		d.DecidedOn.French(), d.Kind, d.Percent, d.Months, d.EffectiveOn.French(), d.EndsOn().French(), euros(d.WithheldPerMonth()), appeal), d.Recorded)
 	r.advance(now)
 	return r.written(ctx)
 }
@@ -522,7 +564,8 @@ func (r *reviewImpl) recordDecisionNotified(ctx workflow.Context, n domain.Decis
 	r.s.Version++
 	r.s.NotifiedOn = n.NotifiedOn
 	r.s.AppealDueOn = n.NotifiedOn.AddMonths(2)
-	r.step(now, "decision_notified", n.NotifiedOn, fmt.Sprintf("Décision notifiée le %s : recours administratif préalable possible jusqu'au %s.",
+	r.doneTask(now, TaskRecordNotified)
+	r.step(now, "decision_notified", n.NotifiedOn, fmt.Sprintf("Décision notifiée le %s : recours administratif préalable possible jusqu'au %s (2 mois, R262-88 CASF).",
 		n.NotifiedOn.French(), r.s.AppealDueOn.French()), n.Recorded)
 	return r.written(ctx)
 }
@@ -533,8 +576,14 @@ func (r *reviewImpl) validateAppeal(ctx workflow.Context, a domain.Appeal) error
 		return conflict("Aucune sanction à contester.")
 	case r.s.Appeal != nil:
 		return conflict("Un recours est déjà enregistré (le %s).", r.s.Appeal.FiledOn.French())
+	case a.FiledOn.Before(r.s.Decision.DecidedOn):
+		return invalid("filed_on", "Le recours ne peut précéder la décision du %s.", r.s.Decision.DecidedOn.French())
+	case r.s.NotifiedOn.IsZero():
+		// The window runs from the notification (R262-88 CASF): not
+		// recorded, it has not started, and an appeal is in time.
 	case a.FiledOn.After(r.s.AppealDueOn):
-		return conflict("Le délai de recours a expiré le %s (2 mois après la décision ou sa notification).", r.s.AppealDueOn.French())
+		return conflict("Le délai de recours administratif préalable a expiré le %s (2 mois après la notification de la décision le %s, R262-88 CASF).",
+			r.s.AppealDueOn.French(), r.s.NotifiedOn.French())
 	}
 	return nil
 }
@@ -672,7 +721,7 @@ func (r *reviewImpl) sync(ctx workflow.Context) error {
 		news := ReviewNews{Number: r.in.Number, On: e.OccurredOn, Status: r.s.Status, Summary: e.Summary, Actor: e.Actor,
 			Sanction:  e.Kind == "decided" && r.s.Decision != nil && r.s.Decision.Kind != domain.SanctionNone,
 			Closed:    r.closed() || r.s.Status == ReviewRemobilised || r.s.Status == ReviewSanctionEnded,
-			Remobilis: e.Kind == "remobilised"}
+			Remobilis: e.Kind == "remobilised", Kind: e.Kind}
 		if e.Kind == "reported" {
 			continue // the parcours recorded the report itself
 		}

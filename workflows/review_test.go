@@ -124,7 +124,7 @@ func TestRelancesThenSanctionThenRemobilisation(t *testing.T) {
 			o.ok(t)
 			r := tb.lastReview(1)
 			require.Equal(t, ReviewSanction, r.State.Status)
-			require.Equal(t, "2026-11-20", r.State.AppealDueOn.String(), "RAPO within 2 months")
+			require.True(t, r.State.AppealDueOn.IsZero(), "the RAPO window runs from the notification (R262-88), not recorded yet")
 		}, send: func() *outcome { return tb.update(RecordContractUpdate, contract) }},
 		{at: paris(2026, 10, 20, 10, 0), then: func(o *outcome) {
 			o.ok(t)
@@ -318,7 +318,7 @@ func TestNoticeReceiptRecordedLaterStartsTheObservation(t *testing.T) {
 			o.ok(t)
 			r := tb.lastReview(1)
 			require.Equal(t, ReviewSanction, r.State.Status)
-			require.Equal(t, "2027-04-02", r.State.AppealDueOn.String(), "until notified: two months from the decision")
+			require.True(t, r.State.AppealDueOn.IsZero(), "until notified, the RAPO window has not started (R262-88)")
 		}, send: func() *outcome {
 			return tb.updateCase(1, RecordDecisionNotifiedUpdate, domain.DecisionNotice{NotifiedOn: d(2027, 2, 1)})
 		}},

@@ -239,7 +239,17 @@ func (s *Service) RecordOrientation(ctx context.Context, a domain.Actor, id stri
 	if err := s.assignable(ctx, a, &o, o.ReferentID, "décider d'une orientation", departmentOnly); err != nil {
 		return domain.ParcoursView{}, err
 	}
+	// The 2025 contract month runs from the notification (D5411-14-1 code
+	// du travail): without one, the decision's date stands in, said so.
+	o.AssumeNotified()
 	v, _, err := s.command(ctx, a, id, workflows.RecordOrientationUpdate, &o, nil, "orientation", "décider d'une orientation", departmentOnly)
+	return v, err
+}
+
+// RecordOrientationNotified records the orientation letter's receipt: the
+// contract month runs from it (D5411-14-1 code du travail).
+func (s *Service) RecordOrientationNotified(ctx context.Context, a domain.Actor, id string, n domain.OrientationNotice) (domain.ParcoursView, error) {
+	v, _, err := s.command(ctx, a, id, workflows.RecordOrientationNotifiedUpdate, &n, nil, "orientation_notified", "enregistrer la notification de l'orientation", departmentOnly)
 	return v, err
 }
 
@@ -264,6 +274,7 @@ func (s *Service) DecideReorientation(ctx context.Context, a domain.Actor, id st
 			return domain.ParcoursView{}, err
 		}
 	}
+	d.AssumeNotified()
 	v, _, err := s.command(ctx, a, id, workflows.DecideReorientationUpdate, &d, nil, "reorientation_decision", "décider d'une réorientation", departmentOnly)
 	return v, err
 }

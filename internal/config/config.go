@@ -45,6 +45,7 @@ type Config struct {
 	Policy             string                    // PARCOURS_POLICY
 	RenewalNoticeDays  int                       // PARCOURS_RENEWAL_NOTICE_DAYS
 	Overseas           bool                      // PARCOURS_OVERSEAS: an overseas département (stock contract due 01/01/2028)
+	Art642             bool                      // PARCOURS_ART642: delays ending on a Saturday, Sunday or public holiday move to the next working day (art. 642 CPC)
 	Escalation         domain.EscalationSettings // PARCOURS_RELANCE_DAYS, PARCOURS_PAYBACK_CAP_MONTHS, PARCOURS_REPEAT_WINDOW_MONTHS
 	LogLevel           slog.Level
 	DigestHour         int    // PARCOURS_DIGEST_HOUR: hour (Europe/Paris) of the staff digest, working days
@@ -181,6 +182,11 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if v := getenv("PARCOURS_OVERSEAS"); v != "" {
 		if c.Overseas, err = strconv.ParseBool(v); err != nil {
 			return c, &Error{"PARCOURS_OVERSEAS", fmt.Sprintf("%q n'est pas un booléen (true pour un département d'outre-mer, false sinon)", v)}
+		}
+	}
+	if v := getenv("PARCOURS_ART642"); v != "" {
+		if c.Art642, err = strconv.ParseBool(v); err != nil {
+			return c, &Error{"PARCOURS_ART642", fmt.Sprintf("%q n'est pas un booléen (true pour reporter au jour ouvrable suivant un délai qui finit un samedi, un dimanche ou un jour férié, art. 642 du code de procédure civile ; false sinon)", v)}
 		}
 	}
 	if v := getenv("PARCOURS_COOKIE_SECURE"); v != "" {
@@ -423,6 +429,7 @@ func (c Config) Settings() domain.Settings {
 	s := domain.DefaultSettings()
 	s.RenewalNoticeDays = c.RenewalNoticeDays
 	s.Overseas = c.Overseas
+	s.Art642 = c.Art642
 	if c.Escalation != (domain.EscalationSettings{}) {
 		s.Escalation = c.Escalation
 	}

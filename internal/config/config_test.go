@@ -127,6 +127,17 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 	require.Equal(t, []int{1, 10, 20, 2, 24}, []int{e.Relance1Days, e.Relance2Days, e.ProposalDays, e.PaybackCapMonths, e.RepeatMonths})
 }
 
+func TestArt642(t *testing.T) {
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.False(t, c.Settings().Art642, "off by default")
+	c, err = FromEnv(env(map[string]string{"PARCOURS_ART642": "true"}))
+	require.NoError(t, err)
+	require.True(t, c.Settings().Art642)
+	_, err = FromEnv(env(map[string]string{"PARCOURS_ART642": "oui"}))
+	require.ErrorContains(t, err, "PARCOURS_ART642")
+}
+
 func TestOverseas(t *testing.T) {
 	c, err := FromEnv(env(map[string]string{"PARCOURS_OVERSEAS": "true"}))
 	require.NoError(t, err)

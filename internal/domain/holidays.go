@@ -39,3 +39,13 @@ func WorkingDay(d Date) bool {
 	wd := d.utc().Weekday()
 	return wd != time.Saturday && wd != time.Sunday && !PublicHoliday(d)
 }
+
+// NextWorkingDay is d, or the first working day after it (art. 642 CPC:
+// a delay that would end on a Saturday, Sunday or public holiday is
+// extended to the next working day).
+func NextWorkingDay(d Date) Date {
+	for !WorkingDay(d) {
+		d = d.AddDays(1)
+	}
+	return d
+}

@@ -48,6 +48,10 @@ type Settings struct {
 	// Overseas: the département is overseas (PARCOURS_OVERSEAS): the stock
 	// contract is due on 1 January 2028 instead of 2027 (décret 2025-816).
 	Overseas bool `json:"overseas,omitempty"`
+	// Art642 (PARCOURS_ART642, off by default): the rule sets' delays
+	// that end on a Saturday, Sunday or public holiday move to the next
+	// working day (art. 642 CPC; holidays: PublicHoliday).
+	Art642 bool `json:"art_642,omitempty"`
 }
 
 // DefaultSettings are the defaults of the issue and of seed 004.
@@ -114,12 +118,23 @@ type ReorientationDecision struct {
 	ReferentID string `json:"referent_id"`
 	DecidedOn  Date   `json:"decided_on"`
 	Reason     string `json:"reason"`
+	// NotifiedOn, NotifiedAssumed: as for Orientation (D5411-14-1 code du travail).
+	NotifiedOn      Date `json:"notified_on,omitempty"`
+	NotifiedAssumed bool `json:"notified_assumed,omitempty" api:"-"`
 	Recorded
+}
+
+// AssumeNotified: as Orientation.AssumeNotified, for an accepted decision.
+func (d *ReorientationDecision) AssumeNotified() {
+	if d.Accept && d.NotifiedOn.IsZero() {
+		d.NotifiedOn, d.NotifiedAssumed = d.DecidedOn, true
+	}
 }
 
 // Orientation is the new orientation an accepted decision makes.
 func (d ReorientationDecision) Orientation() Orientation {
-	return Orientation{Track: d.Track, Organism: d.Organism, ReferentID: d.ReferentID, DecidedOn: d.DecidedOn, Recorded: d.Recorded}
+	return Orientation{Track: d.Track, Organism: d.Organism, ReferentID: d.ReferentID, DecidedOn: d.DecidedOn,
+		NotifiedOn: d.NotifiedOn, NotifiedAssumed: d.NotifiedAssumed, Recorded: d.Recorded}
 }
 
 // Validate checks a decision on its own.
@@ -132,6 +147,12 @@ func (d ReorientationDecision) Validate(today Date) error {
 	}
 	return pastDate("decided_on", "La date de décision", d.DecidedOn, today)
 }
+
+// WithinSixMonths says whether a re-orientation decided on d comes within
+// 6 months of the orientation decided on prev (the indicator of seed 002),
+// the last day included, as every delay here counts (art. 641 CPC,
+// domain.md): 31/03 → 30/09 is within, 01/10 is not.
+func WithinSixMonths(prev, d Date) bool { return !d.After(prev.AddMonths(6)) }
 
 // Reassignment changes the référent without changing the orientation.
 type Reassignment struct {

@@ -199,8 +199,54 @@ type Orientation struct {
 	// DecidedBy is "france_travail" when France Travail orients (after the
 	// hand-over of D262-65-2); the département otherwise.
 	DecidedBy string `json:"decided_by,omitempty"`
+	// NotifiedOn is the day the person was notified of the orientation:
+	// the 2025 contract month runs from it (D5411-14-1 code du travail).
+	// When the client gives none, the service records the decision's date
+	// and sets NotifiedAssumed, so that the deadline says which date it
+	// used; the letter's receipt replaces it later (RecordOrientationNotified).
+	// Orientations recorded before these fields carry neither.
+	NotifiedOn      Date `json:"notified_on,omitempty"`
+	NotifiedAssumed bool `json:"notified_assumed,omitempty" api:"-"`
 	Recorded
 }
+
+// AssumeNotified gives an orientation without a notification date the
+// decision's date, marked as assumed.
+func (o *Orientation) AssumeNotified() {
+	if o.NotifiedOn.IsZero() {
+		o.NotifiedOn, o.NotifiedAssumed = o.DecidedOn, true
+	}
+}
+
+// validateNotified checks a notification date against its decision.
+func validateNotified(notified, decided, today Date) error {
+	switch {
+	case notified.IsZero():
+		return nil
+	case notified.Before(decided):
+		return FieldError("notified_on", "La notification de l'orientation ne peut précéder sa décision (%s).", decided.French())
+	case notified.After(today):
+		return FieldError("notified_on", "La date de notification ne peut pas être dans le futur.")
+	}
+	return nil
+}
+
+// OrientationNotice records, after the decision, the day the person
+// received the orientation's notification (the letter's receipt): the
+// 2025 contract month runs from it (D5411-14-1 code du travail).
+type OrientationNotice struct {
+	NotifiedOn Date `json:"notified_on"`
+	Recorded
+}
+
+// Validate checks a notification on its own (the parcours checks it
+// follows the decision).
+func (n OrientationNotice) Validate(today Date) error {
+	return pastDate("notified_on", "La date de notification", n.NotifiedOn, today)
+}
+
+// TakeNote: no free text.
+func (n *OrientationNotice) TakeNote() string { return "" }
 
 // TakeNote: an orientation has no free text.
 func (o *Orientation) TakeNote() string { return "" }
@@ -233,7 +279,7 @@ func (o Orientation) Validate(today Date) error {
 	case o.DecidedBy != "" && o.DecidedBy != DecidedByFranceTravail:
 		return FieldError("decided_by", "Seule valeur admise : france_travail (sinon, laisser vide : décision du Département).")
 	}
-	return nil
+	return validateNotified(o.NotifiedOn, o.DecidedOn, today)
 }
 
 // DecidedByFranceTravail marks an orientation decided by France Travail.

@@ -30,6 +30,10 @@ const (
 	AnchorEntry       Anchor = "entry"       // entry into droits et devoirs
 	AnchorReceipt     Anchor = "receipt"     // the département's receipt of the information
 	AnchorOrientation Anchor = "orientation" // the orientation decision
+	// AnchorNotification: the orientation's notification (D5411-14-1 code
+	// du travail). Without a notification date (orientations recorded
+	// before it existed), the decision's date, as before.
+	AnchorNotification Anchor = "notification"
 )
 
 func (a Anchor) french() string {
@@ -40,6 +44,8 @@ func (a Anchor) french() string {
 		return "la réception de l'information par le Département"
 	case AnchorOrientation:
 		return "la décision d'orientation"
+	case AnchorNotification:
+		return "la notification de l'orientation"
 	}
 	return string(a)
 }
@@ -150,7 +156,7 @@ var (
 		InForceFrom: NewDate(2025, 1, 1),
 		Rules: []Rule{
 			{Kind: DeadlineOrientation, Delay: Delay{Weeks: 6}, From: AnchorReceipt, Source: "D262-65-2 CASF"},
-			{Kind: DeadlineContract, Delay: Delay{Months: 1}, From: AnchorOrientation, Source: "D5411-14-1 code du travail"},
+			{Kind: DeadlineContract, Delay: Delay{Months: 1}, From: AnchorNotification, Source: "D5411-14-1 code du travail"},
 		},
 	}
 	laws = []RuleSet{Law2012, Law2025}
@@ -216,6 +222,19 @@ type Facts struct {
 	ReceivedOn Date  // the département's receipt of the information
 	OrientedOn Date  // orientation decision; zero while none
 	Track      Track // track of that orientation
+	// NotifiedOn is that orientation's notification, NotifiedAssumed when
+	// it is the decision's date for want of one (see Orientation).
+	NotifiedOn      Date `json:",omitempty"`
+	NotifiedAssumed bool `json:",omitempty"`
+	// Art642: the rule sets' delays follow art. 642 CPC (Settings.Art642,
+	// fixed when the parcours starts).
+	Art642 bool `json:",omitempty"`
+}
+
+// Orient sets the facts of an orientation.
+func (f *Facts) Orient(o Orientation) {
+	f.OrientedOn, f.Track = o.DecidedOn, o.Track
+	f.NotifiedOn, f.NotifiedAssumed = o.NotifiedOn, o.NotifiedAssumed
 }
 
 // Deadline is one computed clock: what is due, by when, and why.
@@ -286,14 +305,27 @@ func (rs RuleSet) apply(r Rule, f Facts) (Deadline, bool) {
 	if r.Source != "" {
 		label += ", " + r.Source
 	}
+	from, why := r.From, ""
+	if from == AnchorNotification && (f.NotifiedOn.IsZero() || f.NotifiedAssumed) {
+		// No notification date: the decision's, and the deadline says so
+		// (orientations recorded before notified_on existed say nothing).
+		from = AnchorOrientation
+		if f.NotifiedAssumed {
+			why = " ; notification non enregistrée : la date de la décision en tient lieu"
+		}
+	}
+	if moved := NextWorkingDay(due); f.Art642 && moved != due {
+		why += fmt.Sprintf(" ; le %s %s n'étant pas un jour ouvrable, reporté au premier jour ouvrable suivant, art. 642 du code de procédure civile", weekdayFrench(due), due.French())
+		due = moved
+	}
 	return Deadline{
 		Kind:     r.Kind,
 		Basis:    rs.Basis,
 		RuleSet:  rs.Name,
 		DueOn:    due,
-		Anchor:   r.From,
+		Anchor:   from,
 		AnchorOn: on,
-		Rule:     fmt.Sprintf("%s (%s après %s le %s)", label, delay.French(), r.From.french(), on.French()),
+		Rule:     fmt.Sprintf("%s (%s après %s le %s%s)", label, delay.French(), from.french(), on.French(), why),
 	}, true
 }
 
@@ -308,6 +340,11 @@ func (f Facts) anchorDate(a Anchor) Date {
 		return f.ReceivedOn
 	case AnchorOrientation:
 		return f.OrientedOn
+	case AnchorNotification:
+		if f.NotifiedOn.IsZero() {
+			return f.OrientedOn
+		}
+		return f.NotifiedOn
 	}
 	return Date{}
 }
@@ -327,4 +364,8 @@ func (d Deadline) Explain() string {
 		DeadlineBreachProposal: "signalement du manquement à examiner le",
 	}[d.Kind]
 	return fmt.Sprintf("%s %s — %s", what, d.DueOn.French(), d.Rule)
+}
+
+func weekdayFrench(d Date) string {
+	return [...]string{"dimanche", "lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi"}[d.utc().Weekday()]
 }

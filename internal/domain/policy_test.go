@@ -132,3 +132,58 @@ func TestContractValidate(t *testing.T) {
 	c = Contract{Kind: "cdi", SignedOn: d("2026-11-01"), StartsOn: d("2026-11-01"), EndsOn: d("2027-04-30")}
 	require.Equal(t, "kind", ErrorField(c.Validate(today)))
 }
+
+// Issue 22, item 7: the 2025 contract month runs from the orientation's
+// notification (D5411-14-1 code du travail), and says which date it used.
+func TestContractMonthFromTheNotification(t *testing.T) {
+	t.Parallel()
+	f := Facts{EnteredOn: d("2026-01-02"), OrientedOn: d("2026-01-12"), Track: TrackSocial}
+	old, ok := LawDeadline(DeadlineContract, f)
+	require.True(t, ok)
+	require.Equal(t, "2026-02-12", old.DueOn.String())
+	require.Equal(t, AnchorOrientation, old.Anchor, "recorded before notified_on: as before")
+	require.NotContains(t, old.Rule, "notification")
+
+	o := Orientation{Track: TrackSocial, DecidedOn: d("2026-01-12")}
+	o.AssumeNotified()
+	f.Orient(o)
+	assumed, _ := LawDeadline(DeadlineContract, f)
+	require.Equal(t, "2026-02-12", assumed.DueOn.String())
+	require.Contains(t, assumed.Rule, "notification non enregistrée")
+	require.Contains(t, assumed.Rule, "décision d'orientation le 12/01/2026")
+
+	o = Orientation{Track: TrackSocial, DecidedOn: d("2026-01-12"), NotifiedOn: d("2026-01-31")}
+	f.Orient(o)
+	notified, _ := LawDeadline(DeadlineContract, f)
+	require.Equal(t, "2026-02-28", notified.DueOn.String(), "31/01 + 1 month (art. 641)")
+	require.Equal(t, AnchorNotification, notified.Anchor)
+	require.Contains(t, notified.Rule, "D5411-14-1 code du travail (1 mois après la notification de l'orientation le 31/01/2026)")
+
+	require.Equal(t, "notified_on", ErrorField(Orientation{Track: TrackSocial, Organism: "CCAS", ReferentID: "r", DecidedOn: d("2026-01-12"),
+		NotifiedOn: d("2026-01-11")}.Validate(d("2026-02-01"))))
+}
+
+// Issue 22, item 9: the 6 months of a re-orientation include their last day.
+func TestWithinSixMonthsIncludesTheLastDay(t *testing.T) {
+	t.Parallel()
+	require.True(t, WithinSixMonths(d("2026-03-31"), d("2026-09-30")))
+	require.False(t, WithinSixMonths(d("2026-03-31"), d("2026-10-01")))
+	require.True(t, WithinSixMonths(d("2026-01-15"), d("2026-07-15")))
+	require.False(t, WithinSixMonths(d("2026-01-15"), d("2026-07-16")))
+}
+
+// Issue 22, item 10: art. 642 CPC, an option off by default.
+func TestArt642MovesToTheNextWorkingDay(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, "2026-02-09", NextWorkingDay(d("2026-02-07")).String(), "Saturday → Monday")
+	require.Equal(t, "2026-05-26", NextWorkingDay(d("2026-05-24")).String(), "Whit Sunday → Tuesday after Whit Monday")
+	require.Equal(t, "2026-02-06", NextWorkingDay(d("2026-02-06")).String(), "a Friday stays")
+	f := Facts{EnteredOn: d("2026-01-07"), ReceivedOn: d("2026-01-07")}
+	off := PolicyDepartement.Schedule(f)[0]
+	require.Equal(t, "2026-02-07", off.DueOn.String(), "off by default: Saturday stays")
+	f.Art642 = true
+	on := PolicyDepartement.Schedule(f)[0]
+	require.Equal(t, "2026-02-09", on.DueOn.String())
+	require.Contains(t, on.Explain(), "samedi 07/02/2026")
+	require.Contains(t, on.Explain(), "art. 642 du code de procédure civile")
+}

@@ -1,6 +1,7 @@
 package domain
 
 import (
+	"fmt"
 	"slices"
 	"strings"
 )
@@ -231,7 +232,7 @@ type Scale struct {
 	Name            string
 	InForceFrom     Date
 	MinPercent      int // R262-68
-	CapShared       int // R262-68-1: household of more than one person, or majoration
+	CapShared       int // R262-68-6: household of more than one person, or majoration
 	FirstMonthsMax  int
 	RepeatMonthsMax int
 	ObservationDays int // L262-37 III as amended by décret 2025-478
@@ -269,11 +270,22 @@ func (sc Scale) Check(d Decision, repeat bool, today Date) error {
 	if d.Kind != SanctionSuspension && d.Kind != SanctionSuppression {
 		return FieldError("kind", "Décision inconnue %q : none, suspension ou suppression.", d.Kind)
 	}
+	if !d.EPOpinionOn.IsZero() {
+		// L262-37 III CASF: the équipe pluridisciplinaire's opinion is
+		// sought before the decision, not after it.
+		if err := pastDate("ep_opinion_on", "L'avis de l'équipe pluridisciplinaire", d.EPOpinionOn, today); err != nil {
+			return err
+		}
+		if d.EPOpinionOn.After(d.DecidedOn) {
+			return FieldError("ep_opinion_on", "L'avis de l'équipe pluridisciplinaire (%s) doit précéder la décision du %s, ou être du même jour (L262-37 III CASF).",
+				d.EPOpinionOn.French(), d.DecidedOn.French())
+		}
+	}
 	switch {
 	case d.EffectiveOn.IsZero():
 		return FieldError("effective_on", "La date d'effet est obligatoire.")
 	case d.EffectiveOn.Before(d.DecidedOn):
-		return FieldError("effective_on", "La sanction ne peut prendre effet avant la décision.")
+		return FieldError("effective_on", "La sanction ne peut prendre effet avant la décision (%s).", d.DecidedOn.French())
 	case d.HouseholdSize < 1:
 		return FieldError("household_size", "La taille du foyer est obligatoire (1 ou plus).")
 	case d.MonthlyCents <= 0:
@@ -283,7 +295,7 @@ func (sc Scale) Check(d Decision, repeat bool, today Date) error {
 	case d.Percent > 100:
 		return FieldError("percent", "Le pourcentage ne peut dépasser 100 %%.")
 	case (d.HouseholdSize > 1 || d.Majoration) && d.Percent > sc.CapShared:
-		return FieldError("percent", "Pour un foyer de plus d'une personne ou avec majoration, la sanction est plafonnée à %d %% (R262-68-1).", sc.CapShared)
+		return FieldError("percent", "Pour un foyer de plus d'une personne ou avec majoration, la sanction est plafonnée à %d %% (R262-68-6 CASF).", sc.CapShared)
 	case d.Months < 1:
 		return FieldError("months", "La sanction dure au moins 1 mois (R262-68).")
 	case !repeat && d.Kind == SanctionSuppression:
@@ -312,6 +324,17 @@ func (d Decision) Payback(compliedOn Date, capMonths int) (months int, cents int
 		}
 	}
 	return min(months, capMonths), int64(min(months, capMonths)) * d.WithheldPerMonth()
+}
+
+// Refunded is what compliance during the sanction pays back (issue 22):
+// remobilisation ends a suspension and pays back the months concerned
+// (R262-68-1 CASF, capped at capMonths); a suppression is not paid back:
+// what is suppressed is lost, not withheld.
+func (d Decision) Refunded(compliedOn Date, capMonths int) (months int, cents int64) {
+	if d.Kind != SanctionSuspension {
+		return 0, 0
+	}
+	return d.Payback(compliedOn, capMonths)
 }
 
 // EndsOn is the last day of the sanction.
@@ -430,4 +453,45 @@ type EscalationSettings struct {
 // DefaultEscalation are the issue's defaults.
 func DefaultEscalation() EscalationSettings {
 	return EscalationSettings{Relance1Days: 0, Relance2Days: 15, ProposalDays: 30, PaybackCapMonths: 3, RepeatMonths: 24}
+}
+
+// CheckProcedure checks a sanction decision against the contradictory
+// procedure's own dates (L262-37 III CASF, décret 2025-478), whenever it is
+// recorded: the decision cannot precede the notice's receipt, and it cannot
+// fall inside the observation period (receipt + ObservationDays, last day
+// included) unless the person was heard on or before the decision's date.
+// heardOn is zero when no hearing took place.
+func CheckProcedure(decidedOn, receivedOn, observationEnds, heardOn Date) error {
+	if decidedOn.Before(receivedOn) {
+		return FieldError("decided_on", "La décision du %s précède la réception du courrier d'information le %s : la personne doit d'abord connaître les faits et la sanction envisagée (L262-37 III CASF).",
+			decidedOn.French(), receivedOn.French())
+	}
+	if !decidedOn.After(observationEnds) && (heardOn.IsZero() || heardOn.After(decidedOn)) {
+		return FieldError("decided_on", "La décision du %s tombe dans le délai d'observation, qui court jusqu'au %s inclus (L262-37 III CASF, décret 2025-478) : elle doit suivre ce délai, ou l'audition de la personne.",
+			decidedOn.French(), observationEnds.French())
+	}
+	return nil
+}
+
+// AppealWindowFrench says where the prior administrative appeal's window
+// stands for a decided case (R262-88 CASF: 2 months from the decision's
+// notification): "" without a sanction.
+func AppealWindowFrench(kind SanctionKind, notifiedOn, dueOn Date) string {
+	switch {
+	case kind != SanctionSuspension && kind != SanctionSuppression:
+		return ""
+	case notifiedOn.IsZero():
+		return "notification non enregistrée : le délai de recours administratif préalable (2 mois, R262-88 CASF) n'a pas commencé"
+	}
+	return fmt.Sprintf("recours administratif préalable jusqu'au %s (2 mois après la notification du %s, R262-88 CASF)", dueOn.French(), notifiedOn.French())
+}
+
+// WithinRepeatWindow says whether a breach reported on a date falls within
+// the repeat window of an earlier sanction notified (or, when its
+// notification is unknown, decided) on from: months months, the last day
+// included (art. 641 CPC). The window (24 months by default) is that of
+// R5412-3-4 code du travail for job seekers; the RSA article was not
+// read: PARCOURS_REPEAT_WINDOW_MONTHS, unverified.
+func WithinRepeatWindow(from, reported Date, months int) bool {
+	return !reported.Before(from) && !reported.After(from.AddMonths(months))
 }

@@ -9,7 +9,8 @@ func (k TaskKind) French() string {
 		TaskRelance1: "1re relance", TaskAwaitFranceTravail: "Orientation par France Travail attendue", TaskRelance2: "2e relance", TaskProposeBreach: "Signaler le manquement ?",
 		"send_notice": "Envoyer le courrier d'information", "record_notice_receipt": "Enregistrer la réception du courrier", "decide_review": "Décider de la sanction",
 		"decide_appeal": "Décider du recours", "decide_radiation": "Décider de la radiation",
-		TaskStockContract: "Signer le contrat d'engagement (accompagné au 01/01/2025)",
+		"record_decision_notified": "Enregistrer la notification de la décision",
+		TaskStockContract:          "Signer le contrat d'engagement (accompagné au 01/01/2025)",
 	}[k]; ok {
 		return s
 	}

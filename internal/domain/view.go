@@ -227,4 +227,9 @@ type ReviewView struct {
 	ReferentID        string      `json:"referent_id,omitempty"`
 	UpdatedAt         time.Time   `json:"updated_at"`
 	Steps             []EventView `json:"steps"`
+
+	// DecisionNotifiedOn starts the prior administrative appeal's window
+	// (R262-88 CASF); AppealWindow says where it stands, in French.
+	DecisionNotifiedOn Date   `json:"decision_notified_on"`
+	AppealWindow       string `json:"appeal_window,omitempty"`
 }

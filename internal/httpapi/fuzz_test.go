@@ -26,6 +26,7 @@ import (
 var writeEndpoints = []struct{ method, path, body string }{
 	{"POST", "/api/v1/parcours", `{"beneficiary_id":"B-1","last_name":"Dupont","first_name":"Jeanne","birth_date":"1985-03-12","entered_at":"2025-06-02"}`},
 	{"POST", "/api/v1/parcours/{p}/orientation", `{"track":"socio_professional","organism":"Tremplin","referent_id":"ref-7","decided_on":"2025-06-10"}`},
+	{"POST", "/api/v1/parcours/{p}/orientation-notified", `{"notified_on":"2025-06-14"}`},
 	{"POST", "/api/v1/parcours/{p}/contracts", `{"kind":"contrat_engagement","signed_on":"2025-06-20","starts_on":"2025-06-20","ends_on":"2025-12-20"}`},
 	{"POST", "/api/v1/parcours/{p}/reorientation-requests", `{"reason":"Projet professionnel clarifié","requested_on":"2025-07-01"}`},
 	{"POST", "/api/v1/parcours/{p}/reorientation-decision", `{"accept":false,"decided_on":"2025-07-02","reason":"non"}`},

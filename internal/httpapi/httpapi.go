@@ -93,6 +93,7 @@ func (h *Handler) apiRoutes(r chi.Router) {
 	r.Get("/parcours", h.handleListParcours)
 	r.Get("/parcours/{id}", h.handleGetParcours)
 	r.Post("/parcours/{id}/orientation", command(h, h.Service.RecordOrientation))
+	r.Post("/parcours/{id}/orientation-notified", command(h, h.Service.RecordOrientationNotified))
 	r.Post("/parcours/{id}/contracts", command(h, h.Service.RecordContract))
 	r.Post("/parcours/{id}/reorientation-requests", command(h, h.Service.RequestReorientation))
 	r.Post("/parcours/{id}/reorientation-decision", command(h, h.Service.DecideReorientation))

@@ -187,7 +187,7 @@ func TestDecisionLetterOverHTTP(t *testing.T) {
 	r = post(t, "department", base+"/decision", map[string]any{"kind": "suspension", "percent": 30, "months": 2, "decided_on": decided.String(),
 		"effective_on": now.AddDays(1).String(), "household_size": 1, "monthly_amount_cents": 64600})
 	require.Equal(t, 200, r.status, r.raw)
-	require.Equal(t, decided.AddMonths(2).String(), r.body["appeal_due_on"], "until notified, two months from the decision")
+	require.Nil(t, r.body["appeal_due_on"], "until notified, the RAPO window has not started (R262-88)")
 
 	r = post(t, "department", base+"/letters", map[string]any{"kind": "decision", "address": address})
 	require.Equal(t, 201, r.status, r.raw)

@@ -80,7 +80,7 @@ func TestEscalationOverHTTP(t *testing.T) {
 	require.Contains(t, r.raw, "R262-68")
 	bad["percent"], bad["household_size"] = 60, 3
 	r = post(t, "department", "/api/v1/reviews/"+rid+"/decision", bad)
-	require.Contains(t, r.raw, "R262-68-1")
+	require.Contains(t, r.raw, "R262-68-6")
 	bad["percent"], bad["household_size"], bad["months"] = 30, 1, 3
 	require.Equal(t, "months", post(t, "department", "/api/v1/reviews/"+rid+"/decision", bad).errField())
 	bad["months"], bad["kind"] = 1, "suppression"
@@ -93,7 +93,8 @@ func TestEscalationOverHTTP(t *testing.T) {
 	r = post(t, "department", "/api/v1/reviews/"+rid+"/decision", decision)
 	require.Equal(t, 200, r.status, r.raw)
 	require.Equal(t, "sanction", r.body["status"])
-	require.Equal(t, now.AddMonths(2).String(), r.body["appeal_due_on"])
+	require.Nil(t, r.body["appeal_due_on"], "the RAPO window runs from the notification (R262-88)")
+	require.Contains(t, r.body["appeal_window"], "notification non enregistrée")
 
 	// RAPO, then remobilisation: the sanction ends and one month is paid back.
 	require.Equal(t, 200, post(t, "department", "/api/v1/reviews/"+rid+"/appeal", map[string]any{"filed_on": now.String(), "note": "courrier"}).status)

@@ -241,9 +241,11 @@ func (db *DB) ApplySync(ctx context.Context, in workflows.SyncInput) error {
 			}
 		}
 		var track, organism, referent string
-		var oriented domain.Date
+		var oriented, notified domain.Date
+		var assumed bool
 		if o := in.Orientation; o != nil {
 			track, organism, referent, oriented = string(o.Track), o.Organism, o.ReferentID, o.DecidedOn
+			notified, assumed = o.NotifiedOn, o.NotifiedAssumed
 		}
 		var exitReason string
 		var exitedOn domain.Date
@@ -254,10 +256,11 @@ func (db *DB) ApplySync(ctx context.Context, in workflows.SyncInput) error {
 			UPDATE parcours SET status = $2, track = $3, organism = $4, referent_id = $5, oriented_on = $6,
 				contract = $7, version = $8, updated_at = now(),
 				exit_reason = $9, exited_on = $10,
-				closed_at = CASE WHEN $9::text IS NULL THEN NULL ELSE coalesce(closed_at, now()) END
+				closed_at = CASE WHEN $9::text IS NULL THEN NULL ELSE coalesce(closed_at, now()) END,
+				orientation_notified_on = $11, orientation_notified_assumed = $12
 			WHERE id = $1 AND version <= $8`,
 			in.ParcoursID, in.Status, nullText(track), nullText(organism), nullText(referent), pgDate(oriented), contract, in.Version,
-			nullText(exitReason), pgDate(exitedOn))
+			nullText(exitReason), pgDate(exitedOn), pgDate(notified), assumed)
 		if err != nil {
 			return fmt.Errorf("update parcours: %w", err)
 		}
@@ -406,7 +409,8 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 	if _, err := uuid.Parse(id); err != nil {
 		return v, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
 	}
-	var birth, entered, received, oriented, exited pgtype.Date
+	var birth, entered, received, oriented, exited, notified pgtype.Date
+	var assumed bool
 	var track, organism, referent, exitReason *string
 	var contract []byte
 	var payer domain.PayerView
@@ -416,14 +420,16 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 		       p.policy, p.track, p.organism, p.referent_id, p.oriented_on, p.contract, p.created_at,
 		       coalesce(p.previous_id::text, ''), p.exit_reason, p.exited_on, p.obstacles,
 		       coalesce(b.payer, ''), coalesce(b.payer_number, ''), coalesce(b.payer_role, ''), coalesce(b.phone, ''), coalesce(b.email, ''),
-		       coalesce(b.payer_state, ''), coalesce(b.payer_code, ''), coalesce(b.payer_reason, ''), b.payer_since, b.payer_seen_on
+		       coalesce(b.payer_state, ''), coalesce(b.payer_code, ''), coalesce(b.payer_reason, ''), b.payer_since, b.payer_seen_on,
+		       p.orientation_notified_on, p.orientation_notified_assumed
 		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
 		WHERE p.id = $1 AND `+visible(2), append([]any{id}, scope.args()...)...,
 	).Scan(&v.ID, &v.BeneficiaryID, &v.Status, &v.LastName, &v.FirstName, &birth, &entered, &received,
 		&v.Policy, &track, &organism, &referent, &oriented, &contract, &v.CreatedAt,
 		&v.PreviousID, &exitReason, &exited, &v.Obstacles,
 		&payer.Body, &payer.Number, &payer.Role, &payer.Phone, &payer.Email,
-		&payer.Situation.State, &payer.Situation.Code, &payer.Situation.Reason, &payerSince, &payerSeen)
+		&payer.Situation.State, &payer.Situation.Code, &payer.Situation.Reason, &payerSince, &payerSeen,
+		&notified, &assumed)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return v, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
 	}
@@ -439,7 +445,8 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 		v.ReferentID = *referent
 	}
 	if track != nil {
-		v.Orientation = &domain.Orientation{Track: domain.Track(*track), Organism: deref(organism), ReferentID: v.ReferentID, DecidedOn: fromPG(oriented)}
+		v.Orientation = &domain.Orientation{Track: domain.Track(*track), Organism: deref(organism), ReferentID: v.ReferentID, DecidedOn: fromPG(oriented),
+			NotifiedOn: fromPG(notified), NotifiedAssumed: assumed}
 	}
 	if contract != nil {
 		v.Contract = &domain.Contract{}

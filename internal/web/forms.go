@@ -56,6 +56,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 				field("", "organism", "Organisme référent", "select"),
 				field("", "referent_id", "Référent unique", "select"),
 				field("", "decided_on", "Date de décision", "date"),
+				field("", "notified_on", "Notifiée le (le mois du contrat en court, D5411-14-1 code du travail ; vide : date de décision)", "date"),
 				field("", "decided_by", "Décidée par", "select", option{"", "le Département"}, option{domain.DecidedByFranceTravail, "France Travail (après 6 semaines)"}))
 		}
 	default:
@@ -71,6 +72,10 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 			contract = append(contract, field("", "assessment", "Bilan du contrat précédent", "textarea"))
 		}
 		add("contrat", title, "Enregistrer le contrat", "", contract...)
+		if department && v.Status == domain.StatusAwaitingContract {
+			add("notification-orientation", "Notification de l'orientation", "Enregistrer la notification", "",
+				field("", "notified_on", "Reçue le (accusé de réception du courrier d'orientation ; le mois du contrat en court, D5411-14-1 code du travail)", "date"))
+		}
 		add("action", "Nouvelle action d'insertion", "Enregistrer l'action", "",
 			field("", "name", "Intitulé", "text"),
 			field("", "kind", "Type", "select", opts(domain.ActionKinds, domain.ActionKindFrench)...),
@@ -207,7 +212,7 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string, sentNotice bo
 				field("", "monthly_amount_cents", "Montant mensuel de référence (centimes)", "number"), field("", "reason", "Motivation", "textarea"))
 		}
 	case "sanction":
-		if department && v.AppealDueOn.After(domain.Date{}) {
+		if department { // in time while the decision's notification is not recorded (R262-88 CASF)
 			add("recours", "Recours administratif préalable (RAPO)", "Enregistrer le recours", field("", "filed_on", "Reçu le", "date"), field("", "note", "Note", "textarea"))
 		}
 	case "radiation_proposed":

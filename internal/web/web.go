@@ -872,12 +872,13 @@ func run[T any, V any](call func(context.Context, domain.Actor, string, T) (V, e
 
 func commands(s *app.Service, n, m int) map[string]commandFunc {
 	return map[string]commandFunc{
-		"orientation":   run(s.RecordOrientation),
-		"contrat":       run(s.RecordContract),
-		"reorientation": run(s.RequestReorientation),
-		"relance":       run(s.RecordRelance),
-		"sortie":        run(s.RecordExit),
-		"referent":      run(s.ReassignReferent),
+		"orientation":              run(s.RecordOrientation),
+		"notification-orientation": run(s.RecordOrientationNotified),
+		"contrat":                  run(s.RecordContract),
+		"reorientation":            run(s.RequestReorientation),
+		"relance":                  run(s.RecordRelance),
+		"sortie":                   run(s.RecordExit),
+		"referent":                 run(s.ReassignReferent),
 		"action": run(func(ctx context.Context, a domain.Actor, id string, x domain.Action) (domain.ParcoursView, error) {
 			v, _, err := s.RecordAction(ctx, a, id, x)
 			return v, err

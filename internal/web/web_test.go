@@ -245,6 +245,16 @@ func TestDepartmentOrientsFromTheDossier(t *testing.T) {
 	status, _, _ = dep.post("/dossiers/"+pid+"/orientation", url.Values{"csrf": {csrf(t, page)}, "track": {"social"},
 		"organism": {"CCAS"}, "referent_id": {"web-ref-2"}, "decided_on": {today.String()}, "decided_by": {"france_travail"}})
 	require.Equal(t, http.StatusSeeOther, status)
+	// No notification date given: the decision's stands in, said so; the
+	// letter's receipt is recorded from the dossier (D5411-14-1 code du travail).
+	_, page, _ = dep.get("/dossiers/" + pid)
+	require.Contains(t, page, "notification non enregistrée (le mois du contrat court de la date de décision)")
+	require.Contains(t, page, "Notification de l&#39;orientation")
+	status, _, _ = dep.post("/dossiers/"+pid+"/notification-orientation", url.Values{"csrf": {csrf(t, page)}, "notified_on": {today.String()}})
+	require.Equal(t, http.StatusSeeOther, status)
+	_, page, _ = dep.get("/dossiers/" + pid)
+	require.Contains(t, page, "notifiée le "+today.French())
+	require.NotContains(t, page, "%!")
 	paul := newBrowser(t)
 	paul.login("paul@cd.fr")
 	_, page, _ = paul.get("/echeances")
@@ -324,13 +334,15 @@ func TestReviewPages(t *testing.T) {
 		"decided_on": {today.String()}, "effective_on": {today.String()}, "household_size": {"2"}, "monthly_amount_cents": {"64600"}}
 	status, body, _ := dep.post("/examens/"+rid+"/decision", decision)
 	require.Equal(t, http.StatusBadRequest, status)
-	require.Contains(t, body, `id="decision-percent-err">Pour un foyer de plus d&#39;une personne ou avec majoration, la sanction est plafonnée à 50 % (R262-68-1).`)
+	require.Contains(t, body, `id="decision-percent-err">Pour un foyer de plus d&#39;une personne ou avec majoration, la sanction est plafonnée à 50 % (R262-68-6 CASF).`)
 	require.Contains(t, body, `value="60"`, "what was typed is kept")
 	decision.Set("percent", "50")
 	status, _, loc = dep.post("/examens/"+rid+"/decision", decision)
 	require.Equal(t, http.StatusSeeOther, status)
 	_, page, _ = dep.get(loc)
 	require.Contains(t, page, "sanction en cours")
+	require.Contains(t, page, "notification non enregistrée : le délai de recours administratif préalable (2 mois, R262-88 CASF) n&#39;a pas commencé")
+	require.Contains(t, page, "Enregistrer le recours", "an appeal is in time while the notification is not recorded")
 
 	// The référent reads the case of their dossier but may not decide.
 	lea := newBrowser(t)
