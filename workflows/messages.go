@@ -9,7 +9,6 @@ package workflows
 
 import (
 	"errors"
-	"time"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -144,53 +143,19 @@ type FollowUpInput struct {
 	Answer domain.FollowUpAnswer `json:"answer"`
 }
 
-// DeadlineState is one deadline of a parcours and where it stands.
-type DeadlineState struct {
-	domain.Deadline
-	Cycle     int                   `json:"cycle"`
-	Task      domain.TaskKind       `json:"task,omitempty"`     // the task it gives
-	OpensOn   domain.Date           `json:"opens_on,omitempty"` // its task appears that day; zero: at once
-	Status    domain.DeadlineStatus `json:"status"`
-	MetOn     domain.Date           `json:"met_on"`
-	OverdueAt time.Time             `json:"overdue_at"`
-	Rev       int64                 `json:"rev,omitempty"` // state version of its last change
-}
-
-// TaskKind is the task the deadline gives (states recorded before Task
-// existed derive it from the kind).
-func (d DeadlineState) TaskKind() domain.TaskKind {
-	if d.Task != "" {
-		return d.Task
-	}
-	return domain.TaskFor(d.Kind)
-}
-
-// OverdueFrom is the first instant the deadline is overdue: 00:00
-// Europe/Paris on the day after its due date (domain.md).
-func (d DeadlineState) OverdueFrom() time.Time { return d.DueOn.AddDays(1).Time() }
-
-// TaskState is one task of a parcours.
-type TaskState struct {
-	Kind      domain.TaskKind   `json:"kind"`
-	Cycle     int               `json:"cycle"`
-	DueOn     domain.Date       `json:"due_on"`
-	Status    domain.TaskStatus `json:"status"`
-	Assignee  string            `json:"assignee"`
-	OverdueAt time.Time         `json:"overdue_at"`
-	DoneAt    time.Time         `json:"done_at"`
-	Rev       int64             `json:"rev,omitempty"`
-}
-
-// Event is one dated fact of the parcours' timeline.
-type Event struct {
-	Seq        int         `json:"seq"`
-	Kind       string      `json:"kind"`
-	OccurredOn domain.Date `json:"occurred_on"`
-	At         time.Time   `json:"at"`
-	Summary    string      `json:"summary"` // French, without names
-	Actor      string      `json:"actor,omitempty"`
-	NoteID     string      `json:"note_id,omitempty"`
-}
+// The read model's elements live in the domain (internal/postgres reads
+// them); the workflows use them under their historical names.
+type (
+	DeadlineState  = domain.DeadlineState
+	TaskState      = domain.TaskState
+	Event          = domain.Event
+	OrientationRow = domain.OrientationRow
+	ContractRow    = domain.ContractRow
+	ActionRow      = domain.ActionRow
+	CaseRow        = domain.CaseRow
+	FollowUpRow    = domain.FollowUpRow
+	SyncInput      = domain.SyncInput
+)
 
 // Event kinds.
 const (
@@ -218,51 +183,6 @@ const (
 	EventReprise               = "reprise"            // the parcours started from a reprise file
 	EventStockDue              = "stock_contract_due" // the stock contract deadline applies
 )
-
-// OrientationRow is one orientation of the parcours, for the read model.
-type OrientationRow struct {
-	Seq           int                `json:"seq"`
-	Orientation   domain.Orientation `json:"orientation"`
-	PreviousOn    domain.Date        `json:"previous_on"`     // the previous orientation's decision
-	Within6Months bool               `json:"within_6_months"` // a re-orientation within 6 months of it
-	NoteID        string             `json:"note_id,omitempty"`
-	Rev           int64              `json:"rev,omitempty"`
-}
-
-// ContractRow is one contract of the parcours.
-type ContractRow struct {
-	Seq      int             `json:"seq"`
-	Contract domain.Contract `json:"contract"`
-	Rev      int64           `json:"rev,omitempty"`
-}
-
-// ActionRow is one insertion action and, once ended, its outcome.
-type ActionRow struct {
-	Seq     int                   `json:"seq"`
-	Action  domain.Action         `json:"action"`
-	Outcome *domain.ActionOutcome `json:"outcome,omitempty"`
-	Rev     int64                 `json:"rev,omitempty"`
-}
-
-// CaseRow is a sanction case as the parcours opens it; the case's own
-// workflow writes everything after.
-type CaseRow struct {
-	Number int           `json:"number"`
-	Breach domain.Breach `json:"breach"`
-	Repeat bool          `json:"repeat"`
-	Rev    int64         `json:"rev,omitempty"`
-}
-
-// FollowUpRow is a follow-up 3 or 6 months after an action.
-type FollowUpRow struct {
-	Action    int                    `json:"action"`
-	Months    int                    `json:"months"`
-	OpensOn   domain.Date            `json:"opens_on"`
-	DueOn     domain.Date            `json:"due_on"`
-	Answer    *domain.FollowUpAnswer `json:"answer,omitempty"`
-	Cancelled bool                   `json:"cancelled,omitempty"`
-	Rev       int64                  `json:"rev,omitempty"`
-}
 
 // ParcoursState is the whole state of a Parcours workflow: what the state
 // query returns and what continue-as-new carries. Closed deadlines, tasks
@@ -319,28 +239,6 @@ type AppliedUpdate struct {
 	ID     string       `json:"id"`
 	Done   bool         `json:"done"`
 	Result UpdateResult `json:"result"`
-}
-
-// SyncInput is what SyncParcours writes to the read model, in one
-// transaction: the parcours' current status and the records changed since
-// the last write. It is idempotent (upserts keyed by parcours, kind and
-// cycle; events by sequence) and ordered (skipped whole if Version is older
-// than the row's).
-type SyncInput struct {
-	ParcoursID   string              `json:"parcours_id"`
-	Version      int64               `json:"version"`
-	Status       domain.Status       `json:"status"`
-	Orientation  *domain.Orientation `json:"orientation,omitempty"`
-	Contract     *domain.Contract    `json:"contract,omitempty"`
-	Exit         *domain.Exit        `json:"exit,omitempty"`
-	Deadlines    []DeadlineState     `json:"deadlines"`
-	Tasks        []TaskState         `json:"tasks"`
-	Events       []Event             `json:"events"`
-	Orientations []OrientationRow    `json:"orientations,omitempty"`
-	Contracts    []ContractRow       `json:"contracts,omitempty"`
-	Actions      []ActionRow         `json:"actions,omitempty"`
-	FollowUps    []FollowUpRow       `json:"follow_ups,omitempty"`
-	Cases        []CaseRow           `json:"cases,omitempty"` // cases opened: their first row
 }
 
 // Rejection turns a domain error into the application error an update

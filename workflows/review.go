@@ -72,7 +72,7 @@ func ReviewWorkflowID(parcoursID string, n int) string {
 }
 
 // ReviewID is the public identifier of case n of a parcours.
-func ReviewID(parcoursID string, n int) string { return fmt.Sprintf("%s-%d", parcoursID, n) }
+func ReviewID(parcoursID string, n int) string { return domain.ReviewID(parcoursID, n) }
 
 // ReviewInput starts a case.
 type ReviewInput struct {
@@ -96,38 +96,11 @@ type ReviewNews struct {
 	Kind      string      `json:"kind,omitempty"` // the step's kind (decision_notified...)
 }
 
-// ReviewState is the whole state of a case.
-type ReviewState struct {
-	Status          string                     `json:"status"`
-	Notice          *domain.Notice             `json:"notice,omitempty"`
-	ObservationEnds domain.Date                `json:"observation_ends_on,omitempty"`
-	Hearing         *domain.Hearing            `json:"hearing,omitempty"`
-	Compliance      *domain.Compliance         `json:"compliance,omitempty"`
-	Legitimate      *domain.LegitimateReason   `json:"legitimate_reason,omitempty"`
-	Decision        *domain.Decision           `json:"decision,omitempty"`
-	PaybackMonths   int                        `json:"payback_months"`
-	PaybackCents    int64                      `json:"payback_cents"`
-	AppealDueOn     domain.Date                `json:"appeal_due_on,omitempty"`
-	NotifiedOn      domain.Date                `json:"decision_notified_on,omitempty"` // the decision's receipt: the RAPO window runs from it
-	Appeal          *domain.Appeal             `json:"appeal,omitempty"`
-	AppealDecision  *domain.AppealDecision     `json:"appeal_decision,omitempty"`
-	Radiation       []domain.RadiationDecision `json:"radiation,omitempty"`
-	Tasks           []TaskState                `json:"tasks"`
-	NextSeq         int                        `json:"next_seq"`
-	Unsynced        []Event                    `json:"unsynced"`
-	Version         int64                      `json:"version"`
-}
-
-// SyncReviewInput writes a case to the read model.
-type SyncReviewInput struct {
-	ReviewID   string        `json:"review_id"`
-	ParcoursID string        `json:"parcours_id"`
-	Number     int           `json:"number"`
-	Breach     domain.Breach `json:"breach"`
-	Repeat     bool          `json:"repeat"`
-	State      ReviewState   `json:"state"`
-	Steps      []Event       `json:"steps"`
-}
+// ReviewState and SyncReviewInput live in the domain, beside the views.
+type (
+	ReviewState     = domain.ReviewState
+	SyncReviewInput = domain.SyncReviewInput
+)
 
 type reviewImpl struct {
 	in     ReviewInput

@@ -11,7 +11,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
-	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // Letterhead is the département's letterhead; ok is false while it has
@@ -71,7 +70,7 @@ func (db *DB) SaveLetterBody(ctx context.Context, kind domain.LetterKind, body, 
 // LetterSubject is what a letter says of its case and person (PostgreSQL only).
 type LetterSubject struct {
 	Review     domain.ReviewView
-	State      workflows.ReviewState
+	State      domain.ReviewState
 	FirstName  string
 	LastName   string
 	Address    string // the postal address last typed

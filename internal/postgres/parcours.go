@@ -12,7 +12,6 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
-	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // IntakeResult says what an intake did.
@@ -231,7 +230,7 @@ var ErrUnknownParcours = errors.New("unknown parcours")
 // ApplySync writes a workflow's state to the read model in one transaction.
 // A write older than the row's version is skipped whole, so a retried or
 // late activity never moves the read model backwards.
-func (db *DB) ApplySync(ctx context.Context, in workflows.SyncInput) error {
+func (db *DB) ApplySync(ctx context.Context, in domain.SyncInput) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
 		var contract []byte
 		if in.Contract != nil {
@@ -310,7 +309,7 @@ func (db *DB) ApplySync(ctx context.Context, in workflows.SyncInput) error {
 
 // queueRows upserts the orientations, contracts, actions and follow-ups a
 // write carries.
-func queueRows(b *pgx.Batch, in workflows.SyncInput) {
+func queueRows(b *pgx.Batch, in domain.SyncInput) {
 	for _, r := range in.Orientations {
 		o := r.Orientation
 		b.Queue(`
@@ -350,7 +349,7 @@ func queueRows(b *pgx.Batch, in workflows.SyncInput) {
 				obligation_note_id)
 			VALUES ($1, $2, $3, 'reported', $4, $5, $6, $7, $8, '{}', 0, $9)
 			ON CONFLICT (id) DO NOTHING`,
-			workflows.ReviewID(in.ParcoursID, c.Number), in.ParcoursID, c.Number, c.Breach.Kind, nullText(c.Breach.Obligation),
+			domain.ReviewID(in.ParcoursID, c.Number), in.ParcoursID, c.Number, c.Breach.Kind, nullText(c.Breach.Obligation),
 			nullText(c.Breach.NoteID), pgDate(c.Breach.ReportedOn), c.Repeat, nullText(c.Breach.ObligationID))
 	}
 	for _, f := range in.FollowUps {

@@ -11,12 +11,11 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
-	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // ApplyReview writes a sanction case, its new steps and its tasks, in one
 // transaction, skipped whole when an older version arrives late.
-func (db *DB) ApplyReview(ctx context.Context, in workflows.SyncReviewInput) error {
+func (db *DB) ApplyReview(ctx context.Context, in domain.SyncReviewInput) error {
 	st := in.State
 	state, err := json.Marshal(st)
 	if err != nil {
