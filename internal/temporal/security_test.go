@@ -3,6 +3,8 @@ package temporal
 import (
 	"context"
 	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"os"
 	"path/filepath"
@@ -17,6 +19,12 @@ import (
 	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials"
+	"google.golang.org/grpc/credentials/insecure"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parcours-rsa/parcours/internal/payloadcodec"
@@ -268,4 +276,46 @@ func TestEncryptedHistory(t *testing.T) {
 	// Without the codec the payloads do not decode.
 	var clear string
 	require.Error(t, raw.GetWorkflow(ctx, "confidential", run.GetRunID()).Get(ctx, &clear))
+}
+
+// TestInternalServicesRequireACertificate: the server's own services
+// (history answers for histories too) listen on the same address as the
+// frontend: without the certificate, their gRPC ports refuse a client.
+func TestInternalServicesRequireACertificate(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	port, err := FreePort()
+	require.NoError(t, err)
+	srv, c, w := startWith(t, ServerOptions{DataDir: dir, Port: port})
+	defer srv.Stop()
+	defer c.Close()
+	defer w.Stop()
+	creds := EmbeddedCredentials(dir)
+	caPEM, err := os.ReadFile(creds.CA())
+	require.NoError(t, err)
+	pool := x509.NewCertPool()
+	require.True(t, pool.AppendCertsFromPEM(caPEM))
+	pair, err := tls.LoadX509KeyPair(creds.ServerCert(), creds.ServerKey())
+	require.NoError(t, err)
+	check := func(addr string, tc credentials.TransportCredentials) error {
+		conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(tc))
+		require.NoError(t, err)
+		defer conn.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		_, err = healthpb.NewHealthClient(conn).Check(ctx, &healthpb.HealthCheckRequest{})
+		return err
+	}
+	for _, svc := range []string{"history", "matching"} {
+		addr := srv.internal[svc]
+		for name, tc := range map[string]credentials.TransportCredentials{
+			"in clear":                  insecure.NewCredentials(),
+			"TLS without a certificate": credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: CredentialsServerName}),
+		} {
+			err := check(addr, tc)
+			require.Equal(t, codes.Unavailable, status.Code(err), "%s %s: %v", svc, name, err)
+		}
+		err := check(addr, credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: CredentialsServerName, Certificates: []tls.Certificate{pair}}))
+		require.NotEqual(t, codes.Unavailable, status.Code(err), "%s with the certificate: %v", svc, err)
+	}
 }

@@ -72,6 +72,9 @@ type Server struct {
 	release func()
 	creds   *Credentials // the generated files; nil with ServerOptions.TLS
 	tls     ServerTLS
+	// internal are the addresses of the history, matching and worker
+	// services (for tests).
+	internal map[string]string
 }
 
 // Client fills o to join this server: its generated client certificate
@@ -136,9 +139,11 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 		}
 		creds, o.TLS = &c, &ServerTLS{CertFile: c.ServerCert(), KeyFile: c.ServerKey(), ClientCAFile: c.CA()}
 	}
-	if o.TLS.ServerName == "" {
-		o.TLS.ServerName = CredentialsServerName
+	serverTLS := *o.TLS // the caller's stays as it was
+	if serverTLS.ServerName == "" {
+		serverTLS.ServerName = CredentialsServerName
 	}
+	o.TLS = &serverTLS
 	if ip := net.ParseIP(o.IP); ip == nil || !ip.IsLoopback() {
 		o.Logger.Warn("embedded Temporal: the frontend listens beyond this machine (mutual TLS required)", "ip", o.IP)
 	}
@@ -261,7 +266,11 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start embedded Temporal server: %w", err)
 	}
-	return &Server{srv: srv, address: addr(o.Port), shards: int(shards), release: st.release, creds: creds, tls: *o.TLS}, nil
+	internal := map[string]string{}
+	for _, svc := range []string{"history", "matching", "worker"} {
+		internal[svc] = addr(ports[svc])
+	}
+	return &Server{srv: srv, address: addr(o.Port), shards: int(shards), release: st.release, creds: creds, tls: *o.TLS, internal: internal}, nil
 }
 
 // taskQueuePartitions is the number of partitions of every task queue,
