@@ -23,6 +23,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/httpapi"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/metrics"
+	"github.com/parcours-rsa/parcours/internal/payloadcodec"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
@@ -150,7 +151,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	address := cfg.TemporalAddress
 	if cfg.Embedded() {
 		opts := temporal.ServerOptions{
-			DataDir: filepath.Join(cfg.DataDir, "temporal"), Port: cfg.TemporalPort,
+			DataDir: embeddedTemporalDir(cfg), Port: cfg.TemporalPort,
 			Namespace: cfg.TemporalNamespace, Logger: logger,
 			Store: cfg.TemporalStore, Database: cfg.TemporalDatabase, Shards: cfg.TemporalShards,
 		}
@@ -166,12 +167,14 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		address = srv.Address()
 		logger.Info("embedded Temporal server started", "store", cfg.TemporalStore, "shards", srv.Shards())
 	}
+	to, err := temporalClient(cfg, logger)
+	if err != nil {
+		return err
+	}
+	to.Address, to.Metrics = address, reg.Temporal()
+	logPayloadEncryption(cfg, logger)
 	dialCtx, cancel := context.WithTimeout(ctx, 60*time.Second)
-	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
-		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLSOn(), Logger: logger,
-		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA, ServerName: cfg.TemporalServerName,
-		Metrics: reg.Temporal(),
-	})
+	tc, err := temporal.Dial(dialCtx, to)
 	cancel()
 	if err != nil {
 		return err
@@ -324,6 +327,50 @@ func purgeLoop(ctx context.Context, db *postgres.DB, retention time.Duration, lo
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// temporalClient are the options of every client of the service's
+// Temporal: the cluster's address and credentials (TEMPORAL_*), or the
+// embedded server's, with its generated client certificate; and the
+// payload codec when PARCOURS_PAYLOAD_KEYS is set.
+func temporalClient(cfg config.Config, logger *slog.Logger) (temporal.ClientOptions, error) {
+	o := temporal.ClientOptions{Address: cfg.TemporalAddress, Namespace: cfg.TemporalNamespace, Logger: logger,
+		APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLSOn(),
+		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA, ServerName: cfg.TemporalServerName}
+	if cfg.Embedded() {
+		o.Address = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
+		creds := temporal.EmbeddedCredentials(embeddedTemporalDir(cfg))
+		if _, err := os.Stat(creds.ClientCert()); err != nil {
+			return o, fmt.Errorf("certificat client du serveur Temporal embarqué absent (%s) : démarrez d'abord le service (parcours serve), qui le crée", creds.ClientCert())
+		}
+		o = creds.Client(o)
+	}
+	if cfg.PayloadEncrypted() {
+		codec, err := payloadcodec.New(cfg.PayloadKeys)
+		if err != nil {
+			return o, &config.Error{Var: "PARCOURS_PAYLOAD_KEYS", Msg: err.Error()}
+		}
+		o.Codec = codec
+	}
+	return o, nil
+}
+
+// embeddedTemporalDir is the embedded server's data directory.
+func embeddedTemporalDir(cfg config.Config) string { return filepath.Join(cfg.DataDir, "temporal") }
+
+// logPayloadEncryption says whether what Temporal stores is encrypted
+// (never the keys, their ids only).
+func logPayloadEncryption(cfg config.Config, logger *slog.Logger) {
+	switch {
+	case cfg.PayloadEncrypted():
+		ids := make([]string, len(cfg.PayloadKeys))
+		for i, k := range cfg.PayloadKeys {
+			ids[i] = k.ID
+		}
+		logger.Info("Temporal payloads encrypted", "encrypting_key", ids[0], "keys", ids)
+	case !cfg.Embedded():
+		logger.Warn("Temporal payloads NOT encrypted (PARCOURS_PAYLOAD_ENCRYPTION=off): the external Temporal cluster stores them in clear")
 	}
 }
 

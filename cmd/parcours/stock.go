@@ -52,18 +52,15 @@ func (m *Main) stock(ctx context.Context, args []string) error {
 // liveService is a service on the database and the running Temporal
 // server, for the commands that change parcours (import, stock).
 func liveService(ctx context.Context, cfg config.Config, db *postgres.DB, logger *slog.Logger) (*app.Service, func(), error) {
-	address := cfg.TemporalAddress
-	if cfg.Embedded() {
-		address = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
+	o, err := temporalClient(cfg, logger)
+	if err != nil {
+		return nil, nil, err
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 15*time.Second)
-	tc, err := temporal.Dial(dialCtx, temporal.ClientOptions{
-		Address: address, Namespace: cfg.TemporalNamespace, APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLSOn(), Logger: logger,
-		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA, ServerName: cfg.TemporalServerName,
-	})
+	tc, err := temporal.Dial(dialCtx, o)
 	cancel()
 	if err != nil {
-		return nil, nil, fmt.Errorf("le serveur Temporal (%s) ne répond pas : démarrez d'abord le service (make run) : %w", address, err)
+		return nil, nil, fmt.Errorf("le serveur Temporal (%s) ne répond pas : démarrez d'abord le service (make run) : %w", o.Address, err)
 	}
 	policy, _ := domain.LookupPolicy(cfg.Policy)
 	return &app.Service{DB: db, Temporal: tc, Policy: policy, Settings: cfg.Settings(), Logger: logger}, tc.Close, nil

@@ -69,7 +69,7 @@ func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig
 		return nil, err
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	r.tc, err = temporal.Dial(dialCtx, temporal.ClientOptions{Address: r.srv.Address(), Namespace: "default", Logger: o.Logger})
+	r.tc, err = temporal.Dial(dialCtx, r.srv.Client(temporal.ClientOptions{Address: r.srv.Address(), Namespace: "default", Logger: o.Logger}))
 	cancel()
 	if err != nil {
 		r.srv.Stop()

@@ -12,28 +12,35 @@ import (
 	"strings"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/payloadcodec"
 )
 
 // Config is the whole configuration. Every field has a documented default
 // (docs/configuration.md).
 type Config struct {
-	Addr               string                    // PARCOURS_ADDR
-	DataDir            string                    // PARCOURS_DATA_DIR
-	DatabaseURL        string                    // DATABASE_URL; empty: start the local cluster
-	MigrateURL         string                    // PARCOURS_MIGRATE_DATABASE_URL: the owner's, for migrations; empty: DATABASE_URL
-	PGPort             int                       // PARCOURS_PG_PORT: the local cluster's port
-	TemporalAddress    string                    // TEMPORAL_ADDRESS; empty: embedded server
-	TemporalNamespace  string                    // TEMPORAL_NAMESPACE
-	TemporalPort       int                       // PARCOURS_TEMPORAL_PORT: the embedded frontend
-	TemporalStore      string                    // PARCOURS_TEMPORAL_STORE: the embedded server's store, sqlite or postgres
-	TemporalDatabase   string                    // PARCOURS_TEMPORAL_DATABASE: its database on PostgreSQL (and <name>_visibility)
-	TemporalShards     int                       // PARCOURS_TEMPORAL_SHARDS: history shards of a new store; 0: the store's, or 1
-	TemporalAPIKey     string                    // TEMPORAL_API_KEY (Temporal Cloud)
-	TemporalTLS        bool                      // TEMPORAL_TLS
-	TemporalTLSCert    string                    // TEMPORAL_TLS_CERT: client certificate file (mTLS), with TEMPORAL_TLS_KEY
-	TemporalTLSKey     string                    // TEMPORAL_TLS_KEY
-	TemporalTLSCA      string                    // TEMPORAL_TLS_CA: CA file to verify the server (default: the system's)
-	TemporalServerName string                    // TEMPORAL_TLS_SERVER_NAME: name to verify (default: the address's host)
+	Addr               string // PARCOURS_ADDR
+	DataDir            string // PARCOURS_DATA_DIR
+	DatabaseURL        string // DATABASE_URL; empty: start the local cluster
+	MigrateURL         string // PARCOURS_MIGRATE_DATABASE_URL: the owner's, for migrations; empty: DATABASE_URL
+	PGPort             int    // PARCOURS_PG_PORT: the local cluster's port
+	TemporalAddress    string // TEMPORAL_ADDRESS; empty: embedded server
+	TemporalNamespace  string // TEMPORAL_NAMESPACE
+	TemporalPort       int    // PARCOURS_TEMPORAL_PORT: the embedded frontend
+	TemporalStore      string // PARCOURS_TEMPORAL_STORE: the embedded server's store, sqlite or postgres
+	TemporalDatabase   string // PARCOURS_TEMPORAL_DATABASE: its database on PostgreSQL (and <name>_visibility)
+	TemporalShards     int    // PARCOURS_TEMPORAL_SHARDS: history shards of a new store; 0: the store's, or 1
+	TemporalAPIKey     string // TEMPORAL_API_KEY (Temporal Cloud)
+	TemporalTLS        bool   // TEMPORAL_TLS
+	TemporalTLSCert    string // TEMPORAL_TLS_CERT: client certificate file (mTLS), with TEMPORAL_TLS_KEY
+	TemporalTLSKey     string // TEMPORAL_TLS_KEY
+	TemporalTLSCA      string // TEMPORAL_TLS_CA: CA file to verify the server (default: the system's)
+	TemporalServerName string // TEMPORAL_TLS_SERVER_NAME: name to verify (default: the address's host)
+	// PayloadKeys encrypt what the service hands Temporal
+	// (PARCOURS_PAYLOAD_KEYS, "id:base64,…": the first encrypts, all
+	// decrypt); required with TEMPORAL_ADDRESS unless PayloadEncryption is
+	// "off", optional with the embedded server.
+	PayloadKeys        []payloadcodec.Key
+	PayloadEncryption  string                    // PARCOURS_PAYLOAD_ENCRYPTION: "" (required with TEMPORAL_ADDRESS), "on" (required) or "off"
 	MetricsAddr        string                    // PARCOURS_METRICS_ADDR: separate listener for /metrics, /healthz, /readyz
 	CookieSecure       bool                      // PARCOURS_COOKIE_SECURE: web cookies only over HTTPS
 	AuditRetentionDays int                       // PARCOURS_AUDIT_RETENTION_DAYS
@@ -142,8 +149,14 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		SMTPUser:           getenv("SMTP_USER"),
 		SMTPPassword:       getenv("SMTP_PASSWORD"),
 		SMTPFrom:           getenv("SMTP_FROM"),
+		PayloadEncryption:  getenv("PARCOURS_PAYLOAD_ENCRYPTION"),
 	}
 	var err error
+	if v := getenv("PARCOURS_PAYLOAD_KEYS"); v != "" {
+		if c.PayloadKeys, err = payloadcodec.ParseKeys(v); err != nil {
+			return c, &Error{"PARCOURS_PAYLOAD_KEYS", err.Error()}
+		}
+	}
 	if c.PGPort, err = intVar(getenv, "PARCOURS_PG_PORT"); err != nil {
 		return c, err
 	}
@@ -373,6 +386,9 @@ func (c Config) Validate() error {
 	if err := c.validateTemporalStore(); err != nil {
 		return err
 	}
+	if err := c.validatePayloadEncryption(); err != nil {
+		return err
+	}
 	if c.AuditRetentionDays < 183 || c.AuditRetentionDays > 3650 {
 		return &Error{"PARCOURS_AUDIT_RETENTION_DAYS", fmt.Sprintf("%d : le journal d'audit se garde de 183 jours (6 mois, minimum de la CNIL) à 3650 jours", c.AuditRetentionDays)}
 	}
@@ -423,6 +439,33 @@ func (c Config) validateTemporalStore() error {
 	}
 	return nil
 }
+
+// Values of PARCOURS_PAYLOAD_ENCRYPTION.
+const (
+	EncryptionOn  = "on"
+	EncryptionOff = "off"
+)
+
+// validatePayloadEncryption refuses to hand an external Temporal cluster
+// personal data in clear without the operator saying so.
+func (c Config) validatePayloadEncryption() error {
+	switch {
+	case c.PayloadEncryption != "" && c.PayloadEncryption != EncryptionOn && c.PayloadEncryption != EncryptionOff:
+		return &Error{"PARCOURS_PAYLOAD_ENCRYPTION", fmt.Sprintf("%q : attendu on (chiffrement obligatoire) ou off (aucun chiffrement, déconseillé)", c.PayloadEncryption)}
+	case c.PayloadEncryption == EncryptionOff && len(c.PayloadKeys) > 0:
+		return &Error{"PARCOURS_PAYLOAD_ENCRYPTION", "off, mais PARCOURS_PAYLOAD_KEYS est renseignée : retirez l'une ou l'autre"}
+	case c.PayloadEncryption == EncryptionOn && len(c.PayloadKeys) == 0:
+		return &Error{"PARCOURS_PAYLOAD_KEYS", "obligatoire avec PARCOURS_PAYLOAD_ENCRYPTION=on : identifiant:clé en base64 (créez une clé avec : openssl rand -base64 32)"}
+	case !c.Embedded() && c.PayloadEncryption == "" && len(c.PayloadKeys) == 0:
+		return &Error{"PARCOURS_PAYLOAD_KEYS", "obligatoire avec TEMPORAL_ADDRESS : sans clé, les historiques du serveur Temporal externe contiendraient les données en clair. " +
+			"Indiquez identifiant:clé en base64 (créez une clé avec : openssl rand -base64 32), ou PARCOURS_PAYLOAD_ENCRYPTION=off pour s'en passer sciemment"}
+	}
+	return nil
+}
+
+// PayloadEncrypted reports whether the payloads handed Temporal are
+// encrypted.
+func (c Config) PayloadEncrypted() bool { return len(c.PayloadKeys) > 0 }
 
 // Settings are the parcours delays this configuration sets.
 func (c Config) Settings() domain.Settings {

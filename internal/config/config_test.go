@@ -117,7 +117,7 @@ func TestInvalidValuesNameTheirVariable(t *testing.T) {
 		require.Error(t, err, name)
 		require.Contains(t, err.Error(), name)
 	}
-	c, err := FromEnv(env(map[string]string{"PARCOURS_POLICY": "loi", "TEMPORAL_ADDRESS": "temporal:7233",
+	c, err := FromEnv(env(map[string]string{"PARCOURS_POLICY": "loi", "TEMPORAL_ADDRESS": "temporal:7233", "PARCOURS_PAYLOAD_ENCRYPTION": "off",
 		"PARCOURS_RELANCE_DAYS": "1, 10, 20", "PARCOURS_PAYBACK_CAP_MONTHS": "2"}))
 	require.NoError(t, err)
 	require.False(t, c.Embedded())
@@ -147,12 +147,53 @@ func TestOverseas(t *testing.T) {
 func TestTemporalClusterSettings(t *testing.T) {
 	c, err := FromEnv(env(map[string]string{"TEMPORAL_ADDRESS": "ns.acct.tmprl.cloud:7233", "TEMPORAL_NAMESPACE": "ns.acct",
 		"TEMPORAL_TLS_CERT": "/etc/parcours/client.pem", "TEMPORAL_TLS_KEY": "/etc/parcours/client.key",
-		"TEMPORAL_TLS_CA": "/etc/parcours/ca.pem", "TEMPORAL_TLS_SERVER_NAME": "temporal.internal", "PARCOURS_METRICS_ADDR": "0.0.0.0:9090"}))
+		"TEMPORAL_TLS_CA": "/etc/parcours/ca.pem", "TEMPORAL_TLS_SERVER_NAME": "temporal.internal", "PARCOURS_METRICS_ADDR": "0.0.0.0:9090",
+		"PARCOURS_PAYLOAD_KEYS": testKey}))
 	require.NoError(t, err)
 	require.True(t, c.TemporalTLSOn())
 	require.Equal(t, []string{"ns.acct", "/etc/parcours/client.pem", "/etc/parcours/client.key", "/etc/parcours/ca.pem", "temporal.internal", "0.0.0.0:9090"},
 		[]string{c.TemporalNamespace, c.TemporalTLSCert, c.TemporalTLSKey, c.TemporalTLSCA, c.TemporalServerName, c.MetricsAddr})
-	c, err = FromEnv(env(map[string]string{"TEMPORAL_ADDRESS": "t:7233", "TEMPORAL_API_KEY": "k"}))
+	c, err = FromEnv(env(map[string]string{"TEMPORAL_ADDRESS": "t:7233", "TEMPORAL_API_KEY": "k", "PARCOURS_PAYLOAD_KEYS": testKey}))
 	require.NoError(t, err)
 	require.True(t, c.TemporalTLSOn())
+}
+
+// testKey is a valid PARCOURS_PAYLOAD_KEYS (32 zero bytes).
+const testKey = "k1:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="
+
+// TestPayloadEncryption: against an external Temporal, a key is required
+// unless encryption is turned off explicitly; with the embedded server it
+// is optional.
+func TestPayloadEncryption(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.False(t, c.PayloadEncrypted(), "embedded: optional")
+	c, err = FromEnv(env(map[string]string{"PARCOURS_PAYLOAD_KEYS": testKey}))
+	require.NoError(t, err)
+	require.True(t, c.PayloadEncrypted(), "embedded: used when given")
+
+	_, err = FromEnv(env(map[string]string{"TEMPORAL_ADDRESS": "temporal:7233"}))
+	require.ErrorContains(t, err, "PARCOURS_PAYLOAD_KEYS: obligatoire avec TEMPORAL_ADDRESS")
+	require.ErrorContains(t, err, "PARCOURS_PAYLOAD_ENCRYPTION=off")
+	c, err = FromEnv(env(map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "PARCOURS_PAYLOAD_KEYS": "neuve:" + testKey[3:] + "," + testKey}))
+	require.NoError(t, err)
+	require.True(t, c.PayloadEncrypted())
+	require.Equal(t, []string{"neuve", "k1"}, []string{c.PayloadKeys[0].ID, c.PayloadKeys[1].ID}, "the first encrypts")
+	c, err = FromEnv(env(map[string]string{"TEMPORAL_ADDRESS": "temporal:7233", "PARCOURS_PAYLOAD_ENCRYPTION": "off"}))
+	require.NoError(t, err)
+	require.False(t, c.PayloadEncrypted(), "turned off on purpose")
+
+	for name, m := range map[string]map[string]string{
+		"PARCOURS_PAYLOAD_KEYS":       {"PARCOURS_PAYLOAD_KEYS": "k1:trop-courte"},
+		"PARCOURS_PAYLOAD_ENCRYPTION": {"PARCOURS_PAYLOAD_ENCRYPTION": "oui"},
+		"off with keys":               {"PARCOURS_PAYLOAD_ENCRYPTION": "off", "PARCOURS_PAYLOAD_KEYS": testKey},
+		"on without keys":             {"PARCOURS_PAYLOAD_ENCRYPTION": "on"},
+	} {
+		_, err := FromEnv(env(m))
+		var ce *Error
+		require.ErrorAs(t, err, &ce, name)
+		require.Contains(t, ce.Var, "PARCOURS_PAYLOAD_", name)
+		require.NotContains(t, err.Error(), "AAAAAAAA", "never the secret")
+	}
 }

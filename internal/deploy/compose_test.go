@@ -36,7 +36,7 @@ func TestComposeFileIsValid(t *testing.T) {
 		}
 		return services, nil
 	}
-	services, err := load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_SERVICE_PASSWORD": "service"})
+	services, err := load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_SERVICE_PASSWORD": "service", "PARCOURS_PAYLOAD_KEYS": "k1:key"})
 	require.NoError(t, err)
 	for _, name := range []string{"postgresql", "temporal-schema", "temporal", "temporal-namespace", "temporal-ui", "parcours", "worker"} {
 		require.Contains(t, services, name)
@@ -67,7 +67,7 @@ func TestComposeFileIsValid(t *testing.T) {
 	require.NotNil(t, parcours.Build, "parcours is built from the Dockerfile")
 	require.Equal(t, types.ServiceConditionCompletedSuccessfully, parcours.DependsOn["temporal-namespace"].Condition)
 	require.Equal(t, types.ShellCommand{"worker"}, worker.Command)
-	for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "DATABASE_URL", "PARCOURS_MIGRATE_DATABASE_URL", "PARCOURS_POLICY"} {
+	for _, v := range []string{"TEMPORAL_ADDRESS", "TEMPORAL_NAMESPACE", "DATABASE_URL", "PARCOURS_MIGRATE_DATABASE_URL", "PARCOURS_POLICY", "PARCOURS_PAYLOAD_KEYS"} {
 		require.NotNil(t, parcours.Environment[v], v)
 		require.Equal(t, *parcours.Environment[v], *worker.Environment[v], v)
 	}
@@ -85,7 +85,7 @@ func TestComposeFileIsValid(t *testing.T) {
 	require.NotNil(t, worker.HealthCheck)
 	require.NotNil(t, worker.Environment["PARCOURS_METRICS_ADDR"], "the worker's healthcheck asks its metrics listener")
 	require.Equal(t, 2, *worker.Deploy.Replicas)
-	services, err = load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_SERVICE_PASSWORD": "service", "PARCOURS_WORKERS": "5", "PARCOURS_POLICY": "loi"})
+	services, err = load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_SERVICE_PASSWORD": "service", "PARCOURS_PAYLOAD_KEYS": "k1:key", "PARCOURS_WORKERS": "5", "PARCOURS_POLICY": "loi"})
 	require.NoError(t, err)
 	require.Equal(t, 5, *services["worker"].Deploy.Replicas)
 	require.Equal(t, "loi", *services["worker"].Environment["PARCOURS_POLICY"])
@@ -95,6 +95,9 @@ func TestComposeFileIsValid(t *testing.T) {
 	require.ErrorContains(t, err, "POSTGRES_PASSWORD")
 	_, err = load(types.Mapping{"POSTGRES_PASSWORD": "secret"})
 	require.ErrorContains(t, err, "PARCOURS_SERVICE_PASSWORD")
+	// Nor without a key to encrypt what Temporal stores (issue 20).
+	_, err = load(types.Mapping{"POSTGRES_PASSWORD": "secret", "PARCOURS_SERVICE_PASSWORD": "service"})
+	require.ErrorContains(t, err, "PARCOURS_PAYLOAD_KEYS")
 
 	docker, err := os.ReadFile(filepath.Join(root, "Dockerfile"))
 	require.NoError(t, err)

@@ -11,6 +11,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -338,6 +339,20 @@ func TestEmbeddedDefaultsStartAndStopEverything(t *testing.T) {
 	require.Contains(t, s.stdout.String(), "PostgreSQL local (127.0.0.1:")
 	require.Contains(t, s.stdout.String(), "Temporal embarqué")
 	require.FileExists(t, filepath.Join(dataDir, "temporal", "temporal.db"))
+	// The embedded frontend requires the client certificate made in the
+	// data directory, readable by the service's user only (issue 20).
+	creds := s.credentials()
+	for _, f := range []string{creds.CA(), creds.ServerCert(), creds.ServerKey(), creds.ClientCert(), creds.ClientKey()} {
+		info, err := os.Stat(f)
+		require.NoError(t, err)
+		require.Equal(t, os.FileMode(0o600), info.Mode().Perm(), f)
+	}
+	short, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	_, err = temporal.Dial(short, temporal.ClientOptions{Address: "127.0.0.1:" + envValue(s.env, "PARCOURS_TEMPORAL_PORT"), Namespace: "default",
+		Logger: slog.New(slog.DiscardHandler), CAFile: creds.CA(), ServerName: temporal.CredentialsServerName})
+	cancel()
+	require.Error(t, err, "no client certificate: refused")
+	require.NotNil(t, workflowsBy(t, temporalClient(t, s)), "with it: served")
 	admin := s.token("--name", "admin", "--role", "admin")
 	today := domain.DateOf(time.Now())
 	status, p := s.call(admin, "POST", "/api/v1/parcours", intake("LOCAL-1", today.AddDays(-1)))

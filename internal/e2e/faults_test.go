@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -27,6 +28,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // soak is true under PARCOURS_SOAK=1 (make soak): the fault tests run their
@@ -93,13 +95,22 @@ func count(t *testing.T, conn *pgx.Conn, query string, args ...any) int {
 	return n
 }
 
-// temporalClient joins serve's embedded Temporal server.
+// temporalClient joins serve's embedded Temporal server, with the client
+// certificate it made in its data directory.
 func temporalClient(t *testing.T, s *service) client.Client {
 	t.Helper()
-	tc, err := client.Dial(client.Options{HostPort: "127.0.0.1:" + envValue(s.env, "PARCOURS_TEMPORAL_PORT"), Namespace: "default"})
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	tc, err := temporal.Dial(ctx, s.credentials().Client(temporal.ClientOptions{
+		Address: "127.0.0.1:" + envValue(s.env, "PARCOURS_TEMPORAL_PORT"), Namespace: "default", Logger: slog.New(slog.DiscardHandler)}))
 	require.NoError(t, err)
 	t.Cleanup(tc.Close)
 	return tc
+}
+
+// credentials are the files of serve's embedded Temporal frontend.
+func (s *service) credentials() temporal.Credentials {
+	return temporal.EmbeddedCredentials(filepath.Join(envValue(s.env, "PARCOURS_DATA_DIR"), "temporal"))
 }
 
 // workflowsBy counts serve's workflows in each execution status, from

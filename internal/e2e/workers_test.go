@@ -4,6 +4,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/base64"
 	"fmt"
 	"io"
 	"net/http"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // envValue is the last value of key in env (the last one wins).
@@ -46,8 +48,12 @@ func startWorker(t *testing.T, s *service) *worker {
 	port := freePort(t)
 	w := &worker{logs: &bytes.Buffer{}, ops: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
 	w.cmd = exec.Command(s.bin, "worker")
+	creds := s.credentials()
 	w.cmd.Env = append(append([]string{}, s.env...),
 		"TEMPORAL_ADDRESS=127.0.0.1:"+envValue(s.env, "PARCOURS_TEMPORAL_PORT"),
+		// serve's embedded frontend requires its client certificate.
+		"TEMPORAL_TLS_CERT="+creds.ClientCert(), "TEMPORAL_TLS_KEY="+creds.ClientKey(),
+		"TEMPORAL_TLS_CA="+creds.CA(), "TEMPORAL_TLS_SERVER_NAME="+temporal.CredentialsServerName,
 		fmt.Sprintf("PARCOURS_METRICS_ADDR=127.0.0.1:%d", port),
 		"PARCOURS_DATA_DIR="+t.TempDir())
 	w.cmd.Stdout, w.cmd.Stderr = io.Discard, &lockedWriter{w: w.logs}
@@ -114,13 +120,21 @@ func (w *worker) interrupt(t *testing.T) {
 // once with one task, and both workers took part.
 func TestRealBinaryServeAndTwoWorkers(t *testing.T) {
 	t.Parallel()
-	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": t.TempDir()})
+	// serve and its workers encrypt what they hand Temporal, with one key.
+	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": t.TempDir(),
+		"PARCOURS_PAYLOAD_KEYS": "e2e:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{7}, 32))})
 	s.start()
 	defer s.interrupt()
 	// A worker needs a cluster to join.
 	out, err := exec.Command(s.bin, "worker").CombinedOutput()
 	require.Error(t, err)
 	require.Contains(t, string(out), "TEMPORAL_ADDRESS")
+	// and, that cluster being external, a key to encrypt with (or encryption off on purpose).
+	noKey := exec.Command(s.bin, "worker")
+	noKey.Env = append(os.Environ(), "TEMPORAL_ADDRESS=127.0.0.1:"+envValue(s.env, "PARCOURS_TEMPORAL_PORT"), "PARCOURS_PAYLOAD_KEYS=")
+	out, err = noKey.CombinedOutput()
+	require.Error(t, err)
+	require.Contains(t, string(out), "PARCOURS_PAYLOAD_KEYS")
 
 	workers := []*worker{startWorker(t, s), startWorker(t, s)}
 	admin := s.token("--name", "Service RSA", "--role", "department")

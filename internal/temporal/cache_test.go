@@ -43,7 +43,7 @@ func TestWorkflowCacheIsBounded(t *testing.T) {
 	reg := metrics.New(nil, logger)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := Dial(ctx, ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger, Metrics: reg.Temporal()})
+	c, err := Dial(ctx, srv.Client(ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger, Metrics: reg.Temporal()}))
 	require.NoError(t, err)
 	defer c.Close()
 	w := worker.New(c, "cache", worker.Options{})

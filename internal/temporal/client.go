@@ -10,7 +10,9 @@ import (
 	"time"
 
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/converter"
 	sdklog "go.temporal.io/sdk/log"
+	sdktemporal "go.temporal.io/sdk/temporal"
 )
 
 // ClientOptions say how to reach a Temporal frontend.
@@ -26,6 +28,10 @@ type ClientOptions struct {
 	Logger                                *slog.Logger
 	// Metrics receives the SDK's metrics; nil: none.
 	Metrics client.MetricsHandler
+	// Codec, when set, encodes every payload the client and its workers
+	// send (inputs, results, update arguments, memos, failure details) and
+	// the failures' messages and stack traces; nil: payloads in clear.
+	Codec converter.PayloadCodec
 }
 
 // Dial connects a client, retrying while the frontend starts (the embedded
@@ -38,6 +44,11 @@ func Dial(ctx context.Context, o ClientOptions) (client.Client, error) {
 	}
 	if o.Metrics != nil {
 		opts.MetricsHandler = o.Metrics
+	}
+	if o.Codec != nil {
+		opts.DataConverter = converter.NewCodecDataConverter(converter.GetDefaultDataConverter(), o.Codec)
+		opts.FailureConverter = sdktemporal.NewDefaultFailureConverter(sdktemporal.DefaultFailureConverterOptions{
+			DataConverter: opts.DataConverter, EncodeCommonAttributes: true})
 	}
 	if o.TLS || o.APIKey != "" || o.CertFile != "" || o.CAFile != "" || o.ServerName != "" {
 		tc, err := o.tlsConfig()

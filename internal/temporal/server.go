@@ -48,10 +48,12 @@ type ServerOptions struct {
 	// Dynamic overrides the server's dynamic configuration, key by key
 	// ("limit.historyCount.suggestContinueAsNew": 300 in tests).
 	Dynamic map[string]any
-	// TLS, when set, makes the frontend require mutual TLS: clients (the
+	// TLS are the files of the frontend's mutual TLS: clients (the
 	// service's own and other machines' parcours workers) present a
 	// certificate signed by ClientCAFile. The server's system worker uses
-	// the server's own certificate as its client certificate.
+	// the server's own certificate as its client certificate. Nil: files
+	// made in DataDir/tls at the first start (Credentials); the frontend
+	// always requires a client certificate.
 	TLS *ServerTLS
 }
 
@@ -68,6 +70,22 @@ type Server struct {
 	address string
 	shards  int
 	release func()
+	creds   *Credentials // the generated files; nil with ServerOptions.TLS
+	tls     ServerTLS
+	// internal are the addresses of the history, matching and worker
+	// services (for tests).
+	internal map[string]string
+}
+
+// Client fills o to join this server: its generated client certificate
+// and CA, or, with ServerOptions.TLS, its CA and name only (o brings its
+// own certificate).
+func (s *Server) Client(o ClientOptions) ClientOptions {
+	if s.creds != nil {
+		return s.creds.Client(o)
+	}
+	o.CAFile, o.ServerName = s.tls.ClientCAFile, s.tls.ServerName
+	return o
 }
 
 // Shards is the number of history shards the server runs with.
@@ -113,6 +131,22 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	if err := portFree(o.IP, o.Port); err != nil {
 		return nil, fmt.Errorf("PARCOURS_TEMPORAL_PORT: %w", err)
 	}
+	var creds *Credentials
+	if o.TLS == nil {
+		c := EmbeddedCredentials(o.DataDir)
+		if err := c.ensure(o.IP, o.Logger); err != nil {
+			return nil, err
+		}
+		creds, o.TLS = &c, &ServerTLS{CertFile: c.ServerCert(), KeyFile: c.ServerKey(), ClientCAFile: c.CA()}
+	}
+	serverTLS := *o.TLS // the caller's stays as it was
+	if serverTLS.ServerName == "" {
+		serverTLS.ServerName = CredentialsServerName
+	}
+	o.TLS = &serverTLS
+	if ip := net.ParseIP(o.IP); ip == nil || !ip.IsLoopback() {
+		o.Logger.Warn("embedded Temporal: the frontend listens beyond this machine (mutual TLS required)", "ip", o.IP)
+	}
 	logger := &slogLogger{log: o.Logger.With("component", "temporal-server"), level: o.LogLevel}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
@@ -150,7 +184,7 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 		return nil, err
 	}
 	ports := map[string]int{"frontend": o.Port}
-	for _, svc := range []string{"history", "matching", "worker", "frontend-http"} {
+	for _, svc := range []string{"history", "matching", "worker"} {
 		if ports[svc], err = freePort(o.IP); err != nil {
 			return nil, err
 		}
@@ -176,7 +210,6 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 			Enabled:                true,
 			InitialFailoverVersion: 1,
 			RPCAddress:             addr(o.Port),
-			HTTPAddress:            addr(ports["frontend-http"]),
 			ClusterID:              clusterID,
 		}},
 	}
@@ -184,10 +217,9 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	conf.Services = map[string]config.Service{}
 	for _, svc := range []string{"frontend", "history", "matching", "worker"} {
 		var s config.Service
+		// No HTTP API (HTTPPort 0): parcours speaks gRPC only, and
+		// it would be one more door to the histories.
 		s.RPC.GRPCPort, s.RPC.BindOnIP = ports[svc], o.IP
-		if svc == "frontend" {
-			s.RPC.HTTPPort = ports["frontend-http"]
-		}
 		conf.Services[svc] = s
 	}
 	conf.Archival.History.State = "disabled"
@@ -195,18 +227,17 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	conf.NamespaceDefaults.Archival.History.State = "disabled"
 	conf.NamespaceDefaults.Archival.Visibility.State = "disabled"
 	conf.PublicClient.HostPort = addr(o.Port)
-	if t := o.TLS; t != nil {
-		name := t.ServerName
-		if name == "" {
-			name = "localhost"
-		}
-		client := config.ClientTLS{RootCAFiles: []string{t.ClientCAFile}, ServerName: name}
-		conf.Global.TLS.Frontend = config.GroupTLS{
-			Server: config.ServerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFiles: []string{t.ClientCAFile}, RequireClientAuth: true},
-			Client: client,
-		}
-		conf.Global.TLS.SystemWorker = config.WorkerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, Client: client}
+	// Mutual TLS on the frontend, and between the server's own services:
+	// their ports (history, matching, worker) listen on the same address,
+	// and the history service answers for histories as the frontend does.
+	t := o.TLS
+	client := config.ClientTLS{RootCAFiles: []string{t.ClientCAFile}, ServerName: t.ServerName}
+	group := config.GroupTLS{
+		Server: config.ServerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, ClientCAFiles: []string{t.ClientCAFile}, RequireClientAuth: true},
+		Client: client,
 	}
+	conf.Global.TLS.Frontend, conf.Global.TLS.Internode = group, group
+	conf.Global.TLS.SystemWorker = config.WorkerTLS{CertFile: t.CertFile, KeyFile: t.KeyFile, Client: client}
 
 	dyn := dynamicconfig.StaticClient{
 		dynamicconfig.HistoryCacheHostLevelMaxSize.Key():                 8096,
@@ -235,7 +266,11 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	if err := srv.Start(); err != nil {
 		return nil, fmt.Errorf("start embedded Temporal server: %w", err)
 	}
-	return &Server{srv: srv, address: addr(o.Port), shards: int(shards), release: st.release}, nil
+	internal := map[string]string{}
+	for _, svc := range []string{"history", "matching", "worker"} {
+		internal[svc] = addr(ports[svc])
+	}
+	return &Server{srv: srv, address: addr(o.Port), shards: int(shards), release: st.release, creds: creds, tls: *o.TLS, internal: internal}, nil
 }
 
 // taskQueuePartitions is the number of partitions of every task queue,

@@ -63,7 +63,7 @@ func startWith(t *testing.T, o ServerOptions) (*Server, client.Client, worker.Wo
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger})
+	c, err := Dial(ctx, srv.Client(ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger}))
 	require.NoError(t, err)
 	w := worker.New(c, "timers", worker.Options{})
 	w.RegisterWorkflow(sleeper)

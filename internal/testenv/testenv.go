@@ -71,7 +71,7 @@ func Start(dynamic map[string]any) (*Env, error) {
 	e.stops = append(e.stops, srv.Stop)
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
-	if e.Temporal, err = temporal.Dial(dialCtx, temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: e.Logger, Metrics: e.Metrics.Temporal()}); err != nil {
+	if e.Temporal, err = temporal.Dial(dialCtx, srv.Client(temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: e.Logger, Metrics: e.Metrics.Temporal()})); err != nil {
 		return nil, err
 	}
 	e.stops = append(e.stops, e.Temporal.Close)
