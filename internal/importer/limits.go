@@ -1,0 +1,381 @@
+package importer
+
+import (
+	"bytes"
+	"encoding/xml"
+	"fmt"
+	"io"
+)
+
+// Per-field limits (issue 20, item 6: a 200-MB XML text node raised the
+// memory by 860 MiB, a CSV field was held whole). The readers enforce them
+// on the bytes as they stream, before any parser holds a field: a field
+// over its limit is cut there and its household or row is rejected, the
+// rest of the file read as usual; markup over its limit (a tag, a comment,
+// a CSV record of too many columns) stops the reading with an error that
+// says where.
+const (
+	// MaxTextBytes bounds an XML text node (flux, workbook cell). The
+	// longest field of a flux holds 200 characters (LIBANO, cnaf-flux.md
+	// §2.2); a workbook cell is a list's cell.
+	MaxTextBytes = 4 << 10
+	// MaxMarkupBytes bounds an XML tag, processing instruction, directive
+	// or CDATA section.
+	MaxMarkupBytes = 4 << 10
+	// MaxCommentBytes bounds an XML comment.
+	MaxCommentBytes = 64 << 10
+	// MaxCSVFieldBytes bounds a CSV field (a list's cell: a name, an
+	// identifier, a date, a reprise's note).
+	MaxCSVFieldBytes = 4 << 10
+	// MaxCSVFields bounds the fields of a CSV record (a list has tens).
+	MaxCSVFields = 1000
+)
+
+// limitError stops a reading: markup over its limit.
+type limitError struct{ msg string }
+
+func (e *limitError) Error() string { return e.msg }
+
+// overflow is a field cut at its limit while streaming: its line, and what
+// it was (an element's name, a column's number).
+type overflow struct {
+	line int
+	what string
+}
+
+// filter streams r through feed, which appends to out what the parser is
+// to read of in (each byte, nothing, or bytes held back before).
+type filter struct {
+	r       io.Reader
+	feed    func(out, in []byte) ([]byte, error)
+	buf     []byte
+	pending []byte
+	err     error
+}
+
+func (f *filter) Read(p []byte) (int, error) {
+	for len(f.pending) == 0 {
+		if f.err != nil {
+			return 0, f.err
+		}
+		if f.buf == nil {
+			f.buf = make([]byte, 32<<10)
+		}
+		n, err := f.r.Read(f.buf)
+		f.pending, f.err = f.feed(f.pending[:0], f.buf[:n])
+		if f.err == nil {
+			f.err = err
+		}
+	}
+	n := copy(p, f.pending)
+	f.pending = f.pending[n:]
+	return n, nil
+}
+
+// xmlLimiter cuts XML text nodes at MaxTextBytes (noting each in
+// overflows) and refuses markup over its limit. It follows the markup as
+// encoding/xml does (quoted attribute values, comments, CDATA, processing
+// instructions, directives with their nesting), so that what it counts is
+// never less than what the decoder holds. Past a text node's limit, its
+// bytes are dropped but its line breaks (the lines of what follows stay
+// right), and the cut never splits a UTF-8 character or an entity.
+type xmlLimiter struct {
+	state     int
+	line      int
+	run       int    // bytes of the current node
+	name      []byte // the element being named, or the last start tag's
+	closed    bool   // the last tag ended an element (or closed itself)
+	quote     byte
+	prev      [2]byte
+	depth     int // a directive's nesting
+	dirMatch  int // "!--" matched after a '<' in a directive
+	entity    int // bytes since a '&' not yet ended by ';' (0: none)
+	dropping  bool
+	kept      int // line breaks kept since the cut
+	overflows []overflow
+}
+
+const (
+	xText       = iota
+	xOpen       // after '<'
+	xBang       // after "<!"
+	xBangDash   // after "<!-"
+	xCDATAOpen  // matching "<![CDATA["
+	xTag        // in a start or end tag
+	xTagName    // naming it
+	xComment    // in "<!-- ... -->"
+	xCDATA      // in "<![CDATA[ ... ]]>"
+	xPI         // in "<? ... ?>"
+	xDirective  // in "<!DOCTYPE ...>"
+	xDirLt      // after '<' in a directive
+	xDirComment // in a comment in a directive
+)
+
+func newXMLLimiter(r io.Reader) (*xmlLimiter, io.Reader) {
+	l := &xmlLimiter{line: 1}
+	return l, &filter{r: r, feed: l.feed}
+}
+
+func (l *xmlLimiter) where() string {
+	if len(l.name) == 0 {
+		return "le texte"
+	}
+	if l.closed {
+		return fmt.Sprintf("le texte après </%s>", l.name)
+	}
+	return fmt.Sprintf("le contenu de <%s>", l.name)
+}
+
+func (l *xmlLimiter) markup(what string, limit int) error {
+	return &limitError{fmt.Sprintf("ligne %d : %s dépasse %d octets : le fichier n'est pas un flux lisible", l.line, what, limit)}
+}
+
+func (l *xmlLimiter) feed(out, in []byte) ([]byte, error) {
+	for i := 0; i < len(in); {
+		if l.state == xText {
+			// The bulk of a file: a text's bytes up to its next '<', read
+			// in one go (up to its limit, or dropped past it).
+			seg := in[i:]
+			if k := bytes.IndexByte(seg, '<'); k >= 0 {
+				seg = seg[:k]
+			}
+			if !l.dropping {
+				seg = seg[:min(len(seg), max(0, MaxTextBytes-l.run))]
+			}
+			if len(seg) > 0 {
+				lines := bytes.Count(seg, []byte{'\n'})
+				l.line += lines
+				l.run += len(seg)
+				i += len(seg)
+				if l.dropping {
+					if l.kept += lines; l.kept > MaxTextBytes {
+						return out, l.markup(l.where(), MaxTextBytes)
+					}
+					for ; lines > 0; lines-- {
+						out = append(out, '\n')
+					}
+					continue
+				}
+				amp, semi := bytes.LastIndexByte(seg, '&'), bytes.LastIndexByte(seg, ';')
+				switch {
+				case amp > semi:
+					l.entity = len(seg) - amp
+				case semi >= 0:
+					l.entity = 0
+				case l.entity > 0:
+					l.entity += len(seg)
+				}
+				out = append(out, seg...)
+				continue
+			}
+		}
+		var err error
+		if out, err = l.feedByte(out, in[i]); err != nil {
+			return out, err
+		}
+		i++
+	}
+	return out, nil
+}
+
+func (l *xmlLimiter) feedByte(out []byte, b byte) ([]byte, error) {
+	if b == '\n' {
+		l.line++
+	}
+	l.run++
+	switch l.state {
+	case xText:
+		if b == '<' {
+			l.state, l.run, l.dropping, l.entity = xOpen, 1, false, 0
+			return append(out, b), nil
+		}
+		return l.text(out, b)
+	case xOpen:
+		switch b {
+		case '!':
+			l.state = xBang
+		case '?':
+			l.state, l.prev = xPI, [2]byte{}
+		case '/':
+			l.state, l.name, l.closed = xTagName, l.name[:0], true
+		default:
+			l.state, l.name, l.closed = xTagName, append(l.name[:0], b), false
+		}
+	case xBang:
+		switch b {
+		case '-':
+			l.state = xBangDash
+		case '[':
+			l.state = xCDATAOpen
+		default:
+			l.state, l.depth, l.quote = xDirective, 0, 0
+			return l.directive(out, b)
+		}
+	case xBangDash:
+		l.state, l.prev = xComment, [2]byte{}
+		if b != '-' {
+			l.state, l.depth, l.quote = xDirective, 0, 0 // the decoder refuses it
+		}
+	case xCDATAOpen:
+		if l.run == len("<![CDATA[") {
+			l.state = xCDATA
+		}
+	case xTagName:
+		if b == ' ' || b == '\t' || b == '\n' || b == '\r' || b == '/' || b == '>' {
+			l.state = xTag
+			return l.tag(out, b)
+		}
+		if len(l.name) < 64 {
+			l.name = append(l.name, b)
+		}
+	case xTag:
+		return l.tag(out, b)
+	case xComment:
+		if l.run > MaxCommentBytes {
+			return out, l.markup("un commentaire", MaxCommentBytes)
+		}
+		if b == '>' && l.prev == [2]byte{'-', '-'} {
+			l.state, l.run = xText, 0
+		}
+		l.prev = [2]byte{l.prev[1], b}
+		return append(out, b), nil
+	case xCDATA:
+		if l.run > MaxMarkupBytes {
+			return out, l.markup("une section CDATA", MaxMarkupBytes)
+		}
+		if b == '>' && l.prev == [2]byte{']', ']'} {
+			l.state, l.run = xText, 0
+		}
+		l.prev = [2]byte{l.prev[1], b}
+		return append(out, b), nil
+	case xPI:
+		if b == '>' && l.prev[1] == '?' {
+			l.state, l.run = xText, 0
+		}
+		l.prev = [2]byte{l.prev[1], b}
+	case xDirective, xDirLt, xDirComment:
+		return l.directive(out, b)
+	}
+	if l.run > MaxMarkupBytes {
+		return out, l.markup("une balise", MaxMarkupBytes)
+	}
+	return append(out, b), nil
+}
+
+// text passes a text node's bytes up to its limit, then its line breaks.
+func (l *xmlLimiter) text(out []byte, b byte) ([]byte, error) {
+	inEntity := l.entity > 0 // this byte continues (or ends) an entity
+	switch {
+	case b == '&':
+		l.entity = 1
+	case b == ';':
+		l.entity = 0
+	case l.entity > 0:
+		l.entity++
+	}
+	if l.run <= MaxTextBytes {
+		return append(out, b), nil
+	}
+	if !l.dropping {
+		// Cut where the decoder still reads a whole text: not inside a
+		// UTF-8 character (at most 3 more bytes) nor an entity (at most 10).
+		if b&0xC0 == 0x80 && l.run <= MaxTextBytes+3 || inEntity && l.entity <= 10 {
+			return append(out, b), nil
+		}
+		l.dropping, l.kept = true, 0
+		l.overflows = append(l.overflows, overflow{line: l.line, what: l.where()})
+	}
+	if b != '\n' {
+		return out, nil
+	}
+	if l.kept++; l.kept > MaxTextBytes {
+		return out, l.markup(l.where(), MaxTextBytes)
+	}
+	return append(out, b), nil
+}
+
+func (l *xmlLimiter) tag(out []byte, b byte) ([]byte, error) {
+	if l.run > MaxMarkupBytes {
+		return out, l.markup(fmt.Sprintf("la balise <%s>", l.name), MaxMarkupBytes)
+	}
+	switch {
+	case l.quote != 0:
+		if b == l.quote {
+			l.quote = 0
+		}
+	case b == '"' || b == '\'':
+		l.quote = b
+	case b == '/':
+		l.closed = true // <X/>: what follows is the parent's
+	case b == '>':
+		l.state, l.run = xText, 0
+	}
+	return append(out, b), nil
+}
+
+// directive follows encoding/xml's reading of "<!...>": quotes, nesting,
+// and comments inside.
+func (l *xmlLimiter) directive(out []byte, b byte) ([]byte, error) {
+	if l.run > MaxMarkupBytes {
+		return out, l.markup("une déclaration <!…>", MaxMarkupBytes)
+	}
+	out = append(out, b)
+	switch l.state {
+	case xDirComment:
+		if b == '>' && l.prev == [2]byte{'-', '-'} {
+			l.state = xDirective
+		}
+		l.prev = [2]byte{l.prev[1], b}
+		return out, nil
+	case xDirLt:
+		if b == "!--"[l.dirMatch] {
+			if l.dirMatch++; l.dirMatch == 3 {
+				l.state, l.prev = xDirComment, [2]byte{}
+			}
+			return out, nil
+		}
+		l.state, l.depth = xDirective, l.depth+1
+	}
+	switch {
+	case l.quote != 0:
+		if b == l.quote {
+			l.quote = 0
+		}
+	case b == '"' || b == '\'':
+		l.quote = b
+	case b == '>' && l.depth == 0:
+		l.state, l.run = xText, 0
+	case b == '>':
+		l.depth--
+	case b == '<':
+		l.state, l.dirMatch = xDirLt, 0
+	}
+	return out, nil
+}
+
+// cut takes the text nodes cut up to where dec is, and returns the first
+// at or after line (those before were in elements not read).
+func (l *xmlLimiter) cut(dec *xml.Decoder, line int) *overflow {
+	end, _ := dec.InputPos()
+	var first *overflow
+	n := 0
+	for _, o := range l.overflows {
+		if o.line > end {
+			break
+		}
+		n++
+		if o.line >= line && first == nil {
+			first = &o
+		}
+	}
+	l.overflows = l.overflows[n:]
+	return first
+}
+
+// hardOverflow refuses a text node cut in the flux's header or trailer.
+func (l *xmlLimiter) hardOverflow(dec *xml.Decoder) error {
+	if o := l.cut(dec, 0); o != nil {
+		return &limitError{fmt.Sprintf("ligne %d : %s dépasse %d octets : l'en-tête ou la fin du flux est illisible", o.line, o.what, MaxTextBytes)}
+	}
+	return nil
+}

@@ -1,0 +1,178 @@
+package importer
+
+import (
+	"bytes"
+	"io"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// hugeField is the size of the field the tests stream (never a file on
+// disk, never whole in memory): a reader that holds it would show.
+const hugeField = 64 << 20
+
+// repeated is pattern repeated until n bytes.
+type repeated struct {
+	pattern []byte
+	n, off  int64
+}
+
+func (r *repeated) Read(p []byte) (int, error) {
+	if r.off >= r.n {
+		return 0, io.EOF
+	}
+	k := 0
+	for k < len(p) && r.off < r.n {
+		c := copy(p[k:min(len(p), k+int(r.n-r.off))], r.pattern[r.off%int64(len(r.pattern)):])
+		k += c
+		r.off += int64(c)
+	}
+	return k, nil
+}
+
+// withHuge streams data with its marker replaced by n bytes of pattern.
+func withHuge(t *testing.T, data []byte, marker, pattern string, n int64) io.Reader {
+	t.Helper()
+	before, after, ok := bytes.Cut(data, []byte(marker))
+	require.True(t, ok, "marker %q not in the file", marker)
+	return io.MultiReader(bytes.NewReader(before), &repeated{pattern: []byte(pattern), n: n}, bytes.NewReader(after))
+}
+
+// allocated is how many bytes fn allocates, and how much the heap in use
+// grew while it ran (the tests of this file are not parallel).
+func allocated(fn func()) (total, inuse int64) {
+	runtime.GC()
+	var a, b runtime.MemStats
+	runtime.ReadMemStats(&a)
+	fn()
+	runtime.ReadMemStats(&b)
+	return int64(b.TotalAlloc - a.TotalAlloc), int64(b.HeapInuse) - int64(a.HeapInuse)
+}
+
+func requireBounded(t *testing.T, total, inuse int64) {
+	t.Helper()
+	t.Logf("a %d-MiB field: %.1f MiB allocated, heap in use %+.1f MiB", hugeField>>20, float64(total)/(1<<20), float64(inuse)/(1<<20))
+	require.Less(t, total, int64(hugeField/8), "memory bounded: far under the field's size")
+	require.Less(t, inuse, int64(hugeField/8))
+}
+
+// TestFluxHugeTextNode: a 64-MiB name in a flux (issue 20: 200 MB raised
+// the memory by 860 MiB) is cut as it streams; its household is rejected
+// with the element and the line, and the households after it are read,
+// with their right lines.
+func TestFluxHugeTextNode(t *testing.T) {
+	for _, enc := range []string{"UTF-8", "windows-1252"} {
+		t.Run(enc, func(t *testing.T) {
+			g := sampleFlux(enc)
+			g.Households[0].Persons[0].LastName = "ÉNORME"
+			data := encode(t, g)
+			_, want, err := readAll(t, data)
+			require.NoError(t, err)
+			marker := "ÉNORME"
+			if enc != "UTF-8" {
+				marker = "\xc9NORME"
+			}
+			var hs []Household
+			total, inuse := allocated(func() {
+				_, err = ReadFlux(withHuge(t, data, marker, "LEFÈVRE ", hugeField), func(h Household) error {
+					hs = append(hs, h)
+					return nil
+				})
+			})
+			require.NoError(t, err)
+			requireBounded(t, total, inuse)
+			require.Len(t, hs, 3)
+			require.Error(t, hs[0].Err)
+			require.Regexp(t, `^le contenu de <NOM> \(ligne \d+\) dépasse 4096 octets, quand un champ de flux en compte au plus 200 : foyer non lu$`, hs[0].Err.Error())
+			require.Empty(t, hs[0].Persons)
+			for i := 1; i < 3; i++ {
+				require.NoError(t, hs[i].Err)
+				require.Equal(t, want[i].Line, hs[i].Line, "the lines after the cut stay right")
+				require.Equal(t, want[i].Persons, hs[i].Persons)
+			}
+		})
+	}
+}
+
+// TestFluxHugeTextNodeOfLines: the line breaks of a cut text node are kept
+// (the lines after it stay right), up to the limit: past it, the file is
+// refused, still in bounded memory.
+func TestFluxHugeTextNodeOfLines(t *testing.T) {
+	g := sampleFlux("UTF-8")
+	g.Households[1].Persons[0].FirstName = "GÉANT"
+	var err error
+	total, inuse := allocated(func() {
+		_, err = ReadFlux(withHuge(t, encode(t, g), "GÉANT", "ZOÉ\n", hugeField), nil)
+	})
+	requireBounded(t, total, inuse)
+	require.Error(t, err)
+	require.Regexp(t, `^ligne \d+ : le contenu de <PRENOM> dépasse 4096 octets : le fichier n'est pas un flux lisible$`, err.Error())
+}
+
+// TestFluxHugeMarkup: a huge attribute or comment stops the reading with
+// the line, in bounded memory.
+func TestFluxHugeMarkup(t *testing.T) {
+	data := encode(t, sampleFlux("UTF-8"))
+	for _, c := range []struct{ name, replace, with, pattern, want string }{
+		{"attribute", "<NOM>", `<NOM a="@@">`, "x", `^ligne \d+ : la balise <NOM> dépasse 4096 octets`},
+		{"comment", "<NOM>", `<!--@@--><NOM>`, "x", `^ligne \d+ : un commentaire dépasse 65536 octets`},
+		{"CDATA", "<NOM>", `<NOM><![CDATA[@@]]>`, "<x>", `^ligne \d+ : une section CDATA dépasse 4096 octets`},
+		{"directive", "<Racine", `<!DOCTYPE Racine [<!ENTITY a "@@">]><Racine`, "<>", `^ligne \d+ : une déclaration <!…> dépasse 4096 octets`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			doc := bytes.Replace(data, []byte(c.replace), []byte(c.with), 1)
+			var err error
+			total, inuse := allocated(func() {
+				_, err = ReadFlux(withHuge(t, doc, "@@", c.pattern, hugeField), nil)
+			})
+			requireBounded(t, total, inuse)
+			require.Error(t, err)
+			require.Regexp(t, c.want, err.Error())
+		})
+	}
+}
+
+// TestFluxFieldLengths: each field read is held to its length in the
+// flux's schema; the household is rejected, saying which.
+func TestFluxFieldLengths(t *testing.T) {
+	g := sampleFlux("UTF-8")
+	g.Households[1].Persons[0].LastName = strings.Repeat("N", 29)
+	_, hs, err := readAll(t, encode(t, g))
+	require.NoError(t, err)
+	require.EqualError(t, hs[1].Err, "personne 1 : <NOM> compte 29 caractères, au plus 28 dans un flux CNAF/MSA")
+	assert.NoError(t, hs[0].Err)
+	g.Households[1].Persons[0].LastName = strings.Repeat("É", 28)
+	_, hs, err = readAll(t, encode(t, g))
+	require.NoError(t, err)
+	require.NoError(t, hs[1].Err, "28 characters, whatever their bytes")
+}
+
+// A text node exactly at its limit is read whole; one byte more is cut.
+func TestXMLLimiterBoundary(t *testing.T) {
+	read := func(text string) ([]overflow, string) {
+		l, r := newXMLLimiter(strings.NewReader("<a>" + text + "</a>"))
+		out, err := io.ReadAll(r)
+		require.NoError(t, err)
+		return l.overflows, string(out)
+	}
+	at := strings.Repeat("é", MaxTextBytes/2)
+	o, out := read(at)
+	require.Empty(t, o)
+	require.True(t, out == "<a>"+at+"</a>", "read whole")
+	o, out = read(at + "x&amp;y")
+	require.Len(t, o, 1)
+	require.Equal(t, overflow{line: 1, what: "le contenu de <a>"}, o[0])
+	require.True(t, out == "<a>"+at+"</a>", "cut between two characters: %q", out[len(out)-12:])
+	o, out = read(strings.Repeat("x", MaxTextBytes-2) + "&amp;y")
+	require.Len(t, o, 1)
+	require.True(t, strings.HasSuffix(out, "xx&amp;</a>") && len(out) == MaxTextBytes+3+3+4, "never inside an entity: %q", out[len(out)-12:])
+	o, out = read(strings.Repeat("x", MaxTextBytes-1) + "é")
+	require.Len(t, o, 0)
+	o, out = read(strings.Repeat("x", MaxTextBytes-1) + "éé")
+	require.Len(t, o, 1)
+	require.True(t, strings.HasSuffix(out, "xé</a>") && len(out) == MaxTextBytes+1+3+4, "never inside a UTF-8 character: %q", out[len(out)-12:])
+}
