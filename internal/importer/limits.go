@@ -24,8 +24,8 @@ const (
 	MaxMarkupBytes = 4 << 10
 	// MaxCommentBytes bounds an XML comment.
 	MaxCommentBytes = 64 << 10
-	// MaxCSVFieldBytes bounds a CSV field (a list's cell: a name, an
-	// identifier, a date, a reprise's note).
+	// MaxCSVFieldBytes bounds a CSV field's value (a list's cell: a name,
+	// an identifier, a date, a reprise's note), its quotes not counted.
 	MaxCSVFieldBytes = 4 << 10
 	// MaxCSVFields bounds the fields of a CSV record (a list has tens).
 	MaxCSVFields = 1000
@@ -39,8 +39,9 @@ func (e *limitError) Error() string { return e.msg }
 // overflow is a field cut at its limit while streaming: its line, and what
 // it was (an element's name, a column's number).
 type overflow struct {
-	line int
-	what string
+	line   int
+	what   string
+	column int // a CSV field's (1-based)
 }
 
 // filter streams r through feed, which appends to out what the parser is
@@ -378,4 +379,222 @@ func (l *xmlLimiter) hardOverflow(dec *xml.Decoder) error {
 		return &limitError{fmt.Sprintf("ligne %d : %s dépasse %d octets : l'en-tête ou la fin du flux est illisible", o.line, o.what, MaxTextBytes)}
 	}
 	return nil
+}
+
+// csvLimiter cuts CSV fields at MaxCSVFieldBytes of their value (noting each in
+// overflows, by the line its record starts on) and refuses a record of
+// more than MaxCSVFields fields. It follows the records as encoding/csv
+// does with LazyQuotes: a field starting with a quote runs to a quote
+// followed by the separator or a line break ("" is a quote inside), any
+// other to the separator or a line break. Past a field's limit its bytes
+// are dropped but its line breaks, never the quote, separator or line
+// break that end it, so that the reader still sees the same records.
+type csvLimiter struct {
+	maxField  int // MaxCSVFieldBytes (smaller in tests)
+	maxLines  int // line breaks kept in a cut field: MaxCSVFieldBytes
+	sep       byte
+	state     int
+	line      int
+	recLine   int // the line the current record starts on (0: none started)
+	field     int // the current field's index in its record
+	size      int // bytes of the current field
+	dropping  bool
+	held      []byte // a quote (and a CR) that may end a field being dropped
+	kept      int    // line breaks kept since the cut
+	overflows []overflow
+}
+
+const (
+	cStart   = iota // at a field's start
+	cPlain          // in an unquoted field
+	cQuoted         // in a quoted field
+	cQuote          // after a quote in a quoted field
+	cQuoteCR        // after a quote and a CR in a quoted field
+)
+
+func newCSVLimiter(r io.Reader, sep rune) (*csvLimiter, io.Reader) {
+	l := &csvLimiter{maxField: MaxCSVFieldBytes, maxLines: MaxCSVFieldBytes, sep: byte(sep), line: 1}
+	return l, &filter{r: r, feed: l.feed}
+}
+
+func (l *csvLimiter) feed(out, in []byte) ([]byte, error) {
+	for i := 0; i < len(in); {
+		if l.state == cPlain || l.state == cQuoted {
+			// The bulk: a field's content up to the next byte that may end it.
+			seg := in[i:]
+			for k, b := range seg {
+				if b == '\n' && l.state == cPlain || b == l.sep && l.state == cPlain || b == '"' && l.state == cQuoted {
+					seg = seg[:k]
+					break
+				}
+			}
+			if !l.dropping {
+				seg = seg[:min(len(seg), max(0, l.maxField-l.size))]
+			}
+			if len(seg) > 0 {
+				lines := bytes.Count(seg, []byte{'\n'})
+				l.line += lines
+				l.size += len(seg)
+				i += len(seg)
+				if !l.dropping {
+					out = append(out, seg...)
+					continue
+				}
+				if l.kept += lines; l.kept > l.maxLines {
+					return out, l.tooLong()
+				}
+				for ; lines > 0; lines-- {
+					out = append(out, '\n')
+				}
+				continue
+			}
+		}
+		var err error
+		if out, err = l.feedByte(out, in[i]); err != nil {
+			return out, err
+		}
+		i++
+	}
+	return out, nil
+}
+
+func (l *csvLimiter) tooLong() error {
+	return &limitError{fmt.Sprintf("ligne %d : la colonne %d dépasse %d octets sur plus de %d lignes : le fichier n'est pas une liste lisible", l.recLine, l.field+1, l.maxField, l.maxLines)}
+}
+
+func (l *csvLimiter) feedByte(out []byte, b byte) ([]byte, error) {
+	if l.recLine == 0 {
+		l.recLine, l.field = l.line, 0
+	}
+	if b == '\n' {
+		l.line++
+	}
+	switch l.state {
+	case cStart:
+		l.size, l.dropping, l.held = 0, false, l.held[:0]
+		switch b {
+		case '"':
+			l.state = cQuoted
+		case l.sep:
+			return l.next(out, b)
+		case '\n':
+			return l.end(out, b), nil
+		default:
+			l.state = cPlain
+			return l.content(out, b)
+		}
+	case cPlain:
+		switch b {
+		case l.sep:
+			return l.next(out, b)
+		case '\n':
+			return l.end(out, b), nil
+		}
+		return l.content(out, b)
+	case cQuoted:
+		if b != '"' {
+			return l.content(out, b)
+		}
+		l.state = cQuote // the field's end, or a quote in it: told by the next byte
+		if l.dropping {
+			l.held = append(l.held[:0], b)
+			return out, nil
+		}
+	case cQuote:
+		switch b {
+		case l.sep:
+			return l.next(append(out, l.held...), b)
+		case '\n':
+			return l.end(append(out, l.held...), b), nil
+		case '\r': // "\r\n" ends the record; a bare quote and a CR else
+			l.state = cQuoteCR
+			if l.dropping {
+				l.held = append(l.held, b)
+				return out, nil
+			}
+			l.size++
+		default: // "" (a quote in the value) or a bare quote and b
+			l.state = cQuoted
+			if l.dropping {
+				l.held = l.held[:0]
+				return out, nil
+			}
+			// Both bytes pass, whatever the limit: the reader must see
+			// the pair whole.
+			if l.size += 2; b == '"' {
+				l.size--
+			}
+			if l.size > l.maxField {
+				l.cut()
+			}
+		}
+	case cQuoteCR:
+		if b == '\n' {
+			return l.end(append(out, l.held...), b), nil
+		}
+		l.state = cQuoted
+		if l.dropping || b == '"' {
+			l.held = l.held[:0] // dropped with the rest
+			return l.feedByte(out, b)
+		}
+		// A bare quote and a CR passed: the byte after them passes too, or
+		// the reader would read them with the next one that passes.
+		if l.size++; l.size > l.maxField {
+			l.cut()
+		}
+	}
+	return append(out, b), nil
+}
+
+// cut notes the current field cut at its limit: its bytes are dropped
+// from here.
+func (l *csvLimiter) cut() {
+	if !l.dropping {
+		l.dropping, l.kept = true, 0
+		l.overflows = append(l.overflows, overflow{line: l.recLine, column: l.field + 1})
+	}
+}
+
+// content passes a field's byte up to the limit, then its line breaks.
+func (l *csvLimiter) content(out []byte, b byte) ([]byte, error) {
+	if l.size++; l.size <= l.maxField {
+		return append(out, b), nil
+	}
+	l.cut()
+	if b != '\n' {
+		return out, nil
+	}
+	if l.kept++; l.kept > l.maxLines {
+		return out, l.tooLong()
+	}
+	return append(out, b), nil
+}
+
+// next passes a separator: the record's next field.
+func (l *csvLimiter) next(out []byte, b byte) ([]byte, error) {
+	l.state, l.held = cStart, l.held[:0]
+	if l.field++; l.field >= MaxCSVFields {
+		return out, &limitError{fmt.Sprintf("ligne %d : plus de %d colonnes : le fichier n'est pas une liste lisible (le séparateur est-il le bon ?)", l.recLine, MaxCSVFields)}
+	}
+	return append(out, b), nil
+}
+
+// end passes a record's line break.
+func (l *csvLimiter) end(out []byte, b byte) []byte {
+	l.state, l.recLine, l.held = cStart, 0, l.held[:0]
+	return append(out, b)
+}
+
+// take returns the column cut in the record starting on line, if any, and
+// forgets the cuts of the records before it.
+func (l *csvLimiter) take(line int) (column int, ok bool) {
+	n := 0
+	for n < len(l.overflows) && l.overflows[n].line <= line {
+		if l.overflows[n].line == line && !ok {
+			column, ok = l.overflows[n].column, true
+		}
+		n++
+	}
+	l.overflows = l.overflows[n:]
+	return column, ok
 }

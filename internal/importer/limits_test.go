@@ -2,7 +2,9 @@ package importer
 
 import (
 	"bytes"
+	"encoding/csv"
 	"io"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -175,4 +177,121 @@ func TestXMLLimiterBoundary(t *testing.T) {
 	o, out = read(strings.Repeat("x", MaxTextBytes-1) + "éé")
 	require.Len(t, o, 1)
 	require.True(t, strings.HasSuffix(out, "xé</a>") && len(out) == MaxTextBytes+1+3+4, "never inside a UTF-8 character: %q", out[len(out)-12:])
+}
+
+// readCSVStream reads a CSV list from r, measuring its memory.
+func readCSVStream(t *testing.T, r io.Reader) ([]Row, error, int64, int64) {
+	t.Helper()
+	var rows []Row
+	var err error
+	total, inuse := allocated(func() {
+		_, err = ReadCSV(r, DefaultMapping(), listDay, func(row Row) error { rows = append(rows, row); return nil })
+	})
+	return rows, err, total, inuse
+}
+
+// TestCSVHugeField: a 64-MiB field of a CSV list (issue 20: held whole)
+// is cut as it streams; its row is rejected naming the column, the rows
+// after it are read, with their right lines. Quoted or not, with
+// separators, quotes and line breaks inside.
+func TestCSVHugeField(t *testing.T) {
+	three := contacts + "0346146,DEMANDEUR,MADAME,,0102404107,01/01/2026,15/02/2026,MARTIN,ZOÉ,05/02/1990,,,\r\n"
+	for _, c := range []struct{ name, with, pattern, suffix string }{
+		{"plain", "DUPONT", "DUPONT ", ""},
+		{"quoted", `"DUPONT`, `a,""b;c `, `"`},
+		{"quoted, some line breaks", `"DUPONT`, strings.Repeat("x", 1<<20) + "\r\n", `"`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := []byte(strings.Replace(three, "DUPONT", c.with+"@@"+c.suffix, 1))
+			n := int64(hugeField)
+			extra := 0
+			if strings.Contains(c.pattern, "\n") {
+				n = 8 * int64(len(c.pattern)) // 8 line breaks inside the field
+				extra = 8
+			}
+			rows, err, total, inuse := readCSVStream(t, withHuge(t, data, "@@", c.pattern, n))
+			require.NoError(t, err)
+			if n == hugeField {
+				requireBounded(t, total, inuse)
+			}
+			require.Len(t, rows, 3)
+			require.EqualError(t, rows[0].Err, "colonne 8 « NOM RESPONSABLE DOSSIER » : le champ dépasse 4096 octets, bien plus qu'une cellule de liste n'en contient ; ligne non lue")
+			require.Equal(t, 2, rows[0].Line)
+			for i, name := range []string{"LEFÈVRE", "MARTIN"} {
+				r := rows[i+1]
+				require.NoError(t, r.Err)
+				require.Equal(t, name, r.Person.LastName)
+				require.Equal(t, 3+i+extra, r.Line, "the lines after the cut stay right")
+			}
+		})
+	}
+}
+
+// TestCSVHugeRecord: a field of too many line breaks, or a record of too
+// many fields, stops the reading with the line, in bounded memory.
+func TestCSVHugeRecord(t *testing.T) {
+	for _, c := range []struct{ name, with, pattern, want string }{
+		{"line breaks", `"DUPONT@@"`, "\n", `^ligne 2 : la colonne 8 dépasse 4096 octets sur plus de 4096 lignes : le fichier n'est pas une liste lisible$`},
+		{"fields", `DUPONT@@`, ",", `^ligne 2 : plus de 1000 colonnes : le fichier n'est pas une liste lisible \(le séparateur est-il le bon \?\)$`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			data := []byte(strings.Replace(contacts, "DUPONT", c.with, 1))
+			_, err, total, inuse := readCSVStream(t, withHuge(t, data, "@@", c.pattern, hugeField))
+			requireBounded(t, total, inuse)
+			require.Error(t, err)
+			require.Regexp(t, c.want, err.Error())
+		})
+	}
+}
+
+// A field whose value is exactly at its limit is read whole, quoted or
+// not; one byte more is cut.
+func TestCSVFieldAtLimit(t *testing.T) {
+	at := strings.Repeat("A", MaxCSVFieldBytes)
+	_, rows, err := readRows(t, []byte(strings.Replace(contacts, "DUPONT", at, 1)), DefaultMapping())
+	require.NoError(t, err)
+	require.NoError(t, rows[0].Err)
+	require.True(t, rows[0].Person.LastName == at)
+	quoted := at[1:]
+	_, rows, err = readRows(t, []byte(strings.Replace(contacts, "DUPONT", `"`+quoted+`"""`, 1)), DefaultMapping())
+	require.NoError(t, err)
+	require.NoError(t, rows[0].Err)
+	require.True(t, rows[0].Person.LastName == quoted+`"`)
+	_, rows, err = readRows(t, []byte(strings.Replace(contacts, "DUPONT", `"`+quoted+`A"""`, 1)), DefaultMapping())
+	require.NoError(t, err)
+	require.Error(t, rows[0].Err)
+	require.NoError(t, rows[1].Err)
+}
+
+// TestCSVLimiterKeepsRecords: whatever the bytes (quotes, bare quotes,
+// separators, CR and LF in any order), the reader sees through the
+// limiter the same records and fields as in the file, a cut field only
+// shorter: the limiter follows encoding/csv's reading, and its cuts never
+// move a field's end.
+func TestCSVLimiterKeepsRecords(t *testing.T) {
+	alphabet := []byte{'a', 'b', ',', '"', '"', '\n', '\r'}
+	rng := rand.New(rand.NewPCG(20, 6))
+	records := func(r io.Reader) ([][]string, error) {
+		cr := csv.NewReader(r)
+		cr.FieldsPerRecord, cr.LazyQuotes = -1, true
+		return cr.ReadAll()
+	}
+	for i := 0; i < 20000; i++ {
+		doc := make([]byte, 1+rng.IntN(40))
+		for j := range doc {
+			doc[j] = alphabet[rng.IntN(len(alphabet))]
+		}
+		want, wantErr := records(bytes.NewReader(doc))
+		l, limited := newCSVLimiter(bytes.NewReader(doc), ',')
+		l.maxField, l.maxLines = 3, 100
+		got, err := records(limited)
+		require.Equal(t, wantErr == nil, err == nil, "%q: %v / %v", doc, wantErr, err)
+		require.Len(t, got, len(want), "%q", doc)
+		for r := range want {
+			require.Len(t, got[r], len(want[r]), "%q, record %d: %q / %q", doc, r, want[r], got[r])
+		}
+		if len(l.overflows) == 0 {
+			require.Equal(t, want, got, "%q: nothing cut, nothing changed", doc)
+		}
+	}
 }
