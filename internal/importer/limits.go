@@ -24,6 +24,14 @@ const (
 	MaxMarkupBytes = 4 << 10
 	// MaxCommentBytes bounds an XML comment.
 	MaxCommentBytes = 64 << 10
+	// MaxWorkbookTextBytes bounds a text node of a workbook's sheets and
+	// shared strings: a cell holds at most 32,767 characters in Excel. A
+	// cell over MaxCSVFieldBytes is then rejected with its row, like a CSV
+	// field.
+	MaxWorkbookTextBytes = 128 << 10
+	// MaxWorkbookUnzipped bounds a workbook's parts once decompressed (a
+	// list of 100,000 rows is about 100 MiB).
+	MaxWorkbookUnzipped = 1 << 30
 	// MaxCSVFieldBytes bounds a CSV field's value (a list's cell: a name,
 	// an identifier, a date, a reprise's note), its quotes not counted.
 	MaxCSVFieldBytes = 4 << 10
@@ -81,6 +89,8 @@ func (f *filter) Read(p []byte) (int, error) {
 // bytes are dropped but its line breaks (the lines of what follows stay
 // right), and the cut never splits a UTF-8 character or an entity.
 type xmlLimiter struct {
+	maxText   int    // MaxTextBytes, or a workbook's
+	kind      string // what the file is to be: "un flux", "un classeur"
 	state     int
 	line      int
 	run       int    // bytes of the current node
@@ -113,7 +123,7 @@ const (
 )
 
 func newXMLLimiter(r io.Reader) (*xmlLimiter, io.Reader) {
-	l := &xmlLimiter{line: 1}
+	l := &xmlLimiter{maxText: MaxTextBytes, kind: "un flux", line: 1}
 	return l, &filter{r: r, feed: l.feed}
 }
 
@@ -128,7 +138,7 @@ func (l *xmlLimiter) where() string {
 }
 
 func (l *xmlLimiter) markup(what string, limit int) error {
-	return &limitError{fmt.Sprintf("ligne %d : %s dépasse %d octets : le fichier n'est pas un flux lisible", l.line, what, limit)}
+	return &limitError{fmt.Sprintf("ligne %d : %s dépasse %d octets : le fichier n'est pas %s lisible", l.line, what, limit, l.kind)}
 }
 
 func (l *xmlLimiter) feed(out, in []byte) ([]byte, error) {
@@ -141,7 +151,7 @@ func (l *xmlLimiter) feed(out, in []byte) ([]byte, error) {
 				seg = seg[:k]
 			}
 			if !l.dropping {
-				seg = seg[:min(len(seg), max(0, MaxTextBytes-l.run))]
+				seg = seg[:min(len(seg), max(0, l.maxText-l.run))]
 			}
 			if len(seg) > 0 {
 				lines := bytes.Count(seg, []byte{'\n'})
@@ -149,8 +159,8 @@ func (l *xmlLimiter) feed(out, in []byte) ([]byte, error) {
 				l.run += len(seg)
 				i += len(seg)
 				if l.dropping {
-					if l.kept += lines; l.kept > MaxTextBytes {
-						return out, l.markup(l.where(), MaxTextBytes)
+					if l.kept += lines; l.kept > l.maxText {
+						return out, l.markup(l.where(), l.maxText)
 					}
 					for ; lines > 0; lines-- {
 						out = append(out, '\n')
@@ -274,13 +284,13 @@ func (l *xmlLimiter) text(out []byte, b byte) ([]byte, error) {
 	case l.entity > 0:
 		l.entity++
 	}
-	if l.run <= MaxTextBytes {
+	if l.run <= l.maxText {
 		return append(out, b), nil
 	}
 	if !l.dropping {
 		// Cut where the decoder still reads a whole text: not inside a
 		// UTF-8 character (at most 3 more bytes) nor an entity (at most 10).
-		if b&0xC0 == 0x80 && l.run <= MaxTextBytes+3 || inEntity && l.entity <= 10 {
+		if b&0xC0 == 0x80 && l.run <= l.maxText+3 || inEntity && l.entity <= 10 {
 			return append(out, b), nil
 		}
 		l.dropping, l.kept = true, 0
@@ -289,8 +299,8 @@ func (l *xmlLimiter) text(out []byte, b byte) ([]byte, error) {
 	if b != '\n' {
 		return out, nil
 	}
-	if l.kept++; l.kept > MaxTextBytes {
-		return out, l.markup(l.where(), MaxTextBytes)
+	if l.kept++; l.kept > l.maxText {
+		return out, l.markup(l.where(), l.maxText)
 	}
 	return append(out, b), nil
 }
@@ -376,7 +386,7 @@ func (l *xmlLimiter) cut(dec *xml.Decoder, line int) *overflow {
 // hardOverflow refuses a text node cut in the flux's header or trailer.
 func (l *xmlLimiter) hardOverflow(dec *xml.Decoder) error {
 	if o := l.cut(dec, 0); o != nil {
-		return &limitError{fmt.Sprintf("ligne %d : %s dépasse %d octets : l'en-tête ou la fin du flux est illisible", o.line, o.what, MaxTextBytes)}
+		return &limitError{fmt.Sprintf("ligne %d : %s dépasse %d octets : l'en-tête ou la fin du flux est illisible", o.line, o.what, l.maxText)}
 	}
 	return nil
 }

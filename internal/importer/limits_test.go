@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"archive/zip"
 	"bytes"
 	"encoding/csv"
 	"io"
@@ -294,4 +295,87 @@ func TestCSVLimiterKeepsRecords(t *testing.T) {
 			require.Equal(t, want, got, "%q: nothing cut, nothing changed", doc)
 		}
 	}
+}
+
+// rezip copies a workbook, the part holding marker getting it replaced by
+// n bytes of pattern as it is compressed (never whole in memory), and
+// extra parts added.
+func rezip(t *testing.T, data []byte, marker, pattern string, n int64, extra ...*zip.FileHeader) []byte {
+	t.Helper()
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	require.NoError(t, err)
+	var out bytes.Buffer
+	zw := zip.NewWriter(&out)
+	found := false
+	for _, f := range zr.File {
+		rc, err := f.Open()
+		require.NoError(t, err)
+		part, err := io.ReadAll(rc)
+		require.NoError(t, err)
+		rc.Close()
+		w, err := zw.Create(f.Name)
+		require.NoError(t, err)
+		var r io.Reader = bytes.NewReader(part)
+		if marker != "" && bytes.Contains(part, []byte(marker)) {
+			found = true
+			r = withHuge(t, part, marker, pattern, n)
+		}
+		_, err = io.Copy(w, r)
+		require.NoError(t, err)
+	}
+	for _, h := range extra {
+		_, err := zw.CreateRaw(h)
+		require.NoError(t, err)
+	}
+	require.NoError(t, zw.Close())
+	require.True(t, found || marker == "", "marker %q in no part", marker)
+	return out.Bytes()
+}
+
+var workbookHeader = []any{"NIR", "Nom", "Prénom", "Date de naissance", "Date d'entrée en droits et devoirs"}
+
+// TestXLSXHugeCell: a 64-MiB cell in a workbook (its shared strings, as
+// Excel writes them) is refused before the workbook is opened, saying
+// where, in bounded memory.
+func TestXLSXHugeCell(t *testing.T) {
+	data := workbook(t, map[string][][]any{"Liste": {
+		workbookHeader,
+		{"2820251108030", "@@ÉNORME@@", "Hélène", "05/02/1982", "01/02/2025"},
+		{"1810693050030", "MARTIN", "Paul", "05/03/1982", "01/02/2025"},
+	}}, "Liste")
+	data = rezip(t, data, "@@ÉNORME@@", "LEFÈVRE ", hugeField)
+	t.Logf("the workbook: %d KiB compressed", len(data)>>10)
+	var err error
+	total, inuse := allocated(func() {
+		_, _, err = readXLSX(t, data, "")
+	})
+	requireBounded(t, total, inuse)
+	require.Error(t, err)
+	require.Regexp(t, `^classeur refusé : le contenu de <t> \(xl/sharedStrings\.xml, ligne \d+\) dépasse 131072 octets, plus qu'une cellule Excel n'en contient$`, err.Error())
+}
+
+// TestXLSXLargeCellRejectsItsRow: a cell over a list's field limit (but
+// one Excel can hold) rejects its row, naming the column; the others are
+// read.
+func TestXLSXLargeCellRejectsItsRow(t *testing.T) {
+	data := workbook(t, map[string][][]any{"Liste": {
+		workbookHeader,
+		{"2820251108030", strings.Repeat("L", 10000), "Hélène", "05/02/1982", "01/02/2025"},
+		{"1810693050030", "MARTIN", "Paul", "05/03/1982", "01/02/2025"},
+	}}, "Liste")
+	_, rows, err := readXLSX(t, data, "")
+	require.NoError(t, err)
+	require.Len(t, rows, 2)
+	require.EqualError(t, rows[0].Err, "colonne 2 « Nom » : la cellule compte 10000 octets, au plus 4096 dans une liste")
+	require.NoError(t, rows[1].Err)
+	require.Equal(t, "MARTIN", rows[1].Person.LastName)
+}
+
+// TestXLSXUnzipBound: parts that would decompress over the bound refuse
+// the workbook before anything is decompressed.
+func TestXLSXUnzipBound(t *testing.T) {
+	data := workbook(t, map[string][][]any{"Liste": {workbookHeader}}, "Liste")
+	data = rezip(t, data, "", "", 0, &zip.FileHeader{Name: "xl/media/bombe.bin", Method: zip.Store, UncompressedSize64: 2 << 30})
+	_, _, err := readXLSX(t, data, "")
+	require.EqualError(t, err, "le classeur décompressé dépasse 1024 Mio : enregistrez la feuille au format CSV")
 }
