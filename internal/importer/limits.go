@@ -90,6 +90,7 @@ func (f *filter) Read(p []byte) (int, error) {
 // right), and the cut never splits a UTF-8 character or an entity.
 type xmlLimiter struct {
 	maxText   int    // MaxTextBytes, or a workbook's
+	maxLines  int    // line breaks kept in a cut text: MaxTextBytes
 	kind      string // what the file is to be: "un flux", "un classeur"
 	state     int
 	line      int
@@ -123,7 +124,7 @@ const (
 )
 
 func newXMLLimiter(r io.Reader) (*xmlLimiter, io.Reader) {
-	l := &xmlLimiter{maxText: MaxTextBytes, kind: "un flux", line: 1}
+	l := &xmlLimiter{maxText: MaxTextBytes, maxLines: MaxTextBytes, kind: "un flux", line: 1}
 	return l, &filter{r: r, feed: l.feed}
 }
 
@@ -159,7 +160,7 @@ func (l *xmlLimiter) feed(out, in []byte) ([]byte, error) {
 				l.run += len(seg)
 				i += len(seg)
 				if l.dropping {
-					if l.kept += lines; l.kept > l.maxText {
+					if l.kept += lines; l.kept > l.maxLines {
 						return out, l.markup(l.where(), l.maxText)
 					}
 					for ; lines > 0; lines-- {
@@ -299,7 +300,7 @@ func (l *xmlLimiter) text(out []byte, b byte) ([]byte, error) {
 	if b != '\n' {
 		return out, nil
 	}
-	if l.kept++; l.kept > l.maxText {
+	if l.kept++; l.kept > l.maxLines {
 		return out, l.markup(l.where(), l.maxText)
 	}
 	return append(out, b), nil

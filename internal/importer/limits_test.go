@@ -4,6 +4,7 @@ import (
 	"archive/zip"
 	"bytes"
 	"encoding/csv"
+	"encoding/xml"
 	"io"
 	"math/rand/v2"
 	"runtime"
@@ -378,4 +379,80 @@ func TestXLSXUnzipBound(t *testing.T) {
 	data = rezip(t, data, "", "", 0, &zip.FileHeader{Name: "xl/media/bombe.bin", Method: zip.Store, UncompressedSize64: 2 << 30})
 	_, _, err := readXLSX(t, data, "")
 	require.EqualError(t, err, "le classeur décompressé dépasse 1024 Mio : enregistrez la feuille au format CSV")
+}
+
+// TestXMLLimiterKeepsElements: whatever the markup (attributes holding
+// '>', comments, CDATA, processing instructions, directives, entities,
+// multi-byte characters), the decoder sees through the limiter the same
+// elements as in the file, and a text only shorter: the limiter follows
+// encoding/xml's reading, and its cuts never move markup.
+func TestXMLLimiterKeepsElements(t *testing.T) {
+	pieces := []string{"<a>", "</a>", "<b x='>\"'/>", `<b y=">'"/>`, "x", "é", "&amp;", "&#233;", "\n", "<!--c>-->",
+		"<![CDATA[<>]]>", "<?p >?>", "z\r\n"}
+	rng := rand.New(rand.NewPCG(11, 7))
+	type token struct {
+		kind, name string
+		text       string
+	}
+	tokens := func(r io.Reader) ([]token, error) {
+		dec := xml.NewDecoder(r)
+		var out []token
+		for {
+			tok, err := dec.Token()
+			if err == io.EOF {
+				return out, nil
+			}
+			if err != nil {
+				return out, err
+			}
+			switch x := tok.(type) {
+			case xml.StartElement:
+				out = append(out, token{kind: "start", name: x.Name.Local})
+			case xml.EndElement:
+				out = append(out, token{kind: "end", name: x.Name.Local})
+			case xml.CharData:
+				out = append(out, token{kind: "text", text: string(x)})
+			case xml.Comment:
+				out = append(out, token{kind: "comment"})
+			case xml.ProcInst:
+				out = append(out, token{kind: "pi", name: x.Target})
+			case xml.Directive:
+				out = append(out, token{kind: "directive", text: string(x)})
+			}
+		}
+	}
+	for i := 0; i < 20000; i++ {
+		var doc strings.Builder
+		if rng.IntN(4) == 0 {
+			doc.WriteString(`<!DOCTYPE r [<!ENTITY e "<'>"> <!-- '> -->]>`)
+		}
+		doc.WriteString("<r>")
+		for range 1 + rng.IntN(12) {
+			doc.WriteString(pieces[rng.IntN(len(pieces))])
+		}
+		doc.WriteString("</r>")
+		want, wantErr := tokens(strings.NewReader(doc.String()))
+		if wantErr != nil {
+			continue // not well-formed: the decoder refuses it either way
+		}
+		l, limited := newXMLLimiter(strings.NewReader(doc.String()))
+		l.maxText, l.maxLines = 3, 100
+		got, err := tokens(limited)
+		require.NoError(t, err, "%q", doc.String())
+		require.Len(t, got, len(want), "%q", doc.String())
+		for k := range want {
+			w, g := want[k], got[k]
+			require.Equal(t, w.kind, g.kind, "%q, token %d", doc.String(), k)
+			require.Equal(t, w.name, g.name, "%q, token %d", doc.String(), k)
+			if w.kind == "text" {
+				require.True(t, strings.HasPrefix(w.text, strings.TrimRight(g.text, "\n")) || strings.Count(g.text, "\n") > 0,
+					"%q, token %d: %q / %q", doc.String(), k, w.text, g.text)
+			} else {
+				require.Equal(t, w.text, g.text, "%q, token %d", doc.String(), k)
+			}
+		}
+		if len(l.overflows) == 0 {
+			require.Equal(t, want, got, "%q: nothing cut, nothing changed", doc.String())
+		}
+	}
 }
