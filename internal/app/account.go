@@ -103,6 +103,17 @@ func (s *Service) EnsureFirstAdmin(ctx context.Context) (email, password string,
 	return email, password, err == nil, err
 }
 
+// HasPassword says whether the actor's own account has a local password
+// (an account of OpenID Connect only has none).
+func (s *Service) HasPassword(ctx context.Context, a domain.Actor) (bool, error) {
+	id, ok := strings.CutPrefix(a.ID, "account:")
+	if !ok {
+		return false, nil
+	}
+	acc, err := s.DB.AccountByID(ctx, id)
+	return acc.PasswordHash != "", err
+}
+
 // ChangePassword lets an account's holder choose a new password (« Mon
 // compte »): the current one is required, and its check is slowed down like
 // a login's (the same guard, the same count per account and per source);

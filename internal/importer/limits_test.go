@@ -456,3 +456,15 @@ func TestXMLLimiterKeepsElements(t *testing.T) {
 		}
 	}
 }
+
+// TestHugeHeaderField: a field cut in a flux's header or a list's header
+// line refuses the file, saying where.
+func TestHugeHeaderField(t *testing.T) {
+	data := bytes.Replace(encode(t, sampleFlux("UTF-8")), []byte("<APPLIEME>CRI"), []byte("<APPLIEME>@@"), 1)
+	_, err := ReadFlux(withHuge(t, data, "@@", "CRI", 1<<20), nil)
+	require.Error(t, err)
+	require.Regexp(t, `^ligne 4 : le contenu de <APPLIEME> dépasse 4096 octets : l'en-tête ou la fin du flux est illisible$`, err.Error())
+
+	_, err = ReadCSV(withHuge(t, []byte(strings.Replace(contacts, "MATRICULE", "@@", 1)), "@@", "M", 1<<20), DefaultMapping(), listDay, nil)
+	require.EqualError(t, err, "ligne d'en-tête illisible : la colonne 1 dépasse 4096 octets")
+}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -12,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/parcours-rsa/parcours/internal/auth"
+	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpapi"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/web"
@@ -288,4 +290,30 @@ func TestPasswordAttacker(t *testing.T) {
 	require.Contains(t, rows[0].Detail, "127.0.0.1")
 	_, status, _ = signIn(t, base, victimEmail, victimPassword)
 	require.Equal(t, http.StatusSeeOther, status, "another account from the same address is not locked out")
+}
+
+// TestNoPasswordForIdentityProviderAccounts: an account that signs in only
+// through OpenID Connect has no password to change: « Mon compte » says so,
+// and the form's address refuses.
+func TestNoPasswordForIdentityProviderAccounts(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	base := passwordServer(t, auth.NewLoginGuard())
+	id, err := fx.env.DB.CreateAccount(ctx, postgres.Account{Email: fmt.Sprintf("oidc-%d@cd.fr", time.Now().UnixNano()), Name: "Par ProConnect", Role: domain.RoleDepartment})
+	require.NoError(t, err)
+	token := auth.NewSecret(32)
+	require.NoError(t, fx.env.DB.CreateSession(ctx, id, auth.HashToken(token), "jeton-csrf", time.Now().Add(time.Hour)))
+	b := newBrowser(t)
+	b.base = base
+	u, _ := url.Parse(base)
+	b.client.Jar.SetCookies(u, []*http.Cookie{{Name: "parcours_session", Value: token, Path: "/"}})
+
+	status, page, _ := b.get("/compte")
+	require.Equal(t, http.StatusOK, status)
+	noTemplateLeak(t, page)
+	require.Contains(t, page, "Vous vous connectez par le fournisseur d'identité : votre compte n'a pas de mot de passe dans parcours.")
+	require.NotContains(t, page, "Changer de mot de passe")
+	status, body, _ := b.post("/compte/mot-de-passe", url.Values{"csrf": {"jeton-csrf"}, "current_password": {"x"}, "new_password": {"un mot de passe assez long"}, "confirm_password": {"un mot de passe assez long"}})
+	require.Equal(t, http.StatusConflict, status)
+	require.Contains(t, body, "Ce compte se connecte par le fournisseur d&#39;identité")
 }

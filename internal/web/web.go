@@ -582,6 +582,11 @@ func (h *Handler) showOwnAccount(w http.ResponseWriter, r *http.Request, status 
 		}
 		data["OptOut"] = out
 	}
+	has, err := h.Service.HasPassword(r.Context(), s.actor)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	form := formData{Name: "mot-de-passe", Title: "Changer de mot de passe", Action: "/compte/mot-de-passe", Submit: "Changer le mot de passe", CSRF: s.csrf,
 		Fields: []fieldData{
 			field("mot-de-passe", "current_password", "Mot de passe actuel", "password"),
@@ -593,7 +598,9 @@ func (h *Handler) showOwnAccount(w http.ResponseWriter, r *http.Request, status 
 	for i := range form.Fields {
 		form.Fields[i].Err = errs[form.Fields[i].Name]
 	}
-	data["PasswordForm"] = form
+	if has {
+		data["PasswordForm"] = form
+	}
 	w.Header().Set("Cache-Control", "no-store")
 	h.render(w, status, "account", page{Title: "Mon compte", Actor: s.actor, CSRF: s.csrf, Nav: "compte", Flash: flash, Data: data, Restricted: s.mustChange})
 }
@@ -624,7 +631,7 @@ func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	status, errs, ok := formError(err)
-	if !ok {
+	if !ok || domain.ErrorCode(err) == domain.ECONFLICT { // no password here: no form to show it on
 		h.fail(w, r, err)
 		return
 	}
