@@ -58,7 +58,8 @@ type filter struct {
 	r       io.Reader
 	feed    func(out, in []byte) ([]byte, error)
 	buf     []byte
-	pending []byte
+	out     []byte // what feed gave of buf
+	pending []byte // what is left of out to read
 	err     error
 }
 
@@ -71,7 +72,8 @@ func (f *filter) Read(p []byte) (int, error) {
 			f.buf = make([]byte, 32<<10)
 		}
 		n, err := f.r.Read(f.buf)
-		f.pending, f.err = f.feed(f.pending[:0], f.buf[:n])
+		f.out, f.err = f.feed(f.out[:0], f.buf[:n])
+		f.pending = f.out
 		if f.err == nil {
 			f.err = err
 		}
