@@ -49,7 +49,7 @@ type Household struct {
 var ErrNotFlux = errors.New("not a flux")
 
 // charsetReader decodes the encodings the paying bodies' files declare
-// (cnaf-flux.md §2.1: windows-1252 in every known file).
+// (docs/cnaf-flux.md §2.1: windows-1252 in every known file).
 func charsetReader(label string, in io.Reader) (io.Reader, error) {
 	switch strings.ToLower(strings.TrimSpace(label)) {
 	case "windows-1252", "cp1252", "x-cp1252":
@@ -151,7 +151,7 @@ type byteError struct{ msg string }
 
 func (e *byteError) Error() string { return e.msg }
 
-// The parts of InfosFoyerRSA a parcours needs (vrsb0801, cnaf-flux.md §2.2).
+// The parts of InfosFoyerRSA a parcours needs (vrsb0801, docs/cnaf-flux.md §2.2).
 type xmlFoyer struct {
 	Organisme struct {
 		FONORG    string `xml:"FONORG"`
@@ -412,7 +412,7 @@ func household(line int, x xmlFoyer, info FluxInfo) Household {
 		if err != nil {
 			return fail("personne %d : date de rattachement : %v", i+1, err)
 		}
-		// The flux has no date of entry into droits et devoirs (cnaf-flux.md
+		// The flux has no date of entry into droits et devoirs (docs/cnaf-flux.md
 		// §2.4): the latest of the RSA claim and the person's attachment to
 		// the dossier, never after the file itself.
 		p.EnteredOn = claim
@@ -429,7 +429,7 @@ func household(line int, x xmlFoyer, info FluxInfo) Household {
 }
 
 // fluxLengths checks the fields read against the lengths of the flux's
-// schema (vrsb0801, cnaf-flux.md §2.2), in characters once trimmed.
+// schema (vrsb0801, docs/cnaf-flux.md §2.2), in characters once trimmed.
 func fluxLengths(x xmlFoyer) error {
 	check := func(who, name, v string, limit int) error {
 		if n := utf8.RuneCountInString(strings.TrimSpace(v)); n > limit {
@@ -462,7 +462,7 @@ func fluxLengths(x xmlFoyer) error {
 	return nil
 }
 
-// situation reads ETATDOSRSA and its reason (cnaf-flux.md §2.4). A state
+// situation reads ETATDOSRSA and its reason (docs/cnaf-flux.md §2.4). A state
 // reached with no reason block has no reason (quirk 8).
 func situation(x xmlFoyer) (domain.PayerSituation, error) {
 	s := x.Situation

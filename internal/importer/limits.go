@@ -16,7 +16,7 @@ import (
 // says where.
 const (
 	// MaxTextBytes bounds an XML text node (flux, workbook cell). The
-	// longest field of a flux holds 200 characters (LIBANO, cnaf-flux.md
+	// longest field of a flux holds 200 characters (LIBANO, docs/cnaf-flux.md
 	// §2.2); a workbook cell is a list's cell.
 	MaxTextBytes = 4 << 10
 	// MaxMarkupBytes bounds an XML tag, processing instruction, directive
