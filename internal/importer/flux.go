@@ -428,40 +428,6 @@ func household(line int, x xmlFoyer, info FluxInfo) Household {
 	return h
 }
 
-// fluxLengths checks the fields read against the lengths of the flux's
-// schema (vrsb0801, docs/cnaf-flux.md §2.2), in characters once trimmed.
-func fluxLengths(x xmlFoyer) error {
-	check := func(who, name, v string, limit int) error {
-		if n := utf8.RuneCountInString(strings.TrimSpace(v)); n > limit {
-			return fmt.Errorf("%s<%s> compte %d caractères, au plus %d dans un flux CNAF/MSA", who, name, n, limit)
-		}
-		return nil
-	}
-	errs := []error{
-		check("", "FONORG", x.Organisme.FONORG, 3),
-		check("", "NUMORG", x.Organisme.NUMORG, 3),
-		check("", "MATRICULE", x.Organisme.MATRICULE, 15),
-		check("", "ETATDOSRSA", x.Situation.Etat, 1),
-	}
-	for i, p := range x.Personnes {
-		who := fmt.Sprintf("personne %d : ", i+1)
-		errs = append(errs,
-			check(who, "NOM", p.Identification.NOM, 28),
-			check(who, "NOMNAI", p.Identification.NOMNAI, 28),
-			check(who, "PRENOM", p.Identification.PRENOM, 32),
-			check(who, "NIR", p.Identification.NIR, 15))
-		for _, pr := range p.Prestations {
-			errs = append(errs, check(who, "ROLEPERS", pr.ROLEPERS, 3))
-		}
-	}
-	for _, err := range errs {
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 // situation reads ETATDOSRSA and its reason (docs/cnaf-flux.md §2.4). A state
 // reached with no reason block has no reason (quirk 8).
 func situation(x xmlFoyer) (domain.PayerSituation, error) {

@@ -5,6 +5,8 @@ import (
 	"encoding/xml"
 	"fmt"
 	"io"
+	"strings"
+	"unicode/utf8"
 )
 
 // Per-field limits (issue 20, item 6: a 200-MB XML text node raised the
@@ -390,6 +392,40 @@ func (l *xmlLimiter) cut(dec *xml.Decoder, line int) *overflow {
 func (l *xmlLimiter) hardOverflow(dec *xml.Decoder) error {
 	if o := l.cut(dec, 0); o != nil {
 		return &limitError{fmt.Sprintf("ligne %d : %s dépasse %d octets : l'en-tête ou la fin du flux est illisible", o.line, o.what, l.maxText)}
+	}
+	return nil
+}
+
+// fluxLengths checks the fields read against the lengths of the flux's
+// schema (vrsb0801, docs/cnaf-flux.md §2.2), in characters once trimmed.
+func fluxLengths(x xmlFoyer) error {
+	check := func(who, name, v string, limit int) error {
+		if n := utf8.RuneCountInString(strings.TrimSpace(v)); n > limit {
+			return fmt.Errorf("%s<%s> compte %d caractères, au plus %d dans un flux CNAF/MSA", who, name, n, limit)
+		}
+		return nil
+	}
+	errs := []error{
+		check("", "FONORG", x.Organisme.FONORG, 3),
+		check("", "NUMORG", x.Organisme.NUMORG, 3),
+		check("", "MATRICULE", x.Organisme.MATRICULE, 15),
+		check("", "ETATDOSRSA", x.Situation.Etat, 1),
+	}
+	for i, p := range x.Personnes {
+		who := fmt.Sprintf("personne %d : ", i+1)
+		errs = append(errs,
+			check(who, "NOM", p.Identification.NOM, 28),
+			check(who, "NOMNAI", p.Identification.NOMNAI, 28),
+			check(who, "PRENOM", p.Identification.PRENOM, 32),
+			check(who, "NIR", p.Identification.NIR, 15))
+		for _, pr := range p.Prestations {
+			errs = append(errs, check(who, "ROLEPERS", pr.ROLEPERS, 3))
+		}
+	}
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
 	}
 	return nil
 }
