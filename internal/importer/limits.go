@@ -185,6 +185,34 @@ func (l *xmlLimiter) feed(out, in []byte) ([]byte, error) {
 				continue
 			}
 		}
+		if l.state == xTagName || l.state == xTag {
+			// A tag's name, or its attributes, up to the next byte that
+			// may end them, in one go too.
+			seg := in[i:]
+			var k int
+			switch {
+			case l.state == xTagName:
+				k = bytes.IndexAny(seg, " \t\n\r/>")
+			case l.quote != 0:
+				k = bytes.IndexByte(seg, l.quote)
+			default:
+				k = bytes.IndexAny(seg, "\"'/>")
+			}
+			if k < 0 {
+				k = len(seg)
+			}
+			if k = min(k, max(0, MaxMarkupBytes-l.run)); k > 0 {
+				seg = seg[:k]
+				if l.state == xTagName {
+					l.name = append(l.name, seg[:min(k, max(0, 64-len(l.name)))]...)
+				}
+				l.line += bytes.Count(seg, []byte{'\n'})
+				l.run += k
+				i += k
+				out = append(out, seg...)
+				continue
+			}
+		}
 		var err error
 		if out, err = l.feedByte(out, in[i]); err != nil {
 			return out, err
