@@ -39,6 +39,11 @@ Usage :
                                       crée un jeton d'accès à l'API (affiché une seule fois)
   parcours account create --email ADRESSE --name NOM --role admin|department|supervisor|referent [--referent ID] [--structure S | --all-structures]
                                       crée un compte de l'interface web (mot de passe affiché une seule fois)
+  parcours account reset-password --email ADRESSE
+                                      donne au compte un mot de passe provisoire (affiché une seule fois),
+                                      à changer à la connexion suivante ; ferme ses sessions. Sert aussi
+                                      au premier administrateur (admin@parcours.local) dont le mot de
+                                      passe est perdu
   parcours referents [--q TEXTE] [--structure NOM]
                                       liste les référents actifs (identifiant, nom, structure) à nommer par --referent
   parcours import [--format flux|csv] [--rejets R.csv] FICHIER

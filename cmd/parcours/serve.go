@@ -253,7 +253,9 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		return fmt.Errorf("premier administrateur : %w", err)
 	}
 	if created {
-		fmt.Fprintf(m.Stdout, "\nPremier compte administrateur créé (affiché une seule fois) :\n  identifiant  %s\n  mot de passe %s\n", email, password)
+		fmt.Fprintf(m.Stdout, "\nPremier compte administrateur créé (affiché une seule fois) :\n  identifiant  %s\n  mot de passe %s\n"+
+			"Ce mot de passe est provisoire : choisissez-en un autre à la première connexion (page « Mon compte »).\n"+
+			"Perdu : parcours account reset-password --email %s\n", email, password, email)
 	}
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -201,11 +201,24 @@ func (m *Main) healthcheck(ctx context.Context) error {
 	return nil
 }
 
-// account creates a web account with a generated password, shown once.
+const accountUsage = "usage : parcours account create --email ADRESSE --name NOM --role ROLE [--referent ID] [--structure S | --all-structures]\n        parcours account reset-password --email ADRESSE"
+
+// account creates a web account with a generated password, shown once, or
+// resets an account's password.
 func (m *Main) account(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "create" {
-		return fmt.Errorf("usage : parcours account create --email ADRESSE --name NOM --role ROLE [--referent ID] [--structure S | --all-structures]")
+	if len(args) == 0 {
+		return errors.New(accountUsage)
 	}
+	switch args[0] {
+	case "create":
+		return m.createAccount(ctx, args[1:])
+	case "reset-password":
+		return m.resetPassword(ctx, args[1:])
+	}
+	return errors.New(accountUsage)
+}
+
+func (m *Main) createAccount(ctx context.Context, args []string) error {
 	fs := flag.NewFlagSet("account create", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
 	email := fs.String("email", "", "adresse électronique (identifiant)")
@@ -214,7 +227,7 @@ func (m *Main) account(ctx context.Context, args []string) error {
 	referent := fs.String("referent", "", "identifiant de référent (rôle referent ; voir parcours referents)")
 	structure := fs.String("structure", "", "nom de la structure encadrée (page Structures)")
 	allStructures := fs.Bool("all-structures", false, "un compte d'encadrement qui voit toutes les structures")
-	if err := fs.Parse(args[1:]); err != nil {
+	if err := fs.Parse(args); err != nil {
 		return fmt.Errorf("account create : %w", err)
 	}
 	return m.withService(ctx, func(svc *app.Service) error {
@@ -226,6 +239,29 @@ func (m *Main) account(ctx context.Context, args []string) error {
 		}
 		m.warnNewReferent(ctx, svc, *referent, known)
 		fmt.Fprintf(m.Stderr, "Compte créé pour %s (rôle %s). Mot de passe (affiché une seule fois) :\n", *email, *role)
+		fmt.Fprintln(m.Stdout, password)
+		return nil
+	})
+}
+
+// resetPassword gives an account a temporary password, shown once, to be
+// changed at its next login; its sessions end. It needs no password: the
+// command runs where the service's database is (the first administrator's
+// lost password is reset this way).
+func (m *Main) resetPassword(ctx context.Context, args []string) error {
+	fs := flag.NewFlagSet("account reset-password", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	email := fs.String("email", "", "adresse électronique du compte")
+	if err := fs.Parse(args); err != nil || *email == "" || fs.NArg() > 0 {
+		return errors.New(accountUsage)
+	}
+	cli := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours account", Role: domain.RoleAdmin}
+	return m.withService(ctx, func(svc *app.Service) error {
+		password, err := svc.ResetPasswordByEmail(ctx, cli, *email)
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stderr, "Mot de passe de %s réinitialisé ; ses sessions sont fermées. Mot de passe provisoire (affiché une seule fois), à changer à la prochaine connexion :\n", *email)
 		fmt.Fprintln(m.Stdout, password)
 		return nil
 	})

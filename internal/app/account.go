@@ -7,6 +7,7 @@ import (
 	"slices"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/parcours-rsa/parcours/internal/auth"
 	"github.com/parcours-rsa/parcours/internal/domain"
@@ -24,6 +25,27 @@ type NewAccount struct {
 	// AllStructures: a supervisor without a structure sees every one, said
 	// explicitly (issue 20: it was the default).
 	AllStructures bool
+	// MustChangePassword: the password is shown to someone else than the
+	// account's holder (the first administrator's, printed at the first
+	// start): it must be changed at the first login.
+	MustChangePassword bool
+}
+
+// Password rules, the same for a new account and a changed password.
+const (
+	MinPassword = 12  // characters
+	MaxPassword = 256 // characters: a hash's input stays small
+)
+
+// checkPassword applies the password rules; field names the form's field.
+func checkPassword(field, password string) error {
+	switch n := utf8.RuneCountInString(password); {
+	case n < MinPassword:
+		return domain.FieldError(field, "Le mot de passe compte au moins %d caractères.", MinPassword)
+	case n > MaxPassword:
+		return domain.FieldError(field, "Le mot de passe compte au plus %d caractères.", MaxPassword)
+	}
+	return nil
 }
 
 // CreateAccount creates a web account with a local password.
@@ -44,8 +66,9 @@ func (s *Service) CreateAccount(ctx context.Context, by domain.Actor, n NewAccou
 		return "", domain.FieldError("structure", "Un compte d'encadrement nomme sa structure, ou voit toutes les structures si on le dit (case « Toutes les structures », --all-structures).")
 	case n.Role != domain.RoleSupervisor && n.AllStructures:
 		return "", domain.FieldError("structure", "« Toutes les structures » ne vaut que pour l'encadrement.")
-	case len(n.Password) < 12:
-		return "", domain.FieldError("password", "Le mot de passe compte au moins 12 caractères.")
+	}
+	if err := checkPassword("password", n.Password); err != nil {
+		return "", err
 	}
 	if by.ID != domain.System.ID {
 		// The form chooses from the lists; only the service's own callers
@@ -55,23 +78,141 @@ func (s *Service) CreateAccount(ctx context.Context, by domain.Actor, n NewAccou
 		}
 	}
 	id, err := s.DB.CreateAccount(ctx, postgres.Account{Email: n.Email, Name: n.Name, Role: n.Role, ReferentID: n.ReferentID, AllStructures: n.AllStructures,
-		Structure: n.Structure, PasswordHash: auth.HashPassword(n.Password)})
+		Structure: n.Structure, PasswordHash: auth.HashPassword(n.Password), MustChangePassword: n.MustChangePassword})
 	if err != nil {
 		return "", err
 	}
 	return id, s.audit(ctx, by, "create", "account", id, map[string]any{"role": n.Role})
 }
 
+// FirstAdminEmail is the first administrator's login.
+const FirstAdminEmail = "admin@parcours.local"
+
 // EnsureFirstAdmin creates an administrator when there is no account at
-// all, and returns its password once (make run prints it).
+// all, and returns its password once (make run prints it). The password
+// went through the service's output (a container's log keeps it): it must
+// be changed at the first login.
 func (s *Service) EnsureFirstAdmin(ctx context.Context) (email, password string, created bool, err error) {
 	n, err := s.DB.CountAccounts(ctx)
 	if err != nil || n > 0 {
 		return "", "", false, err
 	}
-	email, password = "admin@parcours.local", auth.NewSecret(12)
-	_, err = s.CreateAccount(ctx, domain.System, NewAccount{Email: email, Name: "Administrateur", Password: password, Role: domain.RoleAdmin})
+	email, password = FirstAdminEmail, auth.NewSecret(12)
+	_, err = s.CreateAccount(ctx, domain.System, NewAccount{Email: email, Name: "Administrateur", Password: password, Role: domain.RoleAdmin,
+		MustChangePassword: true})
 	return email, password, err == nil, err
+}
+
+// HasPassword says whether the actor's own account has a local password
+// (an account of OpenID Connect only has none).
+func (s *Service) HasPassword(ctx context.Context, a domain.Actor) (bool, error) {
+	id, ok := strings.CutPrefix(a.ID, "account:")
+	if !ok {
+		return false, nil
+	}
+	acc, err := s.DB.AccountByID(ctx, id)
+	return acc.PasswordHash != "", err
+}
+
+// ChangePassword lets an account's holder choose a new password (« Mon
+// compte »): the current one is required, and its check is slowed down like
+// a login's (the same guard, the same count per account and per source);
+// the new one follows the rules of a new account and is typed twice. The
+// account's other sessions end; session (the cookie of the one in use)
+// stays open. It clears a temporary password's flag.
+func (s *Service) ChangePassword(ctx context.Context, a domain.Actor, session, current, next, confirm, source string) error {
+	id, ok := strings.CutPrefix(a.ID, "account:")
+	if !ok {
+		return domain.Errorf(domain.EFORBIDDEN, "Seul un compte de l'application a un mot de passe.")
+	}
+	acc, err := s.DB.AccountByID(ctx, id)
+	if err != nil {
+		return err
+	}
+	if acc.PasswordHash == "" {
+		return domain.Errorf(domain.ECONFLICT, "Ce compte se connecte par le fournisseur d'identité : il n'a pas de mot de passe dans parcours.")
+	}
+	g := s.guard()
+	key := strings.ToLower(acc.Email)
+	if wait := g.Wait(key, source); wait > 0 {
+		return tooMany(wait)
+	}
+	switch {
+	case current == "":
+		return domain.FieldError("current_password", "Saisissez votre mot de passe actuel.")
+	case next != confirm:
+		return domain.FieldError("confirm_password", "Les deux saisies du nouveau mot de passe diffèrent.")
+	case next == current:
+		return domain.FieldError("new_password", "Le nouveau mot de passe doit différer de l'actuel.")
+	}
+	if err := checkPassword("new_password", next); err != nil {
+		return err
+	}
+	right, hash := false, ""
+	if err := g.Hash(ctx, func() {
+		if right, _ = auth.CheckPassword(acc.PasswordHash, current); right {
+			hash = auth.HashPassword(next)
+		}
+	}); err != nil {
+		if errors.Is(err, auth.ErrBusy) {
+			return tooMany(0)
+		}
+		return err
+	}
+	if !right {
+		g.Failed(key, source)
+		if err := s.audit(ctx, a, "password_change_failed", "account", id, map[string]any{"source": source}); err != nil {
+			return err
+		}
+		return domain.FieldError("current_password", "Mot de passe actuel incorrect.")
+	}
+	g.Succeeded(key)
+	var keep []byte
+	if session != "" {
+		keep = auth.HashToken(session)
+	}
+	_, err = s.DB.SetPassword(ctx, id, hash, false, keep, postgres.AuditEntry{Actor: a, Action: "password_change", RecordType: "account", RecordID: id,
+		Detail: map[string]any{"source": source, "was_temporary": acc.MustChangePassword}})
+	return err
+}
+
+// ResetPassword gives an account a temporary password, returned to be
+// shown once to the administrator, who hands it over: every session of the
+// account ends, and the next ones reach only « Mon compte » until its
+// holder has chosen a new password. Administrators only; one's own
+// password is changed on « Mon compte ».
+func (s *Service) ResetPassword(ctx context.Context, by domain.Actor, id string) (email, password string, err error) {
+	if err := authorize(by, "gérer les comptes", domain.RoleAdmin); err != nil {
+		return "", "", err
+	}
+	if "account:"+id == by.ID {
+		return "", "", domain.Errorf(domain.ECONFLICT, "Pour votre propre compte, changez votre mot de passe sur la page « Mon compte ».")
+	}
+	acc, err := s.DB.AccountByID(ctx, id)
+	if err != nil {
+		return "", "", err
+	}
+	password = auth.NewSecret(12)
+	_, err = s.DB.SetPassword(ctx, id, auth.HashPassword(password), true, nil, postgres.AuditEntry{Actor: by, Action: "password_reset", RecordType: "account", RecordID: id,
+		Detail: map[string]any{"source": SourceOf(ctx)}})
+	if err != nil {
+		return "", "", err
+	}
+	return acc.Email, password, nil
+}
+
+// ResetPasswordByEmail is ResetPassword for the account of an e-mail
+// address (the command line: parcours account reset-password).
+func (s *Service) ResetPasswordByEmail(ctx context.Context, by domain.Actor, email string) (string, error) {
+	acc, err := s.DB.AccountByEmail(ctx, email)
+	if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+		return "", domain.FieldError("email", "Aucun compte actif n'a l'adresse %s.", email)
+	}
+	if err != nil {
+		return "", err
+	}
+	_, password, err := s.ResetPassword(ctx, by, acc.ID)
+	return password, err
 }
 
 // TooManyAttempts refuses a login while the account or the source address
@@ -162,16 +303,17 @@ func (s *Service) Login(ctx context.Context, email, password, source string) (st
 	return token, s.audit(ctx, a.Actor(), "login", "account", a.ID, map[string]any{"source": source})
 }
 
-// Session finds who holds a session cookie, and the session's CSRF token.
-func (s *Service) Session(ctx context.Context, token string) (domain.Actor, string, error) {
+// Session finds who holds a session cookie, the session's CSRF token, and
+// whether the account must change its password before anything else.
+func (s *Service) Session(ctx context.Context, token string) (a domain.Actor, csrf string, mustChange bool, err error) {
 	if token == "" {
-		return domain.Actor{}, "", domain.Errorf(domain.EUNAUTHORIZED, "Connectez-vous.")
+		return domain.Actor{}, "", false, domain.Errorf(domain.EUNAUTHORIZED, "Connectez-vous.")
 	}
-	a, csrf, err := s.DB.SessionAccount(ctx, auth.HashToken(token))
+	acc, csrf, err := s.DB.SessionAccount(ctx, auth.HashToken(token))
 	if err != nil {
-		return domain.Actor{}, "", err
+		return domain.Actor{}, "", false, err
 	}
-	return a.Actor(), csrf, nil
+	return acc.Actor(), csrf, acc.MustChangePassword, nil
 }
 
 // Logout ends a session.

@@ -40,11 +40,14 @@ func ReadCSV(r io.Reader, m Mapping, received domain.Date, fn func(Row) error) (
 		return info, errors.New("ce fichier est du XML, pas une liste CSV : importez-le comme flux CAF/MSA")
 	}
 	info.Separator = sniffSeparator(head)
-	cr := csv.NewReader(br)
+	// Every field is cut at its limit as it streams (issue 20): a row with
+	// one is rejected, the others read.
+	limits, limited := newCSVLimiter(br, info.Separator)
+	cr := csv.NewReader(limited)
 	cr.Comma = info.Separator
 	cr.FieldsPerRecord = -1
 	cr.LazyQuotes = true
-	err := readTable(&csvTable{cr: cr, tail: tail}, m, received, &info, fn)
+	err := readTable(&csvTable{cr: cr, tail: tail, limits: limits}, m, received, &info, fn)
 	return info, err
 }
 
@@ -53,6 +56,8 @@ func ReadCSV(r io.Reader, m Mapping, received domain.Date, fn func(Row) error) (
 type csvTable struct {
 	cr      *csv.Reader
 	tail    *tailReader
+	limits  *csvLimiter
+	names   []string // the header's
 	width   int
 	pending *rawRow
 	done    bool
@@ -60,13 +65,20 @@ type csvTable struct {
 
 func (t *csvTable) header() ([]string, error) {
 	rec, err := t.cr.Read()
-	if err != nil {
-		if err == io.EOF {
-			return nil, errors.New("le fichier est vide")
-		}
+	var le *limitError
+	switch {
+	case err == io.EOF:
+		return nil, errors.New("le fichier est vide")
+	case errors.As(err, &le):
+		return nil, le
+	case err != nil:
 		return nil, fmt.Errorf("ligne d'en-tête illisible : %v", err)
 	}
-	t.width = len(rec)
+	line, _ := t.cr.FieldPos(0)
+	if col, cut := t.limits.take(line); cut {
+		return nil, fmt.Errorf("ligne d'en-tête illisible : la colonne %d dépasse %d octets", col, MaxCSVFieldBytes)
+	}
+	t.width, t.names = len(rec), rec
 	return rec, nil
 }
 
@@ -76,14 +88,30 @@ func (t *csvTable) read() (*rawRow, error) {
 		return nil, io.EOF
 	}
 	var pe *csv.ParseError
-	if err != nil && !errors.As(err, &pe) {
+	var le *limitError
+	switch {
+	case errors.As(err, &le):
+		return nil, le
+	case err != nil && !errors.As(err, &pe):
 		line, _ := t.cr.FieldPos(0)
 		return nil, fmt.Errorf("lecture interrompue vers la ligne %d : %v", line, err)
+	}
+	var line int
+	if pe != nil {
+		line = pe.StartLine
+	} else {
+		line, _ = t.cr.FieldPos(0)
+	}
+	if col, cut := t.limits.take(line); cut {
+		name := ""
+		if col <= len(t.names) {
+			name = fmt.Sprintf(" « %s »", strings.TrimSpace(t.names[col-1]))
+		}
+		return &rawRow{line: line, err: fmt.Errorf("colonne %d%s : le champ dépasse %d octets, bien plus qu'une cellule de liste n'en contient ; ligne non lue", col, name, MaxCSVFieldBytes)}, nil
 	}
 	if pe != nil {
 		return &rawRow{line: pe.StartLine, err: fmt.Errorf("ligne CSV mal formée : %v", pe.Err)}, nil
 	}
-	line, _ := t.cr.FieldPos(0)
 	return &rawRow{line: line, cells: rec}, nil
 }
 

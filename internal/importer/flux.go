@@ -222,7 +222,10 @@ type xmlTransmission struct {
 // says where; fn's own error stops the reading and is returned as is.
 func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 	info := FluxInfo{Declared: -1}
-	pos := &posReader{r: r, line: 1}
+	// Every text node is cut at its limit as it streams (issue 20): a
+	// household with one is rejected, the others read.
+	limits, limited := newXMLLimiter(r)
+	pos := &posReader{r: limited, line: 1}
 	dec := xml.NewDecoder(pos)
 	dec.CharsetReader = func(label string, in io.Reader) (io.Reader, error) {
 		info.Encoding = label
@@ -254,6 +257,9 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 				if err := dec.DecodeElement(&x, &t); err != nil {
 					return info, syntaxError(dec, pos, err)
 				}
+				if err := limits.hardOverflow(dec); err != nil {
+					return info, err
+				}
 				info.Type = strings.TrimSpace(x.TYPEFLUX)
 				var err1, err2 error
 				info.CreatedOn, err1 = fluxDate(x.DTCREAFLUX, true)
@@ -271,8 +277,12 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 					return info, syntaxError(dec, pos, err)
 				}
 				info.Households++
+				h := household(line, x, info)
+				if o := limits.cut(dec, line); o != nil {
+					h.Err, h.Persons = fmt.Errorf("%s (ligne %d) dépasse %d octets, quand un champ de flux en compte au plus 200 : foyer non lu", o.what, o.line, MaxTextBytes), nil
+				}
 				if fn != nil {
-					if err := fn(household(line, x, info)); err != nil {
+					if err := fn(h); err != nil {
 						return info, err
 					}
 				}
@@ -280,6 +290,9 @@ func ReadFlux(r io.Reader, fn func(Household) error) (FluxInfo, error) {
 				var x xmlTransmission
 				if err := dec.DecodeElement(&x, &t); err != nil {
 					return info, syntaxError(dec, pos, err)
+				}
+				if err := limits.hardOverflow(dec); err != nil {
+					return info, err
 				}
 				if n, err := strconv.Atoi(strings.TrimSpace(x.Total)); err == nil {
 					info.Declared = n
@@ -311,6 +324,10 @@ func syntaxError(dec *xml.Decoder, pos *posReader, err error) error {
 	if errors.As(err, &be) {
 		return be
 	}
+	var le *limitError
+	if errors.As(err, &le) {
+		return le
+	}
 	if errors.Is(err, io.ErrUnexpectedEOF) || strings.Contains(err.Error(), "unexpected EOF") {
 		return fmt.Errorf("le flux est tronqué : il s'arrête ligne %d au milieu d'un élément", line)
 	}
@@ -338,6 +355,9 @@ func household(line int, x xmlFoyer, info FluxInfo) Household {
 		h.Err = fmt.Errorf(format, args...)
 		h.Persons = nil
 		return h
+	}
+	if err := fluxLengths(x); err != nil {
+		return fail("%v", err)
 	}
 	if h.Payer != "CAF" && h.Payer != "MSA" {
 		return fail("organisme payeur inconnu %q (attendu CAF ou MSA)", h.Payer)

@@ -266,6 +266,9 @@ func (cr cellReader) phones(first, second string, warn func(string, ...any)) str
 // (lists saved by Excel on Windows). A byte that is not a character in its
 // encoding, or a control character, is an error: it is never stored.
 func (cr cellReader) cell(s string) (string, error) {
+	if len(s) > MaxCSVFieldBytes { // a workbook's: a CSV field is cut before
+		return "", fmt.Errorf("la cellule compte %d octets, au plus %d dans une liste", len(s), MaxCSVFieldBytes)
+	}
 	if !utf8.ValidString(s) {
 		for i := 0; i < len(s); i++ {
 			switch s[i] {

@@ -1,6 +1,7 @@
 package importer
 
 import (
+	"archive/zip"
 	"bytes"
 	"errors"
 	"fmt"
@@ -35,7 +36,10 @@ func ReadXLSX(r io.Reader, sheet string, m Mapping, received domain.Date, fn fun
 	if len(data) > MaxWorkbook {
 		return info, fmt.Errorf("le classeur dépasse %d Mio : enregistrez la feuille au format CSV", MaxWorkbook>>20)
 	}
-	f, err := excelize.OpenReader(bytes.NewReader(data))
+	if err := checkWorkbook(data); err != nil {
+		return info, err
+	}
+	f, err := excelize.OpenReader(bytes.NewReader(data), excelize.Options{UnzipSizeLimit: MaxWorkbookUnzipped})
 	if err != nil {
 		return info, fmt.Errorf("ce fichier n'est pas un classeur Excel (XLSX) lisible : %v", err)
 	}
@@ -63,6 +67,49 @@ func ReadXLSX(r io.Reader, sheet string, m Mapping, received domain.Date, fn fun
 	props, _ := f.GetWorkbookProps()
 	cr := cellReader{info: &info, serials: true, date1904: props.Date1904 != nil && *props.Date1904}
 	return info, cr.read(&sheetTable{rows: rows}, m, received, fn)
+}
+
+// checkWorkbook streams the parts a list is read from (its sheets and
+// shared strings) through the XML limits before excelize holds them
+// (issue 20): a text node over what an Excel cell can hold, or markup over
+// its limit, refuses the workbook saying where; so do parts that would
+// decompress over MaxWorkbookUnzipped. A file that is no zip is left to
+// excelize's own message.
+func checkWorkbook(data []byte) error {
+	zr, err := zip.NewReader(bytes.NewReader(data), int64(len(data)))
+	if err != nil {
+		return nil
+	}
+	var total uint64
+	for _, f := range zr.File {
+		if total += f.UncompressedSize64; total > MaxWorkbookUnzipped {
+			return fmt.Errorf("le classeur décompressé dépasse %d Mio : enregistrez la feuille au format CSV", MaxWorkbookUnzipped>>20)
+		}
+	}
+	for _, f := range zr.File {
+		if f.Name != "xl/sharedStrings.xml" && !(strings.HasPrefix(f.Name, "xl/worksheets/") && strings.HasSuffix(f.Name, ".xml")) {
+			continue
+		}
+		rc, err := f.Open()
+		if err != nil {
+			return fmt.Errorf("ce fichier n'est pas un classeur Excel (XLSX) lisible : %s : %v", f.Name, err)
+		}
+		l, r := newXMLLimiter(rc)
+		l.maxText, l.kind = MaxWorkbookTextBytes, "un classeur"
+		_, err = io.Copy(io.Discard, r)
+		rc.Close()
+		var le *limitError
+		switch {
+		case errors.As(err, &le):
+			return fmt.Errorf("classeur illisible (%s) : %v", f.Name, le)
+		case err != nil:
+			return fmt.Errorf("ce fichier n'est pas un classeur Excel (XLSX) lisible : %s : %v", f.Name, err)
+		case len(l.overflows) > 0:
+			o := l.overflows[0]
+			return fmt.Errorf("classeur refusé : %s (%s, ligne %d) dépasse %d octets, plus qu'une cellule Excel n'en contient", o.what, f.Name, o.line, MaxWorkbookTextBytes)
+		}
+	}
+	return nil
 }
 
 // sheetTable is a sheet's rows; its header is the first row not blank.

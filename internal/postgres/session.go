@@ -27,6 +27,10 @@ type Account struct {
 	// AllStructures: a supervisor without a structure sees every structure,
 	// said explicitly at its creation.
 	AllStructures bool
+	// MustChangePassword: the password is a temporary one (an
+	// administrator's reset, the first administrator's printed one); the
+	// account's sessions reach only « Mon compte » until it is changed.
+	MustChangePassword bool
 }
 
 // Actor is who the account is for the service.
@@ -45,9 +49,10 @@ func (db *DB) CreateAccount(ctx context.Context, a Account) (string, error) {
 			return err
 		}
 		_, err := tx.Exec(ctx, `
-			INSERT INTO accounts (id, email, name, role, referent_id, structure, password_hash, all_structures)
-			VALUES ($1, $2, $3, $4, $5, (SELECT name FROM structures WHERE lower(btrim(name)) = lower($6)), $7, $8)`,
-			id, strings.ToLower(strings.TrimSpace(a.Email)), a.Name, a.Role, nullText(a.ReferentID), nullText(a.Structure), nullText(a.PasswordHash), a.AllStructures)
+			INSERT INTO accounts (id, email, name, role, referent_id, structure, password_hash, all_structures, must_change_password)
+			VALUES ($1, $2, $3, $4, $5, (SELECT name FROM structures WHERE lower(btrim(name)) = lower($6)), $7, $8, $9)`,
+			id, strings.ToLower(strings.TrimSpace(a.Email)), a.Name, a.Role, nullText(a.ReferentID), nullText(a.Structure), nullText(a.PasswordHash), a.AllStructures,
+			a.MustChangePassword)
 		return err
 	})
 	switch {
@@ -82,14 +87,62 @@ func (db *DB) accountWhere(ctx context.Context, where string, arg any) (Account,
 	var a Account
 	var referent, structure, hash, subject *string
 	err := db.Pool.QueryRow(ctx, `
-		SELECT id::text, email, name, role, referent_id, structure, password_hash, oidc_subject FROM accounts
+		SELECT id::text, email, name, role, referent_id, structure, password_hash, oidc_subject, must_change_password FROM accounts
 		WHERE `+where+` AND disabled_at IS NULL`, arg,
-	).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &referent, &structure, &hash, &subject)
+	).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &referent, &structure, &hash, &subject, &a.MustChangePassword)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, domain.Errorf(domain.EUNAUTHORIZED, "Identifiant ou mot de passe incorrect.")
 	}
 	a.ReferentID, a.Structure, a.PasswordHash, a.OIDCSubject = deref(referent), deref(structure), deref(hash), deref(subject)
 	return a, err
+}
+
+// AccountByID finds an active account; a malformed id is not found.
+func (db *DB) AccountByID(ctx context.Context, id string) (Account, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return Account{}, domain.Errorf(domain.ENOTFOUND, "Compte introuvable ou désactivé.")
+	}
+	a, err := db.accountWhere(ctx, `id = $1`, id)
+	if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
+		return a, domain.Errorf(domain.ENOTFOUND, "Compte introuvable ou désactivé.")
+	}
+	return a, err
+}
+
+// SetPassword replaces an active account's password hash and ends its
+// sessions but the one keep hashes (nil: every one), with the audit row e in the same
+// transaction. mustChange flags a temporary password (an administrator's
+// reset); false clears the flag (the holder chose the password). It
+// returns the number of sessions ended.
+func (db *DB) SetPassword(ctx context.Context, id, hash string, mustChange bool, keep []byte, e AuditEntry) (int64, error) {
+	if _, err := uuid.Parse(id); err != nil {
+		return 0, domain.Errorf(domain.ENOTFOUND, "Compte introuvable ou désactivé.")
+	}
+	var ended int64
+	err := pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `
+			UPDATE accounts SET password_hash = $2, must_change_password = $3, password_changed_at = now()
+			WHERE id = $1 AND disabled_at IS NULL`, id, hash, mustChange)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			return domain.Errorf(domain.ENOTFOUND, "Compte introuvable ou désactivé.")
+		}
+		if tag, err = tx.Exec(ctx, `DELETE FROM sessions WHERE account_id = $1 AND token_hash IS DISTINCT FROM $2`, id, keep); err != nil {
+			return err
+		}
+		ended = tag.RowsAffected()
+		if e.Detail == nil {
+			e.Detail = map[string]any{}
+		}
+		e.Detail["sessions_ended"] = ended
+		return insertAudit(ctx, tx, e)
+	})
+	if err != nil && domain.ErrorCode(err) == domain.EINTERNAL {
+		return 0, fmt.Errorf("set password: %w", err)
+	}
+	return ended, err
 }
 
 // BindOIDCSubject binds an account, not yet bound, to a provider's subject;
@@ -115,10 +168,10 @@ func (db *DB) SessionAccount(ctx context.Context, tokenHash []byte) (Account, st
 	var referent, structure *string
 	var csrf string
 	err := db.Pool.QueryRow(ctx, `
-		SELECT a.id::text, a.email, a.name, a.role, a.referent_id, a.structure, s.csrf
+		SELECT a.id::text, a.email, a.name, a.role, a.referent_id, a.structure, a.must_change_password, s.csrf
 		FROM sessions s JOIN accounts a ON a.id = s.account_id
 		WHERE s.token_hash = $1 AND s.expires_at > now() AND a.disabled_at IS NULL`, tokenHash,
-	).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &referent, &structure, &csrf)
+	).Scan(&a.ID, &a.Email, &a.Name, &a.Role, &referent, &structure, &a.MustChangePassword, &csrf)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return a, "", domain.Errorf(domain.EUNAUTHORIZED, "Session expirée : reconnectez-vous.")
 	}
@@ -135,14 +188,14 @@ func (db *DB) DeleteSession(ctx context.Context, tokenHash []byte) error {
 // ListAccounts lists the accounts, active first.
 func (db *DB) ListAccounts(ctx context.Context) ([]Account, error) {
 	rows, err := db.Pool.Query(ctx, `
-		SELECT id::text, email, name, role, coalesce(referent_id, ''), coalesce(structure, ''), disabled_at IS NOT NULL
+		SELECT id::text, email, name, role, coalesce(referent_id, ''), coalesce(structure, ''), disabled_at IS NOT NULL, must_change_password
 		FROM accounts ORDER BY disabled_at IS NOT NULL, role, name`)
 	if err != nil {
 		return nil, err
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (Account, error) {
 		var a Account
-		err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.ReferentID, &a.Structure, &a.Disabled)
+		err := r.Scan(&a.ID, &a.Email, &a.Name, &a.Role, &a.ReferentID, &a.Structure, &a.Disabled, &a.MustChangePassword)
 		return a, err
 	})
 }

@@ -86,10 +86,12 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/comptes", h.accounts)
 		r.Post("/comptes", h.createAccount)
 		r.Post("/comptes/{aid}/desactiver", h.disableAccount)
+		r.Post("/comptes/{aid}/mot-de-passe", h.resetPassword)
 		r.Get("/jetons", h.tokens)
 		r.Post("/jetons/{tid}/revoquer", h.revokeToken)
 		r.Get("/compte", h.ownAccount)
 		r.Post("/compte", h.setDigestOptOut)
+		r.Post("/compte/mot-de-passe", h.changePassword)
 		r.Get("/imports", h.imports)
 		r.Post("/imports", h.upload)
 		r.Get("/imports/identites", h.identities)
@@ -129,6 +131,9 @@ type page struct {
 	Form   url.Values
 	Data   any
 	Names  domain.ReferentNames // the names of the référent ids the page shows (see Referent)
+	// Restricted: the account must change its password first; the
+	// navigation is not shown (it would lead back to « Mon compte »).
+	Restricted bool
 }
 
 var funcs = template.FuncMap{
@@ -232,10 +237,11 @@ func (h *Handler) fail(w http.ResponseWriter, r *http.Request, err error) {
 type ctxKey struct{}
 
 type sessionInfo struct {
-	actor domain.Actor
-	csrf  string
-	token string
-	parts *multipart.Reader // an upload's parts after the CSRF token, not yet read
+	actor      domain.Actor
+	csrf       string
+	token      string
+	parts      *multipart.Reader // an upload's parts after the CSRF token, not yet read
+	mustChange bool              // the password is a temporary one
 }
 
 func from(ctx context.Context) (domain.Actor, string) {
@@ -304,7 +310,7 @@ func (h *Handler) session(next http.Handler) http.Handler {
 			http.Redirect(w, r, "/connexion", http.StatusSeeOther)
 			return
 		}
-		a, csrf, err := h.Service.Session(r.Context(), c.Value)
+		a, csrf, mustChange, err := h.Service.Session(r.Context(), c.Value)
 		if err != nil {
 			if domain.ErrorCode(err) == domain.EUNAUTHORIZED {
 				http.SetCookie(w, h.cookie(sessionCookie, "", -1))
@@ -314,6 +320,12 @@ func (h *Handler) session(next http.Handler) http.Handler {
 			h.fail(w, r, err)
 			return
 		}
+		if mustChange && !whileMustChange[r.Method+" "+r.URL.Path] {
+			// A temporary password (an administrator's reset, the first
+			// administrator's): nothing but « Mon compte » until it is changed.
+			http.Redirect(w, r, "/compte", http.StatusSeeOther)
+			return
+		}
 		var parts *multipart.Reader
 		if r.Method == http.MethodPost {
 			var ok bool
@@ -321,9 +333,15 @@ func (h *Handler) session(next http.Handler) http.Handler {
 				return
 			}
 		}
-		ctx := context.WithValue(r.Context(), ctxKey{}, sessionInfo{actor: a, csrf: csrf, token: c.Value, parts: parts})
+		ctx := context.WithValue(r.Context(), ctxKey{}, sessionInfo{actor: a, csrf: csrf, token: c.Value, parts: parts, mustChange: mustChange})
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
+}
+
+// whileMustChange are the requests a session whose password must be
+// changed may make.
+var whileMustChange = map[string]bool{
+	"GET /compte": true, "POST /compte/mot-de-passe": true, "POST /deconnexion": true,
 }
 
 func (h *Handler) loginPage(w http.ResponseWriter, r *http.Request) {
@@ -548,16 +566,50 @@ func (h *Handler) showAccounts(w http.ResponseWriter, r *http.Request, status in
 		Data: map[string]any{"Accounts": list, "Forms": forms, "Created": created, "Digests": digests}})
 }
 
-// ownAccount lets an account choose whether it receives the daily digest.
+// ownAccount is « Mon compte »: the daily digest, and the password.
 func (h *Handler) ownAccount(w http.ResponseWriter, r *http.Request) {
-	a, csrf := from(r.Context())
-	out, err := h.Service.DigestOptOut(r.Context(), a)
+	msg := ""
+	switch q := r.URL.Query(); {
+	case q.Get("mot-de-passe") != "":
+		msg = "Votre mot de passe est changé. Vos autres sessions sont fermées."
+	case q.Get("enregistre") != "":
+		msg = "Votre choix est enregistré."
+	}
+	h.showOwnAccount(w, r, http.StatusOK, msg, nil)
+}
+
+func (h *Handler) showOwnAccount(w http.ResponseWriter, r *http.Request, status int, flash string, errs map[string]string) {
+	s, _ := r.Context().Value(ctxKey{}).(sessionInfo)
+	data := map[string]any{"MustChange": s.mustChange}
+	if !s.mustChange {
+		out, err := h.Service.DigestOptOut(r.Context(), s.actor)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		data["OptOut"] = out
+	}
+	has, err := h.Service.HasPassword(r.Context(), s.actor)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, http.StatusOK, "account", page{Title: "Mon compte", Actor: a, CSRF: csrf,
-		Nav: "compte", Data: map[string]any{"OptOut": out, "Saved": r.URL.Query().Get("enregistre") != ""}})
+	form := formData{Name: "mot-de-passe", Title: "Changer de mot de passe", Action: "/compte/mot-de-passe", Submit: "Changer le mot de passe", CSRF: s.csrf,
+		Fields: []fieldData{
+			field("mot-de-passe", "current_password", "Mot de passe actuel", "password"),
+			field("mot-de-passe", "new_password", fmt.Sprintf("Nouveau mot de passe (au moins %d caractères)", app.MinPassword), "password"),
+			field("mot-de-passe", "confirm_password", "Nouveau mot de passe, une seconde fois", "password"),
+		}}
+	// What was typed is never sent back: the errors only.
+	form.Err = errs[""]
+	for i := range form.Fields {
+		form.Fields[i].Err = errs[form.Fields[i].Name]
+	}
+	if has {
+		data["PasswordForm"] = form
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	h.render(w, status, "account", page{Title: "Mon compte", Actor: s.actor, CSRF: s.csrf, Nav: "compte", Flash: flash, Data: data, Restricted: s.mustChange})
 }
 
 func (h *Handler) setDigestOptOut(w http.ResponseWriter, r *http.Request) {
@@ -567,6 +619,43 @@ func (h *Handler) setDigestOptOut(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	http.Redirect(w, r, "/compte?enregistre=1", http.StatusSeeOther)
+}
+
+// changePassword changes the session's own account's password: no id in
+// the request, the account is the session's.
+func (h *Handler) changePassword(w http.ResponseWriter, r *http.Request) {
+	s, _ := r.Context().Value(ctxKey{}).(sessionInfo)
+	f := r.PostForm
+	err := h.Service.ChangePassword(r.Context(), s.actor, s.token, f.Get("current_password"), f.Get("new_password"), f.Get("confirm_password"), sourceAddress(r))
+	if err == nil {
+		http.Redirect(w, r, "/compte?mot-de-passe=change", http.StatusSeeOther)
+		return
+	}
+	var many *app.TooManyAttempts
+	if errors.As(err, &many) {
+		w.Header().Set("Retry-After", strconv.Itoa(int((many.Wait+time.Second-1)/time.Second)))
+		h.showOwnAccount(w, r, http.StatusTooManyRequests, "", map[string]string{"": domain.ErrorMessage(err)})
+		return
+	}
+	status, errs, ok := formError(err)
+	if !ok || domain.ErrorCode(err) == domain.ECONFLICT { // no password here: no form to show it on
+		h.fail(w, r, err)
+		return
+	}
+	h.showOwnAccount(w, r, status, "", errs)
+}
+
+// resetPassword gives an account a temporary password, shown once on the
+// accounts page.
+func (h *Handler) resetPassword(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	email, password, err := h.Service.ResetPassword(app.WithSource(r.Context(), sourceAddress(r)), a, chi.URLParam(r, "aid"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Cache-Control", "no-store")
+	h.showAccounts(w, r, http.StatusOK, map[string]string{"Email": email, "Password": password, "Reset": "oui"}, nil, nil)
 }
 
 func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) {

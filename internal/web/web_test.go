@@ -71,6 +71,14 @@ func runMain(m *testing.M) int {
 type browser struct {
 	t      *testing.T
 	client *http.Client
+	base   string // the server; "": fx.server
+}
+
+func (b *browser) url(path string) string {
+	if b.base != "" {
+		return b.base + path
+	}
+	return fx.server.URL + path
 }
 
 func newBrowser(t *testing.T) *browser {
@@ -81,7 +89,7 @@ func newBrowser(t *testing.T) *browser {
 
 func (b *browser) get(path string) (int, string, string) {
 	b.t.Helper()
-	res, err := b.client.Get(fx.server.URL + path)
+	res, err := b.client.Get(b.url(path))
 	require.NoError(b.t, err)
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
@@ -90,7 +98,7 @@ func (b *browser) get(path string) (int, string, string) {
 
 func (b *browser) post(path string, form url.Values) (int, string, string) {
 	b.t.Helper()
-	res, err := b.client.PostForm(fx.server.URL+path, form)
+	res, err := b.client.PostForm(b.url(path), form)
 	require.NoError(b.t, err)
 	defer res.Body.Close()
 	body, _ := io.ReadAll(res.Body)
