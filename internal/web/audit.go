@@ -20,6 +20,8 @@ var auditActions = []option{
 	{"", "Toutes"}, {"read", "Consultations"}, {"list", "Listes"}, {"search", "Recherches"},
 	{"create", "Créations"}, {"update", "Modifications"}, {"export", "Exports"}, {"login", "Connexions"},
 	{"login_failed", "Échecs de connexion"}, {"denied", "Accès refusés"}, {"revoke", "Révocations"},
+	{"password_change", "Changements de mot de passe"}, {"password_change_failed", "Changements de mot de passe refusés"},
+	{"password_reset", "Réinitialisations de mot de passe"},
 }
 
 // auditLine is a line of the audit log as an administrator reads it.
@@ -157,6 +159,15 @@ func auditLineOf(r postgres.AuditRow) auditLine {
 		}
 	case "denied":
 		sentence = who + " s'est vu refuser l'accès à " + object
+	case "password_change":
+		sentence = who + " a changé son mot de passe"
+	case "password_change_failed":
+		sentence = who + " a tenté de changer son mot de passe (mot de passe actuel incorrect)"
+	case "password_reset":
+		sentence = who + " a réinitialisé le mot de passe du compte"
+		if r.Subject != "" {
+			sentence += " de " + r.Subject
+		}
 	default:
 		verb := auditVerbs[r.Action]
 		if verb == "" {

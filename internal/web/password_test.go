@@ -195,6 +195,10 @@ func TestAdminResetForcesChange(t *testing.T) {
 	rows = audited(t, id, "password_change")
 	require.Len(t, rows, 1)
 	require.Contains(t, rows[0].Detail, `"was_temporary": true`)
+	_, page, _ = admin.get("/journal?dossier=" + id)
+	require.Contains(t, page, "Admin a réinitialisé le mot de passe du compte de ")
+	require.Contains(t, page, " a changé son mot de passe.")
+	require.NotContains(t, stripAttributes(page), "password_", "no code as text")
 
 	// One's own password is changed on « Mon compte », not reset.
 	status, page, _ = admin.get("/comptes")
