@@ -1,0 +1,257 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"reflect"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/domain"
+)
+
+// The dossier page, its forms and how a submitted form is run.
+
+func (h *Handler) dossier(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	v, err := h.Service.Get(r.Context(), a, chi.URLParam(r, "id"))
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	flash := ""
+	if ok := r.URL.Query().Get("ok"); ok != "" {
+		flash = "Enregistré."
+	}
+	h.showDossier(w, r, http.StatusOK, v, flash, "", nil, nil)
+}
+
+func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int, v domain.ParcoursView, flash, failedForm string,
+	failed url.Values, errs map[string]string) {
+	a, csrf := from(r.Context())
+	dir, err := h.directoryFor(r.Context(), a)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	forms := withDirectory(formsFor(a, v, csrf), dir)
+	names, err := h.dossierNames(r.Context(), &v)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// The timeline reads by date; events recorded the same day keep their order.
+	v.Events = slices.Clone(v.Events)
+	slices.SortStableFunc(v.Events, func(x, y domain.EventView) int {
+		switch {
+		case x.OccurredOn.Before(y.OccurredOn):
+			return -1
+		case y.OccurredOn.Before(x.OccurredOn):
+			return 1
+		}
+		return 0
+	})
+	for i := range forms {
+		f := &forms[i]
+		if f.Name != failedForm {
+			continue
+		}
+		f.Err = errs[""]
+		for j := range f.Fields {
+			fd := &f.Fields[j]
+			fd.Value, fd.Err = failed.Get(fd.Name), errs[fd.Name]
+		}
+	}
+	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash, Names: names,
+		Data: map[string]any{"P": v, "Forms": forms}})
+}
+
+// submit handles every form of the dossier page: decode the fields into
+// the command the API uses, run it, then show the dossier again, with the
+// errors next to their field and what was typed kept.
+func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
+	id, name := chi.URLParam(r, "id"), chi.URLParam(r, "form")
+	n, _ := strconv.Atoi(chi.URLParam(r, "n"))
+	m, _ := strconv.Atoi(chi.URLParam(r, "m"))
+	key := name
+	for _, part := range []string{chi.URLParam(r, "n"), chi.URLParam(r, "m")} {
+		if part != "" {
+			key += "-" + part
+		}
+	}
+	h.submitForm(w, r, commands(h.Service, n, m)[name], id, key, "/dossiers/",
+		func(a domain.Actor, status int, errs map[string]string) error {
+			v, err := h.Service.Get(r.Context(), a, id)
+			if err == nil {
+				h.showDossier(w, r, status, v, "", key, r.PostForm, errs)
+			}
+			return err
+		})
+}
+
+// commandFunc runs one form's command.
+type commandFunc func(ctx context.Context, a domain.Actor, id string, form url.Values) error
+
+// run decodes a form into T and calls the use case.
+func run[T any, V any](call func(context.Context, domain.Actor, string, T) (V, error)) commandFunc {
+	return func(ctx context.Context, a domain.Actor, id string, form url.Values) error {
+		var in T
+		if err := decodeForm(form, &in); err != nil {
+			return err
+		}
+		_, err := call(ctx, a, id, in)
+		return err
+	}
+}
+
+func commands(s *app.Service, n, m int) map[string]commandFunc {
+	return map[string]commandFunc{
+		"orientation":              run(s.RecordOrientation),
+		"notification-orientation": run(s.RecordOrientationNotified),
+		"contrat":                  run(s.RecordContract),
+		"reorientation":            run(s.RequestReorientation),
+		"relance":                  run(s.RecordRelance),
+		"sortie":                   run(s.RecordExit),
+		"referent":                 run(s.ReassignReferent),
+		"action": run(func(ctx context.Context, a domain.Actor, id string, x domain.Action) (domain.ParcoursView, error) {
+			v, _, err := s.RecordAction(ctx, a, id, x)
+			return v, err
+		}),
+		"manquement": run(func(ctx context.Context, a domain.Actor, id string, b domain.Breach) (domain.ParcoursView, error) {
+			v, _, err := s.ReportBreach(ctx, a, id, b)
+			return v, err
+		}),
+		"bilan": run(func(ctx context.Context, a domain.Actor, id string, o domain.ActionOutcome) (domain.ParcoursView, error) {
+			return s.RecordActionOutcome(ctx, a, id, n, o)
+		}),
+		"suivi": run(func(ctx context.Context, a domain.Actor, id string, f domain.FollowUpAnswer) (domain.ParcoursView, error) {
+			return s.RecordFollowUp(ctx, a, id, n, m, f)
+		}),
+	}
+}
+
+// decodeForm fills the struct v points to from form fields named by its
+// json tags (the API's names); a value that does not parse is an error
+// naming its field.
+func decodeForm(form url.Values, v any) error {
+	rv := reflect.ValueOf(v).Elem()
+	for i := range rv.NumField() {
+		f := rv.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		if f.Anonymous || f.Tag.Get("api") == "-" || name == "" || name == "-" {
+			continue
+		}
+		raw := strings.TrimSpace(form.Get(name))
+		dst := rv.Field(i)
+		switch dst.Interface().(type) {
+		case domain.Date:
+			if raw == "" {
+				continue
+			}
+			d, err := domain.ParseDate(raw)
+			if err != nil {
+				return domain.FieldError(name, "Date invalide : attendu JJ/MM/AAAA.")
+			}
+			dst.Set(reflect.ValueOf(d))
+		case []string:
+			dst.Set(reflect.ValueOf(form[name]))
+		default:
+			switch dst.Kind() {
+			case reflect.String:
+				dst.SetString(raw)
+			case reflect.Int, reflect.Int64:
+				if raw == "" {
+					continue
+				}
+				n, err := strconv.ParseInt(raw, 10, 64)
+				if err != nil {
+					return domain.FieldError(name, "Nombre entier attendu.")
+				}
+				dst.SetInt(n)
+			case reflect.Bool:
+				dst.SetBool(raw == "on" || raw == "true" || raw == "1")
+			default:
+				return errors.New("form field of unsupported type: " + name)
+			}
+		}
+	}
+	return nil
+}
+
+// assignees are the référent ids of tasks.
+func assignees(tasks []domain.TaskView) []string {
+	ids := make([]string, len(tasks))
+	for i, t := range tasks {
+		ids[i] = deref(t.Assignee)
+	}
+	return ids
+}
+
+// submitForm runs a form's command on a record. Success redirects to the
+// record's page; a refusal shows the page again (reshow) with the errors
+// next to their field and what was typed kept.
+func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request, run commandFunc, id, key, base string,
+	reshow func(a domain.Actor, status int, errs map[string]string) error) {
+	a, _ := from(r.Context())
+	if run == nil {
+		h.fail(w, r, domain.Errorf(domain.ENOTFOUND, "Formulaire inconnu."))
+		return
+	}
+	if err := r.ParseForm(); err != nil {
+		h.fail(w, r, domain.Errorf(domain.EINVALID, "Formulaire illisible."))
+		return
+	}
+	err := run(r.Context(), a, id, r.PostForm)
+	if err == nil {
+		http.Redirect(w, r, base+id+"?ok="+url.QueryEscape(key), http.StatusSeeOther)
+		return
+	}
+	status, errs, ok := formError(err)
+	if !ok {
+		h.fail(w, r, err)
+		return
+	}
+	if err := reshow(a, status, errs); err != nil {
+		h.fail(w, r, err)
+	}
+}
+
+// formError sorts a command's error: one a form shows (with its field), or not.
+func formError(err error) (status int, errs map[string]string, ok bool) {
+	switch domain.ErrorCode(err) {
+	case domain.EINVALID:
+		status = http.StatusBadRequest
+	case domain.ECONFLICT:
+		status = http.StatusConflict
+	case domain.EFORBIDDEN:
+		status = http.StatusForbidden
+	default:
+		return 0, nil, false
+	}
+	errs = map[string]string{"": domain.ErrorMessage(err)}
+	if f := domain.ErrorField(err); f != "" {
+		errs = map[string]string{f: domain.ErrorMessage(err), "": "Le formulaire contient une erreur : voir ci-dessous."}
+	}
+	return status, errs, true
+}
+
+// fillFailed puts back what was typed in the form that failed, with its errors.
+func fillFailed(forms []formData, failedForm string, failed url.Values, errs map[string]string) {
+	for i := range forms {
+		f := &forms[i]
+		if f.Name != failedForm {
+			continue
+		}
+		f.Err = errs[""]
+		for j := range f.Fields {
+			fd := &f.Fields[j]
+			fd.Value, fd.Err = failed.Get(fd.Name), errs[fd.Name]
+		}
+	}
+}
