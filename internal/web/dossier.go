@@ -3,6 +3,7 @@ package web
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"reflect"
@@ -69,7 +70,7 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 		}
 	}
 	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash, Names: names,
-		Data: map[string]any{"P": v, "Forms": forms}})
+		Data: map[string]any{"P": v, "Forms": forms, "Summary": summarize(v, forms, domain.DateOf(h.now()))}})
 }
 
 // submit handles every form of the dossier page: decode the fields into
@@ -254,4 +255,74 @@ func fillFailed(forms []formData, failedForm string, failed url.Values, errs map
 			fd.Value, fd.Err = failed.Get(fd.Name), errs[fd.Name]
 		}
 	}
+}
+
+// dossierSummary is what the top of the dossier says: the next thing due,
+// with its form, and the sanction case in progress.
+type dossierSummary struct {
+	Next     *domain.TaskView
+	LateDays int    // how late the next task is, 0 if it is not
+	Form     string // the form of the page that records it, "" if none
+	Case     *domain.ReviewView
+}
+
+// taskForms names the form of the dossier that records each task.
+var taskForms = map[domain.TaskKind]string{
+	domain.TaskOrient: "orientation", domain.TaskSignContract: "contrat", domain.TaskRenewContract: "contrat",
+	domain.TaskStockContract: "contrat", domain.TaskRelance1: "relance", domain.TaskRelance2: "relance",
+	domain.TaskProposeBreach: "manquement",
+}
+
+// reviewEnded are the statuses of a case that is over.
+var reviewEnded = []string{"closed_no_sanction", "closed_compliance", "closed_legitimate_reason", "annulled_on_appeal",
+	"radiated", "sanction_ended", "remobilised"}
+
+func summarize(v domain.ParcoursView, forms []formData, today domain.Date) dossierSummary {
+	var s dossierSummary
+	for i, t := range v.Tasks {
+		if s.Next == nil || t.DueOn.Before(s.Next.DueOn) {
+			s.Next = &v.Tasks[i]
+		}
+	}
+	if t := s.Next; t != nil {
+		if t.DueOn.Before(today) {
+			s.LateDays = t.DueOn.DaysUntil(today)
+		}
+		name := taskForms[t.Kind]
+		switch t.Kind {
+		case domain.TaskCloseAction:
+			name = fmt.Sprintf("bilan-%d", t.Cycle)
+		case domain.TaskFollowUp3:
+			name = fmt.Sprintf("suivi-%d-3", t.Cycle)
+		case domain.TaskFollowUp6:
+			name = fmt.Sprintf("suivi-%d-6", t.Cycle)
+		}
+		for _, f := range forms {
+			if f.Name == name {
+				s.Form = name
+			}
+		}
+	}
+	for i, c := range v.Reviews {
+		if !slices.Contains(reviewEnded, c.Status) {
+			s.Case = &v.Reviews[i]
+		}
+	}
+	return s
+}
+
+// deadlineState says where a deadline stands, and when it was met late,
+// by how much: « tenue le 01/12/2026, 31 jours après l'échéance ».
+func deadlineState(d domain.DeadlineView) string {
+	if d.Status == domain.DeadlineMet && !d.MetOn.IsZero() {
+		if late := d.DueOn.DaysUntil(d.MetOn); late > 0 {
+			days := "jours"
+			if late == 1 {
+				days = "jour"
+			}
+			return fmt.Sprintf("tenue le %s, %d %s après l'échéance", d.MetOn.French(), late, days)
+		}
+		return "tenue le " + d.MetOn.French()
+	}
+	return deadlineStatusFr(d.Status)
 }

@@ -144,6 +144,7 @@ var funcs = template.FuncMap{
 	"roleFr":           roleFr,
 	"digestStatusFr":   digestStatusFr,
 	"deadlineStatusFr": deadlineStatusFr,
+	"deadlineState":    deadlineState,
 	"campaignStatusFr": campaignStatusFr,
 	"reviewFr":         reviewFr,
 	"letterMode":       func(m string) string { return domain.LetterModes[m] },

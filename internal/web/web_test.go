@@ -510,3 +510,27 @@ func TestDigestOptOutAndSendings(t *testing.T) {
 
 // auditPageSizeForTest is the audit log's page size (internal/web/audit.go).
 const auditPageSizeForTest = 50
+
+// TestDossierSummary: the dossier says at its top what is due next, how
+// late, with a link to its form; a deadline met late says by how much.
+func TestDossierSummary(t *testing.T) {
+	t.Parallel()
+	pid := oriented(t, "WEB-SUM", "web-ref-1")
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	_, page, _ := dep.get("/dossiers/" + pid)
+	require.Contains(t, page, `<h2 id="synthese">Synthèse</h2>`)
+	require.Contains(t, page, "À faire ensuite : <strong>"+domain.TaskSignContract.French()+"</strong>")
+	require.Regexp(t, `en retard de \d+ jours`, page)
+	require.Contains(t, page, `<a href="#f-contrat">l'enregistrer</a>`)
+	require.Contains(t, page, `id="f-contrat"`, "the link's target")
+	clean(t, page)
+
+	today := domain.DateOf(time.Now())
+	_, err := fx.env.Service.RecordContract(context.Background(), domain.Actor{ID: "test", Role: domain.RoleAdmin}, pid,
+		domain.Contract{Kind: domain.ContractCER, SignedOn: today, StartsOn: today, EndsOn: today.AddMonths(6)})
+	require.NoError(t, err)
+	_, page, _ = dep.get("/dossiers/" + pid)
+	require.Regexp(t, `tenue le `+regexp.QuoteMeta(today.French())+`, \d+ jours après l&#39;échéance`, page)
+	clean(t, page)
+}
