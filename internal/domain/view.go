@@ -232,4 +232,12 @@ type ReviewView struct {
 	// (R262-88 CASF); AppealWindow says where it stands, in French.
 	DecisionNotifiedOn Date   `json:"decision_notified_on"`
 	AppealWindow       string `json:"appeal_window,omitempty"`
+
+	// For the pages: the person, and the case's next task and its due
+	// date (none once the case waits for nothing). The API reads the
+	// person from the parcours and the task from /tasks.
+	LastName  string   `json:"-"`
+	FirstName string   `json:"-"`
+	NextTask  TaskKind `json:"-"`
+	NextDueOn Date     `json:"-"`
 }

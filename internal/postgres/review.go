@@ -129,18 +129,26 @@ const reviewSelect = `
 	SELECT r.id, r.parcours_id::text, r.number, r.status, r.breach_kind, coalesce(o.body, r.obligation, ''), r.reported_on, r.repeat,
 	       r.notice_sent_on, r.notice_received_on, r.observation_ends_on, r.decided_on, coalesce(r.sanction_kind, ''),
 	       coalesce(r.percent, 0), coalesce(r.months, 0), r.effective_on, coalesce(r.payback_cents, 0), r.appeal_due_on,
-	       coalesce(n.body, ''), p.referent_id, r.updated_at, (r.state->>'decision_notified_on')::date
-	FROM reviews r JOIN parcours p ON p.id = r.parcours_id LEFT JOIN notes n ON n.id = r.facts_note_id
-	LEFT JOIN notes o ON o.id = r.obligation_note_id`
+	       coalesce(n.body, ''), p.referent_id, r.updated_at, (r.state->>'decision_notified_on')::date,
+	       b.last_name, b.first_name, coalesce(nt.kind, ''), nt.due_on
+	FROM reviews r JOIN parcours p ON p.id = r.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
+	LEFT JOIN notes n ON n.id = r.facts_note_id
+	LEFT JOIN notes o ON o.id = r.obligation_note_id
+	LEFT JOIN LATERAL (
+		SELECT t.kind, t.due_on FROM tasks t
+		WHERE t.parcours_id = r.parcours_id AND t.cycle = r.number AND t.status = 'open'
+		  AND t.kind IN ('send_notice', 'record_notice_receipt', 'decide_review', 'decide_appeal', 'decide_radiation', 'record_decision_notified')
+		ORDER BY t.due_on LIMIT 1) nt ON true`
 
 func scanReview(r pgx.CollectableRow) (domain.ReviewView, error) {
 	var v domain.ReviewView
-	var reported, sent, received, obs, decided, effective, appeal, notified pgtype.Date
+	var reported, sent, received, obs, decided, effective, appeal, notified, next pgtype.Date
 	var referent *string
 	var updated time.Time
 	err := r.Scan(&v.ID, &v.ParcoursID, &v.Number, &v.Status, &v.BreachKind, &v.Obligation, &reported, &v.Repeat,
 		&sent, &received, &obs, &decided, &v.SanctionKind, &v.Percent, &v.Months, &effective, &v.PaybackCents, &appeal,
-		&v.Facts, &referent, &updated, &notified)
+		&v.Facts, &referent, &updated, &notified, &v.LastName, &v.FirstName, &v.NextTask, &next)
+	v.NextDueOn = fromPG(next)
 	v.ReportedOn, v.NoticeSentOn, v.NoticeReceivedOn, v.ObservationEndsOn = fromPG(reported), fromPG(sent), fromPG(received), fromPG(obs)
 	v.DecidedOn, v.EffectiveOn, v.AppealDueOn = fromPG(decided), fromPG(effective), fromPG(appeal)
 	v.DecisionNotifiedOn = fromPG(notified)

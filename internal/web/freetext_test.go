@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -49,8 +50,16 @@ func TestFreeTextPagesReadPostgreSQL(t *testing.T) {
 	status, page, _ = dep.get("/examens/" + workflows.ReviewID(pid, 1))
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, page, "obligation du contrat non respectée : Suivi hebdomadaire Wqz9")
+	// Issue 23: the case names its person and its next step; the queue
+	// shows the person, the référent, the step and the next date due.
+	require.Regexp(t, `<h1>Dossier de sanction n° 1 — Nguyen \S+</h1>`, page)
+	require.Contains(t, page, "Prochaine étape : <strong>Envoyer le courrier d&#39;information</strong>, échéance le ")
 	_, page, _ = dep.get("/examens?statut=reported")
 	require.Contains(t, page, "Suivi hebdomadaire Wqz9")
+	require.Regexp(t, `<a href="/examens/`+regexp.QuoteMeta(workflows.ReviewID(pid, 1))+`">Nguyen \S+</a>`, page)
+	require.Contains(t, page, "<td>Léa Référente</td>")
+	require.Contains(t, page, "<td>Envoyer le courrier d&#39;information : ")
+	clean(t, page)
 
 	for _, id := range []string{workflows.ParcoursWorkflowID(pid), workflows.ReviewWorkflowID(pid, 1)} {
 		var sb strings.Builder

@@ -23,7 +23,16 @@ func (h *Handler) reviews(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, http.StatusOK, "reviews", page{Title: "Examens de sanction", Nav: "examens", Actor: a, CSRF: csrf,
+	var ids []string
+	for _, v := range list {
+		ids = append(ids, v.ReferentID)
+	}
+	names, err := h.names(r.Context(), ids...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "reviews", page{Title: "Examens de sanction", Nav: "examens", Actor: a, CSRF: csrf, Names: names,
 		Data: map[string]any{"Reviews": list, "Status": status, "Statuses": reviewStatuses}})
 }
 
@@ -63,7 +72,7 @@ func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int,
 		forms = append(letterForms(v, list, address, csrf), forms...)
 	}
 	fillFailed(forms, failedForm, failed, errs)
-	h.render(w, status, "review", page{Title: fmt.Sprintf("Dossier de sanction n° %d", v.Number), Nav: "examens", Actor: a, CSRF: csrf,
+	h.render(w, status, "review", page{Title: fmt.Sprintf("Dossier de sanction n° %d — %s %s", v.Number, v.LastName, v.FirstName), Nav: "examens", Actor: a, CSRF: csrf,
 		Flash: flash, Data: map[string]any{"R": v, "Forms": forms, "Letters": list}})
 }
 

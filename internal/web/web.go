@@ -139,6 +139,7 @@ var funcs = template.FuncMap{
 	"trackFr":          func(t domain.Track) string { return t.French() },
 	"contractFr":       func(k domain.ContractKind) string { return k.French() },
 	"actionKindFr":     domain.ActionKindFrench,
+	"sanctionFr":       func(k string) string { return domain.SanctionKind(k).French() },
 	"outcomeFr":        domain.OutcomeFrench,
 	"exitReasonFr":     domain.ExitReasonFrench,
 	"roleFr":           roleFr,
