@@ -189,13 +189,7 @@ func (s *Service) List(ctx context.Context, a domain.Actor, f postgres.ParcoursF
 
 // Tasks lists the tasks the actor may see.
 func (s *Service) Tasks(ctx context.Context, a domain.Actor, f postgres.TaskFilter) ([]domain.TaskView, error) {
-	f.Scope = postgres.ScopeOf(a)
-	if a.SeesOnlyOwn() {
-		// A référent's inbox holds their tasks, not the département's
-		// decisions pending on their beneficiaries (a re-orientation...).
-		f.Assignee = a.ReferentID
-	}
-	items, err := s.DB.ListTasks(ctx, f)
+	items, err := s.DB.ListTasks(ctx, taskScope(a, f))
 	if err != nil {
 		return nil, err
 	}
@@ -204,6 +198,23 @@ func (s *Service) Tasks(ctx context.Context, a domain.Actor, f postgres.TaskFilt
 		ids[i] = it.ID
 	}
 	return items, s.audit(ctx, a, "list", "tasks", "", map[string]any{"ids": ids})
+}
+
+// CountTasks counts what Tasks lists with the same filter, whatever the
+// page: all, and the overdue ones.
+func (s *Service) CountTasks(ctx context.Context, a domain.Actor, f postgres.TaskFilter) (total, overdue int, err error) {
+	return s.DB.CountTasks(ctx, taskScope(a, f))
+}
+
+// taskScope narrows a task filter to what the actor may see.
+func taskScope(a domain.Actor, f postgres.TaskFilter) postgres.TaskFilter {
+	f.Scope = postgres.ScopeOf(a)
+	if a.SeesOnlyOwn() {
+		// A référent's inbox holds their tasks, not the département's
+		// decisions pending on their beneficiaries (a re-orientation...).
+		f.Assignee = a.ReferentID
+	}
+	return f
 }
 
 // Roles allowed to record each kind of event (a référent only on their own

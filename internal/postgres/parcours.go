@@ -624,14 +624,46 @@ type TaskFilter struct {
 	Status     string // open, overdue (open and overdue), done; "" for open
 	Assignee   string
 	DueWithin  int // with Status "open": only tasks overdue or due within this many days
-	Limit      int
+	Kind       domain.TaskKind
+	// LateBy: only tasks overdue by more than this many days (0: no bound).
+	LateBy int
+	// After: the page after this task, in the list's order (keyset).
+	After *TaskCursor
+	Limit int
 }
 
-// ListTasks lists tasks by due date, the most urgent first.
-func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, error) {
-	var within any
+// TaskCursor is a task's place in the list's order: overdue first
+// (Later false), then by due date and id.
+type TaskCursor struct {
+	Later bool
+	DueOn domain.Date
+	ID    int64
+}
+
+// CursorOf is the place of t in the list's order.
+func CursorOf(t domain.TaskView) TaskCursor {
+	return TaskCursor{Later: !t.Overdue, DueOn: t.DueOn, ID: t.ID}
+}
+
+// taskWhere is the condition of a task filter, its parameters from $1 on
+// (nine of them).
+const taskWhere = `t.status = $1
+		  AND (NOT $2 OR t.overdue_at IS NOT NULL)
+		  AND ($3::text IS NULL OR t.assignee = $3)
+		  AND ($4::uuid IS NULL OR t.parcours_id = $4)
+		  AND ` + "%s" + `
+		  AND ($7::int IS NULL OR t.overdue_at IS NOT NULL OR t.due_on <= (now() AT TIME ZONE 'Europe/Paris')::date + $7::int)
+		  AND ($8::text IS NULL OR t.kind = $8)
+		  AND ($9::int IS NULL OR (t.overdue_at IS NOT NULL AND t.due_on < (now() AT TIME ZONE 'Europe/Paris')::date - $9::int))`
+
+// taskArgs are taskWhere's nine parameters.
+func taskArgs(f TaskFilter) []any {
+	var within, lateBy any
 	if f.DueWithin > 0 {
 		within = f.DueWithin
+	}
+	if f.LateBy > 0 {
+		lateBy = f.LateBy
 	}
 	status, overdueOnly := f.Status, false
 	switch f.Status {
@@ -640,18 +672,38 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 	case "overdue":
 		status, overdueOnly = "open", true
 	}
+	return []any{status, overdueOnly, nullText(f.Assignee), nullText(f.ParcoursID), nullText(f.Scope.ReferentID),
+		nullText(f.Scope.Structure), within, nullText(string(f.Kind)), lateBy}
+}
+
+// CountTasks counts the tasks a filter selects, and the overdue ones among
+// them, whatever the page.
+func (db *DB) CountTasks(ctx context.Context, f TaskFilter) (total, overdue int, err error) {
+	err = db.Pool.QueryRow(ctx, `
+		SELECT count(*), count(*) FILTER (WHERE t.overdue_at IS NOT NULL)
+		FROM tasks t JOIN parcours p ON p.id = t.parcours_id
+		WHERE `+fmt.Sprintf(taskWhere, visible(5)), taskArgs(f)...).Scan(&total, &overdue)
+	if err != nil {
+		return 0, 0, fmt.Errorf("count tasks: %w", err)
+	}
+	return total, overdue, nil
+}
+
+// ListTasks lists tasks by due date, the most urgent first.
+func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, error) {
+	args := taskArgs(f)
+	var later, due, id any
+	if c := f.After; c != nil {
+		later, due, id = c.Later, pgDate(c.DueOn), c.ID
+	}
+	args = append(args, f.Limit, later, due, id)
 	rows, err := db.Pool.Query(ctx, `
 		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, t.assignee, b.last_name, b.first_name
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
-		WHERE t.status = $1
-		  AND (NOT $2 OR t.overdue_at IS NOT NULL)
-		  AND ($3::text IS NULL OR t.assignee = $3)
-		  AND ($4::uuid IS NULL OR t.parcours_id = $4)
-		  AND `+visible(6)+`
-		  AND ($8::int IS NULL OR t.overdue_at IS NOT NULL OR t.due_on <= (now() AT TIME ZONE 'Europe/Paris')::date + $8::int)
+		WHERE `+fmt.Sprintf(taskWhere, visible(5))+`
+		  AND ($11::bool IS NULL OR ((t.overdue_at IS NULL), coalesce(t.due_on, 'infinity'::date), t.id) > ($11, coalesce($12::date, 'infinity'::date), $13::bigint))
 		ORDER BY (t.overdue_at IS NULL), t.due_on NULLS LAST, t.id
-		LIMIT $5`,
-		status, overdueOnly, nullText(f.Assignee), nullText(f.ParcoursID), f.Limit, nullText(f.Scope.ReferentID), nullText(f.Scope.Structure), within)
+		LIMIT $10`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}

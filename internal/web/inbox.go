@@ -1,10 +1,12 @@
 package web
 
 import (
+	"encoding/csv"
 	"net/http"
 	"net/url"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
@@ -13,35 +15,156 @@ import (
 
 // The daily pages: the inbox, the dashboard and the search.
 
+// inboxPageSize tasks per page of « Mes échéances ».
+const inboxPageSize = 100
+
+// inboxKinds are the task kinds the inbox filters on, in the order of a
+// parcours.
+var inboxKinds = []domain.TaskKind{domain.TaskOrient, domain.TaskAwaitFranceTravail, domain.TaskSignContract,
+	domain.TaskStockContract, domain.TaskRenewContract, domain.TaskReviewSocial, domain.TaskDecideReorientation,
+	domain.TaskCloseAction, domain.TaskFollowUp3, domain.TaskFollowUp6, domain.TaskRelance1, domain.TaskRelance2,
+	domain.TaskProposeBreach, "send_notice", "record_notice_receipt", "decide_review", "record_decision_notified",
+	"decide_appeal", "decide_radiation"}
+
+// inboxLate are the « en retard de plus de » choices, in days.
+var inboxLate = []int{7, 15, 30, 60, 90}
+
+// inboxFilter reads the inbox's filters from its query: the task kind,
+// the référent (for those who see several), how late; and the page.
+func inboxFilter(q url.Values) (postgres.TaskFilter, error) {
+	f := postgres.TaskFilter{Kind: domain.TaskKind(q.Get("type")), Assignee: q.Get("referent")}
+	if f.Kind != "" && !slices.Contains(inboxKinds, f.Kind) {
+		return f, domain.Errorf(domain.EINVALID, "Type de tâche inconnu.")
+	}
+	if v := q.Get("retard"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 0 || n > 3650 {
+			return f, domain.Errorf(domain.EINVALID, "Retard invalide : un nombre de jours.")
+		}
+		f.LateBy, f.Status = n, "overdue"
+	}
+	if v := q.Get("apres"); v != "" {
+		c, ok := parseTaskCursor(v)
+		if !ok {
+			return f, domain.Errorf(domain.EINVALID, "Page introuvable : revenez à la première.")
+		}
+		f.After = &c
+	}
+	return f, nil
+}
+
+// A cursor reads « 0.2026-11-07.123 »: overdue (0) or not (1), the due
+// date, the task's id.
+func formatTaskCursor(c postgres.TaskCursor) string {
+	later := "0"
+	if c.Later {
+		later = "1"
+	}
+	return later + "." + c.DueOn.String() + "." + strconv.FormatInt(c.ID, 10)
+}
+
+func parseTaskCursor(s string) (postgres.TaskCursor, bool) {
+	parts := strings.Split(s, ".")
+	if len(parts) != 3 || (parts[0] != "0" && parts[0] != "1") {
+		return postgres.TaskCursor{}, false
+	}
+	due, err := domain.ParseDate(parts[1])
+	id, ierr := strconv.ParseInt(parts[2], 10, 64)
+	if err != nil || ierr != nil {
+		return postgres.TaskCursor{}, false
+	}
+	return postgres.TaskCursor{Later: parts[0] == "1", DueOn: due, ID: id}, true
+}
+
 func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 	a, csrf := from(r.Context())
-	kind := r.URL.Query().Get("kind")
-	tasks, err := h.Service.Tasks(r.Context(), a, postgres.TaskFilter{Limit: 1000})
+	q := r.URL.Query()
+	f, err := inboxFilter(q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	var kinds []domain.TaskKind
-	overdue := 0
-	shown := tasks[:0:0]
+	total, overdue, err := h.Service.CountTasks(r.Context(), a, postgres.TaskFilter{Kind: f.Kind, Assignee: f.Assignee, LateBy: f.LateBy, Status: f.Status})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f.Limit = inboxPageSize + 1
+	tasks, err := h.Service.Tasks(r.Context(), a, f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	data := map[string]any{"Kinds": inboxKinds, "Late": inboxLate, "Total": total, "Overdue": overdue}
+	if len(tasks) > inboxPageSize {
+		tasks = tasks[:inboxPageSize]
+		next := cloneValues(q)
+		next.Set("apres", formatTaskCursor(postgres.CursorOf(tasks[len(tasks)-1])))
+		data["Next"] = "/echeances?" + next.Encode()
+	}
+	if f.After != nil {
+		first := cloneValues(q)
+		first.Del("apres")
+		data["First"] = "/echeances?" + first.Encode()
+	}
+	export := cloneValues(q)
+	export.Del("apres")
+	data["CSV"] = "/echeances.csv?" + export.Encode()
+	data["Tasks"] = tasks
+	ids := assignees(tasks)
+	if a.Role != domain.RoleReferent {
+		dir, err := h.directoryFor(r.Context(), a)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		data["Referents"] = dir.referentOptions("Tous")
+	}
+	names, err := h.names(r.Context(), ids...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	h.render(w, http.StatusOK, "inbox", page{Title: "Mes échéances", Nav: "echeances", Actor: a, CSRF: csrf, Names: names, Form: q, Data: data})
+}
+
+// inboxCSV exports the inbox's whole filtered list, within the viewer's
+// scope, as a CSV file (« ; », UTF-8 with BOM, as spreadsheets expect).
+func (h *Handler) inboxCSV(w http.ResponseWriter, r *http.Request) {
+	a, _ := from(r.Context())
+	f, err := inboxFilter(r.URL.Query())
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f.After, f.Limit = nil, 100000
+	tasks, err := h.Service.Tasks(r.Context(), a, f)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	names, err := h.names(r.Context(), assignees(tasks)...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	w.Header().Set("Content-Type", "text/csv; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="echeances.csv"`)
+	cw := csv.NewWriter(w)
+	cw.Comma = ';'
+	_, _ = w.Write([]byte("\ufeff"))
+	_ = cw.Write([]string{"échéance", "tâche", "nom", "prénom", "référent", "état", "dossier"})
 	for _, t := range tasks {
-		if !slices.Contains(kinds, t.Kind) {
-			kinds = append(kinds, t.Kind)
+		state, who := "à faire", "Département"
+		if t.Overdue {
+			state = "en retard"
 		}
-		if kind == "" || string(t.Kind) == kind {
-			shown = append(shown, t)
-			if t.Overdue {
-				overdue++
-			}
+		if t.Assignee != nil && *t.Assignee != "" {
+			who = names.Of(*t.Assignee)
 		}
+		_ = cw.Write([]string{t.DueOn.French(), t.Kind.French(), t.LastName, t.FirstName, who, state, t.ParcoursID})
 	}
-	names, err := h.names(r.Context(), assignees(shown)...)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	h.render(w, http.StatusOK, "inbox", page{Title: "Mes échéances", Nav: "echeances", Actor: a, CSRF: csrf, Names: names,
-		Data: map[string]any{"Tasks": shown, "Kinds": kinds, "Kind": kind, "Overdue": overdue}})
+	cw.Flush()
 }
 
 // dashboard shows supervisors the load of each référent, and the tasks

@@ -69,6 +69,7 @@ func (h *Handler) Routes(r chi.Router) error {
 		r.Get("/", func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/echeances", http.StatusSeeOther) })
 		r.Post("/deconnexion", h.logout)
 		r.Get("/echeances", h.inbox)
+		r.Get("/echeances.csv", h.inboxCSV)
 		r.Get("/tableau-de-bord", h.dashboard)
 		r.Get("/recherche", h.search)
 		r.Get("/indicateurs", h.indicators)

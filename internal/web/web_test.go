@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -534,3 +535,43 @@ func TestDossierSummary(t *testing.T) {
 	require.Regexp(t, `tenue le `+regexp.QuoteMeta(today.French())+`, \d+ jours après l&#39;échéance`, page)
 	clean(t, page)
 }
+
+// TestInboxPagesFiltersAndCSV: « Mes échéances » counts the whole
+// filtered list, shows it a page at a time, filters by kind, référent and
+// lateness, and exports the list as CSV within the viewer's scope.
+func TestInboxPagesFiltersAndCSV(t *testing.T) {
+	t.Parallel()
+	const n = inboxPageSizeForTest + 3
+	for i := range n {
+		oriented(t, fmt.Sprintf("WEB-INBOX-%d", i), "web-ref-4")
+	}
+	yann := newBrowser(t)
+	yann.login("yann@cd.fr")
+	_, page, _ := yann.get("/echeances?type=sign_contract")
+	total := regexp.MustCompile(`<strong>(\d+)</strong> tâches, dont <strong>(\d+) en retard</strong>`).FindStringSubmatch(page)
+	require.NotNil(t, total, "the counts of the whole list")
+	count, _ := strconv.Atoi(total[1])
+	require.GreaterOrEqual(t, count, n)
+	require.Equal(t, inboxPageSizeForTest, strings.Count(page, `<td data-label="Tâche">Signer le contrat</td>`), "one page")
+	clean(t, page, "sign_contract")
+	next := regexp.MustCompile(`<a href="(/echeances\?[^"]+)" rel="next">Page suivante</a>`).FindStringSubmatch(page)
+	require.NotNil(t, next)
+	_, rest, _ := yann.get(html.UnescapeString(next[1]))
+	require.Equal(t, count-inboxPageSizeForTest, strings.Count(rest, `<td data-label="Tâche">Signer le contrat</td>`), "the rest, nothing twice")
+	require.Contains(t, rest, ">Première page</a>")
+
+	_, page, _ = yann.get("/echeances?type=sign_contract&retard=3650")
+	require.Contains(t, page, "<strong>0</strong> tâche, dont <strong>0 en retard</strong>")
+	status, _, _ := yann.get("/echeances?type=inconnu")
+	require.Equal(t, http.StatusBadRequest, status)
+
+	status, body, _ := yann.get("/echeances.csv?type=sign_contract")
+	require.Equal(t, http.StatusOK, status)
+	require.True(t, strings.HasPrefix(body, "\ufeffé"+"chéance;tâche;nom;prénom;référent;état;dossier\n"), body[:60])
+	require.Equal(t, count+1, strings.Count(body, "\n"), "a line per task, and the header")
+	require.Contains(t, body, ";Signer le contrat;Nguyen;")
+	require.NotContains(t, body, "sign_contract")
+}
+
+// inboxPageSizeForTest is « Mes échéances »' page size (internal/web/inbox.go).
+const inboxPageSizeForTest = 100
