@@ -70,6 +70,7 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 		}
 	}
 	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash, Names: names,
+		Errors: errs, ErrorPrefix: failedForm + "-",
 		Data: map[string]any{"P": v, "Forms": forms, "Summary": summarize(v, forms, domain.DateOf(h.now()))}})
 }
 

@@ -3,6 +3,7 @@ package web
 import (
 	"fmt"
 	"slices"
+	"strings"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
@@ -13,10 +14,48 @@ type formData struct {
 	Fields                                 []fieldData
 }
 
-// fieldData is one field; Name is the API's name for it.
+// fieldData is one field; Name is the API's name for it. Required marks
+// it « obligatoire » (RGAA 11.10): the command is refused without it.
 type fieldData struct {
 	ID, Name, Label, Type, Value, Err string
 	Options                           []option
+	Required                          bool
+}
+
+// requiredFields are the fields each form cannot do without (the
+// commands' validators refuse them empty); forms numbered per action or
+// follow-up (bilan-2, suivi-2-3) are listed by their first word.
+var requiredFields = map[string][]string{
+	"orientation":              {"track", "organism", "referent_id", "decided_on"},
+	"contrat":                  {"kind", "signed_on", "starts_on", "ends_on"},
+	"notification-orientation": {"notified_on"},
+	"action":                   {"name", "kind", "structure", "starts_on", "planned_end_on"},
+	"bilan":                    {"ended_on", "category", "detail"},
+	"reorientation":            {"reason", "requested_on"},
+	"relance":                  {"number", "channel", "sent_on"},
+	"manquement":               {"kind", "facts", "reported_on"},
+	"referent":                 {"referent_id", "on"},
+	"sortie":                   {"reason", "on"},
+	"suivi":                    {"answered_on", "situation"},
+	"courrier":                 {"sent_on", "planned_kind", "planned_percent", "planned_months"},
+	"reception":                {"received_on"},
+	"audition":                 {"on"},
+	"decision":                 {"kind", "decided_on"},
+	"recours":                  {"filed_on"},
+	"radiation":                {"step", "decided_on"},
+	"conformite":               {"on", "how"},
+	"motif":                    {"reason", "on"},
+}
+
+// markRequired sets Required on the fields of a form named name.
+func markRequired(name string, fields []fieldData) {
+	key, _, _ := strings.Cut(name, "-")
+	if _, ok := requiredFields[name]; ok {
+		key = name
+	}
+	for i := range fields {
+		fields[i].Required = slices.Contains(requiredFields[key], fields[i].Name)
+	}
 }
 
 type option struct{ Value, Label string }
@@ -43,6 +82,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 		for i := range fields {
 			fields[i].ID = name + "-" + fields[i].Name
 		}
+		markRequired(name, fields)
 		out = append(out, formData{Name: name, Title: title, Action: action, Submit: submit, CSRF: csrf, Fields: fields})
 	}
 	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment
@@ -181,6 +221,7 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string, sentNotice bo
 		for i := range fields {
 			fields[i].ID = name + "-" + fields[i].Name
 		}
+		markRequired(name, fields)
 		out = append(out, formData{Name: name, Title: title, Action: "/examens/" + v.ID + "/" + name, Submit: submit, CSRF: csrf, Fields: fields})
 	}
 	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment

@@ -73,6 +73,7 @@ func (h *Handler) showReview(w http.ResponseWriter, r *http.Request, status int,
 	}
 	fillFailed(forms, failedForm, failed, errs)
 	h.render(w, status, "review", page{Title: fmt.Sprintf("Dossier de sanction n° %d — %s %s", v.Number, v.LastName, v.FirstName), Nav: "examens", Actor: a, CSRF: csrf,
+		Errors: errs, ErrorPrefix: failedForm + "-",
 		Flash: flash, Data: map[string]any{"R": v, "Forms": forms, "Letters": list}})
 }
 

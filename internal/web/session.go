@@ -158,7 +158,7 @@ func (h *Handler) login(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		h.render(w, status, "login", page{Title: "Connexion", CSRF: c.Value, Form: url.Values{"email": {r.PostFormValue("email")}},
-			Errors: map[string]string{"login": domain.ErrorMessage(err)}, Data: h.oidcLabel()})
+			Errors: map[string]string{"": domain.ErrorMessage(err)}, Data: h.oidcLabel()})
 		return
 	}
 	http.SetCookie(w, h.cookie(loginCookie, "", -1))

@@ -126,6 +126,9 @@ type page struct {
 	// Restricted: the account must change its password first; the
 	// navigation is not shown (it would lead back to « Mon compte »).
 	Restricted bool
+	// ErrorPrefix makes an error's field key the id of its input: the
+	// dossier's and a case's forms prefix their fields with the form's name.
+	ErrorPrefix string
 }
 
 var funcs = template.FuncMap{

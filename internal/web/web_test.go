@@ -575,3 +575,32 @@ func TestInboxPagesFiltersAndCSV(t *testing.T) {
 
 // inboxPageSizeForTest is « Mes échéances »' page size (internal/web/inbox.go).
 const inboxPageSizeForTest = 100
+
+// TestFormErrorsSummaryAndRequiredFields: required fields say so; a
+// refused form puts « Erreur : » in the title and a summary of its errors
+// on top, each linked to its field (RGAA 11.10), what was typed kept.
+func TestFormErrorsSummaryAndRequiredFields(t *testing.T) {
+	t.Parallel()
+	pid := oriented(t, "WEB-ERR", "web-ref-1")
+	lea := newBrowser(t)
+	lea.login("lea@cd.fr")
+	_, page, _ := lea.get("/dossiers/" + pid)
+	require.Contains(t, page, `<label for="contrat-signed_on">Signé le <span class="required">(obligatoire)</span></label>`)
+	require.Contains(t, page, `<input id="contrat-signed_on" name="signed_on" type="date" value="" aria-required="true">`)
+	require.NotContains(t, page, `<label for="contrat-assessment">Bilan du contrat précédent <span class="required">`)
+	require.Contains(t, page, `<script src="/static/app.js" defer></script>`)
+	require.NotContains(t, page, `id="erreurs"`)
+
+	status, page, _ := lea.post("/dossiers/"+pid+"/contrat", url.Values{"csrf": {csrf(t, page)}, "kind": {"cer"}, "starts_on": {"2026-01-01"}})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, page, "<title>Erreur : Nguyen Maï — parcours</title>")
+	require.Contains(t, page, `<div class="error-summary" role="alert" tabindex="-1" id="erreurs">`)
+	require.Contains(t, page, `<li><a href="#contrat-signed_on">La date de signature est obligatoire.</a></li>`)
+	require.Contains(t, page, `id="contrat-signed_on-err">La date de signature est obligatoire.`)
+	require.Contains(t, page, `value="2026-01-01"`, "what was typed is kept")
+	clean(t, page)
+
+	status, js, _ := lea.get("/static/app.js")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, js, `getElementById("erreurs")`)
+}
