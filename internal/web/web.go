@@ -60,6 +60,16 @@ func (h *Handler) Routes(r chi.Router) error {
 	r.Handle("/static/*", http.StripPrefix("/static/", http.FileServer(http.FS(static))))
 	r.Get("/connexion", h.loginPage)
 	r.Post("/connexion", h.login)
+	// The legal pages: public, like the login page they are linked from.
+	for path, which := range map[string][2]string{
+		"/accessibilite":        {"accessibilite", "Déclaration d'accessibilité"},
+		"/donnees-personnelles": {"donnees", "Données personnelles"},
+		"/mentions-legales":     {"mentions", "Mentions légales"},
+	} {
+		r.Get(path, func(w http.ResponseWriter, r *http.Request) {
+			h.render(w, http.StatusOK, "legal", page{Title: which[1], Data: which[0]})
+		})
+	}
 	if h.OIDC != nil {
 		r.Get("/connexion/oidc", h.oidcStart)
 		r.Get("/connexion/oidc/retour", h.oidcReturn)
@@ -186,7 +196,7 @@ func (h *Handler) now() time.Time {
 
 func (h *Handler) parse() error {
 	h.pages = map[string]*template.Template{}
-	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign", "identities", "import-preview", "import-guide", "tokens"} {
+	for _, name := range []string{"login", "inbox", "dossier", "error", "dashboard", "reviews", "review", "search", "audit", "accounts", "indicators", "imports", "import", "mapping", "account", "letters", "structures", "referents", "campaign", "identities", "import-preview", "import-guide", "tokens", "legal"} {
 		t, err := template.New(name).Funcs(funcs).ParseFS(templateFS, "templates/layout.html", "templates/forms.html", "templates/"+name+".html")
 		if err != nil {
 			return fmt.Errorf("template %s: %w", name, err)

@@ -604,3 +604,22 @@ func TestFormErrorsSummaryAndRequiredFields(t *testing.T) {
 	require.Equal(t, http.StatusOK, status)
 	require.Contains(t, js, `getElementById("erreurs")`)
 }
+
+// TestLegalPages: every page's footer links the accessibility statement,
+// the legal notices and the personal-data page, readable without logging in.
+func TestLegalPages(t *testing.T) {
+	t.Parallel()
+	b := newBrowser(t)
+	_, page, _ := b.get("/connexion")
+	require.Contains(t, page, `<a href="/accessibilite">Accessibilité : non conforme</a>`)
+	for path, want := range map[string]string{
+		"/accessibilite":        "<strong>non conforme</strong> au référentiel général d'amélioration de l'accessibilité",
+		"/donnees-personnelles": "responsable de traitement",
+		"/mentions-legales":     "EUPL 1.2",
+	} {
+		status, page, _ := b.get(path)
+		require.Equal(t, http.StatusOK, status, path)
+		require.Contains(t, page, want, path)
+		clean(t, page)
+	}
+}
