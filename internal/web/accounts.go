@@ -180,6 +180,10 @@ func (h *Handler) createAccount(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) disableAccount(w http.ResponseWriter, r *http.Request) {
 	a, _ := from(r.Context())
+	if !confirmed(r) {
+		h.fail(w, r, errNotConfirmed)
+		return
+	}
 	if err := h.Service.DisableAccount(r.Context(), a, chi.URLParam(r, "aid")); err != nil {
 		h.fail(w, r, err)
 		return

@@ -2,6 +2,7 @@ package web
 
 import (
 	"fmt"
+	"net/http"
 	"slices"
 	"strings"
 
@@ -46,6 +47,13 @@ var requiredFields = map[string][]string{
 	"conformite":               {"on", "how"},
 	"motif":                    {"reason", "on"},
 }
+
+// errNotConfirmed refuses a destructive action whose « Je confirme » box
+// was not ticked (a browser without HTML5 validation, or a forged form).
+var errNotConfirmed = domain.Errorf(domain.EINVALID, "Cochez « Je confirme » pour confirmer cette action : rien n'a été fait.")
+
+// confirmed reports whether a destructive action's form was confirmed.
+func confirmed(r *http.Request) bool { return r.PostFormValue("confirm") == "oui" }
 
 // markRequired sets Required on the fields of a form named name.
 func markRequired(name string, fields []fieldData) {

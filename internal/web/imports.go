@@ -308,6 +308,10 @@ func (h *Handler) showMapping(w http.ResponseWriter, r *http.Request, status int
 func (h *Handler) saveMapping(w http.ResponseWriter, r *http.Request) {
 	a, _ := from(r.Context())
 	if r.PostFormValue("reset") != "" {
+		if !confirmed(r) {
+			h.fail(w, r, errNotConfirmed)
+			return
+		}
 		r.PostForm = url.Values{}
 		for f, names := range importer.DefaultMapping() {
 			r.PostForm.Set(f, strings.Join(names, " ; "))

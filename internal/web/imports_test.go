@@ -125,7 +125,10 @@ func TestImportMappingPage(t *testing.T) {
 
 	// Back to the defaults for the other tests.
 	_, page, _ = b.get("/imports/correspondance")
-	status, _, _ = b.post("/imports/correspondance", url.Values{"csrf": {csrf(t, page)}, "reset": {"1"}})
+	status, body, _ := b.post("/imports/correspondance", url.Values{"csrf": {csrf(t, page)}, "reset": {"1"}})
+	require.Equal(t, http.StatusBadRequest, status, "a reset not confirmed does nothing")
+	require.Contains(t, body, "Cochez « Je confirme »")
+	status, _, _ = b.post("/imports/correspondance", url.Values{"csrf": {csrf(t, page)}, "reset": {"1"}, "confirm": {"oui"}})
 	require.Equal(t, http.StatusOK, status)
 }
 

@@ -129,7 +129,9 @@ func TestLoginTakesAsLongForUnknownEmails(t *testing.T) {
 	slices.Sort(known)
 	slices.Sort(unknown)
 	t.Logf("known: %v, unknown: %v", known, unknown)
-	require.Greater(t, unknown[1], known[1]/3, "an unknown e-mail answers as slowly as a known one")
+	// The fastest of each: a loaded machine only adds time, so the minimum
+	// is the cost of the work itself (the medians flaked under load).
+	require.Greater(t, unknown[0], known[0]/3, "an unknown e-mail answers as slowly as a known one")
 }
 
 // TestSupervisorAccountsNameTheirScope: a supervisor's account without a
@@ -168,7 +170,11 @@ func TestTokensPage(t *testing.T) {
 	row := regexp.MustCompile(`<tr><td>(\d+)</td><td>` + name + `</td><td>Département</td>`).FindStringSubmatch(page)
 	require.NotNil(t, row, "the token is listed with its role in French")
 	require.NotContains(t, page, "department")
-	status, _, loc := admin.post("/jetons/"+row[1]+"/revoquer", url.Values{"csrf": {csrf(t, page)}})
+	status, _, _ = admin.post("/jetons/"+row[1]+"/revoquer", url.Values{"csrf": {csrf(t, page)}})
+	require.Equal(t, http.StatusBadRequest, status, "not confirmed: not revoked")
+	_, err = fx.env.Service.Authenticate(ctx, tok)
+	require.NoError(t, err)
+	status, _, loc := admin.post("/jetons/"+row[1]+"/revoquer", url.Values{"csrf": {csrf(t, page)}, "confirm": {"oui"}})
 	require.Equal(t, http.StatusSeeOther, status)
 	require.Equal(t, "/jetons", loc)
 	_, err = fx.env.Service.Authenticate(ctx, tok)

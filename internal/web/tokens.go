@@ -58,6 +58,10 @@ func (h *Handler) tokens(w http.ResponseWriter, r *http.Request) {
 
 func (h *Handler) revokeToken(w http.ResponseWriter, r *http.Request) {
 	a, _ := from(r.Context())
+	if !confirmed(r) {
+		h.fail(w, r, errNotConfirmed)
+		return
+	}
 	id, err := strconv.ParseInt(chi.URLParam(r, "tid"), 10, 64)
 	if err != nil {
 		h.fail(w, r, domain.Errorf(domain.ENOTFOUND, "Ce jeton n'existe pas."))

@@ -448,7 +448,15 @@ func TestAccountAdministration(t *testing.T) {
 	var id string
 	require.NoError(t, fx.env.DB.Pool.QueryRow(context.Background(), `SELECT id::text FROM accounts WHERE email = 'nouveau@cd.fr'`).Scan(&id))
 	status, _, _ = admin.post("/comptes/"+id+"/desactiver", url.Values{"csrf": {token}})
+	require.Equal(t, http.StatusBadRequest, status, "not confirmed: still active")
+	status, _, _ = nouveau.get("/echeances")
+	require.Equal(t, http.StatusOK, status)
+	status, _, _ = admin.post("/comptes/"+id+"/desactiver", url.Values{"csrf": {token}, "confirm": {"oui"}})
 	require.Equal(t, http.StatusSeeOther, status)
+	_, page, _ = admin.get("/comptes")
+	var own string
+	require.NoError(t, fx.env.DB.Pool.QueryRow(context.Background(), `SELECT id::text FROM accounts WHERE email = 'admin@cd.fr'`).Scan(&own))
+	require.NotContains(t, page, "/comptes/"+own+"/desactiver", "no button to disable one's own account")
 	status, _, loc := nouveau.get("/echeances")
 	require.Equal(t, "/connexion", loc, "a disabled account's sessions end at once (%d)", status)
 
