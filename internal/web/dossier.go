@@ -87,7 +87,22 @@ func (h *Handler) submit(w http.ResponseWriter, r *http.Request) {
 			key += "-" + part
 		}
 	}
-	h.submitForm(w, r, commands(h.Service, n, m)[name], id, key, "/dossiers/",
+	run := commands(h.Service, n, m)[name]
+	if name == "referent" && run != nil {
+		// On the pages, a change of référent says why and is confirmed
+		// (the API keeps the reason optional).
+		inner := run
+		run = func(ctx context.Context, a domain.Actor, id string, form url.Values) error {
+			switch {
+			case strings.TrimSpace(form.Get("reason")) == "":
+				return domain.FieldError("reason", "Le motif du changement est obligatoire.")
+			case form.Get("confirm") != "oui" && form.Get("confirm") != "true":
+				return domain.FieldError("confirm", "Cochez la case pour confirmer le changement de référent.")
+			}
+			return inner(ctx, a, id, form)
+		}
+	}
+	h.submitForm(w, r, run, id, key, "/dossiers/",
 		func(a domain.Actor, status int, errs map[string]string) error {
 			v, err := h.Service.Get(r.Context(), a, id)
 			if err == nil {
@@ -211,6 +226,10 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request, run command
 	}
 	err := run(r.Context(), a, id, r.PostForm)
 	if err == nil {
+		if back := r.PostForm.Get("retour"); localReturn(back) {
+			http.Redirect(w, r, back, http.StatusSeeOther) // back to the list the form was on
+			return
+		}
 		http.Redirect(w, r, base+id+"?ok="+url.QueryEscape(key), http.StatusSeeOther)
 		return
 	}
@@ -326,4 +345,14 @@ func deadlineState(d domain.DeadlineView) string {
 		return "tenue le " + d.MetOn.French()
 	}
 	return deadlineStatusFr(d.Status)
+}
+
+// localReturn reports whether a form's « retour » is a page of this
+// service's lists (never another site: no open redirect).
+func localReturn(path string) bool {
+	u, err := url.Parse(path)
+	if err != nil || u.Scheme != "" || u.Host != "" || strings.Contains(path, "\\") {
+		return false
+	}
+	return u.Path == "/tableau-de-bord" || u.Path == "/echeances"
 }

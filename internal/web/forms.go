@@ -53,7 +53,10 @@ var requiredFields = map[string][]string{
 var errNotConfirmed = domain.Errorf(domain.EINVALID, "Cochez « Je confirme » pour confirmer cette action : rien n'a été fait.")
 
 // confirmed reports whether a destructive action's form was confirmed.
-func confirmed(r *http.Request) bool { return r.PostFormValue("confirm") == "oui" }
+func confirmed(r *http.Request) bool {
+	v := r.PostFormValue("confirm")
+	return v == "oui" || v == "true"
+}
 
 // markRequired sets Required on the fields of a form named name.
 func markRequired(name string, fields []fieldData) {
@@ -165,10 +168,13 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 			field("", "reported_on", "Date du signalement", "date"))
 		if manager && v.Orientation != nil {
 			// The list: the référents the actor may assign (withDirectory).
+			current := field("", "referent_id", "Nouveau référent", "select")
+			current.Value = v.ReferentID // the list opens on the current one
 			add("referent", "Changer de référent", "Changer de référent", "",
-				field("", "referent_id", "Nouveau référent", "select"),
+				current,
 				field("", "reason", "Motif", "textarea"),
-				field("", "on", "Date du changement", "date"))
+				field("", "on", "Date du changement", "date"),
+				field("", "confirm", "Je confirme le changement de référent", "checkbox"))
 		}
 		if manager {
 			add("sortie", "Sortie des droits et devoirs", "Enregistrer la sortie", "",

@@ -167,6 +167,10 @@ func (h *Handler) inboxCSV(w http.ResponseWriter, r *http.Request) {
 	cw.Flush()
 }
 
+// dashboardTasks is how many of the most urgent tasks the dashboard lists
+// (the rest: « Mes échéances », with its pages and filters).
+const dashboardTasks = 200
+
 // dashboard shows supervisors the load of each référent, and the tasks
 // overdue or due within N days, with a reassignment form on each line.
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
@@ -180,7 +184,14 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	tasks, err := h.Service.Tasks(r.Context(), a, postgres.TaskFilter{DueWithin: days, Limit: 500})
+	tasks, err := h.Service.Tasks(r.Context(), a, postgres.TaskFilter{DueWithin: days, Limit: dashboardTasks})
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	// The headline counts the list below, the département's own tasks
+	// included (it counted the référents' only: « 9 en retard » above 900).
+	listed, overdue, err := h.Service.CountTasks(r.Context(), a, postgres.TaskFilter{DueWithin: days})
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -214,7 +225,8 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf, Names: names,
 		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents, "Campaign": campaign,
-			"IdentityConflicts": conflicts, "Today": domain.DateOf(time.Now()).String()}})
+			"IdentityConflicts": conflicts, "Today": domain.DateOf(time.Now()).String(), "Listed": listed, "Overdue": overdue,
+			"Shown": len(tasks), "Back": "/tableau-de-bord?jours=" + strconv.Itoa(days)}})
 }
 
 // search finds dossiers by name, identifier or NIR, within the actor's scope.

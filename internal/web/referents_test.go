@@ -46,7 +46,7 @@ func TestReassignmentScope(t *testing.T) {
 		{"ref-ghost", "Référent inconnu : choisissez le référent dans la liste."},
 		{"", "L'identifiant du nouveau référent est obligatoire"},
 	} {
-		status, body, _ := chef.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {token}, "referent_id": {c.id}, "on": {today}})
+		status, body, _ := chef.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {token}, "referent_id": {c.id}, "on": {today}, "reason": {"Renfort"}, "confirm": {"oui"}})
 		require.NotEqual(t, http.StatusSeeOther, status, c.id)
 		require.Contains(t, html.UnescapeString(body), c.want, c.id)
 		clean(t, body)
@@ -62,7 +62,7 @@ func TestReassignmentScope(t *testing.T) {
 	gone.Active = false
 	_, err = svc.UpdateReferent(ctx, dep, gone.ID, gone)
 	require.NoError(t, err)
-	status, body, _ := chef.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {token}, "referent_id": {gone.ID}, "on": {today}})
+	status, body, _ := chef.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {token}, "referent_id": {gone.ID}, "on": {today}, "reason": {"Renfort"}, "confirm": {"oui"}})
 	require.Equal(t, http.StatusBadRequest, status)
 	require.Contains(t, body, "Le référent « Gaston Parti » est désactivé")
 	v, err := svc.Get(ctx, dep, pid)
@@ -74,7 +74,7 @@ func TestReassignmentScope(t *testing.T) {
 	depB.login("dep@cd.fr")
 	_, page, _ = depB.get("/dossiers/" + pid)
 	require.Contains(t, page, ">Léa Référente — ")
-	status, _, _ = depB.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {csrf(t, page)}, "referent_id": {"web-ref-1"}, "on": {today}, "reason": {"Renfort"}})
+	status, _, _ = depB.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {csrf(t, page)}, "referent_id": {"web-ref-1"}, "on": {today}, "reason": {"Renfort"}, "confirm": {"true"}})
 	require.Equal(t, http.StatusSeeOther, status)
 	_, page, _ = depB.get("/dossiers/" + pid)
 	require.Contains(t, page, "référent Léa Référente")

@@ -169,6 +169,8 @@ var funcs = template.FuncMap{
 	"paris":            func(t time.Time) string { return t.In(domain.Paris).Format("02/01/2006 15:04:05") },
 	"pct":              func(f float64) string { return strings.Replace(fmt.Sprintf("%.1f %%", 100*f), ".", ",", 1) },
 	"bar":              func(f float64) int { return int(160 * f) },
+	"minus":            func(a, b int) int { return a - b },
+	"deref":            deref,
 	// days prints a number of days the French way: 12, or 12,5.
 	"days": func(f float64) string {
 		return strings.Replace(strconv.FormatFloat(math.Round(f*10)/10, 'f', -1, 64), ".", ",", 1)

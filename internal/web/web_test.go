@@ -298,8 +298,31 @@ func TestSupervisorDashboardAndReassignment(t *testing.T) {
 
 	// Reassign from the dashboard, within the structure: the tasks follow.
 	// (Another structure's référent is refused: TestReassignmentScope.)
-	status, _, _ = chef.post("/dossiers/"+pid+"/referent", url.Values{"csrf": {csrf(t, page)}, "referent_id": {"web-ref-4"},
-		"on": {domain.DateOf(time.Now()).String()}})
+	// The form opens on the current référent, asks why and a confirmation,
+	// and goes back to the dashboard (issue 23).
+	_, page, _ = chef.get("/tableau-de-bord")
+	require.Regexp(t, `<option value="web-ref-3" selected>Zoé Référente`, page)
+	form := url.Values{"csrf": {csrf(t, page)}, "referent_id": {"web-ref-4"}, "on": {domain.DateOf(time.Now()).String()},
+		"retour": {"/tableau-de-bord?jours=14"}}
+	status, body, _ := chef.post("/dossiers/"+pid+"/referent", form)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, "Le motif du changement est obligatoire.")
+	form.Set("reason", "Congé de Zoé")
+	status, body, _ = chef.post("/dossiers/"+pid+"/referent", form)
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, "Cochez la case pour confirmer le changement de référent.")
+	form.Set("confirm", "oui")
+	form.Set("retour", "https://ailleurs.example/")
+	status, _, loc := chef.post("/dossiers/"+pid+"/referent", form)
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Equal(t, "/dossiers/"+pid+"?ok=referent", loc, "never back to another site")
+	form.Set("referent_id", "web-ref-3")
+	form.Set("retour", "/tableau-de-bord?jours=14")
+	status, _, loc = chef.post("/dossiers/"+pid+"/referent", form)
+	require.Equal(t, http.StatusSeeOther, status)
+	require.Equal(t, "/tableau-de-bord?jours=14", loc, "back where the form was")
+	form.Set("referent_id", "web-ref-4")
+	status, _, _ = chef.post("/dossiers/"+pid+"/referent", form)
 	require.Equal(t, http.StatusSeeOther, status)
 	yann := newBrowser(t)
 	yann.login("yann@cd.fr")
