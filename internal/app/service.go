@@ -429,7 +429,7 @@ func (s *Service) update(ctx context.Context, workflowID, name string, arg any, 
 	var res workflows.UpdateResult
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   workflowID,
-		UpdateID:     updateIDFrom(ctx),
+		UpdateID:     updateID(ctx, name),
 		UpdateName:   name,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,

@@ -1,0 +1,34 @@
+package app
+
+import "context"
+
+type idempotencyKey struct{}
+
+// WithIdempotencyKey makes the commands sent with ctx idempotent: the same
+// command sent again with the same key (an HTTP client retrying after a
+// timeout, a proxy replaying a request) gets the first one's answer instead
+// of being applied twice. scope is who sends it (the actor's id), so that
+// two clients choosing the same key never meet. The key becomes the
+// workflow update's ID (see update): the workflow keeps the IDs of its last
+// applied updates across continue-as-new (workflows.onceOnly), and an
+// update still running when its retry arrives is waited for.
+func WithIdempotencyKey(ctx context.Context, scope, key string) context.Context {
+	if key == "" {
+		return ctx
+	}
+	return context.WithValue(ctx, idempotencyKey{}, scope+"/"+key)
+}
+
+// updateID is the ID of the update name sent with ctx: the one the call
+// named (withUpdateID), else one made of the request's idempotency key and
+// the update's name (one key reused for another command is another
+// update), else none (the SDK makes a random one).
+func updateID(ctx context.Context, name string) string {
+	if id := updateIDFrom(ctx); id != "" {
+		return id
+	}
+	if k, _ := ctx.Value(idempotencyKey{}).(string); k != "" {
+		return "idem:" + name + ":" + k
+	}
+	return ""
+}
