@@ -1,6 +1,24 @@
 package app
 
-import "context"
+import (
+	"context"
+	"fmt"
+
+	"github.com/google/uuid"
+)
+
+// textSpace names the texts of a named update (textID).
+var textSpace = uuid.MustParse("6f1c3a52-9d0e-4e7b-8a51-2b7f0c9e4d13")
+
+// textID is the id of the nth text of the update key names on a parcours:
+// the same for every retry of a named update, "" (a new id) for an unnamed
+// one.
+func textID(parcoursID, key string, n int) string {
+	if key == "" {
+		return ""
+	}
+	return uuid.NewSHA1(textSpace, fmt.Appendf(nil, "%s\x00%s\x00%d", parcoursID, key, n)).String()
+}
 
 type idempotencyKey struct{}
 

@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"net/http"
 	"strings"
 	"testing"
@@ -22,12 +23,23 @@ func TestRecordActionIdempotencyKey(t *testing.T) {
 		"starts_on": today().AddDays(-5).String(), "planned_end_on": today().AddMonths(2).String()}
 	key := http.Header{httpapi.IdempotencyHeader: {uuid.NewString()}}
 
+	// The action's name and structure are texts, kept in PostgreSQL.
+	notes := func() (n int) {
+		require.NoError(t, fixture.db.Pool.QueryRow(context.Background(), `SELECT count(*) FROM notes WHERE parcours_id = $1`, pid).Scan(&n))
+		return n
+	}
+	before := notes()
+
 	first := callWith(t, "referent:ref-1", "POST", base+"/actions", action, key)
 	require.Equal(t, 201, first.status, first.raw)
 	require.Len(t, items(first, "actions"), 1)
+	saved := notes()
+	require.Greater(t, saved, before)
 	retry := callWith(t, "referent:ref-1", "POST", base+"/actions", action, key)
 	require.Equal(t, 201, retry.status, retry.raw)
 	require.Len(t, items(retry, "actions"), 1, "the retry created no second action")
+	require.Equal(t, saved, notes(), "nor saved its texts again")
+	require.Equal(t, items(first, "actions"), items(retry, "actions"), "the same answer")
 
 	other := callWith(t, "department", "POST", base+"/actions", action, key)
 	require.Equal(t, 201, other.status, other.raw)
