@@ -8,6 +8,8 @@ import (
 	"strings"
 	"time"
 
+	enumspb "go.temporal.io/api/enums/v1"
+
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
@@ -119,7 +121,7 @@ func (m *Main) admin(ctx context.Context, args []string) error {
 
 func printWorkflow(w io.Writer, r temporal.WorkflowReport, since time.Duration) {
 	fmt.Fprintf(w, "%s (exécution %s, %s)\n", r.WorkflowID, r.RunID, r.Type)
-	fmt.Fprintf(w, "  statut        %s, démarré le %s\n", strings.TrimPrefix(r.Status.String(), "WORKFLOW_EXECUTION_STATUS_"), r.Started.Format("02/01/2006 15:04:05"))
+	fmt.Fprintf(w, "  statut        %s, démarré le %s\n", statusFrench(r.Status), r.Started.Format("02/01/2006 15:04:05"))
 	fmt.Fprintf(w, "  historique    %d événements, %d octets\n", r.HistoryLength, r.HistorySize)
 	if r.TaskAttempt > 0 {
 		fmt.Fprintf(w, "  tâche         en attente depuis %s, tentative %d\n", r.TaskSince.Format("02/01/2006 15:04:05"), r.TaskAttempt)
@@ -130,4 +132,25 @@ func printWorkflow(w io.Writer, r temporal.WorkflowReport, since time.Duration) 
 	if why := r.Stuck(time.Now(), since); why != "" {
 		fmt.Fprintf(w, "  à examiner    %s\n", why)
 	}
+}
+
+// statusFrench names a workflow's status for operators.
+func statusFrench(s enumspb.WorkflowExecutionStatus) string {
+	switch s {
+	case enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING:
+		return "en cours"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_COMPLETED:
+		return "terminé"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_FAILED:
+		return "en échec"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CANCELED:
+		return "annulé"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED:
+		return "arrêté"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_CONTINUED_AS_NEW:
+		return "poursuivi dans une nouvelle exécution"
+	case enumspb.WORKFLOW_EXECUTION_STATUS_TIMED_OUT:
+		return "expiré"
+	}
+	return s.String()
 }
