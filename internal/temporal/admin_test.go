@@ -2,6 +2,8 @@ package temporal
 
 import (
 	"context"
+	"errors"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -9,6 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	enumspb "go.temporal.io/api/enums/v1"
 	"go.temporal.io/sdk/client"
+	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
 )
@@ -106,4 +109,46 @@ func TestAdminTools(t *testing.T) {
 	after, err = DescribeWorkflow(ctx, c, "calm")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, after.Status)
+}
+
+func unreachableStore(context.Context) error { return errors.New("PostgreSQL injoignable") }
+
+// writeReadModel retries a local activity that fails, as the read model's
+// write does while PostgreSQL is down.
+func writeReadModel(ctx workflow.Context) error {
+	ctx = workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: time.Second, ScheduleToCloseTimeout: time.Hour,
+		RetryPolicy: &sdktemporal.RetryPolicy{InitialInterval: 100 * time.Millisecond, MaximumInterval: 200 * time.Millisecond},
+	})
+	return workflow.ExecuteLocalActivity(ctx, unreachableStore).Get(ctx, nil)
+}
+
+// TestAdminFindsAFailingLocalActivity: a workflow retrying a local
+// activity past its workflow task's timeout keeps one task pending (the
+// SDK extends it); the scan reports it once it is older than asked.
+func TestAdminFindsAFailingLocalActivity(t *testing.T) {
+	t.Parallel()
+	port, err := FreePort()
+	require.NoError(t, err)
+	srv, c, w := startWith(t, ServerOptions{DataDir: t.TempDir(), Port: port})
+	defer srv.Stop()
+	defer c.Close()
+	defer w.Stop()
+	lw := worker.New(c, "local", worker.Options{})
+	lw.RegisterWorkflow(writeReadModel)
+	require.NoError(t, lw.Start())
+	defer lw.Stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "read-model", TaskQueue: "local", WorkflowTaskTimeout: time.Second}, writeReadModel)
+	require.NoError(t, err)
+
+	require.Eventually(t, func() bool {
+		r, err := DescribeWorkflow(ctx, c, "read-model")
+		return err == nil && strings.Contains(r.Stuck(time.Now(), 3*time.Second), "en cours depuis")
+	}, time.Minute, 200*time.Millisecond, "the pending task's age shows")
+	stuck, err := StuckWorkflows(ctx, c, 3*time.Second, true, nil)
+	require.NoError(t, err)
+	require.Len(t, stuck, 1)
+	require.Equal(t, "read-model", stuck[0].WorkflowID)
 }
