@@ -34,7 +34,21 @@ func WithIdempotencyKey(ctx context.Context, scope, key string) context.Context 
 	if key == "" {
 		return ctx
 	}
-	return context.WithValue(ctx, idempotencyKey{}, scope+"/"+key)
+	return context.WithValue(ctx, idempotencyKey{}, idempotency{scope: scope, key: key})
+}
+
+type idempotency struct{ scope, key string }
+
+// createOnce runs create (which creates a record no workflow remembers,
+// and returns its id) once per idempotency key of ctx and route: a retry
+// gets the first record's id, and replay true. Without a key, create runs.
+func (s *Service) createOnce(ctx context.Context, route string, create func(context.Context) (string, error)) (id string, replay bool, err error) {
+	k, ok := ctx.Value(idempotencyKey{}).(idempotency)
+	if !ok {
+		id, err = create(ctx)
+		return id, false, err
+	}
+	return s.DB.CreateOnce(ctx, k.scope, route, k.key, create)
 }
 
 // updateID is the ID of the update name sent with ctx: the one the call
@@ -45,8 +59,8 @@ func updateID(ctx context.Context, name string) string {
 	if id := updateIDFrom(ctx); id != "" {
 		return id
 	}
-	if k, _ := ctx.Value(idempotencyKey{}).(string); k != "" {
-		return "idem:" + name + ":" + k
+	if k, ok := ctx.Value(idempotencyKey{}).(idempotency); ok {
+		return "idem:" + name + ":" + k.scope + "/" + k.key
 	}
 	return ""
 }
