@@ -22,6 +22,24 @@ func textID(parcoursID, key string, n int) string {
 
 type idempotencyKey struct{}
 
+// MaxIdempotencyKey bounds an idempotency key: a UUID or a ULID fits many
+// times.
+const MaxIdempotencyKey = 128
+
+// ValidIdempotencyKey says whether k can be an idempotency key: 1 to
+// MaxIdempotencyKey visible ASCII characters.
+func ValidIdempotencyKey(k string) bool {
+	if k == "" || len(k) > MaxIdempotencyKey {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		if k[i] < '!' || k[i] > '~' {
+			return false
+		}
+	}
+	return true
+}
+
 // WithIdempotencyKey makes the commands sent with ctx idempotent: the same
 // command sent again with the same key (an HTTP client retrying after a
 // timeout, a proxy replaying a request) gets the first one's answer instead

@@ -12,9 +12,6 @@ import (
 // apply it twice: the retry gets the first answer.
 const IdempotencyHeader = "Idempotency-Key"
 
-// maxIdempotencyKey bounds the key: a UUID or a ULID fits many times.
-const maxIdempotencyKey = 128
-
 // idempotency passes the request's Idempotency-Key, checked, to the
 // service (app.WithIdempotencyKey), scoped to the caller.
 func (h *Handler) idempotency(next http.Handler) http.Handler {
@@ -24,25 +21,13 @@ func (h *Handler) idempotency(next http.Handler) http.Handler {
 			next.ServeHTTP(w, r)
 			return
 		}
-		if len(key) != 1 || !validIdempotencyKey(key[0]) {
+		if len(key) != 1 || !app.ValidIdempotencyKey(key[0]) {
 			h.Error(w, r, domain.Errorf(domain.EINVALID,
 				"En-tête %s invalide : attendu une seule valeur de 1 à %d caractères ASCII visibles (par exemple un UUID), la même pour chaque nouvel essai de la même demande.",
-				IdempotencyHeader, maxIdempotencyKey))
+				IdempotencyHeader, app.MaxIdempotencyKey))
 			return
 		}
 		ctx := app.WithIdempotencyKey(r.Context(), actorFrom(r.Context()).ID, key[0])
 		next.ServeHTTP(w, r.WithContext(ctx))
 	})
-}
-
-func validIdempotencyKey(k string) bool {
-	if k == "" || len(k) > maxIdempotencyKey {
-		return false
-	}
-	for i := 0; i < len(k); i++ {
-		if k[i] < '!' || k[i] > '~' {
-			return false
-		}
-	}
-	return true
 }

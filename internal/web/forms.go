@@ -4,13 +4,18 @@ import (
 	"fmt"
 	"slices"
 
+	"github.com/google/uuid"
+
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
 // formData is one form of the dossier page.
 type formData struct {
 	Name, Title, Action, Submit, CSRF, Err string
-	Fields                                 []fieldData
+	// Once is the form's idempotency key, new at each page: the same form
+	// sent twice (a double click, the browser resending it) records once.
+	Once   string
+	Fields []fieldData
 }
 
 // fieldData is one field; Name is the API's name for it.
@@ -45,7 +50,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 		for i := range fields {
 			fields[i].ID = name + "-" + fields[i].Name
 		}
-		out = append(out, formData{Name: name, Title: title, Action: action, Submit: submit, CSRF: csrf, Fields: fields})
+		out = append(out, formData{Name: name, Title: title, Action: action, Submit: submit, CSRF: csrf, Once: uuid.NewString(), Fields: fields})
 	}
 	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment
 	manager := department || a.Role == domain.RoleSupervisor
@@ -178,7 +183,7 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string, sentNotice bo
 		for i := range fields {
 			fields[i].ID = name + "-" + fields[i].Name
 		}
-		out = append(out, formData{Name: name, Title: title, Action: "/examens/" + v.ID + "/" + name, Submit: submit, CSRF: csrf, Fields: fields})
+		out = append(out, formData{Name: name, Title: title, Action: "/examens/" + v.ID + "/" + name, Submit: submit, CSRF: csrf, Once: uuid.NewString(), Fields: fields})
 	}
 	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment
 	kinds := []option{{"", "— choisir —"}, {"suspension", "Suspension"}, {"suppression", "Suppression"}}
