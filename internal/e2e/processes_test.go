@@ -27,8 +27,8 @@ func TestRealBinaryTwoServesTwoWorkersKill9(t *testing.T) {
 	s1 := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir()})
 	s1.start()
 	defer s1.interrupt()
-	s2 := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir(),
-		"TEMPORAL_ADDRESS": "127.0.0.1:" + envValue(s1.env, "PARCOURS_TEMPORAL_PORT")})
+	s2 := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir()})
+	s2.env = append(s2.env, joinTemporal(s1)...)
 	s2.start()
 	defer s2.interrupt()
 	workers := []*worker{startWorker(t, s1), startWorker(t, s1)}
