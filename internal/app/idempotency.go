@@ -57,6 +57,13 @@ func WithIdempotencyKey(ctx context.Context, scope, key string) context.Context 
 
 type idempotency struct{ scope, key string }
 
+// WithoutIdempotencyKey is ctx without an idempotency key: for what sends
+// many commands from one request (an import), whose key names the request,
+// not each command.
+func WithoutIdempotencyKey(ctx context.Context) context.Context {
+	return context.WithValue(ctx, idempotencyKey{}, nil)
+}
+
 // createOnce runs create (which creates a record no workflow remembers,
 // and returns its id) once per idempotency key of ctx and route: a retry
 // gets the first record's id, and replay true. Without a key, create runs.
