@@ -6,6 +6,7 @@
 //	parcours token create --name N --role R [--referent ID]
 //	parcours import [--format flux|csv] FILE   CAF/MSA flux or CSV list, into the running service
 //	parcours stock                     the stock contract deadline for the open parcours started before it
+//	parcours admin …                   describe, list stuck, reset or terminate workflows (docs/engine-operations.md)
 //	parcours postgres start|stop       the local PostgreSQL cluster (used by make test)
 //	parcours healthcheck               asks the running service's /healthz (containers)
 package main
@@ -52,6 +53,8 @@ Usage :
   parcours stock                      applique le délai du stock (contrat dû le 01/01/2027, 01/01/2028
                                       outre-mer) aux parcours ouverts entrés avant le 01/01/2025 sans
                                       contrat signé depuis ; peut être relancée sans effet de bord
+  parcours admin workflow|bloques|reinitialiser|arreter …
+                                      exploitation des workflows (parcours admin pour le détail)
   parcours postgres start|stop        démarre ou arrête la base PostgreSQL locale
   parcours healthcheck                interroge /healthz du service (pour les conteneurs)
   parcours bench [--scale small|large]
@@ -93,6 +96,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.importFile(ctx, args[1:])
 	case "stock":
 		return m.stock(ctx, args[1:])
+	case "admin":
+		return m.admin(ctx, args[1:])
 	case "healthcheck":
 		return m.healthcheck(ctx)
 	case "bench":

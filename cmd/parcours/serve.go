@@ -190,18 +190,20 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	defer wdb.Close()
 	w := temporal.NewWorker(tc, wdb)
 	if cfg.SMTPHost != "" {
-		temporal.RegisterDigest(w, &activities.Digests{Store: wdb, PublicURL: cfg.PublicURL, Logger: logger, Sender: digest.SMTP{
-			Host: cfg.SMTPHost, Port: cfg.SMTPPort, User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom}})
-		if err := temporal.EnsureDigestSchedule(ctx, tc, cfg.DigestHour); err != nil {
-			return err
-		}
-		logger.Info("staff digests scheduled", "hour", cfg.DigestHour, "smtp", cfg.SMTPHost)
-	} else {
-		paused, err := temporal.PauseDigestSchedule(ctx, tc)
+		// The processes with SMTP own the digests: their schedule and
+		// queue (temporal.StartDigests); the others leave them alone.
+		d := &activities.Digests{Store: wdb, PublicURL: cfg.PublicURL, Logger: logger, Sender: digest.SMTP{
+			Host: cfg.SMTPHost, Port: cfg.SMTPPort, User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom}}
+		// Digests started on the service's queue before it had its own.
+		temporal.RegisterDigest(w, d)
+		dw, err := temporal.StartDigests(ctx, tc, d, cfg.DigestHour)
 		if err != nil {
 			return err
 		}
-		logger.Info("staff digests disabled: SMTP_HOST is not set", "schedule_paused_now", paused)
+		defer dw.Stop()
+		logger.Info("staff digests scheduled", "hour", cfg.DigestHour, "smtp", cfg.SMTPHost)
+	} else {
+		logger.Info("staff digests not sent by this process: SMTP_HOST is not set")
 	}
 	if err := w.Start(); err != nil {
 		return fmt.Errorf("worker: %w", err)

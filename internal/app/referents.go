@@ -101,8 +101,14 @@ func (s *Service) CreateReferent(ctx context.Context, a domain.Actor, r domain.R
 	if err := r.Validate(); err != nil {
 		return r, err
 	}
-	r, err := s.DB.CreateReferent(ctx, r)
+	id, replay, err := s.createOnce(ctx, "referent", func(ctx context.Context) (string, error) {
+		created, err := s.DB.CreateReferent(ctx, r)
+		return created.ID, err
+	})
 	if err != nil {
+		return r, err
+	}
+	if r, err = s.DB.GetReferent(ctx, id); err != nil || replay {
 		return r, err
 	}
 	return r, s.audit(ctx, a, "create", "referent", r.ID, map[string]any{"structure": r.StructureID})

@@ -386,7 +386,11 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID string, t
 	what string, before domain.ParcoursView) (workflows.UpdateResult, error) {
 	meta := cmd.Meta()
 	meta.RecordedBy = a.ID
-	saved, err := s.takeTexts(ctx, a, parcoursID, what, cmd)
+	uid, textKey := updateID(ctx, name), ""
+	if uid != "" {
+		textKey = to.workflowID + "/" + uid // update IDs are the workflow's own
+	}
+	saved, err := s.takeTexts(ctx, a, parcoursID, what, textKey, cmd)
 	if err != nil {
 		return workflows.UpdateResult{}, err
 	}
@@ -396,7 +400,11 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID string, t
 	}
 	res, err := s.update(ctx, to, name, payload, before)
 	if err != nil {
-		s.dropTexts(ctx, parcoursID, saved)
+		// A named update that did not answer may still be applied, by
+		// this call or by its retry, with these very texts: keep them.
+		if code := domain.ErrorCode(err); uid == "" || (code != domain.EUNAVAILABLE && code != domain.EINTERNAL) {
+			s.dropTexts(ctx, parcoursID, saved)
+		}
 		return res, err
 	}
 	return res, s.audit(ctx, a, "update", "parcours", parcoursID, map[string]any{"what": what})
@@ -405,15 +413,19 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID string, t
 // takeTexts moves every free text of a command to PostgreSQL: its note
 // (TakeNote) and its other texts (domain.Texted). The command keeps their
 // ids only, so that no text a user typed reaches a workflow's input,
-// history or state (issue 20, item 7). It returns the ids saved.
-func (s *Service) takeTexts(ctx context.Context, a domain.Actor, parcoursID, what string, cmd domain.Command) ([]string, error) {
+// history or state (issue 20, item 7). It returns the ids saved. A named
+// update (textKey: its workflow and update ID, as for the retry of a
+// command with its idempotency key) names its texts after itself: its
+// retry saves them under the same ids, once, and sends the ids the first
+// call sent.
+func (s *Service) takeTexts(ctx context.Context, a domain.Actor, parcoursID, what, textKey string, cmd domain.Command) ([]string, error) {
 	var saved []string
 	save := func(kind, body string, id *string) error {
 		if body == "" {
 			return nil
 		}
 		var err error
-		if *id, err = s.DB.SaveNote(ctx, parcoursID, kind, body, a.ID); err != nil {
+		if *id, err = s.DB.SaveNote(ctx, textID(parcoursID, textKey, len(saved)), parcoursID, kind, body, a.ID); err != nil {
 			s.dropTexts(ctx, parcoursID, saved)
 			return err
 		}
@@ -466,7 +478,7 @@ func (s *Service) update(ctx context.Context, to target, name string, arg any, b
 	var res workflows.UpdateResult
 	h, err := s.Temporal.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID:   to.workflowID,
-		UpdateID:     updateIDFrom(ctx),
+		UpdateID:     updateID(ctx, name),
 		UpdateName:   name,
 		Args:         []any{arg},
 		WaitForStage: client.WorkflowUpdateStageCompleted,

@@ -61,7 +61,7 @@ type Options struct {
 	// bench_temporal_visibility of the bench's PostgreSQL, made anew).
 	TemporalStore string
 	// TemporalShards is the number of history shards of that new store
-	// (0: temporal.DefaultShards).
+	// (0: temporal.DefaultShards on SQLite, temporal.DefaultPostgresShards on PostgreSQL).
 	TemporalShards int
 	// MemoryLimit is the Go soft memory limit in force (bytes, 0: none),
 	// as parcours serve sets it: for the RSS line's note.

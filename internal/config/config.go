@@ -28,7 +28,7 @@ type Config struct {
 	TemporalPort       int    // PARCOURS_TEMPORAL_PORT: the embedded frontend
 	TemporalStore      string // PARCOURS_TEMPORAL_STORE: the embedded server's store, sqlite or postgres
 	TemporalDatabase   string // PARCOURS_TEMPORAL_DATABASE: its database on PostgreSQL (and <name>_visibility)
-	TemporalShards     int    // PARCOURS_TEMPORAL_SHARDS: history shards of a new store; 0: the store's, or 1
+	TemporalShards     int    // PARCOURS_TEMPORAL_SHARDS: history shards of a new store; 0: the store's, or 1 (SQLite), 64 (PostgreSQL)
 	TemporalAPIKey     string // TEMPORAL_API_KEY (Temporal Cloud)
 	TemporalTLS        bool   // TEMPORAL_TLS
 	TemporalTLSCert    string // TEMPORAL_TLS_CERT: client certificate file (mTLS), with TEMPORAL_TLS_KEY

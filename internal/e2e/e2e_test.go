@@ -164,6 +164,12 @@ func (s *service) token(args ...string) string {
 
 func (s *service) call(token, method, path string, body any) (int, map[string]any) {
 	s.t.Helper()
+	return s.callWith(token, method, path, body, nil)
+}
+
+// callWith is call with more request headers.
+func (s *service) callWith(token, method, path string, body any, header http.Header) (int, map[string]any) {
+	s.t.Helper()
 	var rd io.Reader
 	if body != nil {
 		b, err := json.Marshal(body)
@@ -172,6 +178,9 @@ func (s *service) call(token, method, path string, body any) (int, map[string]an
 	}
 	req, err := http.NewRequest(method, s.base+path, rd)
 	require.NoError(s.t, err)
+	for k, v := range header {
+		req.Header[k] = v
+	}
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)

@@ -43,17 +43,22 @@ type worker struct {
 	done chan error
 }
 
+// joinTemporal is the environment of a process joining serve's embedded
+// Temporal server (a worker, another serve).
+func joinTemporal(s *service) []string {
+	creds := s.credentials()
+	return []string{"TEMPORAL_ADDRESS=127.0.0.1:" + envValue(s.env, "PARCOURS_TEMPORAL_PORT"),
+		// serve's embedded frontend requires its client certificate.
+		"TEMPORAL_TLS_CERT=" + creds.ClientCert(), "TEMPORAL_TLS_KEY=" + creds.ClientKey(),
+		"TEMPORAL_TLS_CA=" + creds.CA(), "TEMPORAL_TLS_SERVER_NAME=" + temporal.CredentialsServerName}
+}
+
 func startWorker(t *testing.T, s *service) *worker {
 	t.Helper()
 	port := freePort(t)
 	w := &worker{logs: &bytes.Buffer{}, ops: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
 	w.cmd = exec.Command(s.bin, "worker")
-	creds := s.credentials()
-	w.cmd.Env = append(append([]string{}, s.env...),
-		"TEMPORAL_ADDRESS=127.0.0.1:"+envValue(s.env, "PARCOURS_TEMPORAL_PORT"),
-		// serve's embedded frontend requires its client certificate.
-		"TEMPORAL_TLS_CERT="+creds.ClientCert(), "TEMPORAL_TLS_KEY="+creds.ClientKey(),
-		"TEMPORAL_TLS_CA="+creds.CA(), "TEMPORAL_TLS_SERVER_NAME="+temporal.CredentialsServerName,
+	w.cmd.Env = append(append(append([]string{}, s.env...), joinTemporal(s)...),
 		fmt.Sprintf("PARCOURS_METRICS_ADDR=127.0.0.1:%d", port),
 		"PARCOURS_DATA_DIR="+t.TempDir())
 	w.cmd.Stdout, w.cmd.Stderr = io.Discard, &lockedWriter{w: w.logs}

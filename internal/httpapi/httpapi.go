@@ -75,7 +75,7 @@ func (h *Handler) Routes() chi.Router {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
 	})
 	r.Route("/api/v1", func(r chi.Router) {
-		r.Use(h.authenticate)
+		r.Use(h.authenticate, h.idempotency)
 		h.apiRoutes(r)
 	})
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {

@@ -121,6 +121,12 @@ func (r response) errCode() string {
 
 func call(t *testing.T, who, method, path string, body any) response {
 	t.Helper()
+	return callWith(t, who, method, path, body, nil)
+}
+
+// callWith is call with more request headers.
+func callWith(t *testing.T, who, method, path string, body any, header http.Header) response {
+	t.Helper()
 	var rd io.Reader
 	switch b := body.(type) {
 	case nil:
@@ -135,6 +141,9 @@ func call(t *testing.T, who, method, path string, body any) response {
 	require.NoError(t, err)
 	if rd != nil {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	for k, v := range header {
+		req.Header[k] = v
 	}
 	if who != "" {
 		tok, ok := fixture.tokens[who]

@@ -109,6 +109,7 @@ type job struct {
 // Re-running the same file changes nothing; a run interrupted by a crash is
 // finished by running it again.
 func (im *Importer) Run(ctx context.Context, a domain.Actor, src Source, opt Options) (postgres.ImportRun, error) {
+	ctx = app.WithoutIdempotencyKey(ctx) // the request's key is not each person's command's
 	run := postgres.ImportRun{FileName: src.Name, Actor: a.ID, Status: "running", Info: map[string]any{}, Owner: owner, Lease: im.Lease}
 	if a.Role != domain.RoleAdmin && a.Role != domain.RoleDepartment {
 		return run, domain.Errorf(domain.EFORBIDDEN, "Votre rôle (%s) ne permet pas d'importer des bénéficiaires.", a.Role)

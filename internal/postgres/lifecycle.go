@@ -12,9 +12,14 @@ import (
 )
 
 // SaveNote keeps a command's free text; the workflow only gets its id.
-func (db *DB) SaveNote(ctx context.Context, parcoursID, kind, body, author string) (string, error) {
-	id := uuid.Must(uuid.NewV7()).String()
-	_, err := db.Pool.Exec(ctx, `INSERT INTO notes (id, parcours_id, kind, body, author) VALUES ($1, $2, $3, $4, $5)`,
+// id names the note ("": a new id); a note saved again under its id (the
+// retry of a command with an idempotency key) is not saved twice.
+func (db *DB) SaveNote(ctx context.Context, id, parcoursID, kind, body, author string) (string, error) {
+	if id == "" {
+		id = uuid.Must(uuid.NewV7()).String()
+	}
+	_, err := db.Pool.Exec(ctx, `INSERT INTO notes (id, parcours_id, kind, body, author) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (id) DO NOTHING`,
 		id, parcoursID, kind, body, author)
 	if err != nil {
 		return "", fmt.Errorf("save note: %w", err)

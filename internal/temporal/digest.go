@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"time"
 
-	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
@@ -15,10 +14,36 @@ import (
 	"github.com/parcours-rsa/parcours/workflows"
 )
 
+// DigestTaskQueue is the task queue of the staff digests (the Digest
+// workflow and its activity). Only the processes configured with SMTP poll
+// it (StartDigests): a worker started without SMTP, beside a serve with
+// it, never receives a digest it could not send.
+const DigestTaskQueue = workflows.TaskQueue + "-digests"
+
 // RegisterDigest adds the Digest workflow and its activity to a worker.
 func RegisterDigest(w worker.Worker, d *activities.Digests) {
 	w.RegisterWorkflowWithOptions(workflows.Digest, workflows.RegisterDigestOptions())
 	d.Register(w)
+}
+
+// StartDigests makes this process one of those that send the staff
+// digests: a worker of DigestTaskQueue, and the schedule created or brought
+// to hour. Every process configured with SMTP calls it, with the same
+// settings: they all own the schedule, and each digest runs once, on one
+// of them. A process without SMTP does not call it, and touches neither the
+// schedule nor the digests (it used to pause the schedule, stopping the
+// digests of the processes that had SMTP). Stop the returned worker at the
+// end.
+func StartDigests(ctx context.Context, c client.Client, d *activities.Digests, hour int) (worker.Worker, error) {
+	w := worker.New(c, DigestTaskQueue, worker.Options{})
+	RegisterDigest(w, d)
+	if err := EnsureDigestSchedule(ctx, c, hour); err != nil {
+		return nil, err
+	}
+	if err := w.Start(); err != nil {
+		return nil, fmt.Errorf("digest worker: %w", err)
+	}
+	return w, nil
 }
 
 // DigestSpec fires at hour:00 Europe/Paris, Monday to Friday (the workflow
@@ -40,13 +65,14 @@ func DigestSpec(hour int) client.ScheduleSpec {
 func EnsureDigestSchedule(ctx context.Context, c client.Client, hour int) error {
 	sc := c.ScheduleClient()
 	spec := DigestSpec(hour)
+	action := &client.ScheduleWorkflowAction{
+		ID: "digest", Workflow: workflows.DigestWorkflow, TaskQueue: DigestTaskQueue,
+		WorkflowRunTimeout: 20 * time.Hour,
+	}
 	_, err := sc.Create(ctx, client.ScheduleOptions{
-		ID:   workflows.DigestScheduleID,
-		Spec: spec,
-		Action: &client.ScheduleWorkflowAction{
-			ID: "digest", Workflow: workflows.DigestWorkflow, TaskQueue: workflows.TaskQueue,
-			WorkflowRunTimeout: 20 * time.Hour,
-		},
+		ID:     workflows.DigestScheduleID,
+		Spec:   spec,
+		Action: action,
 		// Down at the hour, the morning's digest still goes once the server
 		// is back, but not yesterday's.
 		CatchupWindow: 8 * time.Hour,
@@ -60,8 +86,9 @@ func EnsureDigestSchedule(ctx context.Context, c client.Client, hour int) error 
 	err = sc.GetHandle(ctx, workflows.DigestScheduleID).Update(ctx, client.ScheduleUpdateOptions{
 		DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
 			s := in.Description.Schedule
-			s.Spec = &spec
+			s.Spec, s.Action = &spec, action // a schedule made before: its digests on the service's queue
 			if s.State != nil && s.State.Paused {
+				// Paused by a process without SMTP, before StartDigests.
 				s.State.Paused, s.State.Note = false, "SMTP configuré : résumés quotidiens repris."
 			}
 			return &client.ScheduleUpdate{Schedule: &s}, nil
@@ -71,26 +98,4 @@ func EnsureDigestSchedule(ctx context.Context, c client.Client, hour int) error 
 		return fmt.Errorf("update digest schedule: %w", err)
 	}
 	return nil
-}
-
-// PauseDigestSchedule pauses the digest schedule, if there is one: the
-// service started without SMTP, so nobody would run the digests it starts.
-// The next start with SMTP resumes it.
-func PauseDigestSchedule(ctx context.Context, c client.Client) (paused bool, err error) {
-	h := c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID)
-	d, err := h.Describe(ctx)
-	var nf *serviceerror.NotFound
-	if errors.As(err, &nf) {
-		return false, nil
-	}
-	if err != nil {
-		return false, fmt.Errorf("describe digest schedule: %w", err)
-	}
-	if d.Schedule.State != nil && d.Schedule.State.Paused {
-		return false, nil
-	}
-	if err := h.Pause(ctx, client.SchedulePauseOptions{Note: "SMTP_HOST absent : résumés quotidiens suspendus."}); err != nil {
-		return false, fmt.Errorf("pause digest schedule: %w", err)
-	}
-	return true, nil
 }

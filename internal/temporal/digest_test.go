@@ -6,7 +6,9 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"go.temporal.io/sdk/client"
 
+	"github.com/parcours-rsa/parcours/activities"
 	"github.com/parcours-rsa/parcours/workflows"
 )
 
@@ -33,23 +35,36 @@ func TestDigestScheduleOnTheEmbeddedServer(t *testing.T) {
 	require.Equal(t, 1, cal[0].DayOfWeek[0].Start)
 	require.Equal(t, 5, cal[0].DayOfWeek[0].End)
 
-	// Started without SMTP: paused, so that no digest starts with nobody to
-	// run it; started with SMTP again: resumed.
-	paused, err := PauseDigestSchedule(ctx, c)
+	// A schedule made before the digests had their queue, then paused by
+	// a process without SMTP, as they did: a start with SMTP moves its
+	// digests to their queue and resumes it.
+	h := c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID)
+	require.NoError(t, h.Update(ctx, client.ScheduleUpdateOptions{DoUpdate: func(in client.ScheduleUpdateInput) (*client.ScheduleUpdate, error) {
+		s := in.Description.Schedule
+		s.Action.(*client.ScheduleWorkflowAction).TaskQueue = workflows.TaskQueue
+		return &client.ScheduleUpdate{Schedule: &s}, nil
+	}}))
+	require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{Note: "SMTP_HOST absent"}))
+	dw, err := StartDigests(ctx, c, &activities.Digests{}, 9)
 	require.NoError(t, err)
-	require.True(t, paused)
-	d, err = c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID).Describe(ctx)
-	require.NoError(t, err)
-	require.True(t, d.Schedule.State.Paused)
-	paused, err = PauseDigestSchedule(ctx, c)
-	require.NoError(t, err)
-	require.False(t, paused, "already paused")
-	require.NoError(t, EnsureDigestSchedule(ctx, c, 9))
-	d, err = c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID).Describe(ctx)
+	defer dw.Stop()
+	d, err = h.Describe(ctx)
 	require.NoError(t, err)
 	require.False(t, d.Schedule.State.Paused)
-	require.NoError(t, c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID).Delete(ctx))
-	paused, err = PauseDigestSchedule(ctx, c)
+	require.Equal(t, DigestTaskQueue, d.Schedule.Action.(*client.ScheduleWorkflowAction).TaskQueue)
+
+	// Its digests go to their own queue, polled by the processes with
+	// SMTP only (StartDigests): the service's queue, which every worker
+	// polls, with or without SMTP, never gets one.
+	require.NoError(t, h.Trigger(ctx, client.ScheduleTriggerOptions{}))
+	require.Eventually(t, func() bool {
+		d, err := h.Describe(ctx)
+		return err == nil && len(d.Info.RecentActions) > 0
+	}, 30*time.Second, 100*time.Millisecond, "the triggered digest started")
+	d, err = h.Describe(ctx)
 	require.NoError(t, err)
-	require.False(t, paused, "no schedule: nothing to pause")
+	run := d.Info.RecentActions[0].StartWorkflowResult
+	desc, err := c.DescribeWorkflowExecution(ctx, run.WorkflowID, run.FirstExecutionRunID)
+	require.NoError(t, err)
+	require.Equal(t, DigestTaskQueue, desc.GetExecutionConfig().GetTaskQueue().GetName())
 }

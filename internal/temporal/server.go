@@ -37,7 +37,8 @@ type ServerOptions struct {
 	PostgresURL string // postgres://…; its database is used only to create Temporal's
 	Database    string // default DefaultDatabase
 	// Shards is the number of history shards, fixed when the store is
-	// created: 0 keeps the store's (DefaultShards for a new one); another
+	// created: 0 keeps the store's (for a new one DefaultShards on SQLite,
+	// DefaultPostgresShards on PostgreSQL); another
 	// number than the store's is refused with a *ShardsError.
 	Shards    int
 	IP        string // default 127.0.0.1
@@ -170,7 +171,7 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	case stored != nil:
 		shards = stored.HistoryShardCount
 	case shards == 0:
-		shards = DefaultShards
+		shards = st.shards
 	}
 	clusterID, err := persistentClusterID(filepath.Join(o.DataDir, "temporal-cluster-id"))
 	if err != nil {

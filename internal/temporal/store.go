@@ -37,9 +37,24 @@ const (
 	StorePostgres = "postgres" // two databases of a PostgreSQL server
 )
 
-// DefaultShards is the number of history shards of a new store when none
-// is asked for.
+// DefaultShards is the number of history shards of a new SQLite store when
+// none is asked for. SQLite writes one transaction at a time, whatever the
+// shards: more would only add each shard's own background reads.
 const DefaultShards = 1
+
+// DefaultPostgresShards is the number of history shards of a new
+// PostgreSQL store when none is asked for. Shards are Temporal's unit of
+// parallel writes of workflow state, and their number is fixed when the
+// store is created: it must fit the département the store will carry, not
+// the one it starts with. 64 is the number of docker-compose.yml's
+// standalone Temporal server (TEMPORAL_HISTORY_SHARDS), so that the two
+// databases can later be served by a Temporal server of their own (several
+// machines, docs/operations.md) without starting again from an empty
+// store; it is four times the 16 connections of the server's main pool, so
+// that every connection has writes to make in a burst of deadlines; and its
+// cost at rest is small (each shard reads its queues a few times a
+// minute). See docs/engine-operations.md.
+const DefaultPostgresShards = 64
 
 // MaxShards bounds PARCOURS_TEMPORAL_SHARDS: Temporal's own clusters run
 // with 512 to 16384.
@@ -68,32 +83,32 @@ type store struct {
 	main, visibility *config.SQL
 	where            string // where it is, for messages
 	reset            string // how to start again from an empty store
+	shards           int32  // history shards of a new store
 	release          func() // lets another process use the store
 }
 
 func openStore(ctx context.Context, o ServerOptions, logger tlog.Logger) (*store, error) {
 	switch o.Store {
 	case "", StoreSQLite:
-		return openSQLite(o)
+		return openSQLite(o, logger)
 	case StorePostgres:
 		return openPostgres(ctx, o, logger)
 	}
 	return nil, fmt.Errorf("PARCOURS_TEMPORAL_STORE : %q inconnu (sqlite ou postgres)", o.Store)
 }
 
-func openSQLite(o ServerOptions) (*store, error) {
-	file := filepath.Join(o.DataDir, "temporal.db")
-	conf := &config.SQL{
-		PluginName:   sqliteplugin.PluginName,
-		DatabaseName: file,
-		ConnectAttributes: map[string]string{
-			"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000",
-		},
-	}
-	if _, err := os.Stat(file); errors.Is(err, os.ErrNotExist) {
+func openSQLite(o ServerOptions, logger tlog.Logger) (*store, error) {
+	conf := sqliteConfig(o.DataDir)
+	file := conf.DatabaseName
+	_, err := os.Stat(file)
+	fresh := errors.Is(err, os.ErrNotExist)
+	if fresh {
 		if err := sqliteschema.SetupSchema(conf); err != nil {
 			return nil, fmt.Errorf("create Temporal schema in %s: %w", file, err)
 		}
+	}
+	if err := migrateSQLite(conf, fresh, logger); err != nil {
+		return nil, fmt.Errorf("schéma Temporal du fichier %s : %w", file, err)
 	}
 	if err := leanVisibility(conf); err != nil {
 		return nil, err
@@ -109,8 +124,20 @@ func openSQLite(o ServerOptions) (*store, error) {
 		name: "sqlite", main: conf, visibility: conf,
 		where:   "fichier " + file,
 		reset:   fmt.Sprintf("arrêtez le service et supprimez %s (et %s-wal, %s-shm)", file, file, file),
+		shards:  DefaultShards,
 		release: func() {},
 	}, nil
+}
+
+// sqliteConfig is the SQLite store of a data directory.
+func sqliteConfig(dataDir string) *config.SQL {
+	return &config.SQL{
+		PluginName:   sqliteplugin.PluginName,
+		DatabaseName: filepath.Join(dataDir, "temporal.db"),
+		ConnectAttributes: map[string]string{
+			"mode": "rwc", "journal_mode": "wal", "synchronous": "normal", "busy_timeout": "10000",
+		},
+	}
 }
 
 // openPostgres creates, on the server of o.PostgresURL, the two databases
@@ -175,21 +202,7 @@ func openPostgres(ctx context.Context, o ServerOptions, logger tlog.Logger) (_ *
 			"(pour plusieurs machines, un serveur Temporal commun, TEMPORAL_ADDRESS, voir docs/operations.md)", where)
 	}
 
-	password, _ := u.User.Password()
-	attrs := map[string]string{}
-	for k, v := range u.Query() {
-		if len(v) > 0 {
-			attrs[k] = v[len(v)-1]
-		}
-	}
-	sqlConf := func(name string, conns int) *config.SQL {
-		return &config.SQL{
-			PluginName: postgresql.PluginNamePGX, DatabaseName: name,
-			ConnectAddr: addr, ConnectProtocol: "tcp",
-			User: u.User.Username(), Password: password, ConnectAttributes: attrs,
-			MaxConns: conns, MaxIdleConns: conns, MaxConnLifetime: time.Hour,
-		}
-	}
+	sqlConf := func(name string, conns int) *config.SQL { return postgresConfig(u, name, conns) }
 	// Each of the four services has its own pools: at most 4×(16+4)
 	// connections, within PostgreSQL's default 100 with the application's.
 	st := &store{
@@ -197,6 +210,7 @@ func openPostgres(ctx context.Context, o ServerOptions, logger tlog.Logger) (_ *
 		where:   where,
 		reset:   fmt.Sprintf("arrêtez le service, supprimez sur ce PostgreSQL les bases %s et %s (DROP DATABASE %s, DROP DATABASE %s)", mainDB, visDB, mainDB, visDB),
 		release: release,
+		shards:  DefaultPostgresShards,
 	}
 	for _, s := range []struct {
 		conf   *config.SQL
@@ -216,6 +230,27 @@ func openPostgres(ctx context.Context, o ServerOptions, logger tlog.Logger) (_ *
 		return nil, fmt.Errorf("create namespace %s: %w", o.Namespace, err)
 	}
 	return st, nil
+}
+
+// postgresConfig is database name on the server of u, with a pool of conns.
+func postgresConfig(u *url.URL, name string, conns int) *config.SQL {
+	port := u.Port()
+	if port == "" {
+		port = "5432"
+	}
+	password, _ := u.User.Password()
+	attrs := map[string]string{}
+	for k, v := range u.Query() {
+		if len(v) > 0 {
+			attrs[k] = v[len(v)-1]
+		}
+	}
+	return &config.SQL{
+		PluginName: postgresql.PluginNamePGX, DatabaseName: name,
+		ConnectAddr: net.JoinHostPort(u.Hostname(), port), ConnectProtocol: "tcp",
+		User: u.User.Username(), Password: password, ConnectAttributes: attrs,
+		MaxConns: conns, MaxIdleConns: conns, MaxConnLifetime: time.Hour,
+	}
 }
 
 func unreachable(addr string, err error) error {

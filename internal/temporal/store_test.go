@@ -2,14 +2,11 @@ package temporal
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"fmt"
 	"log/slog"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 
@@ -23,19 +20,7 @@ import (
 func TestPostgresStore(t *testing.T) {
 	t.Parallel()
 	admin := pgtest.AdminURL(t)
-	b := make([]byte, 4)
-	_, _ = rand.Read(b)
-	name := "temporal_t" + hex.EncodeToString(b)
-	t.Cleanup(func() {
-		ctx := context.Background()
-		conn, err := pgx.Connect(ctx, admin)
-		require.NoError(t, err)
-		defer conn.Close(ctx)
-		for _, db := range []string{name, name + "_visibility"} {
-			_, err := conn.Exec(ctx, "DROP DATABASE IF EXISTS "+db+" WITH (FORCE)")
-			require.NoError(t, err)
-		}
-	})
+	name := testDatabase(t, admin)
 	port, err := FreePort()
 	require.NoError(t, err)
 	o := ServerOptions{DataDir: t.TempDir(), Port: port, Store: StorePostgres, PostgresURL: admin, Database: name, Shards: 2}

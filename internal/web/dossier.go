@@ -224,7 +224,11 @@ func (h *Handler) submitForm(w http.ResponseWriter, r *http.Request, run command
 		h.fail(w, r, domain.Errorf(domain.EINVALID, "Formulaire illisible."))
 		return
 	}
-	err := run(r.Context(), a, id, r.PostForm)
+	ctx := r.Context()
+	if k := r.PostForm.Get("idempotence"); app.ValidIdempotencyKey(k) {
+		ctx = app.WithIdempotencyKey(ctx, a.ID, k) // the form sent again records once
+	}
+	err := run(ctx, a, id, r.PostForm)
 	if err == nil {
 		if back := r.PostForm.Get("retour"); localReturn(back) {
 			http.Redirect(w, r, back, http.StatusSeeOther) // back to the list the form was on

@@ -6,13 +6,18 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/google/uuid"
+
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
 // formData is one form of the dossier page.
 type formData struct {
 	Name, Title, Action, Submit, CSRF, Err string
-	Fields                                 []fieldData
+	// Once is the form's idempotency key, new at each page: the same form
+	// sent twice (a double click, the browser resending it) records once.
+	Once   string
+	Fields []fieldData
 }
 
 // fieldData is one field; Name is the API's name for it. Required marks
@@ -94,7 +99,7 @@ func formsFor(a domain.Actor, v domain.ParcoursView, csrf string) []formData {
 			fields[i].ID = name + "-" + fields[i].Name
 		}
 		markRequired(name, fields)
-		out = append(out, formData{Name: name, Title: title, Action: action, Submit: submit, CSRF: csrf, Fields: fields})
+		out = append(out, formData{Name: name, Title: title, Action: action, Submit: submit, CSRF: csrf, Once: uuid.NewString(), Fields: fields})
 	}
 	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment
 	manager := department || a.Role == domain.RoleSupervisor
@@ -236,7 +241,7 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string, sentNotice bo
 			fields[i].ID = name + "-" + fields[i].Name
 		}
 		markRequired(name, fields)
-		out = append(out, formData{Name: name, Title: title, Action: "/examens/" + v.ID + "/" + name, Submit: submit, CSRF: csrf, Fields: fields})
+		out = append(out, formData{Name: name, Title: title, Action: "/examens/" + v.ID + "/" + name, Submit: submit, CSRF: csrf, Once: uuid.NewString(), Fields: fields})
 	}
 	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment
 	kinds := []option{{"", "— choisir —"}, {"suspension", "Suspension"}, {"suppression", "Suppression"}}
