@@ -64,25 +64,16 @@ func (m *Main) admin(ctx context.Context, args []string) error {
 		return fmt.Errorf("parcours admin arreter : l'arrêt abandonne les délais du parcours ; ajoutez --confirmer (ou préférez parcours admin reinitialiser)")
 	}
 
-	cfg, logger, err := m.config()
+	cfg, svc, closeAll, err := m.connect(ctx)
 	if err != nil {
 		return err
 	}
-	db, _, stop, err := m.database(ctx, cfg, logger, false)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	svc, closeTemporal, err := liveService(ctx, cfg, db, logger)
-	if err != nil {
-		return err
-	}
-	defer closeTemporal()
+	defer closeAll()
 	c := svc.Temporal
 	wid := temporal.WorkflowID(id)
 	audit := func(action string, detail map[string]any) error {
 		detail["workflow_id"], detail["reason"] = wid, *reason
-		return db.Audit(ctx, postgres.AuditEntry{Actor: domain.Actor{ID: "cli:" + currentUser(), Name: "parcours admin", Role: domain.RoleAdmin},
+		return svc.DB.Audit(ctx, postgres.AuditEntry{Actor: domain.Actor{ID: "cli:" + currentUser(), Name: "parcours admin", Role: domain.RoleAdmin},
 			Action: action, RecordType: "workflow", RecordID: wid, Detail: detail})
 	}
 

@@ -22,20 +22,11 @@ func (m *Main) stock(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("usage : parcours stock")
 	}
-	cfg, logger, err := m.config()
+	cfg, svc, closeAll, err := m.connect(ctx)
 	if err != nil {
 		return err
 	}
-	db, _, stop, err := m.database(ctx, cfg, logger, false)
-	if err != nil {
-		return err
-	}
-	defer stop()
-	svc, closeTemporal, err := liveService(ctx, cfg, db, logger)
-	if err != nil {
-		return err
-	}
-	defer closeTemporal()
+	defer closeAll()
 	actor := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours stock", Role: domain.RoleDepartment}
 	rep, err := svc.MarkStockAll(ctx, actor, func(r app.StockReport) {
 		fmt.Fprintf(m.Stderr, "%d parcours vus, %d délais ajoutés…\n", r.Seen, r.Added)
@@ -51,6 +42,26 @@ func (m *Main) stock(ctx context.Context, args []string) error {
 
 // liveService is a service on the database and the running Temporal
 // server, for the commands that change parcours (import, stock).
+// connect is what the commands that act on the running service need: the
+// configuration, the database and a Service joined to Temporal; close
+// ends both.
+func (m *Main) connect(ctx context.Context) (config.Config, *app.Service, func(), error) {
+	cfg, logger, err := m.config()
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	db, _, stop, err := m.database(ctx, cfg, logger, false)
+	if err != nil {
+		return cfg, nil, nil, err
+	}
+	svc, closeTemporal, err := liveService(ctx, cfg, db, logger)
+	if err != nil {
+		stop()
+		return cfg, nil, nil, err
+	}
+	return cfg, svc, func() { closeTemporal(); stop() }, nil
+}
+
 func liveService(ctx context.Context, cfg config.Config, db *postgres.DB, logger *slog.Logger) (*app.Service, func(), error) {
 	o, err := temporalClient(cfg, logger)
 	if err != nil {

@@ -58,17 +58,7 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 		}
 		return 0
 	})
-	for i := range forms {
-		f := &forms[i]
-		if f.Name != failedForm {
-			continue
-		}
-		f.Err = errs[""]
-		for j := range f.Fields {
-			fd := &f.Fields[j]
-			fd.Value, fd.Err = failed.Get(fd.Name), errs[fd.Name]
-		}
-	}
+	fillFailed(forms, failedForm, failed, errs)
 	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash, Names: names,
 		Errors: errs, ErrorPrefix: failedForm + "-",
 		Data: map[string]any{"P": v, "Forms": forms, "Summary": summarize(v, forms, domain.DateOf(h.now()))}})
