@@ -30,7 +30,8 @@ func TestUpdateIDs(t *testing.T) {
 	if id := updateID(WithoutIdempotencyKey(keyed), "record_action"); id != "" {
 		t.Fatalf("an import's command: %q", id)
 	}
-	if textID("p1", "", 0) != "" || textID("p1", "w/u", 0) != textID("p1", "w/u", 0) || textID("p1", "w/u", 0) == textID("p1", "w/u", 1) {
+	first, again := textID("p1", "w/u", 0), textID("p1", "w/u", 0)
+	if textID("p1", "", 0) != "" || first != again || first == textID("p1", "w/u", 1) {
 		t.Fatal("texts of a named update: the same ids on a retry, one per text")
 	}
 	for k, ok := range map[string]bool{"": false, "a b": false, "é": false, strings.Repeat("a", 129): false,

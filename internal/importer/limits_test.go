@@ -174,7 +174,7 @@ func TestXMLLimiterBoundary(t *testing.T) {
 	o, out = read(strings.Repeat("x", MaxTextBytes-2) + "&amp;y")
 	require.Len(t, o, 1)
 	require.True(t, strings.HasSuffix(out, "xx&amp;</a>") && len(out) == MaxTextBytes+3+3+4, "never inside an entity: %q", out[len(out)-12:])
-	o, out = read(strings.Repeat("x", MaxTextBytes-1) + "é")
+	o, _ = read(strings.Repeat("x", MaxTextBytes-1) + "é")
 	require.Len(t, o, 0)
 	o, out = read(strings.Repeat("x", MaxTextBytes-1) + "éé")
 	require.Len(t, o, 1)
@@ -182,14 +182,14 @@ func TestXMLLimiterBoundary(t *testing.T) {
 }
 
 // readCSVStream reads a CSV list from r, measuring its memory.
-func readCSVStream(t *testing.T, r io.Reader) ([]Row, error, int64, int64) {
+func readCSVStream(t *testing.T, r io.Reader) ([]Row, int64, int64, error) {
 	t.Helper()
 	var rows []Row
 	var err error
 	total, inuse := allocated(func() {
 		_, err = ReadCSV(r, DefaultMapping(), listDay, func(row Row) error { rows = append(rows, row); return nil })
 	})
-	return rows, err, total, inuse
+	return rows, total, inuse, err
 }
 
 // TestCSVHugeField: a 64-MiB field of a CSV list (issue 20: held whole)
@@ -211,7 +211,7 @@ func TestCSVHugeField(t *testing.T) {
 				n = 8 * int64(len(c.pattern)) // 8 line breaks inside the field
 				extra = 8
 			}
-			rows, err, total, inuse := readCSVStream(t, withHuge(t, data, "@@", c.pattern, n))
+			rows, total, inuse, err := readCSVStream(t, withHuge(t, data, "@@", c.pattern, n))
 			require.NoError(t, err)
 			if n == hugeField {
 				requireBounded(t, total, inuse)
@@ -238,7 +238,7 @@ func TestCSVHugeRecord(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			data := []byte(strings.Replace(contacts, "DUPONT", c.with, 1))
-			_, err, total, inuse := readCSVStream(t, withHuge(t, data, "@@", c.pattern, hugeField))
+			_, total, inuse, err := readCSVStream(t, withHuge(t, data, "@@", c.pattern, hugeField))
 			requireBounded(t, total, inuse)
 			require.Error(t, err)
 			require.Regexp(t, c.want, err.Error())
