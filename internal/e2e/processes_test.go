@@ -3,6 +3,8 @@
 package e2e
 
 import (
+	"bytes"
+	"encoding/base64"
 	"fmt"
 	"net/http"
 	"sync"
@@ -26,10 +28,13 @@ import (
 func TestRealBinaryTwoServesTwoWorkersKill9(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewURL(t)
-	s1 := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir()})
+	// One payload key for all: the second serve and the workers join serve's
+	// Temporal through TEMPORAL_ADDRESS, where encryption is required.
+	payloadKey := "e2e:" + base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{9}, 32))
+	s1 := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir(), "PARCOURS_PAYLOAD_KEYS": payloadKey})
 	s1.start()
 	defer s1.interrupt()
-	s2 := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir()})
+	s2 := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir(), "PARCOURS_PAYLOAD_KEYS": payloadKey})
 	s2.env = append(s2.env, joinTemporal(s1)...)
 	s2.start()
 	defer s2.interrupt()
