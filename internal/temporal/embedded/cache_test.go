@@ -32,8 +32,10 @@ func waiter(ctx workflow.Context) error {
 
 // TestWorkflowCacheIsBounded: beside the embedded server, whose own SDK
 // workers start first, the process keeps at most WorkflowCacheSize
-// workflows in memory. Before the size was set (temporal.ConfigureProcess, called by StartServer), the cache kept the
-// SDK's 10,000: every parcours woken by a burst stayed in memory.
+// workflows in memory. Before the size was set before the server started
+// (an init, now temporal.ConfigureProcess, which StartServer calls), the
+// cache kept the SDK's 10,000: every parcours woken by a burst stayed in
+// memory.
 func TestWorkflowCacheIsBounded(t *testing.T) {
 	t.Parallel()
 	logger := testLogger()
