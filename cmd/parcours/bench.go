@@ -13,7 +13,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/bench"
 	"github.com/parcours-rsa/parcours/internal/config"
-	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
 )
 
 const benchUsage = "usage : parcours bench [--scale small|large] [--dir DIR] [--port N] [--workers N] [--results DIR] [--profile DIR] [--temporal-store sqlite|postgres] [--temporal-shards N]"
@@ -37,7 +37,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
 		return errors.New(benchUsage)
 	}
-	if (*scale != "" && *scale != "small" && *scale != "large") || (*store != "" && *store != temporal.StoreSQLite && *store != temporal.StorePostgres) {
+	if (*scale != "" && *scale != "small" && *scale != "large") || (*store != "" && *store != embedded.StoreSQLite && *store != embedded.StorePostgres) {
 		return errors.New(benchUsage)
 	}
 	mib, err := config.MemoryLimitMiB(m.Getenv)

@@ -27,6 +27,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
 	"github.com/parcours-rsa/parcours/internal/web"
 )
 
@@ -150,7 +151,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	reg := metrics.New(db.Pool, logger)
 	address := cfg.TemporalAddress
 	if cfg.Embedded() {
-		opts := temporal.ServerOptions{
+		opts := embedded.ServerOptions{
 			DataDir: embeddedTemporalDir(cfg), Port: cfg.TemporalPort,
 			Namespace: cfg.TemporalNamespace, Logger: logger,
 			Store: cfg.TemporalStore, Database: cfg.TemporalDatabase, Shards: cfg.TemporalShards,
@@ -159,7 +160,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 			// The application's server (DATABASE_URL, or the local cluster), Temporal's own databases.
 			opts.PostgresURL = ownerURL
 		}
-		srv, err := temporal.StartServer(opts)
+		srv, err := embedded.StartServer(opts)
 		if err != nil {
 			return err
 		}

@@ -28,7 +28,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/pglocal"
 	"github.com/parcours-rsa/parcours/internal/postgres"
-	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
 )
 
 // Options say what to measure and where.
@@ -56,12 +56,12 @@ type Options struct {
 	// profile once it is drained (burst.heap.pprof).
 	ProfileDir string
 	// TemporalStore is where the embedded server persists: "" or
-	// temporal.StoreSQLite (a file under Dir/temporal), or
-	// temporal.StorePostgres (databases bench_temporal and
+	// embedded.StoreSQLite (a file under Dir/temporal), or
+	// embedded.StorePostgres (databases bench_temporal and
 	// bench_temporal_visibility of the bench's PostgreSQL, made anew).
 	TemporalStore string
 	// TemporalShards is the number of history shards of that new store
-	// (0: temporal.DefaultShards on SQLite, temporal.DefaultPostgresShards on PostgreSQL).
+	// (0: embedded.DefaultShards on SQLite, embedded.DefaultPostgresShards on PostgreSQL).
 	TemporalShards int
 	// MemoryLimit is the Go soft memory limit in force (bytes, 0: none),
 	// as parcours serve sets it: for the RSS line's note.
@@ -185,7 +185,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	resident := rss()
 	rep.add(o.Out, Result{Name: "import: CAF flux to every workflow started and visible", N: n, Value: starts, Unit: "starts/s", Target: ">= 200 starts/s (10,000)",
 		Note: fmt.Sprintf("%d importer workers; each person: one transaction (with its audit rows), update-with-start, the workflow's first write; embedded Temporal server on %s, %d history shard(s)",
-			o.Workers, cmp.Or(o.TemporalStore, temporal.StoreSQLite), r.srv.Shards())})
+			o.Workers, cmp.Or(o.TemporalStore, embedded.StoreSQLite), r.srv.Shards())})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
 	perStart := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(n) }
 	rep.add(o.Out, Result{Name: "import: CPU of this process per start", N: n, Value: perStart(cpu1.self - cpu0.self), Unit: "ms",

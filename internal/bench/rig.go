@@ -18,6 +18,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
 )
 
 // benchTemporalDatabase is the embedded server's database on the bench's
@@ -30,7 +31,7 @@ type rig struct {
 	o      Options
 	db     *postgres.DB // the importer's and the views' pool
 	wdb    *postgres.DB // the worker's, apart, as in parcours serve
-	srv    *temporal.Server
+	srv    *embedded.Server
 	tc     client.Client
 	worker worker.Worker
 	svc    *app.Service
@@ -43,9 +44,9 @@ func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig
 	if err := os.RemoveAll(tdir); err != nil {
 		return nil, err
 	}
-	so := temporal.ServerOptions{DataDir: tdir, Store: o.TemporalStore, Shards: o.TemporalShards, Logger: o.Logger, LogLevel: slog.LevelError,
+	so := embedded.ServerOptions{DataDir: tdir, Store: o.TemporalStore, Shards: o.TemporalShards, Logger: o.Logger, LogLevel: slog.LevelError,
 		Dynamic: map[string]any{"frontend.WorkflowTimeSkippingEnabled": true}}
-	if o.TemporalStore == temporal.StorePostgres {
+	if o.TemporalStore == embedded.StorePostgres {
 		// A new store each run, as the SQLite file is.
 		cfg, err := pgx.ParseConfig(url)
 		if err != nil {
@@ -65,7 +66,7 @@ func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig
 	// Time skipping lets the two-year parcours live two years of server
 	// time in seconds (history.go); it acts only on an execution that asks.
 	so.Port = port
-	if r.srv, err = temporal.StartServer(so); err != nil {
+	if r.srv, err = embedded.StartServer(so); err != nil {
 		return nil, err
 	}
 	dialCtx, cancel := context.WithTimeout(ctx, 30*time.Second)

@@ -1,3 +1,7 @@
+// Package temporal dials Temporal clients (of the embedded server or a
+// remote cluster), runs the service's workers, its digest schedule and the
+// operators' tools. It does not link the Temporal server: the embedded one
+// is package embedded (internal/temporal/embedded), which imports this one.
 package temporal
 
 import (

@@ -102,8 +102,8 @@ func (c Credentials) Check(ip string, now time.Time) error {
 	return nil
 }
 
-// ensure checks the files and makes them again if they do not pass.
-func (c Credentials) ensure(ip string, logger *slog.Logger) error {
+// Ensure checks the files and makes them again if they do not pass.
+func (c Credentials) Ensure(ip string, logger *slog.Logger) error {
 	err := c.Check(ip, time.Now())
 	if err == nil {
 		return nil

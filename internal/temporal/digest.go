@@ -35,6 +35,7 @@ func RegisterDigest(w worker.Worker, d *activities.Digests) {
 // digests of the processes that had SMTP). Stop the returned worker at the
 // end.
 func StartDigests(ctx context.Context, c client.Client, d *activities.Digests, hour int) (worker.Worker, error) {
+	ConfigureProcess()
 	w := worker.New(c, DigestTaskQueue, worker.Options{})
 	RegisterDigest(w, d)
 	if err := EnsureDigestSchedule(ctx, c, hour); err != nil {

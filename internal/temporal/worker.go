@@ -1,6 +1,10 @@
 package temporal
 
 import (
+	"fmt"
+	mrand "math/rand/v2"
+	"net"
+	"sync"
 	"time"
 
 	"go.temporal.io/sdk/client"
@@ -17,12 +21,19 @@ import (
 // it, made with the size set when the first worker starts.
 const WorkflowCacheSize = 1000
 
-// The embedded server runs SDK workers of its own (schedules, batches...),
+var configured sync.Once
+
+// ConfigureProcess sets what the SDK keeps per process (the workflow cache
+// of WorkflowCacheSize); once per process, whoever calls it first. The
+// embedded server runs SDK workers of its own (schedules, batches...),
 // started before the service's: the size must be set before the server
 // starts, or the cache keeps the SDK's 10,000. It was, until this: after a
 // burst of 3,000 deadlines the cache held all 3,300 parcours of a trial
 // (temporal_sticky_cache_size), each with its coroutine and handlers.
-func init() { worker.SetStickyWorkflowCacheSize(WorkflowCacheSize) }
+// embedded.StartServer, NewWorker and StartDigests call it first.
+func ConfigureProcess() {
+	configured.Do(func() { worker.SetStickyWorkflowCacheSize(WorkflowCacheSize) })
+}
 
 // WorkflowTaskPollers is how many polls for workflow tasks a worker may
 // keep open (the SDK's default is a fixed 2). The SDK scales them between
@@ -49,6 +60,7 @@ const StickyScheduleToStartTimeout = time.Minute
 // NewWorker is a worker of the service's task queue with every workflow and
 // activity registered.
 func NewWorker(c client.Client, store activities.Store) worker.Worker {
+	ConfigureProcess()
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
 			MaximumNumberOfPollers: WorkflowTaskPollers,
@@ -62,4 +74,25 @@ func NewWorker(c client.Client, store activities.Store) worker.Worker {
 }
 
 // FreePort is a TCP port free on 127.0.0.1 now (for tests and helpers).
-func FreePort() (int, error) { return freePort("127.0.0.1") }
+func FreePort() (int, error) { return FreePortOn("127.0.0.1") }
+
+// FreePortOn finds a port free now on ip, below the kernel's ephemeral range
+// (32768-60999 on Linux): a port the kernel hands out with ":0" is also the
+// kind it gives to outgoing connections, which may take it before the
+// server binds it. Between two processes picking the same port at once,
+// the bind check still decides.
+func FreePortOn(ip string) (int, error) {
+	for range 64 {
+		port := 20000 + mrand.IntN(12000)
+		if l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port))); err == nil {
+			l.Close()
+			return port, nil
+		}
+	}
+	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
+	if err != nil {
+		return 0, fmt.Errorf("find a free port: %w", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}

@@ -18,6 +18,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
 	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
 )
 
 // Env is a running test environment.
@@ -64,7 +65,7 @@ func Start(dynamic map[string]any) (*Env, error) {
 	if err != nil {
 		return nil, err
 	}
-	srv, err := temporal.StartServer(temporal.ServerOptions{DataDir: dir, Port: port, Logger: e.Logger, LogLevel: slog.LevelError, Dynamic: dynamic})
+	srv, err := embedded.StartServer(embedded.ServerOptions{DataDir: dir, Port: port, Logger: e.Logger, LogLevel: slog.LevelError, Dynamic: dynamic})
 	if err != nil {
 		return nil, err
 	}

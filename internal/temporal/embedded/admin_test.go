@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	sdktemporal "go.temporal.io/sdk/temporal"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // brokenTask makes flaky's workflow task fail, as a bug does until its fix
@@ -33,10 +35,10 @@ func flaky(ctx workflow.Context) error {
 // the last completed workflow task; terminate needs a reason.
 func TestAdminTools(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "parcours-0192", WorkflowID("0192"))
-	require.Equal(t, "review-0192-1", WorkflowID("review-0192-1"))
+	require.Equal(t, "parcours-0192", temporal.WorkflowID("0192"))
+	require.Equal(t, "review-0192-1", temporal.WorkflowID("review-0192-1"))
 
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startWith(t, ServerOptions{DataDir: t.TempDir(), Port: port, Dynamic: map[string]any{
 		"system.numConsecutiveWorkflowTaskProblemsToTriggerSearchAttribute": 2,
@@ -58,17 +60,17 @@ func TestAdminTools(t *testing.T) {
 	_, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "broken", TaskQueue: "admin", WorkflowTaskTimeout: time.Second}, flaky)
 	require.NoError(t, err)
 
-	var r WorkflowReport
+	var r temporal.WorkflowReport
 	require.Eventually(t, func() bool {
-		r, err = DescribeWorkflow(ctx, c, "broken")
+		r, err = temporal.DescribeWorkflow(ctx, c, "broken")
 		return err == nil && len(r.Problems) > 0 && r.TaskAttempt > 1
 	}, 2*time.Minute, 200*time.Millisecond, "the server marks the failing workflow")
 	require.Contains(t, r.Stuck(time.Now(), time.Hour), "échec répété")
-	calm, err := DescribeWorkflow(ctx, c, "calm")
+	calm, err := temporal.DescribeWorkflow(ctx, c, "calm")
 	require.NoError(t, err)
 	require.Empty(t, calm.Stuck(time.Now(), time.Minute))
 
-	ids := func(list []WorkflowReport) []string {
+	ids := func(list []temporal.WorkflowReport) []string {
 		var out []string
 		for _, r := range list {
 			out = append(out, r.WorkflowID)
@@ -76,10 +78,10 @@ func TestAdminTools(t *testing.T) {
 		return out
 	}
 	require.Eventually(t, func() bool {
-		marked, err := StuckWorkflows(ctx, c, time.Hour, false, nil)
+		marked, err := temporal.StuckWorkflows(ctx, c, time.Hour, false, nil)
 		return err == nil && len(marked) == 1 && marked[0].WorkflowID == "broken"
 	}, time.Minute, 200*time.Millisecond, "the visibility store lists the marked workflow")
-	scanned, err := StuckWorkflows(ctx, c, time.Hour, true, nil)
+	scanned, err := temporal.StuckWorkflows(ctx, c, time.Hour, true, nil)
 	require.NoError(t, err)
 	require.Equal(t, []string{"broken"}, ids(scanned))
 
@@ -87,26 +89,26 @@ func TestAdminTools(t *testing.T) {
 	// needed.
 	brokenTask.Store(false)
 	require.Eventually(t, func() bool {
-		r, err := DescribeWorkflow(ctx, c, "broken")
+		r, err := temporal.DescribeWorkflow(ctx, c, "broken")
 		return err == nil && r.TaskAttempt == 0 && r.Stuck(time.Now(), time.Minute) == ""
 	}, 2*time.Minute, 200*time.Millisecond, "the workflow recovers")
 
 	// Reset: a new run from the last completed workflow task.
-	before, err := DescribeWorkflow(ctx, c, "calm")
+	before, err := temporal.DescribeWorkflow(ctx, c, "calm")
 	require.NoError(t, err)
-	_, err = ResetWorkflow(ctx, c, "default", "calm", 0, " ")
+	_, err = temporal.ResetWorkflow(ctx, c, "default", "calm", 0, " ")
 	require.ErrorContains(t, err, "--raison")
-	run, err := ResetWorkflow(ctx, c, "default", "calm", 0, "test de réinitialisation")
+	run, err := temporal.ResetWorkflow(ctx, c, "default", "calm", 0, "test de réinitialisation")
 	require.NoError(t, err)
 	require.NotEqual(t, before.RunID, run)
-	after, err := DescribeWorkflow(ctx, c, "calm")
+	after, err := temporal.DescribeWorkflow(ctx, c, "calm")
 	require.NoError(t, err)
 	require.Equal(t, run, after.RunID)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, after.Status)
 
-	require.ErrorContains(t, TerminateWorkflow(ctx, c, "calm", ""), "--raison")
-	require.NoError(t, TerminateWorkflow(ctx, c, "calm", "test d'arrêt"))
-	after, err = DescribeWorkflow(ctx, c, "calm")
+	require.ErrorContains(t, temporal.TerminateWorkflow(ctx, c, "calm", ""), "--raison")
+	require.NoError(t, temporal.TerminateWorkflow(ctx, c, "calm", "test d'arrêt"))
+	after, err = temporal.DescribeWorkflow(ctx, c, "calm")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_TERMINATED, after.Status)
 }
@@ -128,7 +130,7 @@ func writeReadModel(ctx workflow.Context) error {
 // SDK extends it); the scan reports it once it is older than asked.
 func TestAdminFindsAFailingLocalActivity(t *testing.T) {
 	t.Parallel()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startWith(t, ServerOptions{DataDir: t.TempDir(), Port: port})
 	defer srv.Stop()
@@ -144,10 +146,10 @@ func TestAdminFindsAFailingLocalActivity(t *testing.T) {
 	require.NoError(t, err)
 
 	require.Eventually(t, func() bool {
-		r, err := DescribeWorkflow(ctx, c, "read-model")
+		r, err := temporal.DescribeWorkflow(ctx, c, "read-model")
 		return err == nil && strings.Contains(r.Stuck(time.Now(), 3*time.Second), "en cours depuis")
 	}, time.Minute, 200*time.Millisecond, "the pending task's age shows")
-	stuck, err := StuckWorkflows(ctx, c, 3*time.Second, true, nil)
+	stuck, err := temporal.StuckWorkflows(ctx, c, 3*time.Second, true, nil)
 	require.NoError(t, err)
 	require.Len(t, stuck, 1)
 	require.Equal(t, "read-model", stuck[0].WorkflowID)

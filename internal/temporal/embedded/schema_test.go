@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -23,6 +23,8 @@ import (
 	sqltool "go.temporal.io/server/tools/sql"
 
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // TestSQLiteStoreIsMigrated: a SQLite store made by an older schema version
@@ -62,7 +64,7 @@ func TestSQLiteStoreIsMigrated(t *testing.T) {
 				require.NoError(t, db.Close())
 			}
 
-			port, err := FreePort()
+			port, err := temporal.FreePort()
 			require.NoError(t, err)
 			srv, c, w := startWith(t, ServerOptions{DataDir: dir, Port: port})
 			ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -126,7 +128,7 @@ func TestPostgresStoreIsMigrated(t *testing.T) {
 	}
 	require.NoError(t, conn.Close(ctx))
 
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startWith(t, ServerOptions{DataDir: t.TempDir(), Port: port, Store: StorePostgres, PostgresURL: admin, Database: name})
 	require.Equal(t, DefaultPostgresShards, srv.Shards())

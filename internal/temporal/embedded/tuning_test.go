@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/api/workflowservice/v1"
 	"go.temporal.io/sdk/client"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // TestLeanVisibilityStillLists: the SQLite store has none of the
@@ -19,7 +21,7 @@ import (
 func TestLeanVisibilityStillLists(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startAll(t, dir, port)
 	defer srv.Stop()

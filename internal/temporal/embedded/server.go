@@ -1,14 +1,15 @@
-// Package temporal runs the embedded Temporal server (a SQLite file under
-// the data directory, or two PostgreSQL databases) and dials Temporal
-// clients, embedded or remote.
-package temporal
+// Package embedded runs the embedded Temporal server (a SQLite file under
+// the data directory, or two PostgreSQL databases) in the service's
+// process. It is the only package that imports go.temporal.io/server: the
+// clients, workers and tools (package temporal) join it, or a remote
+// cluster, without linking the server.
+package embedded
 
 import (
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
-	mrand "math/rand/v2"
 	"net"
 	"os"
 	"path/filepath"
@@ -24,7 +25,9 @@ import (
 	"go.temporal.io/server/common/log/tag"
 	"go.temporal.io/server/common/membership/static"
 	"go.temporal.io/server/common/primitives"
-	"go.temporal.io/server/temporal"
+	tserver "go.temporal.io/server/temporal"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // ServerOptions configure the embedded server.
@@ -67,11 +70,11 @@ type ServerTLS struct {
 
 // Server is a running embedded Temporal server.
 type Server struct {
-	srv     temporal.Server
+	srv     tserver.Server
 	address string
 	shards  int
 	release func()
-	creds   *Credentials // the generated files; nil with ServerOptions.TLS
+	creds   *temporal.Credentials // the generated files; nil with ServerOptions.TLS
 	tls     ServerTLS
 	// internal are the addresses of the history, matching and worker
 	// services (for tests).
@@ -81,7 +84,7 @@ type Server struct {
 // Client fills o to join this server: its generated client certificate
 // and CA, or, with ServerOptions.TLS, its CA and name only (o brings its
 // own certificate).
-func (s *Server) Client(o ClientOptions) ClientOptions {
+func (s *Server) Client(o temporal.ClientOptions) temporal.ClientOptions {
 	if s.creds != nil {
 		return s.creds.Client(o)
 	}
@@ -108,6 +111,7 @@ const clusterName = "active"
 // nothing that was acknowledged: the SQLite file is in WAL mode, and
 // timers are rows in either store.
 func StartServer(o ServerOptions) (_ *Server, err error) {
+	temporal.ConfigureProcess() // before the server's own SDK workers start
 	if o.IP == "" {
 		o.IP = "127.0.0.1"
 	}
@@ -132,17 +136,17 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	if err := portFree(o.IP, o.Port); err != nil {
 		return nil, fmt.Errorf("PARCOURS_TEMPORAL_PORT: %w", err)
 	}
-	var creds *Credentials
+	var creds *temporal.Credentials
 	if o.TLS == nil {
-		c := EmbeddedCredentials(o.DataDir)
-		if err := c.ensure(o.IP, o.Logger); err != nil {
+		c := temporal.EmbeddedCredentials(o.DataDir)
+		if err := c.Ensure(o.IP, o.Logger); err != nil {
 			return nil, err
 		}
 		creds, o.TLS = &c, &ServerTLS{CertFile: c.ServerCert(), KeyFile: c.ServerKey(), ClientCAFile: c.CA()}
 	}
 	serverTLS := *o.TLS // the caller's stays as it was
 	if serverTLS.ServerName == "" {
-		serverTLS.ServerName = CredentialsServerName
+		serverTLS.ServerName = temporal.CredentialsServerName
 	}
 	o.TLS = &serverTLS
 	if ip := net.ParseIP(o.IP); ip == nil || !ip.IsLoopback() {
@@ -186,7 +190,7 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	}
 	ports := map[string]int{"frontend": o.Port}
 	for _, svc := range []string{"history", "matching", "worker"} {
-		if ports[svc], err = freePort(o.IP); err != nil {
+		if ports[svc], err = temporal.FreePortOn(o.IP); err != nil {
 			return nil, err
 		}
 	}
@@ -249,17 +253,17 @@ func StartServer(o ServerOptions) (_ *Server, err error) {
 	for k, v := range o.Dynamic {
 		dyn[dynamicconfig.MakeKey(k)] = v
 	}
-	srv, err := temporal.NewServer(
-		temporal.WithConfig(conf),
-		temporal.ForServices(temporal.DefaultServices),
-		temporal.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
+	srv, err := tserver.NewServer(
+		tserver.WithConfig(conf),
+		tserver.ForServices(tserver.DefaultServices),
+		tserver.WithStaticHosts(map[primitives.ServiceName]static.Hosts{
 			primitives.FrontendService: static.SingleLocalHost(addr(o.Port)),
 			primitives.HistoryService:  static.SingleLocalHost(addr(ports["history"])),
 			primitives.MatchingService: static.SingleLocalHost(addr(ports["matching"])),
 			primitives.WorkerService:   static.SingleLocalHost(addr(ports["worker"])),
 		}),
-		temporal.WithLogger(logger),
-		temporal.WithDynamicConfigClient(dyn),
+		tserver.WithLogger(logger),
+		tserver.WithDynamicConfigClient(dyn),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("build embedded Temporal server: %w", err)
@@ -311,27 +315,6 @@ func persistentClusterID(file string) (string, error) {
 	}
 	id := uuid.NewString()
 	return id, os.WriteFile(file, []byte(id+"\n"), 0o640)
-}
-
-// freePort finds a port free now, below the kernel's ephemeral range
-// (32768-60999 on Linux): a port the kernel hands out with ":0" is also the
-// kind it gives to outgoing connections, which may take it before the
-// server binds it. Between two processes picking the same port at once,
-// the bind check still decides.
-func freePort(ip string) (int, error) {
-	for range 64 {
-		port := 20000 + mrand.IntN(12000)
-		if l, err := net.Listen("tcp", net.JoinHostPort(ip, fmt.Sprint(port))); err == nil {
-			l.Close()
-			return port, nil
-		}
-	}
-	l, err := net.Listen("tcp", net.JoinHostPort(ip, "0"))
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 func portFree(ip string, port int) error {

@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // The same workflow type before and after a release: the new code changes
@@ -46,7 +48,7 @@ func rollingNew(ctx workflow.Context) (string, error) {
 // stopping every old worker before the first new one starts).
 func TestRollingDeployRule(t *testing.T) {
 	t.Parallel()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startWith(t, ServerOptions{DataDir: t.TempDir(), Port: port})
 	defer srv.Stop()
@@ -70,7 +72,7 @@ func TestRollingDeployRule(t *testing.T) {
 		err = h.Get(ctx, nil)
 	}
 	require.ErrorContains(t, err, "new_command")
-	r, err := DescribeWorkflow(ctx, c, "rolling-old")
+	r, err := temporal.DescribeWorkflow(ctx, c, "rolling-old")
 	require.NoError(t, err)
 	require.Equal(t, enumspb.WORKFLOW_EXECUTION_STATUS_RUNNING, r.Status)
 	require.NoError(t, c.SignalWorkflow(ctx, "rolling-old", "", "go", nil))
@@ -88,7 +90,7 @@ func TestRollingDeployRule(t *testing.T) {
 	run, err = c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: "rolling-new", TaskQueue: "rolling", WorkflowTaskTimeout: time.Second}, rollingType)
 	require.NoError(t, err)
 	require.Eventually(t, func() bool {
-		r, err := DescribeWorkflow(ctx, c, "rolling-new")
+		r, err := temporal.DescribeWorkflow(ctx, c, "rolling-new")
 		return err == nil && r.HistoryLength >= 4 && r.TaskAttempt == 0
 	}, time.Minute, 100*time.Millisecond, "the new worker ran the first task")
 	neu.Stop()

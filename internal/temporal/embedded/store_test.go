@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -11,6 +11,8 @@ import (
 	"go.temporal.io/sdk/client"
 
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // TestPostgresStore: the embedded server on PostgreSQL creates its two
@@ -21,7 +23,7 @@ func TestPostgresStore(t *testing.T) {
 	t.Parallel()
 	admin := pgtest.AdminURL(t)
 	name := testDatabase(t, admin)
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	o := ServerOptions{DataDir: t.TempDir(), Port: port, Store: StorePostgres, PostgresURL: admin, Database: name, Shards: 2}
 
@@ -32,7 +34,7 @@ func TestPostgresStore(t *testing.T) {
 	started := time.Now()
 
 	// A second embedded server on the same databases is refused.
-	other, err := FreePort()
+	other, err := temporal.FreePort()
 	require.NoError(t, err)
 	_, err = StartServer(ServerOptions{DataDir: t.TempDir(), Port: other, Store: StorePostgres, PostgresURL: admin, Database: name, Logger: testLogger()})
 	require.ErrorContains(t, err, "un autre serveur Temporal embarqué")
@@ -70,7 +72,7 @@ func TestPostgresStore(t *testing.T) {
 func TestShardCountIsFixed(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	o := ServerOptions{DataDir: dir, Port: port, Logger: testLogger(), LogLevel: slog.LevelError}
 	srv, err := StartServer(o)
@@ -93,9 +95,9 @@ func TestShardCountIsFixed(t *testing.T) {
 
 func TestPostgresUnreachableIsAClearError(t *testing.T) {
 	t.Parallel()
-	pgPort, err := FreePort() // nothing listens there
+	pgPort, err := temporal.FreePort() // nothing listens there
 	require.NoError(t, err)
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	_, err = StartServer(ServerOptions{DataDir: t.TempDir(), Port: port, Store: StorePostgres, Logger: testLogger(),
 		PostgresURL: fmt.Sprintf("postgres://parcours:secret@127.0.0.1:%d/parcours?sslmode=disable", pgPort)})

@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -18,6 +18,8 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // pki writes a CA, a server certificate for localhost and a client
@@ -65,7 +67,7 @@ func TestWorkerOverMutualTLS(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
 	ca, sc, sk, cc, ck := pki(t, dir)
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	logger := testLogger()
 	srv, err := StartServer(ServerOptions{DataDir: filepath.Join(dir, "data"), Port: port, Logger: logger, LogLevel: 8,
@@ -75,7 +77,7 @@ func TestWorkerOverMutualTLS(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger,
+	c, err := temporal.Dial(ctx, temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger,
 		CertFile: cc, KeyFile: ck, CAFile: ca, ServerName: "localhost"})
 	require.NoError(t, err)
 	defer c.Close()
@@ -90,6 +92,6 @@ func TestWorkerOverMutualTLS(t *testing.T) {
 
 	short, cancelShort := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancelShort()
-	_, err = Dial(short, ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger, CAFile: ca, ServerName: "localhost"})
+	_, err = temporal.Dial(short, temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger, CAFile: ca, ServerName: "localhost"})
 	require.Error(t, err, "no client certificate: refused")
 }

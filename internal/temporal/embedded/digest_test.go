@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -10,12 +10,14 @@ import (
 
 	"github.com/parcours-rsa/parcours/activities"
 	"github.com/parcours-rsa/parcours/workflows"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // TestDigestScheduleOnTheEmbeddedServer: the schedule is created at the
 // first start and brought to the new hour at the next (one ID: never doubled).
 func TestDigestScheduleOnTheEmbeddedServer(t *testing.T) {
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startAll(t, t.TempDir(), port)
 	defer srv.Stop()
@@ -24,8 +26,8 @@ func TestDigestScheduleOnTheEmbeddedServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	require.NoError(t, EnsureDigestSchedule(ctx, c, 8))
-	require.NoError(t, EnsureDigestSchedule(ctx, c, 9), "a second start updates the schedule")
+	require.NoError(t, temporal.EnsureDigestSchedule(ctx, c, 8))
+	require.NoError(t, temporal.EnsureDigestSchedule(ctx, c, 9), "a second start updates the schedule")
 	d, err := c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID).Describe(ctx)
 	require.NoError(t, err)
 	cal := d.Schedule.Spec.Calendars
@@ -45,13 +47,13 @@ func TestDigestScheduleOnTheEmbeddedServer(t *testing.T) {
 		return &client.ScheduleUpdate{Schedule: &s}, nil
 	}}))
 	require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{Note: "SMTP_HOST absent"}))
-	dw, err := StartDigests(ctx, c, &activities.Digests{}, 9)
+	dw, err := temporal.StartDigests(ctx, c, &activities.Digests{}, 9)
 	require.NoError(t, err)
 	defer dw.Stop()
 	d, err = h.Describe(ctx)
 	require.NoError(t, err)
 	require.False(t, d.Schedule.State.Paused)
-	require.Equal(t, DigestTaskQueue, d.Schedule.Action.(*client.ScheduleWorkflowAction).TaskQueue)
+	require.Equal(t, temporal.DigestTaskQueue, d.Schedule.Action.(*client.ScheduleWorkflowAction).TaskQueue)
 
 	// Its digests go to their own queue, polled by the processes with
 	// SMTP only (StartDigests): the service's queue, which every worker
@@ -66,5 +68,5 @@ func TestDigestScheduleOnTheEmbeddedServer(t *testing.T) {
 	run := d.Info.RecentActions[0].StartWorkflowResult
 	desc, err := c.DescribeWorkflowExecution(ctx, run.WorkflowID, run.FirstExecutionRunID)
 	require.NoError(t, err)
-	require.Equal(t, DigestTaskQueue, desc.GetExecutionConfig().GetTaskQueue().GetName())
+	require.Equal(t, temporal.DigestTaskQueue, desc.GetExecutionConfig().GetTaskQueue().GetName())
 }

@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -12,6 +12,8 @@ import (
 	"go.temporal.io/sdk/client"
 	"go.temporal.io/sdk/worker"
 	"go.temporal.io/sdk/workflow"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // sleeper stands for a parcours deadline: a durable timer, then a result.
@@ -63,7 +65,7 @@ func startWith(t *testing.T, o ServerOptions) (*Server, client.Client, worker.Wo
 	require.NoError(t, err)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, srv.Client(ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger}))
+	c, err := temporal.Dial(ctx, srv.Client(temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger}))
 	require.NoError(t, err)
 	w := worker.New(c, "timers", worker.Options{})
 	w.RegisterWorkflow(sleeper)
@@ -76,7 +78,7 @@ func startWith(t *testing.T, o ServerOptions) (*Server, client.Client, worker.Wo
 func TestTimerFiresAfterDowntime(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 
 	srv, c, w := startAll(t, dir, port)
@@ -105,7 +107,7 @@ func TestTimerFiresAfterDowntime(t *testing.T) {
 
 func TestPortTakenIsAClearError(t *testing.T) {
 	t.Parallel()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startAll(t, t.TempDir(), port)
 	defer srv.Stop()

@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -28,6 +28,8 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/parcours-rsa/parcours/internal/payloadcodec"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // TestEmbeddedFrontendRequiresACertificate: started with its defaults, the
@@ -38,14 +40,14 @@ import (
 func TestEmbeddedFrontendRequiresACertificate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startWith(t, ServerOptions{DataDir: dir, Port: port})
 	defer srv.Stop()
 	defer c.Close()
 	defer w.Stop()
 
-	creds := EmbeddedCredentials(dir)
+	creds := temporal.EmbeddedCredentials(dir)
 	info, err := os.Stat(creds.Dir)
 	require.NoError(t, err)
 	require.Equal(t, os.FileMode(0o700), info.Mode().Perm())
@@ -56,14 +58,14 @@ func TestEmbeddedFrontendRequiresACertificate(t *testing.T) {
 	}
 
 	logger := testLogger()
-	for name, o := range map[string]ClientOptions{
+	for name, o := range map[string]temporal.ClientOptions{
 		"in clear":                  {},
-		"TLS without a certificate": {CAFile: creds.CA(), ServerName: CredentialsServerName},
+		"TLS without a certificate": {CAFile: creds.CA(), ServerName: temporal.CredentialsServerName},
 		"another CA's certificate":  otherPKI(t),
 	} {
 		short, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		o.Address, o.Namespace, o.Logger = srv.Address(), "default", logger
-		_, err := Dial(short, o)
+		_, err := temporal.Dial(short, o)
 		cancel()
 		require.Error(t, err, name)
 	}
@@ -93,10 +95,10 @@ func TestEmbeddedFrontendRequiresACertificate(t *testing.T) {
 }
 
 // otherPKI is a client certificate signed by a CA the server does not know.
-func otherPKI(t *testing.T) ClientOptions {
-	other := Credentials{Dir: filepath.Join(t.TempDir(), "tls")}
-	require.NoError(t, other.generate("127.0.0.1", time.Now()))
-	o := other.Client(ClientOptions{})
+func otherPKI(t *testing.T) temporal.ClientOptions {
+	other := temporal.Credentials{Dir: filepath.Join(t.TempDir(), "tls")}
+	require.NoError(t, other.Ensure("127.0.0.1", testLogger())) // none there: made, with a CA of its own
+	o := other.Client(temporal.ClientOptions{})
 	return o
 }
 
@@ -106,7 +108,7 @@ func otherPKI(t *testing.T) ClientOptions {
 func TestCredentialsKeptOrMadeAgain(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	creds := EmbeddedCredentials(dir)
+	creds := temporal.EmbeddedCredentials(dir)
 	read := func() map[string]string {
 		m := map[string]string{}
 		for _, f := range []string{creds.CA(), creds.ServerCert(), creds.ServerKey(), creds.ClientCert(), creds.ClientKey()} {
@@ -116,7 +118,7 @@ func TestCredentialsKeptOrMadeAgain(t *testing.T) {
 		}
 		return m
 	}
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startWith(t, ServerOptions{DataDir: dir, Port: port})
 	w.Stop()
@@ -146,16 +148,10 @@ func TestCredentialsKeptOrMadeAgain(t *testing.T) {
 	}
 	short, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
-	_, err = Dial(short, Credentials{Dir: old}.Client(ClientOptions{Address: srv.Address(), Namespace: "default", Logger: testLogger()}))
+	_, err = temporal.Dial(short, temporal.Credentials{Dir: old}.Client(temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: testLogger()}))
 	require.Error(t, err, "the old CA is gone")
-
-	// Expiring within CredentialsRenewBefore: made again.
-	aging := Credentials{Dir: filepath.Join(t.TempDir(), "tls")}
-	require.NoError(t, aging.generate("127.0.0.1", time.Now().Add(-CredentialsValidity+CredentialsRenewBefore/2)))
-	require.ErrorContains(t, aging.Check("127.0.0.1", time.Now()), "expired")
-	require.NoError(t, aging.ensure("127.0.0.1", testLogger()))
-	require.NoError(t, aging.Check("127.0.0.1", time.Now()))
-	require.Error(t, aging.Check("192.0.2.10", time.Now()), "another address than the certificate's")
+	// Expiring within CredentialsRenewBefore: made again
+	// (internal/temporal's TestCredentialsMadeAgainBeforeExpiry).
 }
 
 // The plain text the encrypted history must not show.
@@ -208,7 +204,7 @@ func confidential(ctx workflow.Context, in string) (string, error) {
 func TestEncryptedHistory(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	logger := testLogger()
 	srv, err := StartServer(ServerOptions{DataDir: dir, Port: port, Logger: logger, LogLevel: 8})
@@ -222,7 +218,7 @@ func TestEncryptedHistory(t *testing.T) {
 
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
-	c, err := Dial(ctx, srv.Client(ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger, Codec: codec}))
+	c, err := temporal.Dial(ctx, srv.Client(temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger, Codec: codec}))
 	require.NoError(t, err)
 	defer c.Close()
 	w := worker.New(c, "secret", worker.Options{})
@@ -244,7 +240,7 @@ func TestEncryptedHistory(t *testing.T) {
 	require.NoError(t, run.Get(ctx, &out))
 	require.Equal(t, secretInput+" / "+secretActivity+" / echo / "+secretUpdate, out)
 
-	raw, err := Dial(ctx, srv.Client(ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger}))
+	raw, err := temporal.Dial(ctx, srv.Client(temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger}))
 	require.NoError(t, err)
 	defer raw.Close()
 	// The history and the description as the server sends them: the
@@ -284,13 +280,13 @@ func TestEncryptedHistory(t *testing.T) {
 func TestInternalServicesRequireACertificate(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, c, w := startWith(t, ServerOptions{DataDir: dir, Port: port})
 	defer srv.Stop()
 	defer c.Close()
 	defer w.Stop()
-	creds := EmbeddedCredentials(dir)
+	creds := temporal.EmbeddedCredentials(dir)
 	caPEM, err := os.ReadFile(creds.CA())
 	require.NoError(t, err)
 	pool := x509.NewCertPool()
@@ -310,12 +306,12 @@ func TestInternalServicesRequireACertificate(t *testing.T) {
 		addr := srv.internal[svc]
 		for name, tc := range map[string]credentials.TransportCredentials{
 			"in clear":                  insecure.NewCredentials(),
-			"TLS without a certificate": credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: CredentialsServerName}),
+			"TLS without a certificate": credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: temporal.CredentialsServerName}),
 		} {
 			err := check(addr, tc)
 			require.Equal(t, codes.Unavailable, status.Code(err), "%s %s: %v", svc, name, err)
 		}
-		err := check(addr, credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: CredentialsServerName, Certificates: []tls.Certificate{pair}}))
+		err := check(addr, credentials.NewTLS(&tls.Config{RootCAs: pool, ServerName: temporal.CredentialsServerName, Certificates: []tls.Certificate{pair}}))
 		require.NotEqual(t, codes.Unavailable, status.Code(err), "%s with the certificate: %v", svc, err)
 	}
 }

@@ -1,4 +1,4 @@
-package temporal
+package embedded
 
 import (
 	"context"
@@ -14,6 +14,8 @@ import (
 	"go.temporal.io/sdk/workflow"
 
 	"github.com/parcours-rsa/parcours/internal/metrics"
+
+	"github.com/parcours-rsa/parcours/internal/temporal"
 )
 
 // waiters counts the waiter workflows that ran their first task.
@@ -30,12 +32,14 @@ func waiter(ctx workflow.Context) error {
 
 // TestWorkflowCacheIsBounded: beside the embedded server, whose own SDK
 // workers start first, the process keeps at most WorkflowCacheSize
-// workflows in memory. Before the size was set in init, the cache kept the
-// SDK's 10,000: every parcours woken by a burst stayed in memory.
+// workflows in memory. Before the size was set before the server started
+// (an init, now temporal.ConfigureProcess, which StartServer calls), the
+// cache kept the SDK's 10,000: every parcours woken by a burst stayed in
+// memory.
 func TestWorkflowCacheIsBounded(t *testing.T) {
 	t.Parallel()
 	logger := testLogger()
-	port, err := FreePort()
+	port, err := temporal.FreePort()
 	require.NoError(t, err)
 	srv, err := StartServer(ServerOptions{DataDir: t.TempDir(), Port: port, Logger: logger})
 	require.NoError(t, err)
@@ -43,7 +47,7 @@ func TestWorkflowCacheIsBounded(t *testing.T) {
 	reg := metrics.New(nil, logger)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	c, err := Dial(ctx, srv.Client(ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger, Metrics: reg.Temporal()}))
+	c, err := temporal.Dial(ctx, srv.Client(temporal.ClientOptions{Address: srv.Address(), Namespace: "default", Logger: logger, Metrics: reg.Temporal()}))
 	require.NoError(t, err)
 	defer c.Close()
 	w := worker.New(c, "cache", worker.Options{})
@@ -51,7 +55,7 @@ func TestWorkflowCacheIsBounded(t *testing.T) {
 	require.NoError(t, w.Start())
 	defer w.Stop()
 
-	n := WorkflowCacheSize + 200
+	n := temporal.WorkflowCacheSize + 200
 	var wg sync.WaitGroup
 	errs := make(chan error, n)
 	ids := make(chan int, n)
@@ -87,5 +91,5 @@ func TestWorkflowCacheIsBounded(t *testing.T) {
 		}
 	}
 	require.GreaterOrEqual(t, size, 0.0, "no temporal_sticky_cache_size gauge")
-	require.LessOrEqual(t, size, float64(WorkflowCacheSize), "workflows kept in memory after %d ran", n)
+	require.LessOrEqual(t, size, float64(temporal.WorkflowCacheSize), "workflows kept in memory after %d ran", n)
 }
