@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Installs what the project needs and the machine lacks, from Debian's
 # packages: the PostgreSQL server (always), Chromium (with the argument
-# "chromium", for browser tests). Idempotent and quiet when all is there.
+# "chromium", for browser tests) and, with it, axe-core from the npm
+# registry (pinned: the accessibility checks the browser tests run).
+# Idempotent and quiet when all is there.
 set -euo pipefail
 
 have_postgres() { compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; }
@@ -24,4 +26,13 @@ if ! have_postgres; then
 fi
 if [ "${1:-}" = "chromium" ] && [ ! -x /usr/bin/chromium ]; then
   apt_install chromium
+fi
+AXE_VERSION=4.14.1
+AXE_DIR="$(cd "$(dirname "$0")/.." && pwd)/.cache/axe-core-$AXE_VERSION"
+if [ "${1:-}" = "chromium" ] && [ ! -f "$AXE_DIR/node_modules/axe-core/axe.min.js" ]; then
+  if ! command -v npm >/dev/null; then
+    apt_install npm
+  fi
+  npm install --silent --no-audit --no-fund --prefix "$AXE_DIR" "axe-core@$AXE_VERSION" >/dev/null
+  echo "deps: installed axe-core $AXE_VERSION"
 fi

@@ -1,0 +1,162 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/cdproto/runtime"
+	"github.com/chromedp/chromedp"
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
+)
+
+// axeSource is axe-core, installed by `make test` (scripts/deps.sh chromium).
+func axeSource(t *testing.T) string {
+	t.Helper()
+	matches, _ := filepath.Glob(filepath.Join("..", "..", ".cache", "axe-core-*", "node_modules", "axe-core", "axe.min.js"))
+	if len(matches) == 0 {
+		t.Fatal("axe-core is missing: `make test` installs it (scripts/deps.sh chromium)")
+	}
+	b, err := os.ReadFile(matches[len(matches)-1])
+	require.NoError(t, err)
+	return string(b)
+}
+
+// pageCheck is what every page must pass, at a width: no Go template
+// residue nor raw code, no horizontal overflow, no axe-core violation.
+type pageCheck struct {
+	html     string
+	overflow bool
+	axe      []string // "rule: help (n nodes)"
+}
+
+// rawCodes are internal codes that must never be shown as text.
+var rawCodes = regexp.MustCompile(`>\s*(sign_contract|employment_support|socio_professional|job_search|awaiting_contract|in_accompaniment|obligations_not_met|refusal_contract|department|referent|supervisor|closed_compliance)\s*<`)
+
+func checkPage(t *testing.T, ctx context.Context, axe, url string, width int64) pageCheck {
+	t.Helper()
+	var c pageCheck
+	require.NoError(t, chromedp.Do(ctx, chromedp.EmulateViewport(width, 900), chromedp.Navigate(url), chromedp.WaitReady("main")), url)
+	var err error
+	c.html, err = chromedp.Run(ctx, chromedp.OuterHTML("html"))
+	require.NoError(t, err, url)
+	overflow, err := chromedp.Run(ctx, chromedp.Evaluate[bool](`document.documentElement.scrollWidth > window.innerWidth`))
+	require.NoError(t, err, url)
+	c.overflow = overflow
+	_, err = chromedp.Run(ctx, chromedp.Evaluate[*runtime.RemoteObject](axe))
+	require.NoError(t, err, url)
+	result, err := chromedp.Run(ctx, chromedp.Evaluate[[]map[string]any](`axe.run(document, {runOnly: {type: "tag", values: ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}})
+		.then(r => r.violations.map(v => ({id: v.id, help: v.help, nodes: v.nodes.length, target: v.nodes[0].target.join(" ")})))`,
+		chromedp.EvalAwaitPromise))
+	require.NoError(t, err, url)
+	for _, v := range result {
+		c.axe = append(c.axe, fmt.Sprintf("%v: %v (%v nodes, first %v)", v["id"], v["help"], v["nodes"], v["target"]))
+	}
+	return c
+}
+
+// pictured are the pages whose picture (the visible part, desktop and
+// tablet widths) docs/screenshots keeps: one daily page per role.
+var pictured = map[string]string{
+	"lea echeances": "referent-echeances", "lea dossiers": "referent-dossier",
+	"chef tableau-de-bord": "superviseur-tableau-de-bord", "dep examens": "departement-examens",
+}
+
+// viewShot saves the visible part of the page under docs/screenshots when
+// PARCOURS_SCREENSHOTS is set (make screenshots).
+func viewShot(name string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, t *chromedp.Target) (chromedp.Void, error) {
+		if os.Getenv("PARCOURS_SCREENSHOTS") == "" {
+			return chromedp.Void{}, nil
+		}
+		png, err := chromedp.CaptureScreenshot()(ctx, t)
+		if err != nil {
+			return chromedp.Void{}, err
+		}
+		return chromedp.Void{}, os.WriteFile(filepath.Join("..", "..", "docs", "screenshots", name), png, 0o644)
+	}
+}
+
+// TestBrowserEveryRolesPages: each role walks its daily pages on a few
+// hundred parcours, at desktop and tablet widths (and the phone width for
+// the inbox and the dossier); every page is French with no raw code nor
+// Go format error, does not scroll sideways, and passes axe-core's WCAG 2.1
+// A and AA rules (issue 23). PARCOURS_SCREENSHOTS keeps each page's
+// picture under docs/screenshots.
+func TestBrowserEveryRolesPages(t *testing.T) {
+	t.Parallel()
+	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": t.TempDir()})
+	s.start()
+	dep := s.token("--name", "Service RSA", "--role", "department")
+	passwords := map[string]string{
+		"lea@cd14.fr":  s.account("--email", "lea@cd14.fr", "--name", "Léa Martin", "--role", "referent", "--referent", "ref-p"),
+		"chef@cd14.fr": s.account("--email", "chef@cd14.fr", "--name", "Chef de service", "--role", "supervisor", "--all-structures"),
+		"dep@cd14.fr":  s.account("--email", "dep@cd14.fr", "--name", "Service RSA", "--role", "department"),
+	}
+	today := domain.DateOf(time.Now())
+	const n = 240
+	var some string
+	for i := range n {
+		body := intake(fmt.Sprintf("P-%03d", i), today.AddDays(-20-i%30))
+		body["last_name"] = fmt.Sprintf("Martin%03d", i)
+		status, p := s.call(dep, "POST", "/api/v1/parcours", body)
+		require.Equal(t, 201, status, p)
+		id := p["id"].(string)
+		if i%3 != 0 {
+			status, p = s.call(dep, "POST", "/api/v1/parcours/"+id+"/orientation", map[string]any{
+				"track": "social", "organism": "CCAS de Caen", "referent_id": "ref-p", "decided_on": today.AddDays(-15 - i%30).String()})
+			require.Equal(t, 200, status, p)
+			some = id
+		}
+	}
+	axe := axeSource(t)
+	pages := map[string][]string{
+		"lea@cd14.fr":  {"/echeances", "/dossiers/" + some, "/recherche?q=Martin00", "/indicateurs", "/compte"},
+		"chef@cd14.fr": {"/echeances", "/tableau-de-bord", "/examens", "/referents", "/structures", "/campagne-2027"},
+		"dep@cd14.fr":  {"/echeances", "/tableau-de-bord", "/examens", "/dossiers/" + some, "/imports", "/courriers", "/indicateurs", "/campagne-2027"},
+	}
+	var problems []string
+	for email, list := range pages {
+		ctx := browserCtx(t)
+		require.NoError(t, chromedp.Do(ctx, login(s.base, email, passwords[email])))
+		for _, path := range list {
+			widths := []int64{1280, 768}
+			if strings.HasPrefix(path, "/echeances") || strings.HasPrefix(path, "/dossiers/") {
+				widths = append(widths, 320)
+			}
+			for _, w := range widths {
+				c := checkPage(t, ctx, axe, s.base+path, w)
+				where := fmt.Sprintf("%s %s at %d px", email, path, w)
+				for _, bad := range []string{"%!", "<no value>"} {
+					if strings.Contains(c.html, bad) {
+						problems = append(problems, where+": "+bad)
+					}
+				}
+				if m := rawCodes.FindString(c.html); m != "" {
+					problems = append(problems, where+": raw code "+m)
+				}
+				if c.overflow && w >= 768 {
+					problems = append(problems, where+": scrolls sideways")
+				}
+				for _, v := range c.axe {
+					problems = append(problems, where+": axe "+v)
+				}
+				if name, ok := pictured[strings.Split(email, "@")[0]+" "+strings.SplitN(path, "/", 3)[1]]; ok && w != 320 {
+					require.NoError(t, chromedp.Do(ctx, viewShot(fmt.Sprintf("%s-%d.png", name, w))))
+				}
+			}
+		}
+	}
+	require.Empty(t, problems, strings.Join(problems, "\n"))
+	s.interrupt()
+}
