@@ -58,6 +58,19 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 		}
 		return 0
 	})
+	// A deadline met since it was overdue: its « Délai dépassé » line says
+	// so, rather than reading as if still current (issue 23).
+	met := map[string]domain.Date{}
+	for _, d := range v.Deadlines {
+		if d.Status == domain.DeadlineMet && !d.MetOn.IsZero() {
+			met["Délai dépassé : "+d.Explanation+"."] = d.MetOn
+		}
+	}
+	for i, e := range v.Events {
+		if on, ok := met[e.Summary]; ok && e.Kind == "deadline_overdue" {
+			v.Events[i].Summary += " Tenu depuis, le " + on.French() + "."
+		}
+	}
 	fillFailed(forms, failedForm, failed, errs)
 	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash, Names: names,
 		Errors: errs, ErrorPrefix: failedForm + "-",

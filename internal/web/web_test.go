@@ -564,6 +564,8 @@ func TestDossierSummary(t *testing.T) {
 	require.NoError(t, err)
 	_, page, _ = dep.get("/dossiers/" + pid)
 	require.Regexp(t, `tenue le `+regexp.QuoteMeta(today.French())+`, \d+ jours après l&#39;échéance`, page)
+	require.Regexp(t, `Délai dépassé : contrat dû le [^<]*\. Tenu depuis, le `+regexp.QuoteMeta(today.French())+`\.`, page,
+		"the timeline's overdue line says it was met since")
 	clean(t, page)
 }
 
