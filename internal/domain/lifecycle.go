@@ -253,6 +253,9 @@ func (a Action) Validate(today Date) error {
 	if err := text("name", "Le nom de l'action", a.Name, true, 200); err != nil {
 		return err
 	}
+	if a.Kind == "" {
+		return FieldError("kind", "Le type d'action est obligatoire.")
+	}
 	if !slices.Contains(ActionKinds, a.Kind) {
 		return FieldError("kind", "Type d'action inconnu %q : %s.", a.Kind, strings.Join(ActionKinds, ", "))
 	}
@@ -298,6 +301,12 @@ type ActionOutcome struct {
 
 // Validate checks an outcome on its own.
 func (o ActionOutcome) Validate(today Date) error {
+	switch {
+	case o.Category == "":
+		return FieldError("category", "La catégorie de sortie est obligatoire.")
+	case o.Detail == "":
+		return FieldError("detail", "Le détail de la sortie est obligatoire.")
+	}
 	details, ok := OutcomeDetails[o.Category]
 	if !ok {
 		return FieldError("category", "Catégorie de sortie inconnue %q : insertion_durable, mise_en_parcours_professionnel, dynamique_de_parcours ou autres_motifs.", o.Category)
@@ -325,6 +334,9 @@ type FollowUpAnswer struct {
 
 // Validate checks an answer on its own.
 func (f FollowUpAnswer) Validate(today Date) error {
+	if f.Situation == "" {
+		return FieldError("situation", "La situation est obligatoire.")
+	}
 	if !slices.Contains(FollowUpSituations, f.Situation) {
 		return FieldError("situation", "Situation inconnue %q : %s.", f.Situation, strings.Join(FollowUpSituations, ", "))
 	}
@@ -353,6 +365,9 @@ type Exit struct {
 
 // Validate checks an exit on its own.
 func (e Exit) Validate(today Date) error {
+	if e.Reason == "" {
+		return FieldError("reason", "Le motif de sortie est obligatoire.")
+	}
 	if !slices.Contains(ExitReasons, e.Reason) {
 		return FieldError("reason", "Motif de sortie inconnu %q : %s.", e.Reason, strings.Join(ExitReasons, ", "))
 	}

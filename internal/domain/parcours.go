@@ -261,7 +261,7 @@ func (o Orientation) Same(x Orientation) bool {
 func (o Orientation) Validate(today Date) error {
 	switch {
 	case o.Track == "":
-		return FieldError("track", "Le type de parcours est obligatoire (professional, socio_professional ou social).")
+		return FieldError("track", "Le type de parcours est obligatoire (professionnel, socio-professionnel ou social).")
 	case !slices.Contains(Tracks, o.Track):
 		return FieldError("track", "Type de parcours inconnu %q : attendu professional, socio_professional ou social.", o.Track)
 	case strings.TrimSpace(o.Organism) == "":
@@ -315,7 +315,7 @@ func (c Contract) Same(x Contract) bool {
 func (c Contract) Validate(today Date) error {
 	switch {
 	case c.Kind == "":
-		return FieldError("kind", "Le type de contrat est obligatoire (cer, ppae ou contrat_engagement).")
+		return FieldError("kind", "Le type de contrat est obligatoire (CER, PPAE ou contrat d'engagement).")
 	case !slices.Contains(ContractKinds, c.Kind):
 		return FieldError("kind", "Type de contrat inconnu %q : attendu cer, ppae ou contrat_engagement.", c.Kind)
 	case c.SignedOn.IsZero():

@@ -43,6 +43,8 @@ func (b Breach) Validate(today Date) error {
 		if err := text("obligation", "L'obligation du contrat non respectée", b.Obligation, true, 300); err != nil {
 			return err
 		}
+	case "":
+		return FieldError("kind", "Le manquement est obligatoire.")
 	default:
 		return FieldError("kind", "Manquement inconnu %q : refusal_contract ou obligations_not_met.", b.Kind)
 	}
