@@ -6,7 +6,6 @@ import (
 	"io"
 	"slices"
 	"strconv"
-	"strings"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/postgres"
@@ -112,7 +111,7 @@ func WriteCampaignCSV(w io.Writer, items []postgres.CampaignPerson, dossierURL s
 		line := []string{p.LastName, p.FirstName, p.BeneficiaryID, p.ReferentName, p.StructureName, date(p.DueOn),
 			domain.CampaignStatusFr(p.Status), date(p.MetOn), strconv.Itoa(p.DaysOverdue), dossierURL + "/dossiers/" + p.ParcoursID}
 		for i, cell := range line {
-			line[i] = spreadsheetSafe(cell)
+			line[i] = domain.SpreadsheetSafe(cell)
 		}
 		if err := cw.Write(line); err != nil {
 			return err
@@ -120,13 +119,4 @@ func WriteCampaignCSV(w io.Writer, items []postgres.CampaignPerson, dossierURL s
 	}
 	cw.Flush()
 	return cw.Error()
-}
-
-// spreadsheetSafe keeps a cell from being read as a formula by a
-// spreadsheet (a name typed « =HYPERLINK(...) » in a file).
-func spreadsheetSafe(s string) string {
-	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
-		return "'" + s
-	}
-	return s
 }

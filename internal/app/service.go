@@ -16,6 +16,7 @@ import (
 	"go.temporal.io/api/serviceerror"
 	"go.temporal.io/sdk/client"
 
+	"github.com/google/uuid"
 	"github.com/parcours-rsa/parcours/internal/auth"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/postgres"
@@ -198,6 +199,17 @@ func (s *Service) Tasks(ctx context.Context, a domain.Actor, f postgres.TaskFilt
 		ids[i] = it.ID
 	}
 	return items, s.audit(ctx, a, "list", "tasks", "", map[string]any{"ids": ids})
+}
+
+// ExportTasks is Tasks for a CSV export: the same list within the actor's
+// scope, audited as an export (who took the names away, how many lines)
+// rather than as a list of ids.
+func (s *Service) ExportTasks(ctx context.Context, a domain.Actor, f postgres.TaskFilter) ([]domain.TaskView, error) {
+	items, err := s.DB.ListTasks(ctx, taskScope(a, f))
+	if err != nil {
+		return nil, err
+	}
+	return items, s.audit(ctx, a, "export", "tasks", "", map[string]any{"lines": len(items), "kind": string(f.Kind)})
 }
 
 // CountTasks counts what Tasks lists with the same filter, whatever the
@@ -386,10 +398,15 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID string, t
 	what string, before domain.ParcoursView) (workflows.UpdateResult, error) {
 	meta := cmd.Meta()
 	meta.RecordedBy = a.ID
-	uid, textKey := updateID(ctx, name), ""
-	if uid != "" {
-		textKey = to.workflowID + "/" + uid // update IDs are the workflow's own
+	// Every update is named: with the caller's idempotency key when there
+	// is one, else a fresh id. Its texts are named after it, so that an
+	// update that did not answer but may still apply keeps them.
+	uid := updateID(ctx, name)
+	if uid == "" {
+		uid = uuid.NewString()
+		ctx = withUpdateID(ctx, uid)
 	}
+	textKey := to.workflowID + "/" + uid // update IDs are the workflow's own
 	saved, err := s.takeTexts(ctx, a, parcoursID, what, textKey, cmd)
 	if err != nil {
 		return workflows.UpdateResult{}, err
@@ -402,7 +419,7 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID string, t
 	if err != nil {
 		// A named update that did not answer may still be applied, by
 		// this call or by its retry, with these very texts: keep them.
-		if code := domain.ErrorCode(err); uid == "" || (code != domain.EUNAVAILABLE && code != domain.EINTERNAL) {
+		if code := domain.ErrorCode(err); code != domain.EUNAVAILABLE && code != domain.EINTERNAL {
 			s.dropTexts(ctx, parcoursID, saved)
 		}
 		return res, err
@@ -419,17 +436,22 @@ func (s *Service) send(ctx context.Context, a domain.Actor, parcoursID string, t
 // retry saves them under the same ids, once, and sends the ids the first
 // call sent.
 func (s *Service) takeTexts(ctx context.Context, a domain.Actor, parcoursID, what, textKey string, cmd domain.Command) ([]string, error) {
-	var saved []string
+	var saved []string // the notes this call inserted: the only ones a refusal deletes
+	n := 0
 	save := func(kind, body string, id *string) error {
 		if body == "" {
 			return nil
 		}
 		var err error
-		if *id, err = s.DB.SaveNote(ctx, textID(parcoursID, textKey, len(saved)), parcoursID, kind, body, a.ID); err != nil {
+		var inserted bool
+		if *id, inserted, err = s.DB.SaveNote(ctx, textID(parcoursID, textKey, n), parcoursID, kind, body, a.ID); err != nil {
 			s.dropTexts(ctx, parcoursID, saved)
 			return err
 		}
-		saved = append(saved, *id)
+		n++
+		if inserted {
+			saved = append(saved, *id)
+		}
 		return nil
 	}
 	if err := save(what, cmd.TakeNote(), &cmd.Meta().NoteID); err != nil {

@@ -1,5 +1,7 @@
 package domain
 
+import "strings"
+
 // The French labels of the codes users choose or read, in one place: the
 // pages, the CSV exports, the letters and the indicators use these, never
 // the code itself (issue 23). A code without a label here prints as itself:
@@ -103,3 +105,12 @@ func RelanceChannelFrench(code string) string { return label(relanceChannelLabel
 
 // French is the decision's label.
 func (k SanctionKind) French() string { return label(sanctionKindLabels, k) }
+
+// SpreadsheetSafe keeps a cell from being read as a formula by a
+// spreadsheet (a name typed « =HYPERLINK(...) » in a file).
+func SpreadsheetSafe(s string) string {
+	if s != "" && strings.ContainsRune("=+-@\t\r", rune(s[0])) {
+		return "'" + s
+	}
+	return s
+}

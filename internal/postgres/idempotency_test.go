@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
 // TestCreateOnce: requests with one key, at once or one after the other,
@@ -61,4 +63,20 @@ func TestCreateOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.False(t, replay)
 	require.Equal(t, "rec-4", id)
+}
+
+// TestSaveNoteTellsARetry: saving a named note again inserts nothing and
+// says so, so that a refused retry deletes only what it saved itself
+// (review finding: a refusal deleted the first call's texts).
+func TestSaveNoteTellsARetry(t *testing.T) {
+	tb := setup(t)
+	res, err := tb.db.Intake(tb.ctx, domain.System, intake("NOTE-RETRY"), "departement")
+	require.NoError(t, err)
+	id, inserted, err := tb.db.SaveNote(tb.ctx, "", res.ParcoursID, "action_name", "Atelier", "token:a")
+	require.NoError(t, err)
+	require.True(t, inserted)
+	again, inserted, err := tb.db.SaveNote(tb.ctx, id, res.ParcoursID, "action_name", "Atelier", "token:a")
+	require.NoError(t, err)
+	require.Equal(t, id, again)
+	require.False(t, inserted, "the retry's note was there already")
 }

@@ -14,17 +14,19 @@ import (
 // SaveNote keeps a command's free text; the workflow only gets its id.
 // id names the note ("": a new id); a note saved again under its id (the
 // retry of a command with an idempotency key) is not saved twice.
-func (db *DB) SaveNote(ctx context.Context, id, parcoursID, kind, body, author string) (string, error) {
+// inserted is false when a note of that id was there already (a command's
+// retry, which must not delete what the first call saved).
+func (db *DB) SaveNote(ctx context.Context, id, parcoursID, kind, body, author string) (_ string, inserted bool, _ error) {
 	if id == "" {
 		id = uuid.Must(uuid.NewV7()).String()
 	}
-	_, err := db.Pool.Exec(ctx, `INSERT INTO notes (id, parcours_id, kind, body, author) VALUES ($1, $2, $3, $4, $5)
+	tag, err := db.Pool.Exec(ctx, `INSERT INTO notes (id, parcours_id, kind, body, author) VALUES ($1, $2, $3, $4, $5)
 		ON CONFLICT (id) DO NOTHING`,
 		id, parcoursID, kind, body, author)
 	if err != nil {
-		return "", fmt.Errorf("save note: %w", err)
+		return "", false, fmt.Errorf("save note: %w", err)
 	}
-	return id, nil
+	return id, tag.RowsAffected() == 1, nil
 }
 
 // DeleteNote removes the note of a command the workflow refused: nothing is

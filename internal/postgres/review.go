@@ -138,7 +138,7 @@ const reviewSelect = `
 		SELECT t.kind, t.due_on FROM tasks t
 		WHERE t.parcours_id = r.parcours_id AND t.cycle = r.number AND t.status = 'open'
 		  AND t.kind IN ('send_notice', 'record_notice_receipt', 'decide_review', 'decide_appeal', 'decide_radiation', 'record_decision_notified')
-		ORDER BY t.due_on LIMIT 1) nt ON true`
+		ORDER BY t.due_on NULLS LAST, t.id DESC LIMIT 1) nt ON true`
 
 func scanReview(r pgx.CollectableRow) (domain.ReviewView, error) {
 	var v domain.ReviewView

@@ -109,13 +109,14 @@ func cloneValues(v url.Values) url.Values {
 var auditVerbs = map[string]string{
 	"read": "a consulté", "list": "a affiché", "search": "a cherché dans", "create": "a créé",
 	"update": "a modifié", "export": "a exporté", "revoke": "a révoqué", "bind_identity": "a lié son compte à",
+	"import": "a importé", "preview": "a prévisualisé", "resolve": "a tranché",
 }
 
 // auditObjects name the kind of record, by its code.
 var auditObjects = map[string]string{
 	"parcours": "le dossier", "review": "le dossier de sanction", "letter": "un courrier",
 	"letter_pdf": "le PDF d'un courrier", "letters": "les courriers d'un dossier de sanction",
-	"tasks": "les tâches", "workload": "le tableau de bord", "reviews": "la file des examens de sanction",
+	"tasks": "les tâches (Mes échéances)", "workload": "le tableau de bord", "reviews": "la file des examens de sanction",
 	"indicators": "les indicateurs", "campaign": "la campagne 2027", "import": "un import",
 	"identity_conflict": "les identités à vérifier", "referent": "les référents", "structure": "une structure",
 	"account": "le compte", "token": "un jeton d'accès", "audit_log": "le journal d'audit",
@@ -171,7 +172,7 @@ func auditLineOf(r postgres.AuditRow) auditLine {
 	default:
 		verb := auditVerbs[r.Action]
 		if verb == "" {
-			verb = "a fait « " + r.Action + " » sur"
+			verb = "a agi sur" // an action this page does not know yet: no code shown
 		}
 		sentence = who + " " + verb + " " + object
 		if what, ok := detail["what"].(string); ok && r.Action == "update" {
@@ -188,15 +189,22 @@ func auditLineOf(r postgres.AuditRow) auditLine {
 	return line
 }
 
+// auditWhats name what an update of a dossier recorded.
+var auditWhats = map[string]string{
+	"orientation": "orientation", "contract": "contrat", "reorientation_request": "demande de réorientation",
+	"reorientation_decision": "décision de réorientation", "reassignment": "changement de référent",
+	"obstacles": "freins", "review": "examen du parcours", "action": "action d'insertion",
+	"action_outcome": "bilan d'une action", "follow_up": "suivi", "exit": "sortie", "relance": "relance",
+	"breach": "signalement d'un manquement", "stock": "délai du stock", "orientation_notified": "notification de l'orientation",
+	"notice": "courrier d'information", "notice_receipt": "réception du courrier", "hearing": "audition",
+	"compliance": "mise en conformité", "legitimate_reason": "motif légitime", "decision": "décision de sanction",
+	"decision_notified": "notification de la décision", "appeal": "recours", "appeal_decision": "décision sur le recours",
+	"radiation": "radiation",
+}
+
 // auditWhatFrench names what an update of a dossier recorded.
 func auditWhatFrench(what string) string {
-	if l, ok := map[string]string{
-		"orientation": "orientation", "contract": "contrat", "reorientation_request": "demande de réorientation",
-		"reorientation_decision": "décision de réorientation", "reassignment": "changement de référent",
-		"obstacles": "freins", "review": "examen du parcours", "action": "action d'insertion",
-		"action_outcome": "bilan d'une action", "follow_up": "suivi", "exit": "sortie", "relance": "relance",
-		"breach": "signalement d'un manquement", "stock": "délai du stock",
-	}[what]; ok {
+	if l, ok := auditWhats[what]; ok {
 		return l
 	}
 	return what

@@ -307,7 +307,8 @@ var reviewEnded = []string{"closed_no_sanction", "closed_compliance", "closed_le
 func summarize(v domain.ParcoursView, forms []formData, today domain.Date) dossierSummary {
 	var s dossierSummary
 	for i, t := range v.Tasks {
-		if s.Next == nil || t.DueOn.Before(s.Next.DueOn) {
+		// A sanction case's steps have no due date: the case line says them.
+		if !t.DueOn.IsZero() && (s.Next == nil || t.DueOn.Before(s.Next.DueOn)) {
 			s.Next = &v.Tasks[i]
 		}
 	}

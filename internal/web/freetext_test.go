@@ -53,13 +53,19 @@ func TestFreeTextPagesReadPostgreSQL(t *testing.T) {
 	// Issue 23: the case names its person and its next step; the queue
 	// shows the person, the référent, the step and the next date due.
 	require.Regexp(t, `<h1>Dossier de sanction n° 1 — Nguyen \S+</h1>`, page)
-	require.Contains(t, page, "Prochaine étape : <strong>Envoyer le courrier d&#39;information</strong>, échéance le ")
+	require.Contains(t, page, "Prochaine étape : <strong>Envoyer le courrier d&#39;information</strong>.", "a case's steps have no due date")
 	_, page, _ = dep.get("/examens?statut=reported")
 	require.Contains(t, page, "Suivi hebdomadaire Wqz9")
 	require.Regexp(t, `<a href="/examens/`+regexp.QuoteMeta(workflows.ReviewID(pid, 1))+`">Nguyen \S+</a>`, page)
 	require.Contains(t, page, "<td>Léa Référente</td>")
-	require.Contains(t, page, "<td>Envoyer le courrier d&#39;information : ")
+	require.Contains(t, page, "<td>Envoyer le courrier d&#39;information</td>")
 	clean(t, page)
+	// The dossier's summary never takes a case's step (no due date) for the
+	// next thing due (review finding: « en retard de 106751 jours »).
+	_, page, _ = dep.get("/dossiers/" + pid)
+	require.NotContains(t, page, "106751")
+	require.NotContains(t, page, "échéance le —")
+	require.Contains(t, page, "Dossier de sanction en cours")
 
 	for _, id := range []string{workflows.ParcoursWorkflowID(pid), workflows.ReviewWorkflowID(pid, 1)} {
 		var sb strings.Builder

@@ -60,7 +60,11 @@ func formatTaskCursor(c postgres.TaskCursor) string {
 	if c.Later {
 		later = "1"
 	}
-	return later + "." + c.DueOn.String() + "." + strconv.FormatInt(c.ID, 10)
+	due := "-" // a task without a due date (a sanction case's steps)
+	if !c.DueOn.IsZero() {
+		due = c.DueOn.String()
+	}
+	return later + "." + due + "." + strconv.FormatInt(c.ID, 10)
 }
 
 func parseTaskCursor(s string) (postgres.TaskCursor, bool) {
@@ -68,7 +72,11 @@ func parseTaskCursor(s string) (postgres.TaskCursor, bool) {
 	if len(parts) != 3 || (parts[0] != "0" && parts[0] != "1") {
 		return postgres.TaskCursor{}, false
 	}
-	due, err := domain.ParseDate(parts[1])
+	var due domain.Date
+	var err error
+	if parts[1] != "-" {
+		due, err = domain.ParseDate(parts[1])
+	}
 	id, ierr := strconv.ParseInt(parts[2], 10, 64)
 	if err != nil || ierr != nil {
 		return postgres.TaskCursor{}, false
@@ -138,7 +146,7 @@ func (h *Handler) inboxCSV(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	f.After, f.Limit = nil, 100000
-	tasks, err := h.Service.Tasks(r.Context(), a, f)
+	tasks, err := h.Service.ExportTasks(r.Context(), a, f)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -162,7 +170,11 @@ func (h *Handler) inboxCSV(w http.ResponseWriter, r *http.Request) {
 		if t.Assignee != nil && *t.Assignee != "" {
 			who = names.Of(*t.Assignee)
 		}
-		_ = cw.Write([]string{t.DueOn.French(), t.Kind.French(), t.LastName, t.FirstName, who, state, t.ParcoursID})
+		line := []string{t.DueOn.French(), t.Kind.French(), t.LastName, t.FirstName, who, state, t.ParcoursID}
+		for i, cell := range line {
+			line[i] = domain.SpreadsheetSafe(cell) // a name read as a formula (« =HYPERLINK(…) »)
+		}
+		_ = cw.Write(line)
 	}
 	cw.Flush()
 }

@@ -13,6 +13,7 @@ import (
 	"math"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -139,6 +140,26 @@ type page struct {
 	// ErrorPrefix makes an error's field key the id of its input: the
 	// dossier's and a case's forms prefix their fields with the form's name.
 	ErrorPrefix string
+}
+
+// errorItem is a line of the error summary on top of a refused form.
+type errorItem struct{ Field, Message string }
+
+// ErrorSummary lists the page's errors, field by field (sorted), for the
+// summary on top; the form's general line (« voir ci-dessous ») only when
+// no field has its own.
+func (p page) ErrorSummary() []errorItem {
+	var out []errorItem
+	for field, msg := range p.Errors {
+		if field != "" {
+			out = append(out, errorItem{field, msg})
+		}
+	}
+	slices.SortFunc(out, func(a, b errorItem) int { return strings.Compare(a.Field, b.Field) })
+	if msg, ok := p.Errors[""]; ok && len(out) == 0 {
+		out = append(out, errorItem{"", msg})
+	}
+	return out
 }
 
 var funcs = template.FuncMap{

@@ -604,6 +604,21 @@ func TestInboxPagesFiltersAndCSV(t *testing.T) {
 	require.Equal(t, count+1, strings.Count(body, "\n"), "a line per task, and the header")
 	require.Contains(t, body, ";Signer le contrat;Nguyen;")
 	require.NotContains(t, body, "sign_contract")
+
+	// A name that a spreadsheet would read as a formula is defused.
+	ctx := context.Background()
+	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
+	today := domain.DateOf(time.Now())
+	v, _, err := fx.env.Service.Intake(ctx, admin, domain.Intake{BeneficiaryID: fmt.Sprintf("WEB-CSV-%d", time.Now().UnixNano()),
+		LastName: `=HYPERLINK("http://x.example/";"clic")`, FirstName: "+Maï", BirthDate: domain.NewDate(1990, 1, 1), EnteredAt: today.AddDays(-70)})
+	require.NoError(t, err)
+	_, err = fx.env.Service.RecordOrientation(ctx, admin, v.ID, domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "web-ref-4", DecidedOn: today.AddDays(-60)})
+	require.NoError(t, err)
+	_, body, _ = yann.get("/echeances.csv?type=sign_contract")
+	require.Contains(t, body, `;"'=HYPERLINK(""http://x.example/"";""clic"")";'+Maï;`)
+	var exports int
+	require.NoError(t, fx.env.DB.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'export' AND record_type = 'tasks'`).Scan(&exports))
+	require.GreaterOrEqual(t, exports, 2, "each export is audited as such")
 }
 
 // inboxPageSizeForTest is « Mes échéances »' page size (internal/web/inbox.go).

@@ -1,0 +1,41 @@
+package web
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
+)
+
+// TestAuditWhatHasFrench: every kind of change a dossier's audit line
+// names (the « what » the service's commands pass) reads in French.
+func TestAuditWhatHasFrench(t *testing.T) {
+	for _, what := range []string{"orientation", "contract", "reorientation_request", "reorientation_decision",
+		"reassignment", "obstacles", "review", "action", "action_outcome", "follow_up", "exit", "relance", "breach",
+		"stock", "orientation_notified", "notice", "notice_receipt", "hearing", "compliance", "legitimate_reason",
+		"decision", "decision_notified", "appeal", "appeal_decision", "radiation"} {
+		require.Contains(t, auditWhats, what)
+	}
+}
+
+// TestTaskCursorOfATaskWithoutDueDate: a page ending on a sanction case's
+// step (no due date) still links to the next page (review finding: the
+// cursor « 1..42 » did not parse, so the rest of the list was lost).
+func TestTaskCursorOfATaskWithoutDueDate(t *testing.T) {
+	for _, c := range []postgres.TaskCursor{{Later: true, ID: 42}, {Later: false, DueOn: domain.NewDate(2026, 11, 7), ID: 7}} {
+		got, ok := parseTaskCursor(formatTaskCursor(c))
+		require.True(t, ok, formatTaskCursor(c))
+		require.Equal(t, c, got)
+	}
+}
+
+// TestErrorSummaryCountsFieldErrors: one field in error reads « Une erreur
+// à corriger », not two with the form's general line.
+func TestErrorSummaryCountsFieldErrors(t *testing.T) {
+	p := page{Errors: map[string]string{"": "Le formulaire contient une erreur : voir ci-dessous.", "reason": "Le motif est obligatoire."}}
+	require.Equal(t, []errorItem{{"reason", "Le motif est obligatoire."}}, p.ErrorSummary())
+	p = page{Errors: map[string]string{"": "Identifiant ou mot de passe incorrect."}}
+	require.Equal(t, []errorItem{{"", "Identifiant ou mot de passe incorrect."}}, p.ErrorSummary())
+}
