@@ -21,15 +21,14 @@ import (
 // workflow describe | list | reset | terminate` do, named by parcours and
 // through the service's own client (its address, namespace and TLS).
 
-// WorkflowID is the workflow an operator names: a parcours' id, or a
-// workflow's own id (parcours-…, review-…, digest…).
+// WorkflowID is the workflow an operator names: a parcours' id (a UUID),
+// or else a workflow's own id, as Temporal lists it (parcours-…, review-…,
+// the digests'), taken as it is.
 func WorkflowID(name string) string {
-	for _, prefix := range []string{"parcours-", "review-", "digest"} {
-		if strings.HasPrefix(name, prefix) {
-			return name
-		}
+	if _, err := uuid.Parse(name); err == nil {
+		return workflows.ParcoursWorkflowID(name)
 	}
-	return workflows.ParcoursWorkflowID(name)
+	return name
 }
 
 // WorkflowReport is what an operator reads of a workflow: no payload (no

@@ -35,8 +35,10 @@ func flaky(ctx workflow.Context) error {
 // the last completed workflow task; terminate needs a reason.
 func TestAdminTools(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, "parcours-0192", temporal.WorkflowID("0192"))
-	require.Equal(t, "review-0192-1", temporal.WorkflowID("review-0192-1"))
+	const pid = "01a24c9e-a46e-720d-b15d-2c1d4eccd7e1"
+	require.Equal(t, "parcours-"+pid, temporal.WorkflowID(pid), "a parcours' id names its workflow")
+	require.Equal(t, "review-"+pid+"-1", temporal.WorkflowID("review-"+pid+"-1"), "a workflow's id is taken as it is")
+	require.Equal(t, "parcours-"+pid, temporal.WorkflowID("parcours-"+pid))
 
 	port, err := temporal.FreePort()
 	require.NoError(t, err)
