@@ -87,7 +87,8 @@ func viewShot(name string) chromedp.Action[chromedp.Void] {
 	}
 }
 
-// TestBrowserEveryRolesPages: each role walks its daily pages on a few
+// TestBrowserEveryRolesPages: each role (référent, supervisor,
+// département, administrator) walks its daily pages on a few
 // hundred parcours, at desktop and tablet widths (and the phone width for
 // the inbox and the dossier); every page is French with no raw code nor
 // Go format error, does not scroll sideways, and passes axe-core's WCAG 2.1
@@ -99,9 +100,10 @@ func TestBrowserEveryRolesPages(t *testing.T) {
 	s.start()
 	dep := s.token("--name", "Service RSA", "--role", "department")
 	passwords := map[string]string{
-		"lea@cd14.fr":  s.account("--email", "lea@cd14.fr", "--name", "Léa Martin", "--role", "referent", "--referent", "ref-p"),
-		"chef@cd14.fr": s.account("--email", "chef@cd14.fr", "--name", "Chef de service", "--role", "supervisor", "--all-structures"),
-		"dep@cd14.fr":  s.account("--email", "dep@cd14.fr", "--name", "Service RSA", "--role", "department"),
+		"lea@cd14.fr":   s.account("--email", "lea@cd14.fr", "--name", "Léa Martin", "--role", "referent", "--referent", "ref-p"),
+		"chef@cd14.fr":  s.account("--email", "chef@cd14.fr", "--name", "Chef de service", "--role", "supervisor", "--all-structures"),
+		"dep@cd14.fr":   s.account("--email", "dep@cd14.fr", "--name", "Service RSA", "--role", "department"),
+		"admin@cd14.fr": s.account("--email", "admin@cd14.fr", "--name", "Administratrice", "--role", "admin"),
 	}
 	today := domain.DateOf(time.Now())
 	const n = 240
@@ -121,9 +123,10 @@ func TestBrowserEveryRolesPages(t *testing.T) {
 	}
 	axe := axeSource(t)
 	pages := map[string][]string{
-		"lea@cd14.fr":  {"/echeances", "/dossiers/" + some, "/recherche?q=Martin00", "/indicateurs", "/compte"},
-		"chef@cd14.fr": {"/echeances", "/tableau-de-bord", "/examens", "/referents", "/structures", "/campagne-2027"},
-		"dep@cd14.fr":  {"/echeances", "/tableau-de-bord", "/examens", "/dossiers/" + some, "/imports", "/courriers", "/indicateurs", "/campagne-2027"},
+		"lea@cd14.fr":   {"/echeances", "/dossiers/" + some, "/recherche?q=Martin00", "/indicateurs", "/compte"},
+		"chef@cd14.fr":  {"/echeances", "/tableau-de-bord", "/examens", "/referents", "/structures", "/campagne-2027"},
+		"dep@cd14.fr":   {"/echeances", "/tableau-de-bord", "/examens", "/dossiers/" + some, "/imports", "/courriers", "/indicateurs", "/campagne-2027"},
+		"admin@cd14.fr": {"/journal", "/journal?action=read", "/comptes", "/jetons", "/accessibilite"},
 	}
 	var problems []string
 	for email, list := range pages {
