@@ -70,6 +70,9 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 		if on, ok := met[e.Summary]; ok && e.Kind == "deadline_overdue" {
 			v.Events[i].Summary += " Tenu depuis, le " + on.French() + "."
 		}
+		if e.Kind == "orientation_handed_over" && v.Orientation != nil {
+			v.Events[i].Summary += " Depuis, orientation enregistrée (décidée le " + v.Orientation.DecidedOn.French() + ")."
+		}
 	}
 	fillFailed(forms, failedForm, failed, errs)
 	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash, Names: names,

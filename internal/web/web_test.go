@@ -556,6 +556,10 @@ func TestDossierSummary(t *testing.T) {
 	require.Regexp(t, `en retard de \d+ jours`, page)
 	require.Contains(t, page, `<a href="#f-contrat">l'enregistrer</a>`)
 	require.Contains(t, page, `id="f-contrat"`, "the link's target")
+	for _, id := range []string{"synthese", "echeances", "enregistrer", "historique"} {
+		require.Contains(t, page, `<a href="#`+id+`">`, "the dossier's sections are linked from its top")
+		require.Contains(t, page, `id="`+id+`"`)
+	}
 	clean(t, page)
 
 	today := domain.DateOf(time.Now())
@@ -566,6 +570,8 @@ func TestDossierSummary(t *testing.T) {
 	require.Regexp(t, `tenue le `+regexp.QuoteMeta(today.French())+`, \d+ jours après l&#39;échéance`, page)
 	require.Regexp(t, `Délai dépassé : contrat dû le [^<]*\. Tenu depuis, le `+regexp.QuoteMeta(today.French())+`\.`, page,
 		"the timeline's overdue line says it was met since")
+	require.Regexp(t, `revient à France Travail \(D262-65-2 CASF\)\. Depuis, orientation enregistrée \(décidée le `, page,
+		"the hand-over line says an orientation was recorded since")
 	clean(t, page)
 }
 
