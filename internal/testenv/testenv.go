@@ -92,3 +92,20 @@ func (e *Env) Close() {
 		e.stops[i]()
 	}
 }
+
+// Main is a test binary's TestMain body: it starts an Env (dynamic as for
+// Start), hands it to setup, runs the tests and closes it; the result is
+// the exit code.
+func Main(m interface{ Run() int }, dynamic map[string]any, setup func(*Env) error) int {
+	env, err := Start(dynamic)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	defer env.Close()
+	if err := setup(env); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	return m.Run()
+}

@@ -24,16 +24,8 @@ import (
 
 var env *testenv.Env
 
-func TestMain(m *testing.M) { os.Exit(run(m)) }
-
-func run(m *testing.M) int {
-	var err error
-	if env, err = testenv.Start(nil); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer env.Close()
-	return m.Run()
+func TestMain(m *testing.M) {
+	os.Exit(testenv.Main(m, nil, func(e *testenv.Env) error { env = e; return nil }))
 }
 
 var dept = domain.Actor{ID: "test:reprise", Name: "Reprise", Role: domain.RoleDepartment}
