@@ -211,6 +211,10 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 	}
 }
 
+// zone is the zone the parcours' dates live in: Europe/Paris, or the
+// bench's fixed zone (domain.Settings.ZoneOffset).
+func (p *parcoursImpl) zone() *time.Location { return p.s.Settings.Location() }
+
 // finished: the person left and no follow-up remains.
 func (p *parcoursImpl) finished() bool {
 	if p.s.Status != domain.StatusExited {
@@ -476,9 +480,9 @@ func (p *parcoursImpl) nextWake() (time.Time, bool) {
 			continue
 		}
 		if !d.OpensOn.IsZero() && !p.hasTask(d.TaskKind(), d.Cycle) {
-			consider(d.OpensOn.Time())
+			consider(d.OpensOn.TimeIn(p.zone()))
 		}
-		consider(d.OverdueFrom())
+		consider(d.OverdueFromIn(p.zone()))
 	}
 	return next, !next.IsZero()
 }
@@ -487,7 +491,7 @@ func (p *parcoursImpl) nextWake() (time.Time, bool) {
 func (p *parcoursImpl) openDue(now time.Time) bool {
 	var due []int
 	for i, d := range p.s.Deadlines {
-		if open(d.Status) && !d.OpensOn.IsZero() && !now.Before(d.OpensOn.Time()) && !p.hasTask(d.TaskKind(), d.Cycle) {
+		if open(d.Status) && !d.OpensOn.IsZero() && !now.Before(d.OpensOn.TimeIn(p.zone())) && !p.hasTask(d.TaskKind(), d.Cycle) {
 			due = append(due, i)
 		}
 	}
@@ -528,7 +532,7 @@ func (p *parcoursImpl) settle(now time.Time) bool {
 func (p *parcoursImpl) fireDue(now time.Time) bool {
 	var due []int
 	for i, d := range p.s.Deadlines {
-		if d.Status == domain.DeadlinePending && !now.Before(d.OverdueFrom()) {
+		if d.Status == domain.DeadlinePending && !now.Before(d.OverdueFromIn(p.zone())) {
 			due = append(due, i)
 		}
 	}
@@ -545,7 +549,7 @@ func (p *parcoursImpl) fireDue(now time.Time) bool {
 		if p.revision >= 2 {
 			// As if the service had followed the person: overdue from the
 			// day after the due date, also when a reprise starts late.
-			d.OverdueAt = d.OverdueFrom()
+			d.OverdueAt = d.OverdueFromIn(p.zone())
 		}
 		p.addEvent(now, EventDeadlineOverdue, d.DueOn.AddDays(1), "Délai dépassé : "+d.Explain()+".", domain.Recorded{})
 		if p.sanctions && d.Kind == domain.DeadlineContract && (d.Basis == domain.BasisLegal || d.Basis == domain.BasisContractTerm ||

@@ -150,7 +150,7 @@ func (p *parcoursImpl) recordOrientationNotified(ctx workflow.Context, n domain.
 		for i := range p.s.Deadlines {
 			d := &p.s.Deadlines[i]
 			if d.Kind == domain.DeadlineContract && d.Basis == domain.BasisLegal && open(d.Status) {
-				reopened = reopened || d.Status == domain.DeadlineOverdue && now.Before(law.DueOn.AddDays(1).Time())
+				reopened = reopened || d.Status == domain.DeadlineOverdue && now.Before(law.DueOn.AddDays(1).TimeIn(p.zone()))
 				d.Deadline, d.Status, d.OverdueAt, d.Rev = law, domain.DeadlinePending, time.Time{}, p.s.Version
 				due = fmt.Sprintf(" : contrat dû le %s (%s)", law.DueOn.French(), law.Rule)
 			}

@@ -34,7 +34,7 @@ func (p *parcoursImpl) resume(ctx workflow.Context, now time.Time) {
 	marked := false
 	if r != nil {
 		marked = r.Stock
-		p.addEvent(now, EventReprise, domain.DateOf(now), "Parcours repris de l'existant : "+r.describe()+".", domain.Recorded{})
+		p.addEvent(now, EventReprise, domain.DateIn(now, p.zone()), "Parcours repris de l'existant : "+r.describe()+".", domain.Recorded{})
 		p.s.ReviewLonger = r.ReviewExtended
 		if o := r.Orientation; o != nil {
 			p.applyOrientation(now, domain.Orientation{Track: o.Track, Organism: o.Organism, ReferentID: o.ReferentID, DecidedOn: o.DecidedOn})

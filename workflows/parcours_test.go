@@ -474,3 +474,30 @@ func TestUpdateDeliveredAgainAfterContinueAsNewIsAppliedOnce(t *testing.T) {
 	})
 	tb2.env.ExecuteWorkflow(Parcours, next)
 }
+
+// A parcours whose settings name a fixed zone (the bench's burst) counts its
+// dates there: its deadline fires at that zone's midnight, and the
+// service's own zone, domain.Paris, does not move (issue 24: no package
+// state changed at run time).
+func TestDeadlineFiresAtMidnightOfTheSettingsZone(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 1, 12, 10, 0)
+	tb := setup(t, start)
+	off := 10 * 3600 // 00:00 at UTC+10 is 15:00 the day before in Paris (winter)
+	settings := domain.DefaultSettings()
+	settings.ZoneOffset = &off
+	in := input("2026-01-12", "2026-01-15")
+	in.Settings = &settings
+	tb.at(start, paris(2026, 2, 12, 14, 59), func() {
+		require.Equal(t, domain.DeadlinePending, tb.deadline("orientation/target").Status, "not yet midnight at UTC+10")
+	})
+	tb.at(start, paris(2026, 2, 12, 15, 1), func() {
+		d := tb.deadline("orientation/target")
+		require.Equal(t, domain.DeadlineOverdue, d.Status, "midnight of 13/02 at UTC+10 has passed")
+		require.Equal(t, time.Date(2026, 2, 12, 14, 0, 0, 0, time.UTC), d.OverdueAt.UTC())
+		require.Equal(t, "Europe/Paris", domain.Paris.String())
+		tb.env.CancelWorkflow()
+	})
+	tb.env.ExecuteWorkflow(Parcours, in)
+	require.True(t, tb.env.IsWorkflowCompleted())
+}

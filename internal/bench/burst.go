@@ -20,11 +20,12 @@ import (
 // (DeadlineState.OverdueFrom: DueOn.AddDays(1).Time(), in domain.Paris; the
 // workflow waits next.Sub(workflow.Now)). To make n real, durable timers of
 // the embedded server fire at one instant a few minutes from now, the bench
-// (server and worker in its own process) sets domain.Paris to a fixed zone
-// whose next midnight is that instant T, and imports people who entered
+// starts their parcours in a fixed zone (domain.Settings.ZoneOffset) whose
+// next midnight is that instant T, and imports people who entered
 // droits et devoirs one month before "today" in that zone: the
 // département's one-month orientation target falls due today, and every
-// orientation task turns overdue at T. Nothing in the workflow code knows.
+// orientation task turns overdue at T. The service's zone, domain.Paris,
+// never moves: only these parcours' settings name another.
 
 // burstZone is a fixed zone whose local midnight falls at t (t whole
 // seconds), with the date at t such that some entry date plus one month is
@@ -89,14 +90,12 @@ func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate
 		return res, err
 	}
 	res.due = due
-	if err := r.setZone(loc); err != nil {
-		return res, err
-	}
+	r.setZone(loc)
 	before, err := visibleCount(ctx, r.db)
 	if err != nil {
 		return res, err
 	}
-	today := domain.DateOf(time.Now())
+	today := domain.DateIn(time.Now(), loc)
 	g := importer.Synthetic(n, seed, today)
 	for i := range g.Households {
 		h := &g.Households[i]

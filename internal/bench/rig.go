@@ -35,7 +35,6 @@ type rig struct {
 	tc     client.Client
 	worker worker.Worker
 	svc    *app.Service
-	paris  *time.Location // domain.Paris before the bench moved it, if it did
 }
 
 func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig, error) {
@@ -92,30 +91,26 @@ func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig
 	return r, nil
 }
 
-// stop stops the worker, the client and the server, and gives domain.Paris
-// back its zone once nothing runs that reads it.
+// stop stops the worker, the client and the server.
 func (r *rig) stop() {
 	r.worker.Stop()
-	if r.paris != nil {
-		domain.Paris = r.paris
-	}
 	r.wdb.Close()
 	r.tc.Close()
 	r.srv.Stop()
 }
 
-// setZone stops the worker, sets the service's time zone to loc, and starts
-// a new worker: no workflow code or activity runs while the variable moves.
-// The workflows already open keep the timers they armed; those started from
-// now on count their dates in loc.
-func (r *rig) setZone(loc *time.Location) error {
-	r.worker.Stop()
-	if r.paris == nil {
-		r.paris = domain.Paris
+// setZone makes the parcours started from now on count their calendar
+// dates in the fixed zone loc (domain.Settings.ZoneOffset): the service's
+// own zone, domain.Paris, never moves. The workflows already open keep
+// Europe/Paris.
+func (r *rig) setZone(loc *time.Location) {
+	_, off := time.Now().In(loc).Zone()
+	settings := r.svc.Settings
+	if settings == (domain.Settings{}) {
+		settings = domain.DefaultSettings()
 	}
-	domain.Paris = loc
-	r.worker = temporal.NewWorker(r.tc, r.wdb)
-	return r.worker.Start()
+	settings.ZoneOffset = &off
+	r.svc.Settings = settings
 }
 
 // importFlux imports the generated flux g through the importer and waits

@@ -7,7 +7,9 @@ import (
 	_ "time/tzdata" // Europe/Paris must load even on a machine without tzdata.
 )
 
-// Paris is the time zone every calendar date of the service lives in.
+// Paris is the time zone every calendar date of the service lives in. It is
+// never reassigned: code that needs another zone (the bench's burst) passes
+// one in (Settings.Location, DateIn, Date.TimeIn).
 var Paris = mustLoad("Europe/Paris")
 
 func mustLoad(name string) *time.Location {
@@ -34,8 +36,11 @@ func NewDate(y int, m time.Month, d int) Date {
 }
 
 // DateOf is the calendar date of instant t in Europe/Paris.
-func DateOf(t time.Time) Date {
-	p := t.In(Paris)
+func DateOf(t time.Time) Date { return DateIn(t, Paris) }
+
+// DateIn is the calendar date of instant t in zone loc.
+func DateIn(t time.Time, loc *time.Location) Date {
+	p := t.In(loc)
 	return Date{p.Year(), p.Month(), p.Day()}
 }
 
@@ -67,7 +72,12 @@ func (d Date) French() string {
 func (d Date) utc() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, time.UTC) }
 
 // Time is 00:00 of d in Europe/Paris (the first instant of that day).
-func (d Date) Time() time.Time { return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, Paris) }
+func (d Date) Time() time.Time { return d.TimeIn(Paris) }
+
+// TimeIn is 00:00 of d in zone loc.
+func (d Date) TimeIn(loc *time.Location) time.Time {
+	return time.Date(d.Year, d.Month, d.Day, 0, 0, 0, 0, loc)
+}
 
 // AddDays moves d by n calendar days.
 func (d Date) AddDays(n int) Date { return NewDate(d.Year, d.Month, d.Day+n) }

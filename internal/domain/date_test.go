@@ -94,3 +94,14 @@ func TestDaysUntil(t *testing.T) {
 	require.Equal(t, -1, d("2026-03-30").DaysUntil(d("2026-03-29"))) // across the DST change
 	require.Equal(t, "29/02/2028", d("2028-02-29").French())
 }
+
+func TestSettingsLocation(t *testing.T) {
+	require.Equal(t, Paris, DefaultSettings().Location(), "no offset: Europe/Paris")
+	off := -3 * 3600
+	s := Settings{ZoneOffset: &off}
+	at := time.Date(2026, 3, 1, 2, 0, 0, 0, time.UTC) // 23:00 on 28/02 at UTC-3
+	require.Equal(t, NewDate(2026, 2, 28), DateIn(at, s.Location()))
+	require.Equal(t, NewDate(2026, 3, 1), DateOf(at))
+	require.Equal(t, time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC), NewDate(2026, 3, 1).TimeIn(s.Location()).UTC())
+	require.Equal(t, NewDate(2026, 3, 1).Time(), NewDate(2026, 3, 1).TimeIn(Paris))
+}

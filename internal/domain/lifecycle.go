@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 	"unicode/utf8"
 )
 
@@ -52,6 +53,22 @@ type Settings struct {
 	// that end on a Saturday, Sunday or public holiday move to the next
 	// working day (art. 642 CPC; holidays: PublicHoliday).
 	Art642 bool `json:"art_642,omitempty"`
+	// ZoneOffset, when set, is a fixed zone (seconds east of UTC) the
+	// parcours counts its calendar dates in instead of Europe/Paris. The
+	// service never sets it: Europe/Paris is the law's zone (domain.md).
+	// The bench does, so that thousands of deadlines fall due at one
+	// instant of its choosing (internal/bench, the burst) without moving
+	// the service's zone under running code.
+	ZoneOffset *int `json:"zone_offset,omitempty"`
+}
+
+// Location is the zone the parcours' calendar dates live in: Europe/Paris
+// unless ZoneOffset is set.
+func (s Settings) Location() *time.Location {
+	if s.ZoneOffset == nil {
+		return Paris
+	}
+	return time.FixedZone("decalage", *s.ZoneOffset)
 }
 
 // DefaultSettings are the defaults of the issue and of seed 004.

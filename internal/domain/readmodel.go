@@ -34,7 +34,12 @@ func (d DeadlineState) TaskKind() TaskKind {
 
 // OverdueFrom is the first instant the deadline is overdue: 00:00
 // Europe/Paris on the day after its due date (md).
-func (d DeadlineState) OverdueFrom() time.Time { return d.DueOn.AddDays(1).Time() }
+func (d DeadlineState) OverdueFrom() time.Time { return d.OverdueFromIn(Paris) }
+
+// OverdueFromIn is OverdueFrom in zone loc (Settings.Location).
+func (d DeadlineState) OverdueFromIn(loc *time.Location) time.Time {
+	return d.DueOn.AddDays(1).TimeIn(loc)
+}
 
 // TaskState is one task of a parcours.
 type TaskState struct {
