@@ -1,0 +1,88 @@
+package main
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/parcours-rsa/parcours/internal/config"
+	"github.com/parcours-rsa/parcours/internal/temporal"
+	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
+)
+
+// temporalServer runs the embedded Temporal server alone, as its own
+// process (`parcours temporal`): the same server, store and mutual TLS as
+// serve's, which `parcours serve` ×N and `parcours worker` ×M join with
+// TEMPORAL_ADDRESS and the client certificate it made. It prints where it
+// listens and what its clients need, then runs until SIGTERM or Ctrl-C.
+// TEMPORAL_ADDRESS is ignored: the processes sharing one environment file
+// set it to this server.
+func (m *Main) temporalServer(ctx context.Context, args []string) error {
+	if len(args) > 0 {
+		return fmt.Errorf("parcours temporal ne prend pas d'argument (configuration : PARCOURS_DATA_DIR, PARCOURS_TEMPORAL_*, voir docs/engine-operations.md)")
+	}
+	getenv := m.Getenv
+	m.Getenv = func(k string) string {
+		if k == "TEMPORAL_ADDRESS" {
+			return ""
+		}
+		return getenv(k)
+	}
+	cfg, logger, err := m.config()
+	m.Getenv = getenv
+	if err != nil {
+		return err
+	}
+	opts := embedded.ServerOptions{
+		DataDir: embeddedTemporalDir(cfg), IP: cfg.TemporalIP, Port: cfg.TemporalPort,
+		Namespace: cfg.TemporalNamespace, Logger: logger,
+		Store: cfg.TemporalStore, Database: cfg.TemporalDatabase, Shards: cfg.TemporalShards,
+	}
+	if cfg.TemporalStore == config.StorePostgres {
+		// Temporal's own databases on the server of the owner's URL; this
+		// process starts no local cluster and runs no migration of the
+		// application's database.
+		if opts.PostgresURL = cmp.Or(cfg.MigrateURL, cfg.DatabaseURL); opts.PostgresURL == "" {
+			return &config.Error{Var: "PARCOURS_TEMPORAL_STORE", Msg: "postgres avec parcours temporal : indiquez le serveur PostgreSQL (DATABASE_URL ou PARCOURS_MIGRATE_DATABASE_URL)"}
+		}
+	}
+	srv, err := embedded.StartServer(opts)
+	if err != nil {
+		return err
+	}
+	defer srv.Stop()
+	// Ready once a client with the generated certificate is served.
+	to, err := temporalClient(cfg, logger)
+	if err != nil {
+		return err
+	}
+	to.Codec = nil // nothing is sent: no payload key needed here
+	dialCtx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	tc, err := temporal.Dial(dialCtx, to)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("le serveur Temporal démarré ne répond pas : %w", err)
+	}
+	tc.Close()
+	logger.Info("standalone Temporal server started", "address", srv.Address(), "store", cfg.TemporalStore, "shards", srv.Shards())
+	creds := temporal.EmbeddedCredentials(opts.DataDir)
+	where := "données dans " + opts.DataDir
+	if cfg.TemporalStore == config.StorePostgres {
+		where = fmt.Sprintf("données dans PostgreSQL : bases %s et %s_visibility", cfg.TemporalDatabase, cfg.TemporalDatabase)
+	}
+	fmt.Fprintf(m.Stdout, `Serveur Temporal prêt : %s (espace de noms %s, %d shards d'historique, %s)
+Les processus parcours serve et parcours worker le rejoignent avec (et la même PARCOURS_PAYLOAD_KEYS) :
+TEMPORAL_ADDRESS=%s
+TEMPORAL_NAMESPACE=%s
+TEMPORAL_TLS_CERT=%s
+TEMPORAL_TLS_KEY=%s
+TEMPORAL_TLS_CA=%s
+TEMPORAL_TLS_SERVER_NAME=%s
+SIGTERM ou Ctrl-C l'arrête proprement.
+`, srv.Address(), cfg.TemporalNamespace, srv.Shards(), where,
+		srv.Address(), cfg.TemporalNamespace, creds.ClientCert(), creds.ClientKey(), creds.CA(), temporal.CredentialsServerName)
+	<-ctx.Done()
+	fmt.Fprintln(m.Stdout, "Arrêt du serveur Temporal…")
+	return nil
+}
