@@ -3,10 +3,16 @@ package main
 import (
 	"cmp"
 	"context"
+	"errors"
 	"fmt"
+	"net"
+	"net/http"
 	"time"
 
+	"go.temporal.io/sdk/client"
+
 	"github.com/parcours-rsa/parcours/internal/config"
+	"github.com/parcours-rsa/parcours/internal/httpapi"
 	"github.com/parcours-rsa/parcours/internal/temporal"
 	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
 )
@@ -64,7 +70,39 @@ func (m *Main) temporalServer(ctx context.Context, args []string) error {
 	if err != nil {
 		return fmt.Errorf("le serveur Temporal démarré ne répond pas : %w", err)
 	}
-	tc.Close()
+	defer tc.Close()
+	if cfg.MetricsAddr != "" {
+		// Probes: /healthz while the process runs, /readyz while its
+		// frontend answers (parcours healthcheck asks /healthz here).
+		ln, err := net.Listen("tcp", cfg.MetricsAddr)
+		if err != nil {
+			return &config.Error{Var: "PARCOURS_METRICS_ADDR", Msg: err.Error()}
+		}
+		mux := http.NewServeMux()
+		mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+			w.Header().Set("Content-Type", "application/json")
+			fmt.Fprintln(w, `{"status":"ok"}`)
+		})
+		mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+			ctx, cancel := context.WithTimeout(r.Context(), 3*time.Second)
+			defer cancel()
+			w.Header().Set("Content-Type", "application/json")
+			if _, err := tc.CheckHealth(ctx, &client.CheckHealthRequest{}); err != nil {
+				w.WriteHeader(http.StatusServiceUnavailable)
+				fmt.Fprintln(w, `{"status":"unavailable","error":"Temporal ne répond pas."}`)
+				return
+			}
+			fmt.Fprintln(w, `{"status":"ready"}`)
+		})
+		probes := &http.Server{Handler: mux}
+		httpapi.ServerTimeouts(probes)
+		go func() {
+			if err := probes.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				logger.Error("probes listener", "error", err)
+			}
+		}()
+		defer probes.Close()
+	}
 	logger.Info("standalone Temporal server started", "address", srv.Address(), "store", cfg.TemporalStore, "shards", srv.Shards())
 	creds := temporal.EmbeddedCredentials(opts.DataDir)
 	where := "données dans " + opts.DataDir

@@ -37,6 +37,7 @@ type temporalProcess struct {
 	done         chan error
 	// join are the TEMPORAL_* settings it printed for its clients.
 	join []string
+	ops  string // http://host:port of its PARCOURS_METRICS_ADDR (probes)
 }
 
 // startTemporal runs `parcours temporal` on dataDir and waits until it
@@ -57,10 +58,11 @@ func startTemporal(t *testing.T, bin, dataDir string) *temporalProcess {
 // taken meanwhile and retry is true.
 func tryStartTemporal(t *testing.T, bin, dataDir string, retry bool) *temporalProcess {
 	t.Helper()
-	p := &temporalProcess{stdout: &bytes.Buffer{}, logs: &bytes.Buffer{}, done: make(chan error, 1)}
+	opsPort := freePort(t)
+	p := &temporalProcess{stdout: &bytes.Buffer{}, logs: &bytes.Buffer{}, done: make(chan error, 1), ops: fmt.Sprintf("http://127.0.0.1:%d", opsPort)}
 	p.cmd = exec.Command(bin, "temporal")
 	p.cmd.Env = append(os.Environ(), "PARCOURS_LOG_LEVEL=info", "PARCOURS_DATA_DIR="+dataDir,
-		fmt.Sprintf("PARCOURS_TEMPORAL_PORT=%d", freePort(t)))
+		fmt.Sprintf("PARCOURS_TEMPORAL_PORT=%d", freePort(t)), fmt.Sprintf("PARCOURS_METRICS_ADDR=127.0.0.1:%d", opsPort))
 	p.cmd.Stdout, p.cmd.Stderr = &lockedWriter{w: p.stdout}, &lockedWriter{w: p.logs}
 	require.NoError(t, p.cmd.Start())
 	go func() { p.done <- p.cmd.Wait() }()
@@ -75,7 +77,7 @@ func tryStartTemporal(t *testing.T, bin, dataDir string, retry bool) *temporalPr
 	for !ready() && time.Now().Before(deadline) {
 		select {
 		case err := <-p.done:
-			if retry && strings.Contains(p.logs.String(), "is taken") {
+			if retry && (strings.Contains(p.logs.String(), "is taken") || strings.Contains(p.logs.String(), "address already in use")) {
 				return nil
 			}
 			t.Fatalf("parcours temporal exited: %v\nstdout:\n%s\nlogs:\n%s", err, p.output(), p.logs)
@@ -246,6 +248,7 @@ func TestRealBinaryStandaloneTemporalCluster(t *testing.T) {
 	tp := startTemporal(t, bin, t.TempDir())
 	started := time.Now()
 	tc := tp.client(t)
+	require.Equal(t, 200, readyStatus(tp.ops), "parcours temporal's /readyz on PARCOURS_METRICS_ADDR")
 	sink := newMailSink(t)
 	url := pgtest.NewURL(t)
 
