@@ -33,7 +33,12 @@ import (
 )
 
 func (m *Main) config() (config.Config, *slog.Logger, error) {
-	cfg, err := config.FromEnv(m.Getenv)
+	return m.configFrom(m.Getenv)
+}
+
+// configFrom is config read through getenv.
+func (m *Main) configFrom(getenv func(string) string) (config.Config, *slog.Logger, error) {
+	cfg, err := config.FromEnv(getenv)
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	if err == nil && cfg.TestCalendarOffset != nil {
 		// End-to-end tests only: a midnight at an instant of the test's choosing.

@@ -28,15 +28,12 @@ func (m *Main) temporalServer(ctx context.Context, args []string) error {
 	if len(args) > 0 {
 		return fmt.Errorf("parcours temporal ne prend pas d'argument (configuration : PARCOURS_DATA_DIR, PARCOURS_TEMPORAL_*, voir docs/engine-operations.md)")
 	}
-	getenv := m.Getenv
-	m.Getenv = func(k string) string {
+	cfg, logger, err := m.configFrom(func(k string) string {
 		if k == "TEMPORAL_ADDRESS" {
 			return ""
 		}
-		return getenv(k)
-	}
-	cfg, logger, err := m.config()
-	m.Getenv = getenv
+		return m.Getenv(k)
+	})
 	if err != nil {
 		return err
 	}
