@@ -2,6 +2,7 @@
 //
 //	parcours serve                     HTTP API + worker (+ embedded Temporal and PostgreSQL by default)
 //	parcours worker                    worker only, for an existing Temporal cluster
+//	parcours temporal                  the embedded Temporal server alone, for serve ×N and worker ×M
 //	parcours migrate                   apply the database migrations
 //	parcours token create --name N --role R [--referent ID]
 //	parcours import [--format flux|csv] FILE   CAF/MSA flux or CSV list, into the running service
@@ -35,6 +36,8 @@ const usage = `parcours — suivi des parcours d'insertion RSA
 Usage :
   parcours serve                      démarre le service (API, interface, worker)
   parcours worker                     démarre seulement un worker (TEMPORAL_ADDRESS requis)
+  parcours temporal                   démarre seulement le serveur Temporal embarqué, que des
+                                      parcours serve et parcours worker rejoignent (TEMPORAL_ADDRESS)
   parcours migrate                    applique les migrations de la base
   parcours token create --name NOM --role admin|department|supervisor|referent [--referent ID]
                                       crée un jeton d'accès à l'API (affiché une seule fois)
@@ -82,6 +85,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.serve(ctx, true)
 	case "worker":
 		return m.serve(ctx, false)
+	case "temporal":
+		return m.temporalServer(ctx, args[1:])
 	case "migrate":
 		return m.migrate(ctx)
 	case "token":

@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -32,8 +33,18 @@ import (
 )
 
 func (m *Main) config() (config.Config, *slog.Logger, error) {
-	cfg, err := config.FromEnv(m.Getenv)
+	return m.configFrom(m.Getenv)
+}
+
+// configFrom is config read through getenv.
+func (m *Main) configFrom(getenv func(string) string) (config.Config, *slog.Logger, error) {
+	cfg, err := config.FromEnv(getenv)
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
+	if err == nil && cfg.TestCalendarOffset != nil {
+		// End-to-end tests only: a midnight at an instant of the test's choosing.
+		domain.Paris = time.FixedZone("essai", *cfg.TestCalendarOffset)
+		logger.Warn("PARCOURS_TEST_CALENDAR_OFFSET is set: calendar dates are NOT Europe/Paris's (tests only)", "offset_seconds", *cfg.TestCalendarOffset)
+	}
 	return cfg, logger, err
 }
 
@@ -152,7 +163,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	address := cfg.TemporalAddress
 	if cfg.Embedded() {
 		opts := embedded.ServerOptions{
-			DataDir: embeddedTemporalDir(cfg), Port: cfg.TemporalPort,
+			DataDir: embeddedTemporalDir(cfg), IP: cfg.TemporalIP, Port: cfg.TemporalPort,
 			Namespace: cfg.TemporalNamespace, Logger: logger,
 			Store: cfg.TemporalStore, Database: cfg.TemporalDatabase, Shards: cfg.TemporalShards,
 		}
@@ -344,7 +355,7 @@ func temporalClient(cfg config.Config, logger *slog.Logger) (temporal.ClientOpti
 		APIKey: cfg.TemporalAPIKey, TLS: cfg.TemporalTLSOn(),
 		CertFile: cfg.TemporalTLSCert, KeyFile: cfg.TemporalTLSKey, CAFile: cfg.TemporalTLSCA, ServerName: cfg.TemporalServerName}
 	if cfg.Embedded() {
-		o.Address = fmt.Sprintf("127.0.0.1:%d", cfg.TemporalPort)
+		o.Address = net.JoinHostPort(cfg.TemporalIP, strconv.Itoa(cfg.TemporalPort))
 		creds := temporal.EmbeddedCredentials(embeddedTemporalDir(cfg))
 		if _, err := os.Stat(creds.ClientCert()); err != nil {
 			return o, fmt.Errorf("certificat client du serveur Temporal embarqué absent (%s) : démarrez d'abord le service (parcours serve), qui le crée", creds.ClientCert())

@@ -26,6 +26,7 @@ type Config struct {
 	TemporalAddress    string // TEMPORAL_ADDRESS; empty: embedded server
 	TemporalNamespace  string // TEMPORAL_NAMESPACE
 	TemporalPort       int    // PARCOURS_TEMPORAL_PORT: the embedded frontend
+	TemporalIP         string // PARCOURS_TEMPORAL_IP: the address the embedded server (serve's or parcours temporal's) listens on
 	TemporalStore      string // PARCOURS_TEMPORAL_STORE: the embedded server's store, sqlite or postgres
 	TemporalDatabase   string // PARCOURS_TEMPORAL_DATABASE: its database on PostgreSQL (and <name>_visibility)
 	TemporalShards     int    // PARCOURS_TEMPORAL_SHARDS: history shards of a new store; 0: the store's, or 1 (SQLite), 64 (PostgreSQL)
@@ -57,6 +58,11 @@ type Config struct {
 	LogLevel           slog.Level
 	DigestHour         int    // PARCOURS_DIGEST_HOUR: hour (Europe/Paris) of the staff digest, working days
 	SMTPHost           string // SMTP_HOST; empty: no digest
+	// TestCalendarOffset, for end-to-end tests only
+	// (PARCOURS_TEST_CALENDAR_OFFSET, seconds east of UTC): the calendar's
+	// zone becomes this fixed offset instead of Europe/Paris, so that a
+	// test chooses the instant of a midnight, when deadlines fall due.
+	TestCalendarOffset *int
 	SMTPPort           int    // SMTP_PORT
 	SMTPUser           string // SMTP_USER
 	SMTPPassword       string // SMTP_PASSWORD
@@ -132,6 +138,7 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		TemporalAddress:    getenv("TEMPORAL_ADDRESS"),
 		TemporalNamespace:  getenv("TEMPORAL_NAMESPACE"),
 		TemporalStore:      getenv("PARCOURS_TEMPORAL_STORE"),
+		TemporalIP:         getenv("PARCOURS_TEMPORAL_IP"),
 		TemporalDatabase:   getenv("PARCOURS_TEMPORAL_DATABASE"),
 		TemporalAPIKey:     getenv("TEMPORAL_API_KEY"),
 		TemporalTLSCert:    getenv("TEMPORAL_TLS_CERT"),
@@ -165,6 +172,13 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	}
 	if c.TemporalShards, err = intVar(getenv, "PARCOURS_TEMPORAL_SHARDS"); err != nil {
 		return c, err
+	}
+	if getenv("PARCOURS_TEST_CALENDAR_OFFSET") != "" {
+		off, err := intVar(getenv, "PARCOURS_TEST_CALENDAR_OFFSET")
+		if err != nil {
+			return c, err
+		}
+		c.TestCalendarOffset = &off
 	}
 	if getenv("PARCOURS_TEMPORAL_SHARDS") != "" && c.TemporalShards == 0 {
 		return c, &Error{"PARCOURS_TEMPORAL_SHARDS", "0 : attendu de 1 à 16384 (ou retirez la variable)"}
@@ -293,6 +307,9 @@ func (c Config) WithDefaults() Config {
 	if c.TemporalPort == 0 {
 		c.TemporalPort = 7233
 	}
+	if c.TemporalIP == "" {
+		c.TemporalIP = "127.0.0.1"
+	}
 	if c.Embedded() && c.TemporalStore == "" {
 		c.TemporalStore = StoreSQLite
 	}
@@ -317,6 +334,10 @@ func (c Config) WithDefaults() Config {
 	return c
 }
 
+// maxCalendarOffset bounds PARCOURS_TEST_CALENDAR_OFFSET: a test moves the
+// calendar's date by a few days at most (to reach a working day).
+const maxCalendarOffset = 8 * 24 * 3600
+
 // Validate fails on the first invalid value, naming its variable.
 func (c Config) Validate() error {
 	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
@@ -327,6 +348,12 @@ func (c Config) Validate() error {
 	}
 	if c.TemporalPort < 1 || c.TemporalPort > 65535 {
 		return &Error{"PARCOURS_TEMPORAL_PORT", fmt.Sprintf("%d : un port va de 1 à 65535", c.TemporalPort)}
+	}
+	if ip := net.ParseIP(c.TemporalIP); ip == nil || ip.IsUnspecified() {
+		return &Error{"PARCOURS_TEMPORAL_IP", fmt.Sprintf("%q : attendu l'adresse IP d'une interface de cette machine (127.0.0.1, 10.0.0.5…), pas 0.0.0.0 : le serveur Temporal l'annonce à ses propres services", c.TemporalIP)}
+	}
+	if o := c.TestCalendarOffset; o != nil && (*o <= -maxCalendarOffset || *o >= maxCalendarOffset) {
+		return &Error{"PARCOURS_TEST_CALENDAR_OFFSET", fmt.Sprintf("%d : attendu un décalage en secondes de moins de 8 jours (réservé aux tests)", *o)}
 	}
 	if c.DigestHour < 0 || c.DigestHour > 23 {
 		return &Error{"PARCOURS_DIGEST_HOUR", fmt.Sprintf("%d : une heure va de 0 à 23", c.DigestHour)}

@@ -197,3 +197,27 @@ func TestPayloadEncryption(t *testing.T) {
 		require.NotContains(t, err.Error(), "AAAAAAAA", "never the secret")
 	}
 }
+
+func TestTemporalIPAndTestCalendar(t *testing.T) {
+	t.Parallel()
+	c, err := FromEnv(env(nil))
+	require.NoError(t, err)
+	require.Equal(t, "127.0.0.1", c.TemporalIP, "loopback by default")
+	require.Nil(t, c.TestCalendarOffset, "Europe/Paris unless a test says otherwise")
+	c, err = FromEnv(env(map[string]string{"PARCOURS_TEMPORAL_IP": "10.0.0.5", "PARCOURS_TEST_CALENDAR_OFFSET": "-244664"}))
+	require.NoError(t, err)
+	require.Equal(t, "10.0.0.5", c.TemporalIP)
+	require.Equal(t, -244664, *c.TestCalendarOffset)
+	c, err = FromEnv(env(map[string]string{"PARCOURS_TEST_CALENDAR_OFFSET": "0"}))
+	require.NoError(t, err)
+	require.Equal(t, 0, *c.TestCalendarOffset, "UTC: set, and not Europe/Paris")
+	for name, v := range map[string][]string{
+		"PARCOURS_TEMPORAL_IP":          {"0.0.0.0", "::", "temporal.internal", "10.0.0.5:7233"},
+		"PARCOURS_TEST_CALENDAR_OFFSET": {"une heure", "691200", "-691200"},
+	} {
+		for _, bad := range v {
+			_, err := FromEnv(env(map[string]string{name: bad}))
+			require.ErrorContains(t, err, name, bad)
+		}
+	}
+}

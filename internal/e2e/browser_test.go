@@ -47,7 +47,9 @@ func browserCtx(t *testing.T) context.Context {
 	t.Cleanup(cancel)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancel = context.WithTimeout(ctx, 90*time.Second)
+	// The whole browser session: Chromium's start, then every page, on a
+	// loaded 2-core machine.
+	ctx, cancel = context.WithTimeout(ctx, readyWithin)
 	t.Cleanup(cancel)
 	return ctx
 }

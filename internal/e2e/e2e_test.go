@@ -44,6 +44,15 @@ func binary(t *testing.T) string {
 	return out
 }
 
+// readyWithin is how long a process of the binary under test (serve,
+// worker, parcours temporal) may take to answer ready: it takes seconds,
+// but CI runs on a developer's 2-core machine, once at a load average of
+// 20 (issue 21 item 9: 30 s were too few there).
+const readyWithin = 3 * time.Minute
+
+// stopWithin is how long a process may take to exit after Ctrl-C or SIGTERM.
+const stopWithin = 2 * time.Minute
+
 func freePort(t *testing.T) int {
 	t.Helper()
 	p, err := temporal.FreePort()
@@ -108,7 +117,7 @@ func (s *service) tryStart() bool {
 	require.NoError(s.t, s.cmd.Start())
 	s.done = make(chan error, 1)
 	go func() { s.done <- s.cmd.Wait() }()
-	deadline := time.Now().Add(90 * time.Second)
+	deadline := time.Now().Add(readyWithin)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-s.done:
@@ -127,7 +136,7 @@ func (s *service) tryStart() bool {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.t.Fatalf("parcours serve not ready after 90 s\nlogs:\n%s", s.logs)
+	s.t.Fatalf("parcours serve: its /readyz (%s) did not answer 200 within %s\nstdout:\n%s\nlogs:\n%s", s.base, readyWithin, s.stdout, s.logs)
 	return false
 }
 
@@ -144,8 +153,8 @@ func (s *service) interrupt() {
 	select {
 	case err := <-s.done:
 		require.NoError(s.t, err, "clean exit after Ctrl-C; logs:\n%s", s.logs)
-	case <-time.After(60 * time.Second):
-		s.t.Fatal("no exit 60 s after Ctrl-C")
+	case <-time.After(stopWithin):
+		s.t.Fatalf("parcours serve: no exit within %s of Ctrl-C\nlogs:\n%s", stopWithin, s.logs)
 	}
 }
 
@@ -191,19 +200,12 @@ func (s *service) callWith(token, method, path string, body any, header http.Hea
 	return res.StatusCode, out
 }
 
-// eventually polls cond for up to a minute: generous, for a loaded
+// eventually polls cond for up to two minutes: generous, for a loaded
 // machine (CI runs on a developer's 2-core machine); it returns as soon as
 // cond holds.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(time.Minute)
-	for time.Now().Before(deadline) {
-		if cond() {
-			return
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	t.Fatalf("not within a minute: %s", what)
+	within(t, 2*time.Minute, what, cond)
 }
 
 type lockedWriter struct {

@@ -99,11 +99,19 @@ func count(t *testing.T, conn *pgx.Conn, query string, args ...any) int {
 // certificate it made in its data directory.
 func temporalClient(t *testing.T, s *service) client.Client {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	return dialTemporal(t, s.credentials().Client(temporal.ClientOptions{
+		Address: "127.0.0.1:" + envValue(s.env, "PARCOURS_TEMPORAL_PORT"), Namespace: "default"}))
+}
+
+// dialTemporal is a client of the test's own to a Temporal server of the
+// binary (serve's embedded one, or parcours temporal), closed at the end.
+func dialTemporal(t *testing.T, o temporal.ClientOptions) client.Client {
+	t.Helper()
+	o.Logger = slog.New(slog.DiscardHandler)
+	ctx, cancel := context.WithTimeout(context.Background(), readyWithin)
 	defer cancel()
-	tc, err := temporal.Dial(ctx, s.credentials().Client(temporal.ClientOptions{
-		Address: "127.0.0.1:" + envValue(s.env, "PARCOURS_TEMPORAL_PORT"), Namespace: "default", Logger: slog.New(slog.DiscardHandler)}))
-	require.NoError(t, err)
+	tc, err := temporal.Dial(ctx, o)
+	require.NoError(t, err, "a client of the Temporal server at %s within %s", o.Address, readyWithin)
 	t.Cleanup(tc.Close)
 	return tc
 }
@@ -117,10 +125,16 @@ func (s *service) credentials() temporal.Credentials {
 // Temporal's visibility (eventually consistent: callers poll).
 func workflowsBy(t *testing.T, tc client.Client) map[string]int {
 	t.Helper()
+	return workflowsOfType(t, tc, "Parcours")
+}
+
+// workflowsOfType counts the workflows of type typ in each execution status.
+func workflowsOfType(t *testing.T, tc client.Client, typ string) map[string]int {
+	t.Helper()
 	out := map[string]int{}
 	for _, st := range []string{"Running", "Completed", "Failed", "Terminated", "TimedOut", "Canceled", "ContinuedAsNew"} {
 		res, err := tc.CountWorkflow(context.Background(), &workflowservice.CountWorkflowExecutionsRequest{
-			Namespace: "default", Query: fmt.Sprintf("ExecutionStatus = %q AND WorkflowType = %q", st, "Parcours"),
+			Namespace: "default", Query: fmt.Sprintf("ExecutionStatus = %q AND WorkflowType = %q", st, typ),
 		})
 		require.NoError(t, err)
 		out[st] = int(res.GetCount())

@@ -24,7 +24,7 @@ import (
 // parcours exists once with its one orient task, and a command retried on
 // the other serve with its Idempotency-Key is applied once. (Issue 21 item
 // 5's full test, with a standalone Temporal process, a deadline burst and
-// the digests, is not this one: see docs/engine-operations.md.)
+// the digests, is TestRealBinaryStandaloneTemporalCluster.)
 func TestRealBinaryTwoServesTwoWorkersKill9(t *testing.T) {
 	t.Parallel()
 	url := pgtest.NewURL(t)

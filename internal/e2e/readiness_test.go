@@ -61,7 +61,7 @@ func TestRealBinaryReadinessFollowsPostgreSQL(t *testing.T) {
 	s.start()
 	defer s.interrupt()
 	admin := s.token("--name", "admin", "--role", "admin")
-	require.Equal(t, 200, readyStatus(ops))
+	eventually(t, "/readyz 200 on the metrics listener too", func() bool { return readyStatus(ops) == 200 })
 
 	pgCluster(t, bin, "stop", dir, port)
 	eventually(t, "/readyz 503 while PostgreSQL is down", func() bool {

@@ -55,10 +55,17 @@ func joinTemporal(s *service) []string {
 
 func startWorker(t *testing.T, s *service) *worker {
 	t.Helper()
+	return startWorkerEnv(t, s.bin, append(append([]string{}, s.env...), joinTemporal(s)...))
+}
+
+// startWorkerEnv runs `parcours worker` with env (which says which Temporal
+// to join) and waits until its /readyz answers 200.
+func startWorkerEnv(t *testing.T, bin string, env []string) *worker {
+	t.Helper()
 	port := freePort(t)
 	w := &worker{logs: &bytes.Buffer{}, ops: fmt.Sprintf("http://127.0.0.1:%d", port), done: make(chan error, 1)}
-	w.cmd = exec.Command(s.bin, "worker")
-	w.cmd.Env = append(append(append([]string{}, s.env...), joinTemporal(s)...),
+	w.cmd = exec.Command(bin, "worker")
+	w.cmd.Env = append(append([]string{}, env...),
 		fmt.Sprintf("PARCOURS_METRICS_ADDR=127.0.0.1:%d", port),
 		"PARCOURS_DATA_DIR="+t.TempDir())
 	w.cmd.Stdout, w.cmd.Stderr = io.Discard, &lockedWriter{w: w.logs}
@@ -70,7 +77,8 @@ func startWorker(t *testing.T, s *service) *worker {
 			<-w.done
 		}
 	})
-	deadline := time.Now().Add(60 * time.Second)
+	// Generous: a worker starts in seconds, but CI runs on a loaded 2-core machine.
+	deadline := time.Now().Add(readyWithin)
 	for time.Now().Before(deadline) {
 		select {
 		case err := <-w.done:
@@ -85,7 +93,7 @@ func startWorker(t *testing.T, s *service) *worker {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	t.Fatalf("parcours worker not ready after 60 s\nlogs:\n%s", w.logs)
+	t.Fatalf("parcours worker: its /readyz (%s) did not answer 200 within %s\nlogs:\n%s", w.ops, readyWithin, w.logs)
 	return nil
 }
 
@@ -115,8 +123,8 @@ func (w *worker) interrupt(t *testing.T) {
 	select {
 	case err := <-w.done:
 		require.NoError(t, err, "clean exit after Ctrl-C; logs:\n%s", w.logs)
-	case <-time.After(60 * time.Second):
-		t.Fatal("worker: no exit 60 s after Ctrl-C")
+	case <-time.After(stopWithin):
+		t.Fatalf("parcours worker: no exit within %s of Ctrl-C\nlogs:\n%s", stopWithin, w.logs)
 	}
 }
 
