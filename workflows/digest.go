@@ -24,6 +24,15 @@ type DigestInput struct {
 	Day domain.Date `json:"day"`
 }
 
+// DigestStart is what the schedule starts Digest with. ZoneOffset, when
+// set, is the fixed zone the day is taken in instead of Europe/Paris
+// (end-to-end tests only: PARCOURS_TEST_CALENDAR_OFFSET, as for the
+// parcours, domain.Settings.ZoneOffset). A schedule made before it starts
+// Digest with no argument: the zero value, Europe/Paris.
+type DigestStart struct {
+	ZoneOffset *int `json:"zone_offset,omitempty"`
+}
+
 // DigestResult counts the outcome of a day's digests.
 type DigestResult struct {
 	Day     domain.Date `json:"day"`
@@ -36,8 +45,8 @@ type DigestResult struct {
 // Digest sends the digests of today (Europe/Paris). The activity is retried
 // until it succeeds or the day is over; the digest_sendings table makes every
 // retry send only what was not sent.
-func Digest(ctx workflow.Context) (DigestResult, error) {
-	day := domain.DateOf(workflow.Now(ctx))
+func Digest(ctx workflow.Context, in DigestStart) (DigestResult, error) {
+	day := domain.DateIn(workflow.Now(ctx), domain.Settings{ZoneOffset: in.ZoneOffset}.Location())
 	if !domain.WorkingDay(day) {
 		return DigestResult{Day: day, Holiday: true}, nil
 	}

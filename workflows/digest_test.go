@@ -12,7 +12,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
-func runDigest(t *testing.T, at time.Time) (DigestResult, []domain.Date) {
+func runDigest(t *testing.T, at time.Time, args ...any) (DigestResult, []domain.Date) {
 	var suite testsuite.WorkflowTestSuite
 	env := suite.NewTestWorkflowEnvironment()
 	env.SetStartTime(at)
@@ -22,7 +22,7 @@ func runDigest(t *testing.T, at time.Time) (DigestResult, []domain.Date) {
 		days = append(days, in.Day)
 		return DigestResult{Day: in.Day, Sent: 2}, nil
 	}, activity.RegisterOptions{Name: DigestActivity})
-	env.ExecuteWorkflow(DigestWorkflow)
+	env.ExecuteWorkflow(DigestWorkflow, args...)
 	require.True(t, env.IsWorkflowCompleted())
 	require.NoError(t, env.GetWorkflowError())
 	var res DigestResult
@@ -46,4 +46,16 @@ func TestDigestWorkflowSkipsHolidays(t *testing.T) {
 	res, days := runDigest(t, time.Date(2026, 12, 25, 7, 0, 0, 0, time.UTC)) // Christmas, a Friday
 	require.Empty(t, days)
 	require.True(t, res.Holiday)
+}
+
+// A schedule made before DigestStart starts Digest with no argument (the
+// Paris day, above); one of an end-to-end test's calendar names its zone.
+func TestDigestWorkflowDayInTheStartsZone(t *testing.T) {
+	t.Parallel()
+	off := -10 * 3600
+	// 07:00 UTC on Tuesday 1 December is 21:00 on Monday 30 November at UTC-10.
+	_, days := runDigest(t, time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC), DigestStart{ZoneOffset: &off})
+	require.Equal(t, []domain.Date{domain.NewDate(2026, 11, 30)}, days)
+	_, days = runDigest(t, time.Date(2026, 12, 1, 7, 0, 0, 0, time.UTC), DigestStart{})
+	require.Equal(t, []domain.Date{domain.NewDate(2026, 12, 1)}, days)
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/temporal"
 	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
 	"github.com/parcours-rsa/parcours/internal/web"
+	"github.com/parcours-rsa/parcours/workflows"
 )
 
 func (m *Main) config() (config.Config, *slog.Logger, error) {
@@ -41,8 +42,9 @@ func (m *Main) configFrom(getenv func(string) string) (config.Config, *slog.Logg
 	cfg, err := config.FromEnv(getenv)
 	logger := slog.New(slog.NewJSONHandler(m.Stderr, &slog.HandlerOptions{Level: cfg.LogLevel}))
 	if err == nil && cfg.TestCalendarOffset != nil {
-		// End-to-end tests only: a midnight at an instant of the test's choosing.
-		domain.Paris = time.FixedZone("essai", *cfg.TestCalendarOffset)
+		// End-to-end tests only: a midnight at an instant of the test's
+		// choosing, for the parcours this process starts (cfg.Settings:
+		// domain.Settings.ZoneOffset; domain.Paris never moves).
 		logger.Warn("PARCOURS_TEST_CALENDAR_OFFSET is set: calendar dates are NOT Europe/Paris's (tests only)", "offset_seconds", *cfg.TestCalendarOffset)
 	}
 	return cfg, logger, err
@@ -208,7 +210,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 			Host: cfg.SMTPHost, Port: cfg.SMTPPort, User: cfg.SMTPUser, Password: cfg.SMTPPassword, From: cfg.SMTPFrom}}
 		// Digests started on the service's queue before it had its own.
 		temporal.RegisterDigest(w, d)
-		dw, err := temporal.StartDigests(ctx, tc, d, cfg.DigestHour)
+		dw, err := temporal.StartDigests(ctx, tc, d, cfg.DigestHour, workflows.DigestStart{ZoneOffset: cfg.TestCalendarOffset})
 		if err != nil {
 			return err
 		}

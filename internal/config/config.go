@@ -59,9 +59,10 @@ type Config struct {
 	DigestHour         int    // PARCOURS_DIGEST_HOUR: hour (Europe/Paris) of the staff digest, working days
 	SMTPHost           string // SMTP_HOST; empty: no digest
 	// TestCalendarOffset, for end-to-end tests only
-	// (PARCOURS_TEST_CALENDAR_OFFSET, seconds east of UTC): the calendar's
-	// zone becomes this fixed offset instead of Europe/Paris, so that a
-	// test chooses the instant of a midnight, when deadlines fall due.
+	// (PARCOURS_TEST_CALENDAR_OFFSET, seconds east of UTC): the parcours
+	// this process starts count their dates in this fixed zone instead of
+	// Europe/Paris (Settings: domain.Settings.ZoneOffset), so that a test
+	// chooses the instant of a midnight, when deadlines fall due.
 	TestCalendarOffset *int
 	SMTPPort           int    // SMTP_PORT
 	SMTPUser           string // SMTP_USER
@@ -500,6 +501,7 @@ func (c Config) Settings() domain.Settings {
 	s.RenewalNoticeDays = c.RenewalNoticeDays
 	s.Overseas = c.Overseas
 	s.Art642 = c.Art642
+	s.ZoneOffset = c.TestCalendarOffset
 	if c.Escalation != (domain.EscalationSettings{}) {
 		s.Escalation = c.Escalation
 	}

@@ -34,11 +34,11 @@ func RegisterDigest(w worker.Worker, d *activities.Digests) {
 // schedule nor the digests (it used to pause the schedule, stopping the
 // digests of the processes that had SMTP). Stop the returned worker at the
 // end.
-func StartDigests(ctx context.Context, c client.Client, d *activities.Digests, hour int) (worker.Worker, error) {
+func StartDigests(ctx context.Context, c client.Client, d *activities.Digests, hour int, start workflows.DigestStart) (worker.Worker, error) {
 	ConfigureProcess()
 	w := worker.New(c, DigestTaskQueue, worker.Options{})
 	RegisterDigest(w, d)
-	if err := EnsureDigestSchedule(ctx, c, hour); err != nil {
+	if err := EnsureDigestSchedule(ctx, c, hour, start); err != nil {
 		return nil, err
 	}
 	if err := w.Start(); err != nil {
@@ -63,11 +63,12 @@ func DigestSpec(hour int) client.ScheduleSpec {
 
 // EnsureDigestSchedule creates the digest schedule, or brings an existing
 // one to the configured hour: every start of the service may call it.
-func EnsureDigestSchedule(ctx context.Context, c client.Client, hour int) error {
+// start is the Digest workflow's argument.
+func EnsureDigestSchedule(ctx context.Context, c client.Client, hour int, start workflows.DigestStart) error {
 	sc := c.ScheduleClient()
 	spec := DigestSpec(hour)
 	action := &client.ScheduleWorkflowAction{
-		ID: "digest", Workflow: workflows.DigestWorkflow, TaskQueue: DigestTaskQueue,
+		ID: "digest", Workflow: workflows.DigestWorkflow, TaskQueue: DigestTaskQueue, Args: []any{start},
 		WorkflowRunTimeout: 20 * time.Hour,
 	}
 	_, err := sc.Create(ctx, client.ScheduleOptions{

@@ -26,8 +26,8 @@ func TestDigestScheduleOnTheEmbeddedServer(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 
-	require.NoError(t, temporal.EnsureDigestSchedule(ctx, c, 8))
-	require.NoError(t, temporal.EnsureDigestSchedule(ctx, c, 9), "a second start updates the schedule")
+	require.NoError(t, temporal.EnsureDigestSchedule(ctx, c, 8, workflows.DigestStart{}))
+	require.NoError(t, temporal.EnsureDigestSchedule(ctx, c, 9, workflows.DigestStart{}), "a second start updates the schedule")
 	d, err := c.ScheduleClient().GetHandle(ctx, workflows.DigestScheduleID).Describe(ctx)
 	require.NoError(t, err)
 	cal := d.Schedule.Spec.Calendars
@@ -47,7 +47,7 @@ func TestDigestScheduleOnTheEmbeddedServer(t *testing.T) {
 		return &client.ScheduleUpdate{Schedule: &s}, nil
 	}}))
 	require.NoError(t, h.Pause(ctx, client.SchedulePauseOptions{Note: "SMTP_HOST absent"}))
-	dw, err := temporal.StartDigests(ctx, c, &activities.Digests{}, 9)
+	dw, err := temporal.StartDigests(ctx, c, &activities.Digests{}, 9, workflows.DigestStart{})
 	require.NoError(t, err)
 	defer dw.Stop()
 	d, err = h.Describe(ctx)
