@@ -196,7 +196,6 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		wake := func() bool {
 			return p.s.Version != seen || p.news.Len() > 0 || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		}
-		now := workflow.Now(ctx)
 		if next, ok := p.nextWake(); ok {
 			if err := p.waiter.until(ctx, next, wake); err != nil {
 				return err
@@ -204,7 +203,7 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		} else if err := workflow.Await(ctx, wake); err != nil {
 			return err
 		}
-		now = workflow.Now(ctx)
+		now := workflow.Now(ctx)
 		heard := p.receiveNews(now)
 		if p.settle(now) || heard {
 			if err := p.sync(ctx); err != nil {
