@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -227,4 +228,48 @@ func TestDeadlineTimerFiredHistory(t *testing.T) {
 		time.Sleep(5 * time.Second)
 	}
 	t.Fatal("no timer fired by 00:05")
+}
+
+// versionMarkers are the change ids of a history's version markers.
+func versionMarkers(events []*historypb.HistoryEvent) []string {
+	var out []string
+	for _, e := range events {
+		if a := e.GetMarkerRecordedEventAttributes(); a != nil && a.GetMarkerName() == "Version" {
+			for _, p := range a.GetDetails()["change-id"].GetPayloads() {
+				out = append(out, strings.Trim(string(p.GetData()), `"`))
+			}
+		}
+	}
+	return out
+}
+
+// A run started with revision 2 (as a process of the code before revision 3
+// starts it during a rolling deploy) asks the gate at its first wait, run
+// live: it records timers-cancel-w0 and cancels its timers from there. Its
+// history is recorded for the replay tests (make record-history).
+func TestRevision2RunCancelsFromItsFirstLiveWait(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	entered := today().AddDays(-3)
+	pid := newParcours(t, entered)
+	wid := workflows.ParcoursWorkflowID(pid)
+	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run of revision 2 replaces it"))
+	_, err := fixture.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: workflows.TaskQueue}, workflows.ParcoursWorkflow,
+		workflows.ParcoursInput{Revision: 2, ParcoursID: pid, Policy: domain.DefaultPolicy, EnteredOn: entered})
+	require.NoError(t, err)
+	orientThroughTemporal(t, pid, time.Minute)
+	uctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	h, err := fixture.tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+		WorkflowID: wid, UpdateName: workflows.ReassignReferentUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
+		Args: []any{domain.Reassignment{ReferentID: "ref-2", On: today()}},
+	})
+	require.NoError(t, err)
+	require.NoError(t, h.Get(uctx, nil))
+	events := eventsOf(t, pid)
+	require.Contains(t, versionMarkers(events), "timers-cancel-w0")
+	_, fired, cancelled := timersIn(events)
+	require.Equal(t, 2, cancelled, "the orientation and the reassignment each cancelled the wait's timer")
+	require.Zero(t, fired)
+	recordHistory(t, pid, "parcours_v11_revision_2_cancel_gate")
 }
