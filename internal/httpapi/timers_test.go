@@ -12,7 +12,11 @@ import (
 	enumspb "go.temporal.io/api/enums/v1"
 	historypb "go.temporal.io/api/history/v1"
 	"go.temporal.io/sdk/client"
+	"go.temporal.io/sdk/interceptor"
+	sdkworker "go.temporal.io/sdk/worker"
+	"go.temporal.io/sdk/workflow"
 
+	"github.com/parcours-rsa/parcours/activities"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/workflows"
 )
@@ -272,4 +276,102 @@ func TestRevision2RunCancelsFromItsFirstLiveWait(t *testing.T) {
 	require.Equal(t, 2, cancelled, "the orientation and the reassignment each cancelled the wait's timer")
 	require.Zero(t, fired)
 	recordHistory(t, pid, "parcours_v11_revision_2_cancel_gate")
+}
+
+// beforeRevision3 makes a worker run the waits as the code before revision
+// 3 did: the gate "timers-cancel-w<n>" is not asked (no marker, the
+// workflow keeps AwaitWithTimeout), as if the code had no such call.
+type beforeRevision3 struct {
+	interceptor.WorkerInterceptorBase
+}
+
+func (*beforeRevision3) InterceptWorkflow(ctx workflow.Context, next interceptor.WorkflowInboundInterceptor) interceptor.WorkflowInboundInterceptor {
+	return &beforeRevision3Inbound{WorkflowInboundInterceptorBase: interceptor.WorkflowInboundInterceptorBase{Next: next}}
+}
+
+type beforeRevision3Inbound struct {
+	interceptor.WorkflowInboundInterceptorBase
+}
+
+func (i *beforeRevision3Inbound) Init(outbound interceptor.WorkflowOutboundInterceptor) error {
+	return i.Next.Init(&beforeRevision3Outbound{WorkflowOutboundInterceptorBase: interceptor.WorkflowOutboundInterceptorBase{Next: outbound}})
+}
+
+type beforeRevision3Outbound struct {
+	interceptor.WorkflowOutboundInterceptorBase
+}
+
+func (o *beforeRevision3Outbound) GetVersion(ctx workflow.Context, changeID string, minSupported, maxSupported workflow.Version) workflow.Version {
+	if strings.HasPrefix(changeID, "timers-cancel-w") {
+		return workflow.DefaultVersion
+	}
+	return o.Next.GetVersion(ctx, changeID, minSupported, maxSupported)
+}
+
+// parcoursWorker is a worker of its own queue with Parcours and the
+// activities registered.
+func parcoursWorker(queue string, opts sdkworker.Options) sdkworker.Worker {
+	w := sdkworker.New(fixture.tc, queue, opts)
+	w.RegisterWorkflowWithOptions(workflows.Parcours, workflows.RegisterOptions())
+	(&activities.Activities{Store: fixture.db}).Register(w)
+	return w
+}
+
+// A run open at the upgrade switches at its first wait run live: a worker
+// runs it as the code before revision 3 (its two waits leave their timers
+// running), stops; a worker of today's code replays those waits as they
+// were, records "timers-cancel-w2" at the next one and cancels its timers
+// from there. Its history is recorded for the replay tests (make
+// record-history): the switch in the middle of a run replays.
+func TestRunningRunSwitchesAtItsFirstLiveWait(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	entered := today().AddDays(-3)
+	pid := newParcours(t, entered)
+	wid := workflows.ParcoursWorkflowID(pid)
+	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run of revision 2 replaces it"))
+	queue := fmt.Sprintf("timers-switch-%d", seq.Add(1))
+	before := parcoursWorker(queue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{&beforeRevision3{}}})
+	require.NoError(t, before.Start())
+	_, err := fixture.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: queue}, workflows.ParcoursWorkflow,
+		workflows.ParcoursInput{Revision: 2, ParcoursID: pid, Policy: domain.DefaultPolicy, EnteredOn: entered})
+	require.NoError(t, err)
+	// Registered (first write done, the loop waits), then oriented: two
+	// waits run as before.
+	rctx, cancel := context.WithTimeout(ctx, time.Minute)
+	defer cancel()
+	rh, err := fixture.tc.UpdateWorkflow(rctx, client.UpdateWorkflowOptions{
+		WorkflowID: wid, UpdateName: workflows.RegisterUpdate, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	require.NoError(t, rh.Get(rctx, nil))
+	orientThroughTemporal(t, pid, time.Minute)
+	before.Stop()
+	sdkworker.PurgeStickyWorkflowCache()
+	_, _, cancelled := timersIn(eventsOf(t, pid))
+	require.Zero(t, cancelled, "the code before left the wait's timer running")
+
+	current := parcoursWorker(queue, sdkworker.Options{})
+	require.NoError(t, current.Start())
+	defer current.Stop()
+	for _, referent := range []string{"ref-2", "ref-1"} {
+		uctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+		h, err := fixture.tc.UpdateWorkflow(uctx, client.UpdateWorkflowOptions{
+			WorkflowID: wid, UpdateName: workflows.ReassignReferentUpdate, WaitForStage: client.WorkflowUpdateStageCompleted,
+			Args: []any{domain.Reassignment{ReferentID: referent, On: today()}},
+		})
+		require.NoError(t, err)
+		require.NoError(t, h.Get(uctx, nil))
+		cancel()
+	}
+	events := eventsOf(t, pid)
+	var gates []string
+	for _, m := range versionMarkers(events) {
+		if strings.HasPrefix(m, "timers-cancel-w") {
+			gates = append(gates, m)
+		}
+	}
+	require.Equal(t, []string{"timers-cancel-w2"}, gates, "one marker, at the first wait run live")
+	_, _, cancelled = timersIn(events)
+	require.Equal(t, 1, cancelled, "the wait run live is cancelled by the second reassignment")
+	recordHistory(t, pid, "parcours_v11_switch_at_a_later_wait")
 }
