@@ -109,26 +109,60 @@ func TestReadModelWriteFailedThenRetried(t *testing.T) {
 }
 
 // A write refused longer than the local activity's limit (2 minutes) goes
-// on as an ordinary activity, then is written: the history stays small.
-// Its history is recorded for the replay tests (make record-history).
+// on as an ordinary activity, then is written: the history stays small. A
+// run of revision 2 (open at the upgrade) asks the gate
+// "timers-sync-fallback" at that point. Both histories are recorded for the
+// replay tests (make record-history).
 func TestReadModelWriteFallsBackToAnActivity(t *testing.T) {
 	t.Parallel()
-	pid := newParcours(t, today().AddDays(-3))
-	refuseWrites(t, pid, 2*time.Minute+20*time.Second)
-	res := orientThroughTemporal(t, pid, 5*time.Minute)
-	require.Equal(t, domain.StatusAwaitingContract, res.Status)
-	require.Equal(t, "awaiting_contract", call(t, "department", "GET", "/api/v1/parcours/"+pid, nil).body["status"])
-	events := eventsOf(t, pid)
-	activities := 0
-	for _, e := range events {
-		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == workflows.SyncParcoursActivity {
-			activities++
-		}
+	for _, revision := range []int{workflows.CurrentRevision, 2} {
+		t.Run(fmt.Sprintf("revision %d", revision), func(t *testing.T) {
+			t.Parallel()
+			entered := today().AddDays(-3)
+			pid := newParcours(t, entered)
+			name := "parcours_v11_sync_fallback"
+			if revision < 3 {
+				startRevision2(t, pid, entered, workflows.TaskQueue)
+				name = "parcours_v11_sync_fallback_gate"
+			}
+			refuseWrites(t, pid, 2*time.Minute+20*time.Second)
+			res := orientThroughTemporal(t, pid, 5*time.Minute)
+			require.Equal(t, domain.StatusAwaitingContract, res.Status)
+			require.Equal(t, "awaiting_contract", call(t, "department", "GET", "/api/v1/parcours/"+pid, nil).body["status"])
+			events := eventsOf(t, pid)
+			activities := 0
+			for _, e := range events {
+				if a := e.GetActivityTaskScheduledEventAttributes(); a != nil && a.GetActivityType().GetName() == workflows.SyncParcoursActivity {
+					activities++
+				}
+			}
+			require.Equal(t, 1, activities, "the write went on as an ordinary activity")
+			require.Less(t, len(events), 90, "the history stays small")
+			if revision < 3 {
+				require.Contains(t, versionMarkers(events), "timers-sync-fallback")
+			}
+			t.Logf("%d events", len(events))
+			recordHistory(t, pid, name)
+		})
 	}
-	require.Equal(t, 1, activities, "the write went on as an ordinary activity")
-	require.Less(t, len(events), 90, "the history stays small")
-	t.Logf("%d events", len(events))
-	recordHistory(t, pid, "parcours_v11_sync_fallback")
+}
+
+// startRevision2 replaces the run an intake started by a run of revision 2
+// (as a process of the code before revision 3 would start it), on queue,
+// and waits for its first write.
+func startRevision2(t *testing.T, pid string, entered domain.Date, queue string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	wid := workflows.ParcoursWorkflowID(pid)
+	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run of revision 2 replaces it"))
+	_, err := fixture.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: queue}, workflows.ParcoursWorkflow,
+		workflows.ParcoursInput{Revision: 2, ParcoursID: pid, Policy: domain.DefaultPolicy, EnteredOn: entered})
+	require.NoError(t, err)
+	h, err := fixture.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
+		WorkflowID: wid, UpdateName: workflows.RegisterUpdate, WaitForStage: client.WorkflowUpdateStageCompleted})
+	require.NoError(t, err)
+	require.NoError(t, h.Get(ctx, nil))
 }
 
 // timersIn counts a history's timers started, fired and cancelled.
@@ -257,10 +291,7 @@ func TestRevision2RunCancelsFromItsFirstLiveWait(t *testing.T) {
 	entered := today().AddDays(-3)
 	pid := newParcours(t, entered)
 	wid := workflows.ParcoursWorkflowID(pid)
-	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run of revision 2 replaces it"))
-	_, err := fixture.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: workflows.TaskQueue}, workflows.ParcoursWorkflow,
-		workflows.ParcoursInput{Revision: 2, ParcoursID: pid, Policy: domain.DefaultPolicy, EnteredOn: entered})
-	require.NoError(t, err)
+	startRevision2(t, pid, entered, workflows.TaskQueue)
 	orientThroughTemporal(t, pid, time.Minute)
 	uctx, cancel := context.WithTimeout(ctx, time.Minute)
 	defer cancel()
@@ -329,21 +360,12 @@ func TestRunningRunSwitchesAtItsFirstLiveWait(t *testing.T) {
 	entered := today().AddDays(-3)
 	pid := newParcours(t, entered)
 	wid := workflows.ParcoursWorkflowID(pid)
-	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run of revision 2 replaces it"))
 	queue := fmt.Sprintf("timers-switch-%d", seq.Add(1))
 	before := parcoursWorker(queue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{&beforeRevision3{}}})
 	require.NoError(t, before.Start())
-	_, err := fixture.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: queue}, workflows.ParcoursWorkflow,
-		workflows.ParcoursInput{Revision: 2, ParcoursID: pid, Policy: domain.DefaultPolicy, EnteredOn: entered})
-	require.NoError(t, err)
 	// Registered (first write done, the loop waits), then oriented: two
 	// waits run as before.
-	rctx, cancel := context.WithTimeout(ctx, time.Minute)
-	defer cancel()
-	rh, err := fixture.tc.UpdateWorkflow(rctx, client.UpdateWorkflowOptions{
-		WorkflowID: wid, UpdateName: workflows.RegisterUpdate, WaitForStage: client.WorkflowUpdateStageCompleted})
-	require.NoError(t, err)
-	require.NoError(t, rh.Get(rctx, nil))
+	startRevision2(t, pid, entered, queue)
 	orientThroughTemporal(t, pid, time.Minute)
 	before.Stop()
 	sdkworker.PurgeStickyWorkflowCache()
