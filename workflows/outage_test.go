@@ -91,6 +91,7 @@ func TestMultiDayOutageKeepsTheHistorySmall(t *testing.T) {
 			require.NotZero(t, writtenAt.Load(), "written once the database is back")
 			require.WithinDuration(t, start.Add(outage), time.Unix(writtenAt.Load(), 0), 2*time.Minute,
 				"written within a retry interval of the database's return")
+			t.Logf("local attempts %d, timers %d, ordinary attempts %d", local.Load(), timers.Load(), ordinary.Load())
 			require.LessOrEqual(t, local.Load(), int32(8), "the local activity gave up after syncLocalLimit")
 			require.Greater(t, ordinary.Load(), int32(4000), "the ordinary activity retried about once a minute")
 			// Timers: the local activity's backoffs (in the test environment
