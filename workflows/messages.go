@@ -53,7 +53,10 @@ func ParcoursWorkflowID(parcoursID string) string { return "parcours-" + parcour
 // CurrentRevision is the Revision of the runs this code starts.
 // 2: a run may start from a reprise (ParcoursInput.Reprise), and owes the
 // stock contract deadline when entered before 1 January 2025.
-const CurrentRevision = 2
+// 3: the wait for the next date due cancels its timer when an update ends
+// it, and the read model's write falls back from a local activity to an
+// ordinary one after syncLocalLimit (docs/decisions/0006).
+const CurrentRevision = 3
 
 // ParcoursInput starts a Parcours workflow. State is set only when the
 // workflow continues as new.

@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"errors"
 	"fmt"
 	"slices"
 	"sort"
@@ -20,8 +21,9 @@ import (
 // and writes every change to the read model through SyncParcours.
 //
 // The loop waits for the next instant something is due (a task opens or a
-// deadline passes: one cancellable timer made by AwaitWithTimeout) or for an
-// update that changes the state, whichever comes first, then recomputes. A
+// deadline passes: one timer, cancelled when the wait ends otherwise; see
+// waiter) or for an update that changes the state, whichever comes first,
+// then recomputes. A
 // date already past when the workflow starts, or that passed while no worker
 // ran, is handled at the first iteration.
 //
@@ -64,6 +66,9 @@ func Parcours(ctx workflow.Context, in ParcoursInput) error {
 	}
 	p.sanctions, p.handover, p.once, p.localSync = sanctions, handover, once, local
 	p.revision, p.reprise = in.Revision, in.Reprise
+	// Revision 3: the wait cancels its timer when an update ends it (older
+	// runs: from their first wait run live, see waiter).
+	p.waiter = newWaiter("timers-cancel", in.Revision >= 3)
 	return p.run(ctx)
 }
 
@@ -83,6 +88,7 @@ type parcoursImpl struct {
 	fresh      bool           // first run (not continued as new)
 	revision   int            // ParcoursInput.Revision
 	reprise    *Reprise       // the situation the first run starts from (revision 2)
+	waiter     *waiter        // waits for the next date due, cancelling its timer
 }
 
 func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*parcoursImpl, error) {
@@ -190,15 +196,14 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		wake := func() bool {
 			return p.s.Version != seen || p.news.Len() > 0 || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		}
-		now := workflow.Now(ctx)
 		if next, ok := p.nextWake(); ok {
-			if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(now), wake); err != nil {
+			if err := p.waiter.until(ctx, next, wake); err != nil {
 				return err
 			}
 		} else if err := workflow.Await(ctx, wake); err != nil {
 			return err
 		}
-		now = workflow.Now(ctx)
+		now := workflow.Now(ctx)
 		heard := p.receiveNews(now)
 		if p.settle(now) || heard {
 			if err := p.sync(ctx); err != nil {
@@ -581,6 +586,80 @@ func (p *parcoursImpl) result(ref int) UpdateResult {
 // workflow gives up: far longer than any database outage.
 const syncPatience = 30 * 24 * time.Hour
 
+// syncLocalLimit is how long the local activity retries a write before the
+// write goes on as an ordinary activity (revision 3, or the gate
+// "timers-sync-fallback"). Past the workflow-task timeout (10 s), each
+// retry of a local activity is a marker, a timer and a workflow task in the
+// history, about 6 events: at one retry a minute, a few days of outage
+// reached Temporal's limit of 51,200 events and the server terminated the
+// workflow. The retries of an ordinary activity are the server's and
+// record nothing until the last. 2 minutes covers a PostgreSQL restart or
+// a failover on the fast path (one round trip per change) for about 40
+// events; then each write costs 3 events and a trip through the task queue
+// until the database answers. Local activity options are not in the
+// history: the limit applies to every run, and only the fallback, where a
+// run recorded before it failed, is gated. See
+// docs/decisions/0006-timers-and-sync-fallback.md.
+const syncLocalLimit = 2 * time.Minute
+
+// syncRetry is how a write of the read model is retried: soon, then once a
+// minute.
+var syncRetry = temporal.RetryPolicy{
+	InitialInterval:        time.Second,
+	BackoffCoefficient:     2,
+	MaximumInterval:        time.Minute,
+	NonRetryableErrorTypes: []string{"InvalidInput"},
+}
+
+// write runs SyncParcoursActivity: a local activity for syncLocalLimit,
+// then, while the database does not answer, an ordinary activity for
+// syncPatience.
+func (p *parcoursImpl) write(ctx workflow.Context, in SyncInput) error {
+	retry := syncRetry
+	if !p.localSync {
+		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: &retry})
+		return workflow.ExecuteActivity(actx, SyncParcoursActivity, in).Get(ctx, nil)
+	}
+	// ScheduleToCloseTimeout must be set: unset, the SDK takes the
+	// StartToCloseTimeout, so that retries stopped after 30 s and a
+	// 30-s PostgreSQL outage failed the workflow.
+	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: syncLocalLimit, RetryPolicy: &retry,
+	})
+	err := workflow.ExecuteLocalActivity(lctx, SyncParcoursActivity, in).Get(ctx, nil)
+	if err == nil || !retryable(err) || !p.fallsBack(ctx) {
+		return err
+	}
+	p.logger.Warn("read model unreachable: the write goes on as an ordinary activity", "error", err)
+	// As many attempts as syncPatience allows, said outright: the SDK's
+	// test environment stops an activity after 10 attempts otherwise.
+	retry.MaximumAttempts = int32(syncPatience / syncRetry.MaximumInterval)
+	actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{
+		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: syncPatience, RetryPolicy: &retry,
+	})
+	return workflow.ExecuteActivity(actx, SyncParcoursActivity, in).Get(ctx, nil)
+}
+
+// fallsBack: a local write that gave up goes on as an ordinary activity.
+// Version 1 of "timers-sync-fallback": asked only once a local write gave
+// up, which ended the runs recorded before it (their limit was
+// syncPatience), so that a run open at the upgrade falls back at its first
+// long outage.
+func (p *parcoursImpl) fallsBack(ctx workflow.Context) bool {
+	return p.revision >= 3 || workflow.GetVersion(ctx, "timers-sync-fallback", workflow.DefaultVersion, 1) >= 1
+}
+
+// retryable: the write failed for want of the database, not because the
+// workflow is cancelled or the input refused.
+func retryable(err error) bool {
+	var canceled *temporal.CanceledError
+	if errors.As(err, &canceled) {
+		return false
+	}
+	var app *temporal.ApplicationError
+	return !errors.As(err, &app) || !app.NonRetryable() && !slices.Contains(syncRetry.NonRetryableErrorTypes, app.Type())
+}
+
 // sync writes the status and every record changed since the last write,
 // then forgets what is closed and written. Writes are serialised; each takes
 // the state as it is once its turn comes.
@@ -602,27 +681,7 @@ func (p *parcoursImpl) sync(ctx workflow.Context) error {
 		Cases:        changed(p.s.CaseRows, since, func(r CaseRow) int64 { return r.Rev }),
 		Events:       append([]Event(nil), p.s.Unsynced...),
 	}
-	retry := &temporal.RetryPolicy{
-		InitialInterval:        time.Second,
-		BackoffCoefficient:     2,
-		MaximumInterval:        time.Minute,
-		NonRetryableErrorTypes: []string{"InvalidInput"},
-	}
-	var written workflow.Future
-	if p.localSync {
-		// ScheduleToCloseTimeout must be set: unset, the SDK takes the
-		// StartToCloseTimeout, so that retries stopped after 30 s and a
-		// 30-s PostgreSQL outage failed the workflow. Local activity
-		// options are not in the history: no version needed.
-		lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-			StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: syncPatience, RetryPolicy: retry,
-		})
-		written = workflow.ExecuteLocalActivity(lctx, SyncParcoursActivity, in)
-	} else {
-		actx := workflow.WithActivityOptions(ctx, workflow.ActivityOptions{StartToCloseTimeout: 30 * time.Second, RetryPolicy: retry})
-		written = workflow.ExecuteActivity(actx, SyncParcoursActivity, in)
-	}
-	if err := written.Get(ctx, nil); err != nil {
+	if err := p.write(ctx, in); err != nil {
 		p.logger.Error("read model write failed", "error", err)
 		return err
 	}

@@ -135,11 +135,14 @@ func SuspensionReview(ctx workflow.Context, in ReviewInput) error {
 		return err
 	}
 	compliance := workflow.GetSignalChannel(ctx, ComplianceSignal)
+	// A case has no revision: it cancels its timers from its first wait run
+	// live (see waiter).
+	waits := newWaiter("timers-cancel-review", false)
 	for !r.done(now) {
 		seen := r.s.Version
 		wake := func() bool { return r.s.Version != seen || compliance.Len() > 0 }
 		if next, ok := r.nextWake(workflow.Now(ctx)); ok {
-			if _, err := workflow.AwaitWithTimeout(ctx, next.Sub(workflow.Now(ctx)), wake); err != nil {
+			if err := waits.until(ctx, next, wake); err != nil {
 				return err
 			}
 		} else if err := workflow.Await(ctx, wake); err != nil {

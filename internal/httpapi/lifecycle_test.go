@@ -268,6 +268,7 @@ func TestManyMessagesAcrossContinueAsNew(t *testing.T) {
 	recordHistory(t, pid, "parcours_v2_after_continue_as_new")
 	recordHistory(t, pid, "parcours_v5_once_after_continue_as_new")
 	recordHistory(t, pid, "parcours_v6_local_sync_after_continue_as_new")
+	recordHistory(t, pid, "parcours_v11_after_continue_as_new")
 }
 
 // TestTwoYearParcoursHistory measures a two-year parcours: four contracts,
