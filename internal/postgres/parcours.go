@@ -285,7 +285,7 @@ func (db *DB) ApplySync(ctx context.Context, in domain.SyncInput) error {
 		for _, e := range in.Events {
 			b.Queue(`
 				INSERT INTO events (parcours_id, seq, kind, occurred_on, at, summary, actor, note_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (parcours_id, seq) DO NOTHING`,
+				VALUES ($1, $2, $3, $4, $5, $6, $7, `+noteRef(8)+`) ON CONFLICT (parcours_id, seq) DO NOTHING`,
 				in.ParcoursID, e.Seq, e.Kind, pgDate(e.OccurredOn), e.At, e.Summary, nullText(e.Actor), nullText(e.NoteID))
 		}
 		queueRows(b, in)
@@ -362,6 +362,12 @@ func recreateParcours(ctx context.Context, tx pgx.Tx, id string) error {
 	return nil
 }
 
+// noteRef is the SQL of note id parameter n, or NULL when the note is not
+// in the database (a PostgreSQL restored from a backup older than the
+// note): the workflow's ids outlive the notes, and a write must not fail
+// on the foreign key for ever. The text of such a note is lost.
+func noteRef(n int) string { return fmt.Sprintf("(SELECT id FROM notes WHERE id = $%d::uuid)", n) }
+
 // reviewTaskKinds are the tasks the sanction cases write (SyncReview): a
 // parcours' full write leaves them alone.
 var reviewTaskKinds = []string{"send_notice", "record_notice_receipt", "decide_review", "decide_appeal", "decide_radiation", "record_decision_notified"}
@@ -399,7 +405,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		o := r.Orientation
 		b.Queue(`
 			INSERT INTO orientations (parcours_id, seq, track, organism, referent_id, decided_on, previous_on, within_6_months, note_id, recorded_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+noteRef(9)+`, $10)
 			ON CONFLICT (parcours_id, seq) DO NOTHING`,
 			in.ParcoursID, r.Seq, o.Track, o.Organism, o.ReferentID, pgDate(o.DecidedOn), pgDate(r.PreviousOn), r.Within6Months,
 			nullText(r.NoteID), nullText(o.RecordedBy))
@@ -408,7 +414,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		c := r.Contract
 		b.Queue(`
 			INSERT INTO contracts (parcours_id, seq, kind, signed_on, starts_on, ends_on, assessment_note_id, recorded_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			VALUES ($1, $2, $3, $4, $5, $6, `+noteRef(7)+`, $8)
 			ON CONFLICT (parcours_id, seq) DO NOTHING`,
 			in.ParcoursID, r.Seq, c.Kind, pgDate(c.SignedOn), pgDate(c.StartsOn), pgDate(c.EndsOn), nullText(c.NoteID), nullText(c.RecordedBy))
 	}
@@ -422,7 +428,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		b.Queue(`
 			INSERT INTO actions (parcours_id, seq, name, kind, structure, starts_on, planned_end_on, ended_on, outcome_category, outcome_detail,
 				name_note_id, structure_note_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, `+noteRef(11)+`, `+noteRef(12)+`)
 			ON CONFLICT (parcours_id, seq) DO UPDATE SET
 				ended_on = EXCLUDED.ended_on, outcome_category = EXCLUDED.outcome_category, outcome_detail = EXCLUDED.outcome_detail`,
 			in.ParcoursID, r.Seq, a.Name, a.Kind, a.Structure, pgDate(a.StartsOn), pgDate(a.PlannedEndOn),
@@ -432,7 +438,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		b.Queue(`
 			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat, state, version,
 				obligation_note_id)
-			VALUES ($1, $2, $3, 'reported', $4, $5, $6, $7, $8, '{}', 0, $9)
+			VALUES ($1, $2, $3, 'reported', $4, $5, `+noteRef(6)+`, $7, $8, '{}', 0, `+noteRef(9)+`)
 			ON CONFLICT (id) DO NOTHING`,
 			domain.ReviewID(in.ParcoursID, c.Number), in.ParcoursID, c.Number, c.Breach.Kind, nullText(c.Breach.Obligation),
 			nullText(c.Breach.NoteID), pgDate(c.Breach.ReportedOn), c.Repeat, nullText(c.Breach.ObligationID))
@@ -445,7 +451,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		}
 		b.Queue(`
 			INSERT INTO follow_ups (parcours_id, action_seq, months, opens_on, due_on, answered_on, situation, employment_kind, note_id, cancelled)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+noteRef(9)+`, $10)
 			ON CONFLICT (parcours_id, action_seq, months) DO UPDATE SET
 				answered_on = EXCLUDED.answered_on, situation = EXCLUDED.situation, employment_kind = EXCLUDED.employment_kind,
 				note_id = EXCLUDED.note_id, cancelled = EXCLUDED.cancelled`,
