@@ -56,7 +56,7 @@ bin/workflowcheck:
 
 .PHONY: record-history
 record-history: deps build bin/workflowcheck ## Record the missing workflow histories of the replay tests (never overwrites)
-	@RECORD_HISTORY=$(CURDIR)/workflows/testdata scripts/test.sh -run 'TestRepriseStockThenContract|TestMarkStockOnRevision1Run|TestParcoursLifecycleOverHTTP|TestLifecycleOverHTTP|TestManyMessages|TestListAndTaskFilters|TestEscalationOverHTTP|TestLettersOverHTTP|TestDecisionLetterOverHTTP|TestComplianceDuringSuppression|TestAppealWindowFromTheNotification|TestReorientationWithinSixMonths|TestObstacleDatedBefore|TestContractMonthFromTheOrientationsNotification|TestRepeatWindowFromTheNotification|TestFreeTextStaysOutOfHistories' ./internal/httpapi/
+	@RECORD_HISTORY=$(CURDIR)/workflows/testdata scripts/test.sh -run 'TestRepriseStockThenContract|TestMarkStockOnRevision1Run|TestParcoursLifecycleOverHTTP|TestLifecycleOverHTTP|TestManyMessages|TestListAndTaskFilters|TestEscalationOverHTTP|TestLettersOverHTTP|TestDecisionLetterOverHTTP|TestComplianceDuringSuppression|TestAppealWindowFromTheNotification|TestReorientationWithinSixMonths|TestObstacleDatedBefore|TestContractMonthFromTheOrientationsNotification|TestRepeatWindowFromTheNotification|TestFreeTextStaysOutOfHistories|TestResyncRebuildsTheReadModel' ./internal/httpapi/
 
 .PHONY: screenshots
 screenshots: build bin/workflowcheck ## Refresh docs/screenshots from the browser test

@@ -18,20 +18,25 @@ type Beginner interface {
 }
 
 // parcoursTables are the tables holding a parcours' rows, parents first,
-// with the condition that selects its rows ($1: the parcours id).
-var parcoursTables = []struct{ name, where string }{
-	{"parcours", "id = $1"},
-	{"notes", "parcours_id = $1"},
-	{"events", "parcours_id = $1"},
-	{"deadlines", "parcours_id = $1"},
-	{"tasks", "parcours_id = $1"},
-	{"orientations", "parcours_id = $1"},
-	{"contracts", "parcours_id = $1"},
-	{"actions", "parcours_id = $1"},
-	{"follow_ups", "parcours_id = $1"},
-	{"reviews", "parcours_id = $1"},
-	{"review_steps", "review_id IN (SELECT id FROM reviews WHERE parcours_id = $1)"},
-	{"letters", "parcours_id = $1"},
+// with the condition that selects its rows ($1: the parcours id); written:
+// the workflows write it (the read model proper), as opposed to what only
+// PostgreSQL holds (notes, letters).
+var parcoursTables = []struct {
+	name, where string
+	written     bool
+}{
+	{"parcours", "id = $1", true},
+	{"notes", "parcours_id = $1", false},
+	{"events", "parcours_id = $1", true},
+	{"deadlines", "parcours_id = $1", true},
+	{"tasks", "parcours_id = $1", true},
+	{"orientations", "parcours_id = $1", true},
+	{"contracts", "parcours_id = $1", true},
+	{"actions", "parcours_id = $1", true},
+	{"follow_ups", "parcours_id = $1", true},
+	{"reviews", "parcours_id = $1", true},
+	{"review_steps", "review_id IN (SELECT id FROM reviews WHERE parcours_id = $1)", true},
+	{"letters", "parcours_id = $1", false},
 }
 
 // replica runs fn with triggers and foreign keys off, as a restore does.
@@ -44,12 +49,20 @@ func replica(ctx context.Context, db Beginner, fn func(pgx.Tx) error) error {
 	})
 }
 
-// DeleteParcours deletes every row of parcours id (its beneficiary and
-// parcours_identity stay): a lost or wiped dossier.
+// DeleteParcours deletes the rows the workflows wrote of parcours id:
+// a lost or wiped dossier. Its beneficiary, parcours_identity and what only
+// PostgreSQL holds (notes, letters) stay.
 func DeleteParcours(ctx context.Context, db Beginner, id string) error {
+	return deleteRows(ctx, db, id, false)
+}
+
+func deleteRows(ctx context.Context, db Beginner, id string, all bool) error {
 	return replica(ctx, db, func(tx pgx.Tx) error {
 		for i := len(parcoursTables) - 1; i >= 0; i-- {
 			t := parcoursTables[i]
+			if !t.written && !all {
+				continue
+			}
 			if _, err := tx.Exec(ctx, fmt.Sprintf(`DELETE FROM %s WHERE %s`, t.name, t.where), id); err != nil {
 				return fmt.Errorf("delete %s: %w", t.name, err)
 			}
@@ -87,7 +100,7 @@ func DumpParcours(ctx context.Context, db Beginner, ids ...string) (Dump, error)
 // an older backup does to these parcours.
 func (d Dump) Restore(ctx context.Context, db Beginner) error {
 	for _, id := range d.ids {
-		if err := DeleteParcours(ctx, db, id); err != nil {
+		if err := deleteRows(ctx, db, id, true); err != nil {
 			return err
 		}
 		err := replica(ctx, db, func(tx pgx.Tx) error {
