@@ -1,6 +1,7 @@
 package workflows
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -84,5 +85,60 @@ func (tb *testBundle) resync(epoch int64) *outcome {
 		OnReject:   func(e error) { out.err, out.done = e, true },
 		OnComplete: func(r any, e error) { out.err, out.done, out.result = e, true, r },
 	}, ResyncRequest{Epoch: epoch})
+	return out
+}
+
+// A running case's resync writes its whole state (row and tasks) under the
+// new epoch; the parcours' resync tells how many cases to resync.
+func TestResyncOfARunningCase(t *testing.T) {
+	t.Parallel()
+	start := paris(2026, 7, 1, 9, 0)
+	tb := setup(t, start)
+	c := domain.Contract{Kind: domain.ContractCER, SignedOn: d(2026, 7, 3), StartsOn: d(2026, 7, 3), EndsOn: d(2027, 1, 2)}
+	breach := domain.Breach{Kind: domain.BreachObligationsNotMet, ReportedOn: d(2026, 8, 3)}
+	var writes int
+	tb.script(start, []step{
+		{at: paris(2026, 7, 2, 10, 0), send: func() *outcome { return tb.update(RecordOrientationUpdate, orientedOn(d(2026, 7, 2))) }},
+		{at: paris(2026, 7, 3, 10, 0), then: func(o *outcome) { o.ok(t) }, send: func() *outcome { return tb.update(RecordContractUpdate, c) }},
+		{at: paris(2026, 8, 3, 10, 0), then: func(o *outcome) { o.ok(t) }, send: func() *outcome { return tb.update(ReportBreachUpdate, breach) }},
+		{at: paris(2026, 8, 4, 10, 0), then: func(o *outcome) {
+			o.ok(t)
+			require.Equal(t, ReviewReported, tb.lastReview(1).State.Status)
+		}, send: func() *outcome { return tb.resync(2_000) }},
+		{at: paris(2026, 8, 4, 10, 1), then: func(o *outcome) {
+			o.ok(t)
+			require.Equal(t, 1, o.result.(ResyncResult).Cases)
+			tb.mu.Lock()
+			writes = len(tb.reviews)
+			tb.mu.Unlock()
+		}, send: func() *outcome { return tb.resyncCase(1, 2_000) }},
+		{at: paris(2026, 8, 4, 10, 2), then: func(o *outcome) {
+			o.ok(t)
+			tb.mu.Lock()
+			require.Len(t, tb.reviews, writes+1, "one write of the case")
+			tb.mu.Unlock()
+			r := tb.lastReview(1)
+			require.Equal(t, int64(2_000), r.State.Epoch)
+			require.Equal(t, ReviewReported, r.State.Status)
+			require.Len(t, r.State.Tasks, 1)
+			require.Equal(t, TaskSendNotice, r.State.Tasks[0].Kind)
+			require.Empty(t, r.Steps, "the steps already written are not sent again")
+			tb.env.CancelWorkflow()
+		}},
+	})
+	tb.env.ExecuteWorkflow(Parcours, input("2026-07-01", ""))
+}
+
+// resyncCase sends the resync update to case n of parcours p1.
+func (tb *testBundle) resyncCase(n int, epoch int64) *outcome {
+	out := &outcome{}
+	err := tb.env.UpdateWorkflowByID(ReviewWorkflowID("p1", n), ResyncUpdate, fmt.Sprintf("resync-case-%d", n), &testsuite.TestUpdateCallback{
+		OnAccept:   func() {},
+		OnReject:   func(e error) { out.err, out.done = e, true },
+		OnComplete: func(r any, e error) { out.err, out.done, out.result = e, true, r },
+	}, ResyncRequest{Epoch: epoch})
+	if err != nil {
+		out.err, out.done = err, true
+	}
 	return out
 }

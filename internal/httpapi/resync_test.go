@@ -2,11 +2,13 @@ package httpapi_test
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
 )
@@ -82,4 +84,23 @@ func TestResyncRebuildsTheReadModel(t *testing.T) {
 	require.NoError(t, fixture.db.Pool.QueryRow(ctx, `SELECT count(*) FROM audit_log WHERE action = 'resync' AND record_id = $1`, pid).Scan(&audited))
 	require.Equal(t, 2, audited, "each resync is audited")
 	recordHistory(t, pid, "parcours_v12_resync_after_rows_lost")
+}
+
+// A parcours whose workflow has finished has nothing to resync: the
+// operator is told so, and its rows stay as written.
+func TestResyncOfAFinishedParcours(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	now := today()
+	r := call(t, "department", "POST", "/api/v1/parcours", intakeBody(beneficiary(t), now.AddDays(-3).String()))
+	require.Equal(t, 201, r.status, r.raw)
+	pid := r.body["id"].(string)
+	r = post(t, "department", "/api/v1/parcours/"+pid+"/exit", map[string]any{"reason": "moved", "on": now.String()})
+	require.Equal(t, 200, r.status, r.raw)
+	var err error
+	require.Eventually(t, func() bool {
+		_, err = fixture.svc.Resync(ctx, operator, pid, time.Now().UnixMilli())
+		return errors.Is(err, app.ErrNoWorkflow)
+	}, time.Minute, 100*time.Millisecond, "the finished workflow: %v", err)
+	require.Equal(t, 200, call(t, "department", "GET", "/api/v1/parcours/"+pid, nil).status)
 }
