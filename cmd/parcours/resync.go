@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"strings"
 	"sync"
 	"time"
 
@@ -172,4 +173,25 @@ func (p *resyncProgress) done(id string, rep app.ResyncReport, err error) {
 func (p *resyncProgress) summary(w io.Writer) {
 	fmt.Fprintf(w, "Resynchronisation : %d parcours réécrits (et %d dossiers de sanction en cours), %d sans workflow en cours (terminés : la base garde ce qu'ils ont écrit), %d en échec, en %s.\n",
 		p.ok, p.cases, p.ended, p.failed, time.Since(p.start).Round(time.Second))
+}
+
+// resyncAfterReset resyncs a parcours whose workflow was just reset: the
+// reset run's state may be older than the read model, whose version guard
+// would refuse its writes; the resync's epoch makes them win
+// (docs/resync.md). Other workflows (a case, the digests) are left as they
+// are, with a hint.
+func (m *Main) resyncAfterReset(ctx context.Context, svc *app.Service, workflowID string) error {
+	id, ok := strings.CutPrefix(workflowID, "parcours-")
+	if !ok {
+		fmt.Fprintf(m.Stdout, "Pensez à resynchroniser le parcours de ce workflow : parcours resync ID-DU-PARCOURS.\n")
+		return nil
+	}
+	actor := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours admin", Role: domain.RoleAdmin}
+	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	if _, err := svc.Resync(rctx, actor, id, time.Now().UnixMilli()); err != nil {
+		return fmt.Errorf("workflow réinitialisé, mais la base n'a pas pu être réécrite : lancez parcours resync %s : %w", id, err)
+	}
+	fmt.Fprintf(m.Stdout, "Parcours %s resynchronisé : la base reflète la nouvelle exécution.\n", id)
+	return nil
 }

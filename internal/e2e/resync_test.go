@@ -87,6 +87,15 @@ func TestRealBinaryResync(t *testing.T) {
 		require.Equal(t, want[id], readModel(id), id)
 	}
 
+	// A reset through parcours admin resyncs the parcours after it.
+	cmd := exec.Command(s.bin, "admin", "reinitialiser", ids[2], "--raison", "essai")
+	cmd.Env = s.env
+	b, err := cmd.CombinedOutput()
+	require.NoError(t, err, string(b))
+	require.Contains(t, string(b), "réinitialisé")
+	require.Contains(t, string(b), "Parcours "+ids[2]+" resynchronisé")
+	require.Equal(t, want[ids[2]], readModel(ids[2]))
+
 	// An operator's mistakes get a clear message.
 	out, err = run()
 	require.Error(t, err)
