@@ -41,10 +41,17 @@ func (m *Main) resync(ctx context.Context, args []string) error {
 	workers := fs.Int("concurrence", 8, "parcours resynchronisés en même temps")
 	fs.IntVar(workers, "concurrency", 8, "= --concurrence")
 	patience := fs.Duration("delai", 2*time.Minute, "attente maximale de chaque parcours")
-	if err := fs.Parse(args); err != nil {
-		return err
+	// Options may come before, between or after the ids.
+	var ids []string
+	for rest := args; ; {
+		if err := fs.Parse(rest); err != nil {
+			return err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		ids, rest = append(ids, fs.Arg(0)), fs.Args()[1:]
 	}
-	ids := fs.Args()
 	switch {
 	case *all == (len(ids) > 0):
 		fmt.Fprint(m.Stderr, resyncUsage)
@@ -54,7 +61,7 @@ func (m *Main) resync(ctx context.Context, args []string) error {
 	}
 	for _, id := range ids {
 		if _, err := uuid.Parse(id); err != nil {
-			return fmt.Errorf("parcours resync : %q n'est pas un identifiant de parcours", id)
+			return fmt.Errorf("parcours resync : « %s » n'est pas un identifiant de parcours", id)
 		}
 	}
 	_, svc, closeAll, err := m.connect(ctx)

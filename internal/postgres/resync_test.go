@@ -170,3 +170,32 @@ func TestRestoredDumpThenResync(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, want.Open(), got.Open())
 }
+
+// parcours resync --all walks parcours_identity by keyset pages, the
+// parcours whose row was deleted included.
+func TestResyncPagesWalkEveryParcours(t *testing.T) {
+	tb := setup(t)
+	var want []string
+	for _, who := range []string{"CAF-P1", "CAF-P2", "CAF-P3"} {
+		res, err := tb.db.Intake(tb.ctx, domain.System, intake(who), "departement")
+		require.NoError(t, err)
+		want = append(want, res.ParcoursID)
+	}
+	require.NoError(t, pgtest.DeleteParcours(tb.ctx, tb.db.Pool, want[1]))
+	n, err := tb.db.ResyncCount(tb.ctx)
+	require.NoError(t, err)
+	require.Equal(t, 3, n)
+	var got []string
+	after := ""
+	for {
+		page, err := tb.db.ResyncPage(tb.ctx, after, 2)
+		require.NoError(t, err)
+		got = append(got, page...)
+		if len(page) < 2 {
+			break
+		}
+		after = page[len(page)-1]
+	}
+	require.ElementsMatch(t, want, got)
+	require.IsIncreasing(t, got)
+}
