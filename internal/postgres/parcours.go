@@ -249,7 +249,7 @@ func (db *DB) ApplySync(ctx context.Context, in domain.SyncInput) error {
 			if exists {
 				return nil // a newer state is already there
 			}
-			if err := recreateParcours(ctx, tx, in.ParcoursID); err != nil {
+			if err := recreateParcours(ctx, tx, in.ParcoursID, in.Exit != nil); err != nil {
 				return err
 			}
 			if applied, err = updateParcours(ctx, tx, in); err != nil {
@@ -336,13 +336,16 @@ func updateParcours(ctx context.Context, tx pgx.Tx, in domain.SyncInput) (bool, 
 // recreateParcours puts back a deleted parcours row from parcours_identity
 // (who it belongs to, its dates and policy); the write that follows gives
 // it its status and records. Its reprise line (names) is not restored.
-func recreateParcours(ctx context.Context, tx pgx.Tx, id string) error {
+// closed: the parcours is exited, so that it does not take the place of
+// the person's open parcours (one open parcours per person).
+func recreateParcours(ctx context.Context, tx pgx.Tx, id string, closed bool) error {
 	tag, err := tx.Exec(ctx, `
-		INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status, previous_id, created_at, workflow_started_at)
-		SELECT i.parcours_id, i.beneficiary_id, i.entered_on, i.received_on, i.policy, $2, p.id, i.created_at, now()
+		INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status, previous_id, created_at, workflow_started_at, closed_at)
+		SELECT i.parcours_id, i.beneficiary_id, i.entered_on, i.received_on, i.policy, $2, p.id, i.created_at, now(),
+		       CASE WHEN $3 THEN now() END
 		FROM parcours_identity i LEFT JOIN parcours p ON p.id = i.previous_id
 		WHERE i.parcours_id = $1
-		ON CONFLICT DO NOTHING`, id, domain.StatusAwaitingOrientation)
+		ON CONFLICT DO NOTHING`, id, domain.StatusAwaitingOrientation, closed)
 	if err != nil {
 		return fmt.Errorf("recreate parcours: %w", err)
 	}

@@ -199,3 +199,29 @@ func TestResyncPagesWalkEveryParcours(t *testing.T) {
 	require.ElementsMatch(t, want, got)
 	require.IsIncreasing(t, got)
 }
+
+// An exited parcours whose person came back (a new open parcours) is
+// recreated closed, beside the open one.
+func TestExitedParcoursIsRecreatedClosed(t *testing.T) {
+	tb := setup(t)
+	res, err := tb.db.Intake(tb.ctx, domain.System, intake("CAF-E6"), "departement")
+	require.NoError(t, err)
+	first := oriented(res.ParcoursID, 2)
+	first.Status, first.Exit = domain.StatusExited, &domain.Exit{Reason: "moved", On: date("2026-11-02")}
+	require.NoError(t, tb.db.ApplySync(tb.ctx, first))
+	back := intake("CAF-E6")
+	back.EnteredAt = date("2026-12-01")
+	again, err := tb.db.Intake(tb.ctx, domain.System, back, "departement")
+	require.NoError(t, err)
+	require.True(t, again.Created)
+
+	require.NoError(t, pgtest.DeleteParcours(tb.ctx, tb.db.Pool, res.ParcoursID))
+	first.Version = 3
+	require.NoError(t, tb.db.ApplySync(tb.ctx, first), "recreated closed, beside the open one")
+	view, err := tb.db.GetParcours(tb.ctx, res.ParcoursID, postgres.Scope{})
+	require.NoError(t, err)
+	require.Equal(t, domain.StatusExited, view.Status)
+	open, err := tb.db.GetParcours(tb.ctx, again.ParcoursID, postgres.Scope{})
+	require.NoError(t, err)
+	require.Equal(t, res.ParcoursID, open.PreviousID)
+}
