@@ -47,9 +47,15 @@ func (a *Activities) SyncParcours(ctx context.Context, in workflows.SyncInput) e
 	}
 	err := a.Store.ApplySync(ctx, in)
 	if errors.Is(err, postgres.ErrUnknownParcours) {
-		// The intake writes the row before it starts the workflow: a missing
-		// row is a bug or a wiped database, not something a retry mends.
-		return temporal.NewNonRetryableApplicationError(err.Error(), "InvalidInput", err)
+		// A deleted row is recreated from parcours_identity (ApplySync);
+		// none left (a backup older than the intake): the write is retried,
+		// never failed for good, so that the workflow survives until an
+		// operator restores the person's rows (docs/resync.md).
+		activity.GetLogger(ctx).Error("read model: parcours row missing and not recreatable; restore it, then run parcours resync",
+			"parcoursID", in.ParcoursID, "error", err)
+		return temporal.NewApplicationError(
+			"le parcours "+in.ParcoursID+" n'est plus dans la base et ne peut être recréé : restaurez le bénéficiaire et son parcours, puis lancez parcours resync "+in.ParcoursID,
+			"UnknownParcours", err)
 	}
 	return err
 }

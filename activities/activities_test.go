@@ -11,6 +11,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/activities"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
 	"github.com/parcours-rsa/parcours/workflows"
 )
@@ -42,10 +43,26 @@ func TestSyncParcoursAgainstPostgres(t *testing.T) {
 	require.Equal(t, 1, tasks)
 	require.Equal(t, 1, events)
 
-	// A parcours with no row fails without retry.
+	// A deleted parcours row is recreated from parcours_identity, with the
+	// person PostgreSQL still has (issue 21, item 3: it used to fail the
+	// workflow for good).
+	require.NoError(t, pgtest.DeleteParcours(ctx, db.Pool, res.ParcoursID))
+	in.Version = 2
+	_, err = env.ExecuteActivity(workflows.SyncParcoursActivity, in)
+	require.NoError(t, err)
+	view, err := db.GetParcours(ctx, res.ParcoursID, postgres.Scope{})
+	require.NoError(t, err)
+	require.Equal(t, "Durand", view.LastName)
+	require.Len(t, view.Tasks, 1)
+
+	// A parcours PostgreSQL knows nothing of (a backup older than its
+	// intake) is retried, never failed for good: the workflow waits for
+	// the operator to restore it.
 	in.ParcoursID = "0193e0a4-0000-7000-8000-000000000000"
 	_, err = env.ExecuteActivity(workflows.SyncParcoursActivity, in)
 	var appErr *temporal.ApplicationError
 	require.ErrorAs(t, err, &appErr)
-	require.True(t, appErr.NonRetryable())
+	require.False(t, appErr.NonRetryable())
+	require.Equal(t, "UnknownParcours", appErr.Type())
+	require.Contains(t, appErr.Error(), "parcours resync "+in.ParcoursID)
 }

@@ -234,6 +234,11 @@ type ParcoursState struct {
 	// signed since 1 January 2025 before the service knew of the person);
 	// the deadline itself is forgotten once written.
 	StockMet bool `json:"stock_met,omitempty"`
+	// Epoch is raised by a resync (resync.go); SyncedEpoch is the epoch of
+	// the last write done. While Epoch > SyncedEpoch, the next write sends
+	// every record held (SyncInput.Full). Both zero until a first resync.
+	Epoch       int64 `json:"epoch,omitempty"`
+	SyncedEpoch int64 `json:"synced_epoch,omitempty"`
 }
 
 // AppliedUpdate is an update the parcours applied, and its answer (Done

@@ -157,6 +157,7 @@ func (p *parcoursImpl) setHandlers(ctx workflow.Context) error {
 		onceOnly(p, ReportBreachUpdate, p.reportBreach, p.validateBreach),
 		onceOnly(p, MarkStockUpdate, p.markStock, p.validateMarkStock),
 		onceOnly(p, RecordOrientationNotifiedUpdate, p.recordOrientationNotified, p.validateOrientationNotified),
+		{name: ResyncUpdate, handler: p.resync, validator: validateResync},
 	}
 	for _, h := range handlers {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler,
@@ -669,8 +670,12 @@ func (p *parcoursImpl) sync(ctx workflow.Context) error {
 	}
 	defer p.mu.Unlock()
 	since, version := p.s.SyncedVersion, p.s.Version
+	full := p.s.Epoch > p.s.SyncedEpoch // a resync: every record held (resync.go)
+	if full {
+		since = -1
+	}
 	in := SyncInput{
-		ParcoursID: p.id, Version: version, Status: p.s.Status,
+		ParcoursID: p.id, Version: version, Status: p.s.Status, Epoch: p.s.Epoch, Full: full,
 		Orientation: p.s.Orientation, Contract: p.s.Contract, Exit: p.s.Exit,
 		Deadlines:    changed(p.s.Deadlines, since, func(d DeadlineState) int64 { return d.Rev }),
 		Tasks:        changed(p.s.Tasks, since, func(t TaskState) int64 { return t.Rev }),
@@ -689,6 +694,7 @@ func (p *parcoursImpl) sync(ctx workflow.Context) error {
 		p.s.Unsynced = p.s.Unsynced[n:]
 	}
 	p.s.SyncedVersion = max(p.s.SyncedVersion, version)
+	p.s.SyncedEpoch = max(p.s.SyncedEpoch, in.Epoch)
 	p.prune()
 	return nil
 }

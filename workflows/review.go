@@ -191,6 +191,7 @@ func (r *reviewImpl) setHandlers(ctx workflow.Context) error {
 		{RecordAppealUpdate, r.recordAppeal, r.validateAppeal},
 		{DecideAppealUpdate, r.decideAppeal, r.validateAppealDecision},
 		{DecideRadiationUpdate, r.decideRadiation, r.validateRadiation},
+		{ResyncUpdate, r.resync, validateResync},
 	} {
 		if err := workflow.SetUpdateHandlerWithOptions(ctx, h.name, h.handler, workflow.UpdateHandlerOptions{Validator: h.validator}); err != nil {
 			return err

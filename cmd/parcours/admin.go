@@ -23,7 +23,8 @@ const adminUsage = `Usage :
                                       tous les workflows en cours, un par un, dont la tâche attend depuis --depuis
   parcours admin reinitialiser ID --raison TEXTE [--evenement N]
                                       nouvelle exécution depuis la dernière tâche terminée (ou l'événement N),
-                                      signaux et mises à jour reçus depuis rejoués
+                                      signaux et mises à jour reçus depuis rejoués ; puis le parcours est
+                                      resynchronisé (parcours resync ID, docs/resync.md)
   parcours admin arreter ID --raison TEXTE --confirmer
                                       arrête le workflow (ses délais ne tombent plus) : préférez reinitialiser
 `
@@ -100,7 +101,10 @@ func (m *Main) admin(ctx context.Context, args []string) error {
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "Workflow %s réinitialisé : nouvelle exécution %s.\n", wid, run)
-		return audit("workflow_reset", map[string]any{"event": *event, "run_id": run})
+		if err := audit("workflow_reset", map[string]any{"event": *event, "run_id": run}); err != nil {
+			return err
+		}
+		return m.resyncAfterReset(ctx, svc, wid)
 	default: // arreter
 		if err := temporal.TerminateWorkflow(ctx, c, wid, *reason); err != nil {
 			return err

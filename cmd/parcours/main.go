@@ -8,6 +8,7 @@
 //	parcours import [--format flux|csv] FILE   CAF/MSA flux or CSV list, into the running service
 //	parcours stock                     the stock contract deadline for the open parcours started before it
 //	parcours admin …                   describe, list stuck, reset or terminate workflows (docs/engine-operations.md)
+//	parcours resync [--all | ID…]      rewrite the read model from the workflows' state (docs/resync.md)
 //	parcours postgres start|stop       the local PostgreSQL cluster (used by make test)
 //	parcours healthcheck               asks the running service's /healthz (containers)
 package main
@@ -58,6 +59,7 @@ Usage :
                                       contrat signé depuis ; peut être relancée sans effet de bord
   parcours admin workflow|bloques|reinitialiser|arreter …
                                       exploitation des workflows (parcours admin pour le détail)
+  parcours resync [--all | ID…]       réécrit la base depuis l'état des workflows (docs/resync.md)
   parcours postgres start|stop        démarre ou arrête la base PostgreSQL locale
   parcours healthcheck                interroge /healthz du service (pour les conteneurs)
   parcours bench [--scale small|large]
@@ -103,6 +105,8 @@ func (m *Main) Run(ctx context.Context, args []string) error {
 		return m.stock(ctx, args[1:])
 	case "admin":
 		return m.admin(ctx, args[1:])
+	case "resync":
+		return m.resync(ctx, args[1:])
 	case "healthcheck":
 		return m.healthcheck(ctx)
 	case "bench":

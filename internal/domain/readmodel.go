@@ -129,6 +129,14 @@ type SyncInput struct {
 	Actions      []ActionRow      `json:"actions,omitempty"`
 	FollowUps    []FollowUpRow    `json:"follow_ups,omitempty"`
 	Cases        []CaseRow        `json:"cases,omitempty"` // cases opened: their first row
+	// Epoch is the guard's first key (docs/resync.md): a resync raises it,
+	// so that its write wins over a row of a lower epoch whatever the
+	// versions. Zero (absent) until a first resync.
+	Epoch int64 `json:"epoch,omitempty"`
+	// Full: the write carries every record the workflow still holds (a
+	// resync): an open deadline or task of the parcours the write does not
+	// carry is not the workflow's any more, and leaves the read model.
+	Full bool `json:"full,omitempty"`
 }
 
 // ReviewState is the whole state of a case.
@@ -151,6 +159,7 @@ type ReviewState struct {
 	NextSeq         int                 `json:"next_seq"`
 	Unsynced        []Event             `json:"unsynced"`
 	Version         int64               `json:"version"`
+	Epoch           int64               `json:"epoch,omitempty"` // raised by a resync (SyncInput.Epoch)
 }
 
 // SyncReviewInput writes a case to the read model.

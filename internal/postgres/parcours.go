@@ -224,54 +224,40 @@ func (db *DB) ListUnstarted(ctx context.Context, before time.Time, limit int) ([
 	})
 }
 
-// ErrUnknownParcours is returned by ApplySync for a parcours with no row.
+// ErrUnknownParcours is returned by ApplySync for a parcours with no row
+// that cannot be recreated (no parcours_identity row: a PostgreSQL restored
+// from a backup older than the intake), or whose person has another open
+// parcours meanwhile.
 var ErrUnknownParcours = errors.New("unknown parcours")
 
 // ApplySync writes a workflow's state to the read model in one transaction.
-// A write older than the row's version is skipped whole, so a retried or
-// late activity never moves the read model backwards.
+// A write older than the row's (epoch, version) is skipped whole, so a
+// retried or late activity never moves the read model backwards; a resync
+// raises the epoch, so its write wins whatever the versions (docs/resync.md).
+// A missing parcours row is recreated from parcours_identity and the write.
 func (db *DB) ApplySync(ctx context.Context, in domain.SyncInput) error {
 	return pgx.BeginFunc(ctx, db.Pool, func(tx pgx.Tx) error {
-		var contract []byte
-		if in.Contract != nil {
-			var err error
-			if contract, err = json.Marshal(in.Contract); err != nil {
-				return err
-			}
-		}
-		var track, organism, referent string
-		var oriented, notified domain.Date
-		var assumed bool
-		if o := in.Orientation; o != nil {
-			track, organism, referent, oriented = string(o.Track), o.Organism, o.ReferentID, o.DecidedOn
-			notified, assumed = o.NotifiedOn, o.NotifiedAssumed
-		}
-		var exitReason string
-		var exitedOn domain.Date
-		if e := in.Exit; e != nil {
-			exitReason, exitedOn = e.Reason, e.On
-		}
-		tag, err := tx.Exec(ctx, `
-			UPDATE parcours SET status = $2, track = $3, organism = $4, referent_id = $5, oriented_on = $6,
-				contract = $7, version = $8, updated_at = now(),
-				exit_reason = $9, exited_on = $10,
-				closed_at = CASE WHEN $9::text IS NULL THEN NULL ELSE coalesce(closed_at, now()) END,
-				orientation_notified_on = $11, orientation_notified_assumed = $12
-			WHERE id = $1 AND version <= $8`,
-			in.ParcoursID, in.Status, nullText(track), nullText(organism), nullText(referent), pgDate(oriented), contract, in.Version,
-			nullText(exitReason), pgDate(exitedOn), pgDate(notified), assumed)
+		applied, err := updateParcours(ctx, tx, in)
 		if err != nil {
-			return fmt.Errorf("update parcours: %w", err)
+			return err
 		}
-		if tag.RowsAffected() == 0 {
+		if !applied {
 			var exists bool
 			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM parcours WHERE id = $1)`, in.ParcoursID).Scan(&exists); err != nil {
 				return err
 			}
-			if !exists {
-				return fmt.Errorf("%w %s", ErrUnknownParcours, in.ParcoursID)
+			if exists {
+				return nil // a newer state is already there
 			}
-			return nil // a newer state is already there
+			if err := recreateParcours(ctx, tx, in.ParcoursID, in.Exit != nil); err != nil {
+				return err
+			}
+			if applied, err = updateParcours(ctx, tx, in); err != nil {
+				return err
+			}
+			if !applied {
+				return fmt.Errorf("%w %s: row recreated but not written", ErrUnknownParcours, in.ParcoursID)
+			}
 		}
 		b := &pgx.Batch{}
 		for _, d := range in.Deadlines {
@@ -299,12 +285,120 @@ func (db *DB) ApplySync(ctx context.Context, in domain.SyncInput) error {
 		for _, e := range in.Events {
 			b.Queue(`
 				INSERT INTO events (parcours_id, seq, kind, occurred_on, at, summary, actor, note_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (parcours_id, seq) DO NOTHING`,
+				VALUES ($1, $2, $3, $4, $5, $6, $7, `+noteRef(8)+`) ON CONFLICT (parcours_id, seq) DO NOTHING`,
 				in.ParcoursID, e.Seq, e.Kind, pgDate(e.OccurredOn), e.At, e.Summary, nullText(e.Actor), nullText(e.NoteID))
 		}
 		queueRows(b, in)
+		if in.Full {
+			queueForget(b, in)
+		}
 		return tx.SendBatch(ctx, b).Close()
 	})
+}
+
+// updateParcours writes the parcours row under the guard; false: no row,
+// or a row of a newer (epoch, version).
+func updateParcours(ctx context.Context, tx pgx.Tx, in domain.SyncInput) (bool, error) {
+	var contract []byte
+	if in.Contract != nil {
+		var err error
+		if contract, err = json.Marshal(in.Contract); err != nil {
+			return false, err
+		}
+	}
+	var track, organism, referent string
+	var oriented, notified domain.Date
+	var assumed bool
+	if o := in.Orientation; o != nil {
+		track, organism, referent, oriented = string(o.Track), o.Organism, o.ReferentID, o.DecidedOn
+		notified, assumed = o.NotifiedOn, o.NotifiedAssumed
+	}
+	var exitReason string
+	var exitedOn domain.Date
+	if e := in.Exit; e != nil {
+		exitReason, exitedOn = e.Reason, e.On
+	}
+	tag, err := tx.Exec(ctx, `
+		UPDATE parcours SET status = $2, track = $3, organism = $4, referent_id = $5, oriented_on = $6,
+			contract = $7, version = $8, updated_at = now(),
+			exit_reason = $9, exited_on = $10,
+			closed_at = CASE WHEN $9::text IS NULL THEN NULL ELSE coalesce(closed_at, now()) END,
+			orientation_notified_on = $11, orientation_notified_assumed = $12, epoch = $13
+		WHERE id = $1 AND (epoch < $13 OR epoch = $13 AND version <= $8)`,
+		in.ParcoursID, in.Status, nullText(track), nullText(organism), nullText(referent), pgDate(oriented), contract, in.Version,
+		nullText(exitReason), pgDate(exitedOn), pgDate(notified), assumed, in.Epoch)
+	if err != nil {
+		return false, fmt.Errorf("update parcours: %w", err)
+	}
+	return tag.RowsAffected() > 0, nil
+}
+
+// recreateParcours puts back a deleted parcours row from parcours_identity
+// (who it belongs to, its dates and policy); the write that follows gives
+// it its status and records. Its reprise line (names) is not restored.
+// closed: the parcours is exited, so that it does not take the place of
+// the person's open parcours (one open parcours per person).
+func recreateParcours(ctx context.Context, tx pgx.Tx, id string, closed bool) error {
+	tag, err := tx.Exec(ctx, `
+		INSERT INTO parcours (id, beneficiary_id, entered_on, received_on, policy, status, previous_id, created_at, workflow_started_at, closed_at)
+		SELECT i.parcours_id, i.beneficiary_id, i.entered_on, i.received_on, i.policy, $2, p.id, i.created_at, now(),
+		       CASE WHEN $3 THEN now() END
+		FROM parcours_identity i LEFT JOIN parcours p ON p.id = i.previous_id
+		WHERE i.parcours_id = $1
+		ON CONFLICT DO NOTHING`, id, domain.StatusAwaitingOrientation, closed)
+	if err != nil {
+		return fmt.Errorf("recreate parcours: %w", err)
+	}
+	if tag.RowsAffected() == 0 {
+		var known, otherOpen bool
+		if err := tx.QueryRow(ctx, `
+			SELECT EXISTS (SELECT 1 FROM parcours_identity WHERE parcours_id = $1),
+			       EXISTS (SELECT 1 FROM parcours_identity i JOIN parcours p ON p.beneficiary_id = i.beneficiary_id
+			               WHERE i.parcours_id = $1 AND p.closed_at IS NULL)`, id).Scan(&known, &otherOpen); err != nil {
+			return err
+		}
+		if otherOpen {
+			return fmt.Errorf("%w %s: its person has another open parcours", ErrUnknownParcours, id)
+		}
+		return fmt.Errorf("%w %s: no parcours_identity row (a backup older than the intake?)", ErrUnknownParcours, id)
+	}
+	return nil
+}
+
+// noteRef is the SQL of note id parameter n, or NULL when the note is not
+// in the database (a PostgreSQL restored from a backup older than the
+// note): the workflow's ids outlive the notes, and a write must not fail
+// on the foreign key for ever. The text of such a note is lost.
+func noteRef(n int) string { return fmt.Sprintf("(SELECT id FROM notes WHERE id = $%d::uuid)", n) }
+
+// reviewTaskKinds are the tasks the sanction cases write (SyncReview): a
+// parcours' full write leaves them alone.
+var reviewTaskKinds = []string{"send_notice", "record_notice_receipt", "decide_review", "decide_appeal", "decide_radiation", "record_decision_notified"}
+
+// queueForget removes, on a full write (a resync), the open deadlines and
+// tasks of the parcours the write does not carry: the workflow holds every
+// open one, so any other comes from a state that no longer exists (a
+// Temporal reset, a restored backup). Closed rows stay: the workflow forgot
+// them once written, and the read model is their only record.
+func queueForget(b *pgx.Batch, in domain.SyncInput) {
+	var dKind, dBasis []string
+	var dCycle []int
+	for _, d := range in.Deadlines {
+		dKind, dBasis, dCycle = append(dKind, string(d.Kind)), append(dBasis, string(d.Basis)), append(dCycle, d.Cycle)
+	}
+	b.Queue(`
+		DELETE FROM deadlines WHERE parcours_id = $1 AND status IN ('pending', 'overdue')
+		  AND (kind, basis, cycle) NOT IN (SELECT * FROM unnest($2::text[], $3::text[], $4::int[]))`,
+		in.ParcoursID, dKind, dBasis, dCycle)
+	var tKind []string
+	var tCycle []int
+	for _, t := range in.Tasks {
+		tKind, tCycle = append(tKind, string(t.Kind)), append(tCycle, t.Cycle)
+	}
+	b.Queue(`
+		DELETE FROM tasks WHERE parcours_id = $1 AND status = 'open' AND kind <> ALL($4::text[])
+		  AND (kind, cycle) NOT IN (SELECT * FROM unnest($2::text[], $3::int[]))`,
+		in.ParcoursID, tKind, tCycle, reviewTaskKinds)
 }
 
 // queueRows upserts the orientations, contracts, actions and follow-ups a
@@ -314,7 +408,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		o := r.Orientation
 		b.Queue(`
 			INSERT INTO orientations (parcours_id, seq, track, organism, referent_id, decided_on, previous_on, within_6_months, note_id, recorded_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+noteRef(9)+`, $10)
 			ON CONFLICT (parcours_id, seq) DO NOTHING`,
 			in.ParcoursID, r.Seq, o.Track, o.Organism, o.ReferentID, pgDate(o.DecidedOn), pgDate(r.PreviousOn), r.Within6Months,
 			nullText(r.NoteID), nullText(o.RecordedBy))
@@ -323,7 +417,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		c := r.Contract
 		b.Queue(`
 			INSERT INTO contracts (parcours_id, seq, kind, signed_on, starts_on, ends_on, assessment_note_id, recorded_by)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			VALUES ($1, $2, $3, $4, $5, $6, `+noteRef(7)+`, $8)
 			ON CONFLICT (parcours_id, seq) DO NOTHING`,
 			in.ParcoursID, r.Seq, c.Kind, pgDate(c.SignedOn), pgDate(c.StartsOn), pgDate(c.EndsOn), nullText(c.NoteID), nullText(c.RecordedBy))
 	}
@@ -337,7 +431,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		b.Queue(`
 			INSERT INTO actions (parcours_id, seq, name, kind, structure, starts_on, planned_end_on, ended_on, outcome_category, outcome_detail,
 				name_note_id, structure_note_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, `+noteRef(11)+`, `+noteRef(12)+`)
 			ON CONFLICT (parcours_id, seq) DO UPDATE SET
 				ended_on = EXCLUDED.ended_on, outcome_category = EXCLUDED.outcome_category, outcome_detail = EXCLUDED.outcome_detail`,
 			in.ParcoursID, r.Seq, a.Name, a.Kind, a.Structure, pgDate(a.StartsOn), pgDate(a.PlannedEndOn),
@@ -347,7 +441,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		b.Queue(`
 			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat, state, version,
 				obligation_note_id)
-			VALUES ($1, $2, $3, 'reported', $4, $5, $6, $7, $8, '{}', 0, $9)
+			VALUES ($1, $2, $3, 'reported', $4, $5, `+noteRef(6)+`, $7, $8, '{}', 0, `+noteRef(9)+`)
 			ON CONFLICT (id) DO NOTHING`,
 			domain.ReviewID(in.ParcoursID, c.Number), in.ParcoursID, c.Number, c.Breach.Kind, nullText(c.Breach.Obligation),
 			nullText(c.Breach.NoteID), pgDate(c.Breach.ReportedOn), c.Repeat, nullText(c.Breach.ObligationID))
@@ -360,7 +454,7 @@ func queueRows(b *pgx.Batch, in domain.SyncInput) {
 		}
 		b.Queue(`
 			INSERT INTO follow_ups (parcours_id, action_seq, months, opens_on, due_on, answered_on, situation, employment_kind, note_id, cancelled)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, `+noteRef(9)+`, $10)
 			ON CONFLICT (parcours_id, action_seq, months) DO UPDATE SET
 				answered_on = EXCLUDED.answered_on, situation = EXCLUDED.situation, employment_kind = EXCLUDED.employment_kind,
 				note_id = EXCLUDED.note_id, cancelled = EXCLUDED.cancelled`,
@@ -714,4 +808,26 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 		t.DueOn, t.Overdue = fromPG(due), t.OverdueAt != nil && t.Status == domain.TaskOpen
 		return t, err
 	})
+}
+
+// ResyncPage lists the parcours known to parcours_identity (those whose
+// row was deleted included) after id `after`, in id order: the keyset pages
+// of `parcours resync --all`.
+func (db *DB) ResyncPage(ctx context.Context, after string, limit int) ([]string, error) {
+	if after == "" {
+		after = uuid.Nil.String()
+	}
+	rows, err := db.Pool.Query(ctx, `
+		SELECT parcours_id::text FROM parcours_identity WHERE parcours_id > $1::uuid ORDER BY parcours_id LIMIT $2`, after, limit)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, pgx.RowTo[string])
+}
+
+// ResyncCount is how many parcours ResyncPage walks.
+func (db *DB) ResyncCount(ctx context.Context) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM parcours_identity`).Scan(&n)
+	return n, err
 }

@@ -35,19 +35,19 @@ func (db *DB) ApplyReview(ctx context.Context, in domain.SyncReviewInput) error 
 		tag, err := tx.Exec(ctx, `
 			INSERT INTO reviews (id, parcours_id, number, status, breach_kind, obligation, facts_note_id, reported_on, repeat,
 				notice_sent_on, notice_received_on, observation_ends_on, decided_on, sanction_kind, percent, months, effective_on,
-				payback_cents, appeal_due_on, state, version, obligation_note_id)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22)
+				payback_cents, appeal_due_on, state, version, obligation_note_id, epoch)
+			VALUES ($1, $2, $3, $4, $5, $6, `+noteRef(7)+`, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, `+noteRef(22)+`, $23)
 			ON CONFLICT (id) DO UPDATE SET
 				status = EXCLUDED.status, notice_sent_on = EXCLUDED.notice_sent_on, notice_received_on = EXCLUDED.notice_received_on,
 				observation_ends_on = EXCLUDED.observation_ends_on, decided_on = EXCLUDED.decided_on, sanction_kind = EXCLUDED.sanction_kind,
 				percent = EXCLUDED.percent, months = EXCLUDED.months, effective_on = EXCLUDED.effective_on,
 				payback_cents = EXCLUDED.payback_cents, appeal_due_on = EXCLUDED.appeal_due_on, state = EXCLUDED.state,
-				version = EXCLUDED.version, updated_at = now()
-			WHERE reviews.version <= EXCLUDED.version`,
+				version = EXCLUDED.version, epoch = EXCLUDED.epoch, updated_at = now()
+			WHERE reviews.epoch < EXCLUDED.epoch OR reviews.epoch = EXCLUDED.epoch AND reviews.version <= EXCLUDED.version`,
 			in.ReviewID, in.ParcoursID, in.Number, st.Status, in.Breach.Kind, nullText(in.Breach.Obligation), nullText(in.Breach.NoteID),
 			pgDate(in.Breach.ReportedOn), in.Repeat, pgDate(noticeSent), pgDate(noticeReceived), pgDate(st.ObservationEnds),
 			pgDate(decided), nullText(kind), percent, months, pgDate(effective), st.PaybackCents, pgDate(st.AppealDueOn), state, st.Version,
-			nullText(in.Breach.ObligationID))
+			nullText(in.Breach.ObligationID), st.Epoch)
 		if err != nil {
 			return fmt.Errorf("upsert review: %w", err)
 		}
@@ -58,7 +58,7 @@ func (db *DB) ApplyReview(ctx context.Context, in domain.SyncReviewInput) error 
 		for _, e := range in.Steps {
 			b.Queue(`
 				INSERT INTO review_steps (review_id, seq, kind, occurred_on, at, summary, actor, note_id)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (review_id, seq) DO NOTHING`,
+				VALUES ($1, $2, $3, $4, $5, $6, $7, `+noteRef(8)+`) ON CONFLICT (review_id, seq) DO NOTHING`,
 				in.ReviewID, e.Seq, e.Kind, pgDate(e.OccurredOn), e.At, e.Summary, nullText(e.Actor), nullText(e.NoteID))
 		}
 		for _, t := range st.Tasks {
