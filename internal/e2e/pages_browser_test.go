@@ -163,7 +163,7 @@ func TestBrowserEveryRolesPages(t *testing.T) {
 		{"dep@cd14.fr", []string{"/echeances?tri=tache", "/tableau-de-bord", "/examens", "/examens?tri=echeance&ordre=desc", "/examens/" + cases[0]}},
 		{"dep@cd14.fr", []string{"/examens/" + cases[1], "/examens/" + cases[2], dossier, "/imports", "/courriers"}},
 		{"dep@cd14.fr", []string{"/indicateurs", "/campagne-2027"}},
-		{"admin@cd14.fr", []string{"/journal", "/journal?action=read", "/comptes", "/jetons", "/accessibilite"}},
+		{"admin@cd14.fr", []string{"/journal", "/journal?action=read&tri=quand", "/comptes", "/jetons", "/accessibilite"}},
 	}
 	var problems []string
 	for _, walk := range walks {

@@ -177,7 +177,10 @@ type AuditFilter struct {
 	From, To                time.Time
 	// Before: only lines older than this one (keyset pages, newest first).
 	Before int64
-	Limit  int
+	// Oldest first, from the line after After (keyset pages).
+	Ascending bool
+	After     int64
+	Limit     int
 }
 
 // AuditRow is one line of the audit log.
@@ -208,6 +211,14 @@ func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditRow, error
 	if f.Before > 0 {
 		before = f.Before
 	}
+	var after any
+	if f.After > 0 {
+		after = f.After
+	}
+	order := "DESC"
+	if f.Ascending {
+		order = "ASC"
+	}
 	rows, err := db.Pool.Query(ctx, `
 		SELECT l.id, l.at, l.actor, coalesce(t.name, a.name, ''), l.role, l.action, l.record_type, coalesce(l.record_id, ''), coalesce(l.detail::text, '')
 		FROM audit_log l
@@ -219,8 +230,9 @@ func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditRow, error
 		  AND ($4::timestamptz IS NULL OR l.at >= $4)
 		  AND ($5::timestamptz IS NULL OR l.at < $5)
 		  AND ($7::bigint IS NULL OR l.id < $7)
-		ORDER BY l.id DESC LIMIT $6`,
-		nullText(f.Actor), nullText(f.RecordID), nullText(f.Action), from, to, f.Limit, before)
+		  AND ($8::bigint IS NULL OR l.id > $8)
+		ORDER BY l.id `+order+` LIMIT $6`,
+		nullText(f.Actor), nullText(f.RecordID), nullText(f.Action), from, to, f.Limit, before, after)
 	if err != nil {
 		return nil, fmt.Errorf("search audit: %w", err)
 	}

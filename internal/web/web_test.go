@@ -443,6 +443,19 @@ func TestAuditLogPages(t *testing.T) {
 	require.Equal(t, 5, strings.Count(older, "a consulté le dossier de"), "the rest, filters kept")
 	require.Contains(t, older, ">Plus récents</a>")
 	require.NotContains(t, older, `rel="next"`)
+	require.Contains(t, page, `<th scope="col" aria-sort="descending"><a href="/journal?action=read&amp;dossier=`+pid+`&amp;tri=quand" class="sort">Quand`)
+
+	// « Quand » sorts it the other way: the oldest first, a page at a time.
+	_, page, _ = admin.get("/journal?action=read&dossier=" + pid + "&tri=quand")
+	require.Contains(t, page, `aria-sort="ascending"`)
+	require.Equal(t, auditPageSizeForTest, strings.Count(page, "a consulté le dossier de"))
+	next = regexp.MustCompile(`<a href="(/journal\?[^"]+)" rel="next">Plus récents</a>`).FindStringSubmatch(page)
+	require.NotNil(t, next)
+	require.Contains(t, next[1], "apres=")
+	_, newer, _ := admin.get(html.UnescapeString(next[1]))
+	require.Equal(t, 5, strings.Count(newer, "a consulté le dossier de"), "the rest, filters and order kept")
+	require.Contains(t, newer, ">Les plus anciens</a>")
+	require.NotContains(t, newer, `rel="next"`)
 }
 
 func TestAccountAdministration(t *testing.T) {
