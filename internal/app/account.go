@@ -335,18 +335,33 @@ func (s *Service) SearchAudit(ctx context.Context, a domain.Actor, f postgres.Au
 
 // Search finds the parcours the actor may see by name, identifier or NIR.
 func (s *Service) Search(ctx context.Context, a domain.Actor, q string) ([]domain.ParcoursSummary, error) {
-	if len([]rune(strings.TrimSpace(q))) < 2 {
-		return nil, domain.FieldError("q", "Saisissez au moins 2 caractères.")
+	list, _, err := s.SearchPage(ctx, a, postgres.SearchFilter{Query: q, Limit: 100}, false)
+	return list, err
+}
+
+// SearchPage is a page of a search's results within the actor's scope, in
+// f's order, and with count the number of all the results.
+func (s *Service) SearchPage(ctx context.Context, a domain.Actor, f postgres.SearchFilter, count bool) ([]domain.ParcoursSummary, int, error) {
+	if len([]rune(strings.TrimSpace(f.Query))) < 2 {
+		return nil, 0, domain.FieldError("q", "Saisissez au moins 2 caractères.")
 	}
-	list, err := s.DB.SearchParcours(ctx, postgres.ScopeOf(a), q, 100)
+	f.Scope = postgres.ScopeOf(a)
+	total := 0
+	if count {
+		var err error
+		if total, err = s.DB.CountSearch(ctx, f.Scope, f.Query); err != nil {
+			return nil, 0, err
+		}
+	}
+	list, err := s.DB.SearchPage(ctx, f)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	ids := make([]string, len(list))
 	for i, p := range list {
 		ids[i] = p.ID
 	}
-	return list, s.audit(ctx, a, "search", "parcours", "", map[string]any{"ids": ids})
+	return list, total, s.audit(ctx, a, "search", "parcours", "", map[string]any{"ids": ids})
 }
 
 // Accounts lists the accounts: administrators only.

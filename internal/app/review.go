@@ -42,6 +42,13 @@ func (s *Service) Reviews(ctx context.Context, a domain.Actor, f postgres.Review
 	return list, s.audit(ctx, a, "list", "reviews", "", map[string]any{"ids": ids})
 }
 
+// CountReviews counts the cases of the queue a filter selects, within the
+// actor's scope, whatever the page.
+func (s *Service) CountReviews(ctx context.Context, a domain.Actor, f postgres.ReviewFilter) (int, error) {
+	f.Scope = postgres.ScopeOf(a)
+	return s.DB.CountReviews(ctx, f)
+}
+
 // Review reads one case.
 func (s *Service) Review(ctx context.Context, a domain.Actor, id string) (domain.ReviewView, error) {
 	v, err := s.DB.GetReview(ctx, id, postgres.ScopeOf(a))

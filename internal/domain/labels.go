@@ -74,6 +74,21 @@ var sanctionKindLabels = map[SanctionKind]string{
 	SanctionNone: "Pas de sanction", SanctionSuspension: "Suspension", SanctionSuppression: "Suppression",
 }
 
+// ReviewStatuses are a sanction case's statuses, in the procedure's order.
+var ReviewStatuses = []string{"reported", "awaiting_receipt", "observation", "awaiting_decision", "sanction", "remobilised", "sanction_ended",
+	"radiation_proposed", "radiated", "closed_no_sanction", "closed_compliance", "closed_legitimate_reason", "annulled_on_appeal"}
+
+var reviewStatusLabels = map[string]string{
+	"reported": "signalé, courrier à envoyer", "awaiting_receipt": "courrier envoyé, réception à enregistrer", "observation": "délai d'observation", "awaiting_decision": "décision à prendre",
+	"sanction": "sanction en cours", "remobilised": "remobilisé", "sanction_ended": "sanction terminée",
+	"radiation_proposed": "radiation proposée", "radiated": "radié", "closed_no_sanction": "clos sans sanction",
+	"closed_compliance": "clos : mise en conformité", "closed_legitimate_reason": "clos : motif légitime",
+	"annulled_on_appeal": "annulé sur recours",
+}
+
+// ReviewStatusFrench is a sanction case's status, in French (ReviewStatuses).
+func ReviewStatusFrench(code string) string { return label(reviewStatusLabels, code) }
+
 func label[K ~string](labels map[K]string, code K) string {
 	if l, ok := labels[code]; ok {
 		return l

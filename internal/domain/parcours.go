@@ -28,6 +28,8 @@ func (s Status) French() string {
 		return "en attente de contrat"
 	case StatusInAccompaniment:
 		return "en accompagnement"
+	case StatusExited:
+		return "sorti des droits et devoirs"
 	}
 	return string(s)
 }

@@ -128,6 +128,9 @@ type TaskView struct {
 	Assignee   *string    `json:"assignee"`
 	LastName   string     `json:"last_name"`
 	FirstName  string     `json:"first_name"`
+	// SortKey: the row's value in the column the list is sorted on (a
+	// page's keyset), when the list is sorted on a column.
+	SortKey string `json:"-"`
 }
 
 // EventView is one fact of a parcours' timeline.
@@ -153,6 +156,7 @@ type ParcoursSummary struct {
 	ReferentID    string `json:"referent_id,omitempty"`
 	NextDueOn     Date   `json:"next_due_on"`
 	Overdue       bool   `json:"overdue"`
+	SortKey       string `json:"-"` // see TaskView.SortKey
 }
 
 // Role is what an account may do.
@@ -240,4 +244,5 @@ type ReviewView struct {
 	FirstName string   `json:"-"`
 	NextTask  TaskKind `json:"-"`
 	NextDueOn Date     `json:"-"`
+	SortKey   string   `json:"-"` // see TaskView.SortKey
 }

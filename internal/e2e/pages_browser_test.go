@@ -66,10 +66,13 @@ func checkPage(t *testing.T, ctx context.Context, axe, url string, width int64) 
 }
 
 // pictured are the pages whose picture (the visible part, desktop and
-// tablet widths) docs/screenshots keeps: one daily page per role.
+// tablet widths) docs/screenshots keeps: one daily page per role, the
+// dossier's tabs and a sanction case.
 var pictured = map[string]string{
-	"lea echeances": "referent-echeances", "lea dossiers": "referent-dossier",
-	"chef tableau-de-bord": "superviseur-tableau-de-bord", "dep examens": "departement-examens",
+	"lea /echeances": "referent-echeances", "lea /dossiers/{some}": "referent-dossier",
+	"lea /dossiers/{some}?onglet=historique": "referent-dossier-historique",
+	"chef /tableau-de-bord":                  "superviseur-tableau-de-bord", "dep /examens": "departement-examens",
+	"dep /examens/{case}": "departement-dossier-de-sanction", "lea /recherche?q=Martin&tri=beneficiaire": "referent-recherche",
 }
 
 // viewShot saves the visible part of the page under docs/screenshots when
@@ -90,10 +93,11 @@ func viewShot(name string) chromedp.Action[chromedp.Void] {
 // TestBrowserEveryRolesPages: each role (référent, supervisor,
 // département, administrator) walks its daily pages on a few
 // hundred parcours, at desktop and tablet widths (and the phone width for
-// the inbox and the dossier); every page is French with no raw code nor
-// Go format error, does not scroll sideways, and passes axe-core's WCAG 2.1
-// A and AA rules (issue 23). PARCOURS_SCREENSHOTS keeps each page's
-// picture under docs/screenshots.
+// the lists, the dossier and the sanction cases), sorted lists, the
+// dossier's tabs and cases at three steps included; every page is French
+// with no raw code nor Go format error, does not scroll sideways, and
+// passes axe-core's WCAG 2.1 A and AA rules (issue 23). PARCOURS_SCREENSHOTS
+// keeps each page's picture under docs/screenshots.
 func TestBrowserEveryRolesPages(t *testing.T) {
 	t.Parallel()
 	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": t.TempDir()})
@@ -108,6 +112,7 @@ func TestBrowserEveryRolesPages(t *testing.T) {
 	today := domain.DateOf(time.Now())
 	const n = 240
 	var some string
+	var late []string
 	for i := range n {
 		body := intake(fmt.Sprintf("P-%03d", i), today.AddDays(-20-i%30))
 		body["last_name"] = fmt.Sprintf("Martin%03d", i)
@@ -119,22 +124,56 @@ func TestBrowserEveryRolesPages(t *testing.T) {
 				"track": "social", "organism": "CCAS de Caen", "referent_id": "ref-p", "decided_on": today.AddDays(-15 - i%30).String()})
 			require.Equal(t, 200, status, p)
 			some = id
+			if i%30 >= 25 { // oriented 40 days ago or more: the contract is missing
+				late = append(late, id)
+			}
+		}
+	}
+	// Sanction cases at three steps: reported, in the observation
+	// period, decided.
+	cases := []string{}
+	for i, pid := range late[:3] {
+		status, p := s.call(dep, "POST", "/api/v1/parcours/"+pid+"/breaches", map[string]any{"kind": "refusal_contract",
+			"facts": "Aucune réponse aux convocations.", "reported_on": today.String()})
+		require.Equal(t, 201, status, p)
+		rid := pid + "-1"
+		cases = append(cases, rid)
+		if i > 0 {
+			status, p = s.call(dep, "POST", "/api/v1/reviews/"+rid+"/notice", map[string]any{"sent_on": today.AddDays(-13).String(),
+				"received_on": today.AddDays(-3 - 8*(i-1)).String(), "planned_kind": "suspension", "planned_percent": 40, "planned_months": 2})
+			require.Equal(t, 200, status, p)
+		}
+		if i > 1 {
+			status, p = s.call(dep, "POST", "/api/v1/reviews/"+rid+"/decision", map[string]any{"kind": "suspension", "percent": 40, "months": 2,
+				"decided_on": today.String(), "effective_on": today.AddDays(9).String(), "household_size": 1, "monthly_amount_cents": 64600})
+			require.Equal(t, 200, status, p)
 		}
 	}
 	axe := axeSource(t)
-	pages := map[string][]string{
-		"lea@cd14.fr":   {"/echeances", "/dossiers/" + some, "/recherche?q=Martin00", "/indicateurs", "/compte"},
-		"chef@cd14.fr":  {"/echeances", "/tableau-de-bord", "/examens", "/referents", "/structures", "/campagne-2027"},
-		"dep@cd14.fr":   {"/echeances", "/tableau-de-bord", "/examens", "/dossiers/" + some, "/imports", "/courriers", "/indicateurs", "/campagne-2027"},
-		"admin@cd14.fr": {"/journal", "/journal?action=read", "/comptes", "/jetons", "/accessibilite"},
+	dossier := "/dossiers/" + some
+	// A browser per line (its context has a time limit): a role and pages.
+	walks := []struct {
+		email string
+		paths []string
+	}{
+		{"lea@cd14.fr", []string{"/echeances", "/echeances?tri=beneficiaire&ordre=desc", dossier, dossier + "?onglet=enregistrer", dossier + "?onglet=historique"}},
+		{"lea@cd14.fr", []string{"/recherche?q=Martin&tri=beneficiaire", "/recherche?q=Martin00", "/indicateurs", "/compte"}},
+		{"chef@cd14.fr", []string{"/echeances", "/tableau-de-bord", "/tableau-de-bord?tri=referent&ordre=desc", "/examens"}},
+		{"chef@cd14.fr", []string{"/referents", "/structures", "/campagne-2027"}},
+		{"dep@cd14.fr", []string{"/echeances?tri=tache", "/tableau-de-bord", "/examens", "/examens?tri=echeance&ordre=desc", "/examens/" + cases[0]}},
+		{"dep@cd14.fr", []string{"/examens/" + cases[1], "/examens/" + cases[2], dossier, "/imports", "/courriers"}},
+		{"dep@cd14.fr", []string{"/indicateurs", "/campagne-2027"}},
+		{"admin@cd14.fr", []string{"/journal", "/journal?action=read&tri=quand", "/comptes", "/jetons", "/accessibilite"}},
 	}
 	var problems []string
-	for email, list := range pages {
+	for _, walk := range walks {
+		email := walk.email
 		ctx := browserCtx(t)
 		require.NoError(t, chromedp.Do(ctx, login(s.base, email, passwords[email])))
-		for _, path := range list {
+		for _, path := range walk.paths {
 			widths := []int64{1280, 768}
-			if strings.HasPrefix(path, "/echeances") || strings.HasPrefix(path, "/dossiers/") {
+			if strings.HasPrefix(path, "/echeances") || strings.HasPrefix(path, "/dossiers/") || strings.HasPrefix(path, "/examens") ||
+				strings.HasPrefix(path, "/recherche") {
 				widths = append(widths, 320)
 			}
 			for _, w := range widths {
@@ -148,13 +187,14 @@ func TestBrowserEveryRolesPages(t *testing.T) {
 				if m := rawCodes.FindString(c.html); m != "" {
 					problems = append(problems, where+": raw code "+m)
 				}
-				if c.overflow && w >= 768 {
+				if c.overflow {
 					problems = append(problems, where+": scrolls sideways")
 				}
 				for _, v := range c.axe {
 					problems = append(problems, where+": axe "+v)
 				}
-				if name, ok := pictured[strings.Split(email, "@")[0]+" "+strings.SplitN(path, "/", 3)[1]]; ok && w != 320 {
+				key := strings.Split(email, "@")[0] + " " + strings.NewReplacer(some, "{some}", cases[0], "{case}").Replace(path)
+				if name, ok := pictured[key]; ok && w != 320 {
 					require.NoError(t, chromedp.Do(ctx, viewShot(fmt.Sprintf("%s-%d.png", name, w))))
 				}
 			}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -176,7 +177,10 @@ type AuditFilter struct {
 	From, To                time.Time
 	// Before: only lines older than this one (keyset pages, newest first).
 	Before int64
-	Limit  int
+	// Oldest first, from the line after After (keyset pages).
+	Ascending bool
+	After     int64
+	Limit     int
 }
 
 // AuditRow is one line of the audit log.
@@ -221,6 +225,14 @@ func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditRow, error
 				AND record_id IN (SELECT id::text FROM letters WHERE parcours_id = $2::uuid)
 			UNION ALL SELECT id FROM audit_log WHERE detail -> 'ids' ? $2)`
 	}
+	var after any
+	if f.After > 0 {
+		after = f.After
+	}
+	order := "DESC"
+	if f.Ascending {
+		order = "ASC"
+	}
 	rows, err := db.Pool.Query(ctx, `
 		SELECT l.id, l.at, l.actor, coalesce(t.name, a.name, ''), l.role, l.action, l.record_type, coalesce(l.record_id, ''), coalesce(l.detail::text, '')
 		FROM audit_log l
@@ -232,8 +244,9 @@ func (db *DB) SearchAudit(ctx context.Context, f AuditFilter) ([]AuditRow, error
 		  AND ($4::timestamptz IS NULL OR l.at >= $4)
 		  AND ($5::timestamptz IS NULL OR l.at < $5)
 		  AND ($7::bigint IS NULL OR l.id < $7)
-		ORDER BY l.id DESC LIMIT $6`,
-		nullText(f.Actor), nullText(f.RecordID), nullText(f.Action), from, to, f.Limit, before)
+		  AND ($8::bigint IS NULL OR l.id > $8)
+		ORDER BY l.id `+order+` LIMIT $6`,
+		nullText(f.Actor), nullText(f.RecordID), nullText(f.Action), from, to, f.Limit, before, after)
 	if err != nil {
 		return nil, fmt.Errorf("search audit: %w", err)
 	}
@@ -298,24 +311,72 @@ func (db *DB) auditSubjects(ctx context.Context, page []AuditRow) error {
 // further one) or NIR, latest first. Names are matched on the folded
 // beneficiaries.search_name, through its trigram index (migration 014).
 func (db *DB) SearchParcours(ctx context.Context, scope Scope, q string, limit int) ([]domain.ParcoursSummary, error) {
-	q = strings.TrimSpace(q)
-	rows, err := db.Pool.Query(ctx, `
-		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, p.entered_on, coalesce(p.referent_id, '')
-		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
-		WHERE b.id IN (
+	return db.SearchPage(ctx, SearchFilter{Scope: scope, Query: q, Limit: limit})
+}
+
+// SearchFilter is a search and the page of its results to read.
+type SearchFilter struct {
+	Scope
+	Query string
+	Sort  Sort // Column "": latest first
+	Limit int
+}
+
+// searchSort are the columns search results sort on.
+var searchSort = sortColumns{
+	"recent":       "p.id::text",
+	"beneficiaire": nameKey,
+	"identifiant":  "b.external_id",
+	"entree":       dateKey("p.entered_on"),
+	"etat":         labelOrder("p.status", append(slices.Clone(domain.Statuses), domain.StatusExited), domain.Status.French),
+	"referent":     "coalesce(lower(sr2.name), '')",
+}
+
+// searchWhere selects what a search finds ($1 the query, $2 its LIKE
+// pattern), within the scope ($3, $4).
+const searchWhere = `b.id IN (
 			SELECT id FROM beneficiaries WHERE external_id = $1
 			UNION SELECT id FROM beneficiaries WHERE nir_body = left(upper(replace($1, ' ', '')), 13)
 			UNION SELECT beneficiary_id FROM beneficiary_identifiers WHERE value = $1 AND kind = 'external_id'
-			UNION SELECT id FROM beneficiaries WHERE $5 <> '' AND search_name LIKE '%' || parcours_fold($5) || '%')
-		  AND `+visible(3)+`
-		ORDER BY p.id DESC LIMIT $2`, q, limit, nullText(scope.ReferentID), nullText(scope.Structure), likeEscape(q))
+			UNION SELECT id FROM beneficiaries WHERE $2 <> '' AND search_name LIKE '%' || parcours_fold($2) || '%')
+		  AND `
+
+// CountSearch counts what a search finds, whatever the page.
+func (db *DB) CountSearch(ctx context.Context, scope Scope, q string) (int, error) {
+	q = strings.TrimSpace(q)
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id WHERE `+searchWhere+visible(3),
+		q, likeEscape(q), nullText(scope.ReferentID), nullText(scope.Structure)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count search: %w", err)
+	}
+	return n, nil
+}
+
+// SearchPage is a page of a search's results, in the order of f.Sort.
+func (db *DB) SearchPage(ctx context.Context, f SearchFilter) ([]domain.ParcoursSummary, error) {
+	q := strings.TrimSpace(f.Query)
+	sort := f.Sort
+	if sort.Column == "" {
+		sort.Column, sort.Desc = "recent", true
+	}
+	cond, order, more, err := searchSort.clauses(sort, "p.id::text", 6)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.Pool.Query(ctx, `
+		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, p.entered_on, coalesce(p.referent_id, ''), `+searchSort.sortValue(sort)+`
+		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
+		LEFT JOIN referents sr2 ON sr2.id = p.referent_id
+		WHERE `+searchWhere+visible(3)+` AND `+cond+`
+		ORDER BY `+order+` LIMIT $5`, append([]any{q, likeEscape(q), nullText(f.Scope.ReferentID), nullText(f.Scope.Structure), f.Limit}, more...)...)
 	if err != nil {
 		return nil, fmt.Errorf("search parcours: %w", err)
 	}
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.ParcoursSummary, error) {
 		var s domain.ParcoursSummary
 		var entered pgtype.Date
-		err := r.Scan(&s.ID, &s.BeneficiaryID, &s.Status, &s.LastName, &s.FirstName, &entered, &s.ReferentID)
+		err := r.Scan(&s.ID, &s.BeneficiaryID, &s.Status, &s.LastName, &s.FirstName, &entered, &s.ReferentID, &s.SortKey)
 		s.EnteredAt = fromPG(entered)
 		return s, err
 	})

@@ -724,6 +724,17 @@ type TaskFilter struct {
 	// After: the page after this task, in the list's order (keyset).
 	After *TaskCursor
 	Limit int
+	// Sort, when its Column is set (TaskSortColumns), replaces the list's
+	// order (overdue first, then by due date) and After.
+	Sort Sort
+}
+
+// taskSort are the columns a task list sorts on.
+var taskSort = sortColumns{
+	"echeance":     dateKey("t.due_on"),
+	"tache":        labelOrder("t.kind", domain.TaskKinds(), domain.TaskKind.French),
+	"beneficiaire": nameKey,
+	"referent":     "coalesce(lower(ar.name), '')",
 }
 
 // TaskCursor is a task's place in the list's order: overdue first
@@ -791,12 +802,23 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 		later, due, id = c.Later, pgDate(c.DueOn), c.ID
 	}
 	args = append(args, f.Limit, later, due, id)
+	keyset, order := `($11::bool IS NULL OR ((t.overdue_at IS NULL), coalesce(t.due_on, 'infinity'::date), t.id) > ($11, coalesce($12::date, 'infinity'::date), $13::bigint))`,
+		`(t.overdue_at IS NULL), t.due_on NULLS LAST, t.id`
+	if f.Sort.Column != "" {
+		cond, by, more, err := taskSort.clauses(f.Sort, "lpad(t.id::text, 20, '0')", 11)
+		if err != nil {
+			return nil, err
+		}
+		args, keyset, order = append(args[:10], more...), cond, by
+	}
 	rows, err := db.Pool.Query(ctx, `
-		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, t.assignee, b.last_name, b.first_name
+		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, t.assignee, b.last_name, b.first_name,
+		       `+taskSort.sortValue(f.Sort)+`
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
+		LEFT JOIN referents ar ON ar.id = t.assignee
 		WHERE `+fmt.Sprintf(taskWhere, visible(5))+`
-		  AND ($11::bool IS NULL OR ((t.overdue_at IS NULL), coalesce(t.due_on, 'infinity'::date), t.id) > ($11, coalesce($12::date, 'infinity'::date), $13::bigint))
-		ORDER BY (t.overdue_at IS NULL), t.due_on NULLS LAST, t.id
+		  AND `+keyset+`
+		ORDER BY `+order+`
 		LIMIT $10`, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
@@ -804,7 +826,7 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.TaskView, error) {
 		var t domain.TaskView
 		var due pgtype.Date
-		err := r.Scan(&t.ID, &t.ParcoursID, &t.Kind, &t.Cycle, &due, &t.Status, &t.OverdueAt, &t.Assignee, &t.LastName, &t.FirstName)
+		err := r.Scan(&t.ID, &t.ParcoursID, &t.Kind, &t.Cycle, &due, &t.Status, &t.OverdueAt, &t.Assignee, &t.LastName, &t.FirstName, &t.SortKey)
 		t.DueOn, t.Overdue = fromPG(due), t.OverdueAt != nil && t.Status == domain.TaskOpen
 		return t, err
 	})

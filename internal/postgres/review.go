@@ -80,16 +80,59 @@ type ReviewFilter struct {
 	Status     string
 	ParcoursID string
 	Limit      int
+	Sort       Sort // Column "": oldest report first (the queue's order)
 }
 
-// ListReviews lists cases, oldest report first (the queue's order).
-func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) ([]domain.ReviewView, error) {
-	rows, err := db.Pool.Query(ctx, reviewSelect+`
-		WHERE ($1::text IS NULL OR r.status = $1)
+// reviewSort are the columns the queue sorts on; « echeance » is the next
+// date due, as domain.ReviewNextDue computes it from the same dates (the
+// observation period's end and the appeal's, as the case recorded them).
+var reviewSort = sortColumns{
+	"signale":  dateKey("r.reported_on"),
+	"personne": nameKey,
+	"referent": "coalesce(lower(rr.name), '')",
+	"etape":    labelOrder("r.status", domain.ReviewStatuses, domain.ReviewStatusFrench),
+	"echeance": dateKey(`CASE r.status
+		WHEN 'observation' THEN r.observation_ends_on
+		WHEN 'awaiting_decision' THEN r.observation_ends_on + 1
+		WHEN 'sanction' THEN CASE
+			WHEN r.state->>'decision_notified_on' IS NULL THEN NULL
+			WHEN r.appeal_due_on >= (now() AT TIME ZONE 'Europe/Paris')::date THEN r.appeal_due_on
+			ELSE (r.effective_on + make_interval(months => r.months))::date - 1 END
+		END`),
+}
+
+// reviewWhere selects the queue's cases ($1 status, $2 parcours, $3 and
+// $4 the scope).
+var reviewWhere = `($1::text IS NULL OR r.status = $1)
 		  AND ($2::uuid IS NULL OR r.parcours_id = $2)
-		  AND `+visible(4)+`
-		ORDER BY r.reported_on, r.id LIMIT $3`,
-		nullText(f.Status), nullText(f.ParcoursID), f.Limit, nullText(f.Scope.ReferentID), nullText(f.Scope.Structure))
+		  AND ` + visible(3)
+
+// CountReviews counts the cases a filter selects, whatever the page.
+func (db *DB) CountReviews(ctx context.Context, f ReviewFilter) (int, error) {
+	var n int
+	err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM reviews r JOIN parcours p ON p.id = r.parcours_id WHERE `+reviewWhere,
+		nullText(f.Status), nullText(f.ParcoursID), nullText(f.Scope.ReferentID), nullText(f.Scope.Structure)).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("count reviews: %w", err)
+	}
+	return n, nil
+}
+
+// ListReviews lists cases, oldest report first (the queue's order), or in
+// the order of f.Sort, a page at a time.
+func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) ([]domain.ReviewView, error) {
+	sort := f.Sort
+	if sort.Column == "" {
+		sort.Column = "signale"
+	}
+	cond, order, more, err := reviewSort.clauses(sort, "r.id::text", 6)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := db.Pool.Query(ctx, reviewSelect(reviewSort.sortValue(sort))+`
+		WHERE `+reviewWhere+` AND `+cond+`
+		ORDER BY `+order+` LIMIT $5`,
+		append([]any{nullText(f.Status), nullText(f.ParcoursID), nullText(f.Scope.ReferentID), nullText(f.Scope.Structure), f.Limit}, more...)...)
 	if err != nil {
 		return nil, fmt.Errorf("list reviews: %w", err)
 	}
@@ -98,7 +141,7 @@ func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) ([]domain.ReviewV
 
 // GetReview reads one case with its steps; outside the scope it is not found.
 func (db *DB) GetReview(ctx context.Context, id string, scope Scope) (domain.ReviewView, error) {
-	rows, err := db.Pool.Query(ctx, reviewSelect+` WHERE r.id = $1 AND `+visible(2), append([]any{id}, scope.args()...)...)
+	rows, err := db.Pool.Query(ctx, reviewSelect("''")+` WHERE r.id = $1 AND `+visible(2), append([]any{id}, scope.args()...)...)
 	if err != nil {
 		return domain.ReviewView{}, err
 	}
@@ -125,13 +168,16 @@ func (db *DB) ReviewParcours(ctx context.Context, id string, scope Scope) (parco
 	return parcoursID, number, err
 }
 
-const reviewSelect = `
+// reviewSelect reads cases, with sortValue as their sort value.
+func reviewSelect(sortValue string) string {
+	return `
 	SELECT r.id, r.parcours_id::text, r.number, r.status, r.breach_kind, coalesce(o.body, r.obligation, ''), r.reported_on, r.repeat,
 	       r.notice_sent_on, r.notice_received_on, r.observation_ends_on, r.decided_on, coalesce(r.sanction_kind, ''),
 	       coalesce(r.percent, 0), coalesce(r.months, 0), r.effective_on, coalesce(r.payback_cents, 0), r.appeal_due_on,
 	       coalesce(n.body, ''), p.referent_id, r.updated_at, (r.state->>'decision_notified_on')::date,
-	       b.last_name, b.first_name, coalesce(nt.kind, ''), nt.due_on
+	       b.last_name, b.first_name, coalesce(nt.kind, ''), nt.due_on, ` + sortValue + `
 	FROM reviews r JOIN parcours p ON p.id = r.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
+	LEFT JOIN referents rr ON rr.id = p.referent_id
 	LEFT JOIN notes n ON n.id = r.facts_note_id
 	LEFT JOIN notes o ON o.id = r.obligation_note_id
 	LEFT JOIN LATERAL (
@@ -139,6 +185,7 @@ const reviewSelect = `
 		WHERE t.parcours_id = r.parcours_id AND t.cycle = r.number AND t.status = 'open'
 		  AND t.kind IN ('send_notice', 'record_notice_receipt', 'decide_review', 'decide_appeal', 'decide_radiation', 'record_decision_notified')
 		ORDER BY t.due_on NULLS LAST, t.id DESC LIMIT 1) nt ON true`
+}
 
 func scanReview(r pgx.CollectableRow) (domain.ReviewView, error) {
 	var v domain.ReviewView
@@ -147,7 +194,7 @@ func scanReview(r pgx.CollectableRow) (domain.ReviewView, error) {
 	var updated time.Time
 	err := r.Scan(&v.ID, &v.ParcoursID, &v.Number, &v.Status, &v.BreachKind, &v.Obligation, &reported, &v.Repeat,
 		&sent, &received, &obs, &decided, &v.SanctionKind, &v.Percent, &v.Months, &effective, &v.PaybackCents, &appeal,
-		&v.Facts, &referent, &updated, &notified, &v.LastName, &v.FirstName, &v.NextTask, &next)
+		&v.Facts, &referent, &updated, &notified, &v.LastName, &v.FirstName, &v.NextTask, &next, &v.SortKey)
 	v.NextDueOn = fromPG(next)
 	v.ReportedOn, v.NoticeSentOn, v.NoticeReceivedOn, v.ObservationEndsOn = fromPG(reported), fromPG(sent), fromPG(received), fromPG(obs)
 	v.DecidedOn, v.EffectiveOn, v.AppealDueOn = fromPG(decided), fromPG(effective), fromPG(appeal)

@@ -37,6 +37,7 @@ type auditData struct {
 	Actions []option
 	Next    string // the next page's link, "" on the last
 	First   string // the first page's link, "" on the first
+	List    listing
 }
 
 // auditLog lets administrators search the audit log: a sentence per line,
@@ -67,6 +68,13 @@ func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
 	if v := q.Get("avant"); v != "" {
 		f.Before, _ = strconv.ParseInt(v, 10, 64)
 	}
+	// Newest first; « Quand » sorts it oldest first (tri=quand), from the
+	// line after « apres ».
+	list := listing{Path: "/journal", Query: q, Sort: postgres.Sort{Column: "quand", Desc: q.Get("tri") == "" || q.Get("ordre") == "desc"}}
+	if !list.Sort.Desc {
+		f.Ascending, f.Before = true, 0
+		f.After, _ = strconv.ParseInt(q.Get("apres"), 10, 64)
+	}
 	var rows []postgres.AuditRow
 	if len(errs) == 0 {
 		var err error
@@ -75,16 +83,21 @@ func (h *Handler) auditLog(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	data := auditData{Actions: auditActions}
+	data := auditData{Actions: auditActions, List: list}
 	if len(rows) > auditPageSize {
 		rows = rows[:auditPageSize]
 		next := cloneValues(q)
-		next.Set("avant", strconv.FormatInt(rows[len(rows)-1].ID, 10))
+		cursor := "avant"
+		if f.Ascending {
+			cursor = "apres"
+		}
+		next.Set(cursor, strconv.FormatInt(rows[len(rows)-1].ID, 10))
 		data.Next = "/journal?" + next.Encode()
 	}
-	if f.Before > 0 {
+	if f.Before > 0 || f.After > 0 {
 		first := cloneValues(q)
 		first.Del("avant")
+		first.Del("apres")
 		data.First = "/journal?" + first.Encode()
 	}
 	for _, row := range rows {

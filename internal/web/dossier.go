@@ -75,9 +75,47 @@ func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int
 		}
 	}
 	fillFailed(forms, failedForm, failed, errs)
-	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName, Actor: a, CSRF: csrf, Flash: flash, Names: names,
-		Errors: errs, ErrorPrefix: failedForm + "-",
-		Data: map[string]any{"P": v, "Forms": forms, "Summary": summarize(v, forms, domain.DateOf(h.now()))}})
+	tab := r.URL.Query().Get("onglet")
+	if failedForm != "" {
+		tab = "enregistrer" // the refused form, its errors and what was typed
+	}
+	tabs, tab, title := dossierTabs(v.ID, tab, len(forms))
+	summary := summarize(v, forms, domain.DateOf(h.now()))
+	data := map[string]any{"P": v, "Forms": forms, "Summary": summary, "Tabs": tabs, "Tab": tab}
+	for _, f := range forms {
+		if f.Name == summary.Form {
+			data["SummaryForm"] = f // the next thing due, its form opened in the summary
+		}
+	}
+	h.render(w, status, "dossier", page{Title: v.LastName + " " + v.FirstName + " — " + title, Actor: a, CSRF: csrf, Flash: flash, Names: names,
+		Errors: errs, ErrorPrefix: failedForm + "-", Data: data})
+}
+
+// dossierTab is a tab of the dossier: a page of its own (« ?onglet= »),
+// a link that works without JavaScript.
+type dossierTab struct {
+	Label, Href string
+	Current     bool
+}
+
+// dossierTabs are the dossier's tabs, the current one (synthese,
+// enregistrer or historique: the summary when tab is none of them) and its
+// title; forms forms are on « Enregistrer ».
+func dossierTabs(id, tab string, forms int) ([]dossierTab, string, string) {
+	if tab != "enregistrer" && tab != "historique" {
+		tab = "synthese"
+	}
+	record := "Enregistrer"
+	if forms > 0 {
+		record += fmt.Sprintf(" (%d formulaire%s)", forms, map[bool]string{true: "s"}[forms > 1])
+	}
+	list := []dossierTab{
+		{Label: "Synthèse", Href: "/dossiers/" + id, Current: tab == "synthese"},
+		{Label: record, Href: "/dossiers/" + id + "?onglet=enregistrer", Current: tab == "enregistrer"},
+		{Label: "Historique", Href: "/dossiers/" + id + "?onglet=historique", Current: tab == "historique"},
+	}
+	title := map[string]string{"synthese": "Synthèse", "enregistrer": "Enregistrer", "historique": "Historique"}[tab]
+	return list, tab, title
 }
 
 // submit handles every form of the dossier page: decode the fields into

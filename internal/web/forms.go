@@ -44,6 +44,7 @@ var requiredFields = map[string][]string{
 	"sortie":                   {"reason", "on"},
 	"suivi":                    {"answered_on", "situation"},
 	"courrier":                 {"sent_on", "planned_kind", "planned_percent", "planned_months"},
+	"envoi":                    {"courrier", "sent_on"},
 	"reception":                {"received_on"},
 	"audition":                 {"on"},
 	"decision":                 {"kind", "decided_on"},
@@ -212,21 +213,9 @@ func deadlineStatusFr(s domain.DeadlineStatus) string {
 		domain.DeadlineOverdue: "dépassée", domain.DeadlineCancelled: "annulée"}[s]
 }
 
-var reviewStatuses = []string{"reported", "awaiting_receipt", "observation", "awaiting_decision", "sanction", "remobilised", "sanction_ended",
-	"radiation_proposed", "radiated", "closed_no_sanction", "closed_compliance", "closed_legitimate_reason", "annulled_on_appeal"}
+var reviewStatuses = domain.ReviewStatuses
 
-func reviewFr(s string) string {
-	if v, ok := map[string]string{
-		"reported": "signalé, courrier à envoyer", "awaiting_receipt": "courrier envoyé, réception à enregistrer", "observation": "délai d'observation", "awaiting_decision": "décision à prendre",
-		"sanction": "sanction en cours", "remobilised": "remobilisé", "sanction_ended": "sanction terminée",
-		"radiation_proposed": "radiation proposée", "radiated": "radié", "closed_no_sanction": "clos sans sanction",
-		"closed_compliance": "clos : mise en conformité", "closed_legitimate_reason": "clos : motif légitime",
-		"annulled_on_appeal": "annulé sur recours",
-	}[s]; ok {
-		return v
-	}
-	return s
-}
+func reviewFr(s string) string { return domain.ReviewStatusFrench(s) }
 
 var breachFr = map[string]string{
 	string(domain.BreachRefusalContract):   "refus d'élaborer ou d'actualiser le contrat",
@@ -246,13 +235,8 @@ func reviewForms(a domain.Actor, v domain.ReviewView, csrf string, sentNotice bo
 	department := a.Role == domain.RoleAdmin || a.Role == domain.RoleDepartment
 	kinds := []option{{"", "— choisir —"}, {"suspension", "Suspension"}, {"suppression", "Suppression"}}
 	switch v.Status {
-	case "reported":
-		if department {
-			add("courrier", "Courrier d'information produit hors du service", "Enregistrer l'envoi",
-				field("", "sent_on", "Envoyé le", "date"), field("", "received_on", "Reçu le (date certaine ; vide si pas encore connue)", "date"),
-				field("", "planned_kind", "Sanction envisagée", "select", kinds...),
-				field("", "planned_percent", "Pourcentage", "number"), field("", "planned_months", "Durée (mois)", "number"))
-		}
+	// « reported »: the notice's sending is recorded by the letters' one
+	// sending form (sendingForm), a notice produced outside the service too.
 	case "awaiting_receipt", "observation", "awaiting_decision":
 		if department && v.Status == "awaiting_receipt" && !sentNotice {
 			add("reception", "Réception du courrier d'information", "Enregistrer la réception",

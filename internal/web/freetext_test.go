@@ -36,7 +36,11 @@ func TestFreeTextPagesReadPostgreSQL(t *testing.T) {
 	_, page, _ = lea.get(loc)
 	require.Contains(t, page, "Cure addictologie Wqz7")
 	require.Contains(t, page, "Clinique Wqz8")
+	clean(t, page)
+	_, page, _ = lea.get("/dossiers/" + pid + "?onglet=enregistrer")
 	require.Contains(t, page, "Fin de l&#39;action « Cure addictologie Wqz7 »", "the outcome form names it")
+	clean(t, page)
+	_, page, _ = lea.get("/dossiers/" + pid + "?onglet=historique")
 	require.Contains(t, page, "Action n° 1 (Santé)", "the timeline names it by its number")
 	for _, bad := range []string{"%!", "<no value>"} {
 		require.NotContains(t, page, bad)
@@ -57,8 +61,8 @@ func TestFreeTextPagesReadPostgreSQL(t *testing.T) {
 	_, page, _ = dep.get("/examens?statut=reported")
 	require.Contains(t, page, "Suivi hebdomadaire Wqz9")
 	require.Regexp(t, `<a href="/examens/`+regexp.QuoteMeta(workflows.ReviewID(pid, 1))+`">Nguyen \S+</a>`, page)
-	require.Contains(t, page, "<td>Léa Référente</td>")
-	require.Contains(t, page, "<td>Envoyer le courrier d&#39;information</td>")
+	require.Contains(t, page, `<td data-label="Référent">Léa Référente</td>`)
+	require.Contains(t, page, `<td data-label="Prochaine échéance">Envoyer le courrier d&#39;information</td>`)
 	clean(t, page)
 	// The dossier's summary never takes a case's step (no due date) for the
 	// next thing due (review finding: « en retard de 106751 jours »).

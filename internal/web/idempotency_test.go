@@ -22,7 +22,7 @@ func TestFormSentTwiceRecordsOnce(t *testing.T) {
 	pid := oriented(t, "WEB-IDEM", "web-ref-1")
 	lea := newBrowser(t)
 	lea.login("lea@cd.fr")
-	_, page, _ := lea.get("/dossiers/" + pid)
+	_, page, _ := lea.get("/dossiers/" + pid + "?onglet=enregistrer")
 	once := regexp.MustCompile(`action="/dossiers/` + pid + `/action" novalidate>\s*<input type="hidden" name="csrf" value="[^"]+">\s*<input type="hidden" name="idempotence" value="([^"]+)">`)
 	m := once.FindStringSubmatch(page)
 	require.NotNil(t, m, "the action form has its key")
@@ -36,7 +36,7 @@ func TestFormSentTwiceRecordsOnce(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, v.Actions, 1, "one action for the form sent twice")
 
-	_, page, _ = lea.get("/dossiers/" + pid)
+	_, page, _ = lea.get("/dossiers/" + pid + "?onglet=enregistrer")
 	next := once.FindStringSubmatch(page)
 	require.NotNil(t, next)
 	require.NotEqual(t, m[1], next[1], "a new page, a new key: the next action is another")

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/csv"
+	"fmt"
 	"net/http"
 	"net/url"
 	"slices"
@@ -29,28 +30,66 @@ var inboxKinds = []domain.TaskKind{domain.TaskOrient, domain.TaskAwaitFranceTrav
 // inboxLate are the « en retard de plus de » choices, in days.
 var inboxLate = []int{7, 15, 30, 60, 90}
 
+// inboxColumns are the columns « Mes échéances » sorts on.
+var inboxColumns = []string{"echeance", "tache", "beneficiaire", "referent"}
+
 // inboxFilter reads the inbox's filters from its query: the task kind,
-// the référent (for those who see several), how late; and the page.
-func inboxFilter(q url.Values) (postgres.TaskFilter, error) {
+// the référent (for those who see several), how late; its sort and page.
+func inboxFilter(q url.Values) (postgres.TaskFilter, listing, error) {
 	f := postgres.TaskFilter{Kind: domain.TaskKind(q.Get("type")), Assignee: q.Get("referent")}
+	l, err := readListing("/echeances", q, "", false, inboxColumns...)
+	if err != nil {
+		return f, l, err
+	}
+	f.Sort = l.Sort
 	if f.Kind != "" && !slices.Contains(inboxKinds, f.Kind) {
-		return f, domain.Errorf(domain.EINVALID, "Type de tâche inconnu.")
+		return f, l, domain.Errorf(domain.EINVALID, "Type de tâche inconnu.")
 	}
 	if v := q.Get("retard"); v != "" {
 		n, err := strconv.Atoi(v)
 		if err != nil || n < 0 || n > 3650 {
-			return f, domain.Errorf(domain.EINVALID, "Retard invalide : un nombre de jours.")
+			return f, l, domain.Errorf(domain.EINVALID, "Retard invalide : un nombre de jours.")
 		}
 		f.LateBy, f.Status = n, "overdue"
 	}
-	if v := q.Get("apres"); v != "" {
+	if v := q.Get("apres"); v != "" && f.Sort.Column == "" {
 		c, ok := parseTaskCursor(v)
 		if !ok {
-			return f, domain.Errorf(domain.EINVALID, "Page introuvable : revenez à la première.")
+			return f, l, domain.Errorf(domain.EINVALID, "Page introuvable : revenez à la première.")
 		}
 		f.After = &c
 	}
-	return f, nil
+	return f, l, nil
+}
+
+// taskPage lists a page of tasks of f (its sort, its page) with the whole
+// list's counts, and records the page in l.
+func (h *Handler) taskPage(r *http.Request, a domain.Actor, f postgres.TaskFilter, l *listing, size int) ([]domain.TaskView, int, error) {
+	count := f
+	count.After, count.Sort = nil, postgres.Sort{}
+	total, overdue, err := h.Service.CountTasks(r.Context(), a, count)
+	if err != nil {
+		return nil, 0, err
+	}
+	f.Limit = size + 1
+	tasks, err := h.Service.Tasks(r.Context(), a, f)
+	if err != nil {
+		return nil, 0, err
+	}
+	more := len(tasks) > size
+	if more {
+		tasks = tasks[:size]
+	}
+	after := ""
+	if len(tasks) > 0 {
+		last := tasks[len(tasks)-1]
+		after = formatTaskCursor(postgres.CursorOf(last))
+		if f.Sort.Column != "" {
+			after = keysetOf(last.SortKey, fmt.Sprintf("%020d", last.ID))
+		}
+	}
+	l.paged(len(tasks), total, more, after)
+	return tasks, overdue, nil
 }
 
 // A cursor reads « 0.2026-11-07.123 »: overdue (0) or not (1), the due
@@ -87,38 +126,18 @@ func parseTaskCursor(s string) (postgres.TaskCursor, bool) {
 func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 	a, csrf := from(r.Context())
 	q := r.URL.Query()
-	f, err := inboxFilter(q)
+	f, l, err := inboxFilter(q)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	total, overdue, err := h.Service.CountTasks(r.Context(), a, postgres.TaskFilter{Kind: f.Kind, Assignee: f.Assignee, LateBy: f.LateBy, Status: f.Status})
+	tasks, overdue, err := h.taskPage(r, a, f, &l, inboxPageSize)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	f.Limit = inboxPageSize + 1
-	tasks, err := h.Service.Tasks(r.Context(), a, f)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	data := map[string]any{"Kinds": inboxKinds, "Late": inboxLate, "Total": total, "Overdue": overdue}
-	if len(tasks) > inboxPageSize {
-		tasks = tasks[:inboxPageSize]
-		next := cloneValues(q)
-		next.Set("apres", formatTaskCursor(postgres.CursorOf(tasks[len(tasks)-1])))
-		data["Next"] = "/echeances?" + next.Encode()
-	}
-	if f.After != nil {
-		first := cloneValues(q)
-		first.Del("apres")
-		data["First"] = "/echeances?" + first.Encode()
-	}
-	export := cloneValues(q)
-	export.Del("apres")
-	data["CSV"] = "/echeances.csv?" + export.Encode()
-	data["Tasks"] = tasks
+	data := map[string]any{"Kinds": inboxKinds, "Late": inboxLate, "Total": l.Total, "Overdue": overdue, "List": l,
+		"CSV": "/echeances.csv" + strings.TrimPrefix(l.link(nil), "/echeances"), "Tasks": tasks}
 	ids := assignees(tasks)
 	if a.Role != domain.RoleReferent {
 		dir, err := h.directoryFor(r.Context(), a)
@@ -140,12 +159,12 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 // scope, as a CSV file (« ; », UTF-8 with BOM, as spreadsheets expect).
 func (h *Handler) inboxCSV(w http.ResponseWriter, r *http.Request) {
 	a, _ := from(r.Context())
-	f, err := inboxFilter(r.URL.Query())
+	f, _, err := inboxFilter(r.URL.Query())
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	f.After, f.Limit = nil, 100000
+	f.After, f.Sort.After, f.Limit = nil, nil, 100000
 	tasks, err := h.Service.ExportTasks(r.Context(), a, f)
 	if err != nil {
 		h.fail(w, r, err)
@@ -179,31 +198,41 @@ func (h *Handler) inboxCSV(w http.ResponseWriter, r *http.Request) {
 	cw.Flush()
 }
 
-// dashboardTasks is how many of the most urgent tasks the dashboard lists
-// (the rest: « Mes échéances », with its pages and filters).
-const dashboardTasks = 200
+// dashboardTasks is how many tasks a page of the dashboard's list shows.
+const dashboardTasks = 100
 
 // dashboard shows supervisors the load of each référent, and the tasks
-// overdue or due within N days, with a reassignment form on each line.
+// overdue or due within N days, a page at a time, sortable, with a
+// reassignment form on each line.
 func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	a, csrf := from(r.Context())
-	days, err := strconv.Atoi(r.URL.Query().Get("jours"))
+	q := r.URL.Query()
+	days, err := strconv.Atoi(q.Get("jours"))
 	if err != nil || days < 1 || days > 90 {
 		days = 14
+	}
+	l, err := readListing("/tableau-de-bord", q, "", false, inboxColumns...)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
+	f := postgres.TaskFilter{DueWithin: days, Sort: l.Sort}
+	if v := q.Get("apres"); v != "" && f.Sort.Column == "" {
+		c, ok := parseTaskCursor(v)
+		if !ok {
+			h.fail(w, r, domain.Errorf(domain.EINVALID, "Page introuvable : revenez à la première."))
+			return
+		}
+		f.After = &c
 	}
 	load, err := h.Service.Workload(r.Context(), a, days)
 	if err != nil {
 		h.fail(w, r, err)
 		return
 	}
-	tasks, err := h.Service.Tasks(r.Context(), a, postgres.TaskFilter{DueWithin: days, Limit: dashboardTasks})
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	// The headline counts the list below, the département's own tasks
+	// The headline counts the whole list, the département's own tasks
 	// included (it counted the référents' only: « 9 en retard » above 900).
-	listed, overdue, err := h.Service.CountTasks(r.Context(), a, postgres.TaskFilter{DueWithin: days})
+	tasks, overdue, err := h.taskPage(r, a, f, &l, dashboardTasks)
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -235,25 +264,47 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf, Names: names,
+	back := cloneValues(q)
+	back.Set("jours", strconv.Itoa(days))
+	back.Del("ok")
+	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf, Names: names, Form: q,
 		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents, "Campaign": campaign,
-			"IdentityConflicts": conflicts, "Today": domain.DateOf(time.Now()).String(), "Listed": listed, "Overdue": overdue,
-			"Shown": len(tasks), "Back": "/tableau-de-bord?jours=" + strconv.Itoa(days)}})
+			"IdentityConflicts": conflicts, "Today": domain.DateOf(time.Now()).String(), "Listed": l.Total, "Overdue": overdue,
+			"List": l, "Back": "/tableau-de-bord?" + back.Encode()}})
 }
 
-// search finds dossiers by name, identifier or NIR, within the actor's scope.
+// searchPageSize results per page of a search.
+const searchPageSize = 50
+
+// search finds dossiers by name, identifier or NIR, within the actor's
+// scope, a page at a time, sortable.
 func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 	a, csrf := from(r.Context())
-	q := r.URL.Query().Get("q")
-	p := page{Title: "Rechercher un bénéficiaire", Nav: "recherche", Actor: a, CSRF: csrf, Form: url.Values{"q": {q}}}
+	query := r.URL.Query()
+	q := query.Get("q")
+	p := page{Title: "Rechercher un bénéficiaire", Nav: "recherche", Actor: a, CSRF: csrf, Form: query}
+	l, err := readListing("/recherche", query, "recent", true, "beneficiaire", "identifiant", "entree", "etat", "referent")
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	if q != "" {
-		list, err := h.Service.Search(r.Context(), a, q)
+		list, total, err := h.Service.SearchPage(r.Context(), a, postgres.SearchFilter{Query: q, Sort: l.Sort, Limit: searchPageSize + 1}, true)
 		if err != nil && domain.ErrorCode(err) != domain.EINVALID {
 			h.fail(w, r, err)
 			return
 		}
 		p.Errors = map[string]string{"q": domain.ErrorMessage(err)}
 		if err == nil {
+			more := len(list) > searchPageSize
+			if more {
+				list = list[:searchPageSize]
+			}
+			after := ""
+			if len(list) > 0 {
+				after = keysetOf(list[len(list)-1].SortKey, list[len(list)-1].ID)
+			}
+			l.paged(len(list), total, more, after)
 			ids := make([]string, len(list))
 			for i, s := range list {
 				ids[i] = s.ReferentID
@@ -262,7 +313,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 				h.fail(w, r, err)
 				return
 			}
-			p.Errors, p.Data = nil, list
+			p.Errors, p.Data = nil, map[string]any{"Results": list, "List": l}
 		}
 	}
 	h.render(w, http.StatusOK, "search", p)

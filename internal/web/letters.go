@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/go-chi/chi/v5"
+	"github.com/google/uuid"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/httpx"
@@ -21,6 +22,7 @@ func (h *Handler) routeLetters(r chi.Router) {
 	r.Post("/courriers/en-tete", h.saveLetterhead)
 	r.Post("/courriers/modeles/{kind}", h.saveLetterBody)
 	r.Post("/examens/{rid}/produire/{kind}", h.produceLetter)
+	r.Post("/examens/{rid}/envoi", h.sendLetter)
 	r.Post("/examens/{rid}/courriers/{lid}/{step}", h.letterStep)
 	r.Get("/examens/{rid}/courriers/{lid}/pdf", h.letterPDF)
 }
@@ -52,22 +54,99 @@ func letterForms(v domain.ReviewView, list []domain.LetterView, address, csrf st
 	if !v.DecidedOn.IsZero() {
 		add("produire-decision", "produire/decision", "Notifier la décision (PDF)", "Produire la notification", addr())
 	}
-	modes := []option{{"", "— choisir —"}}
-	for _, m := range []string{"recommande_ar", "remise_main", "electronique", "simple"} {
-		modes = append(modes, option{m, domain.LetterModes[m]})
+	if f, ok := sendingForm(v, list, csrf); ok {
+		out = append(out, f)
 	}
 	for _, l := range list {
-		switch {
-		case l.Status == domain.LetterDraft:
-			add("envoi-"+l.ID, "courriers/"+l.ID+"/envoi", "Envoi du courrier n° "+l.Number, "Enregistrer l'envoi (le courrier ne changera plus)",
-				field("", "mode", "Mode d'envoi", "select", modes...), field("", "sent_on", "Envoyé le", "date"),
-				field("", "received_on", "Reçu le (si connu : accusé de réception ou remise)", "date"))
-		case l.ReceivedOn.IsZero():
+		if l.Status == domain.LetterSent && l.ReceivedOn.IsZero() {
 			add("reception-"+l.ID, "courriers/"+l.ID+"/reception", "Réception du courrier n° "+l.Number, "Enregistrer la réception",
 				field("", "received_on", "Reçu le (date de l'accusé de réception, ou de première présentation)", "date"))
 		}
 	}
 	return out
+}
+
+// outsideNotice is the sending form's choice of a notice the service did
+// not produce (written and sent by other means).
+const outsideNotice = "hors-service"
+
+// sendingForm is the case page's one form recording a letter's sending:
+// any letter produced and not yet sent, or, while the notice is to be
+// sent, a notice produced outside the service (with the sanction it
+// announced). None when there is nothing to send.
+func sendingForm(v domain.ReviewView, list []domain.LetterView, csrf string) (formData, bool) {
+	letters := []option{{"", "— choisir —"}}
+	for _, l := range list {
+		if l.Status == domain.LetterDraft {
+			letters = append(letters, option{l.ID, "n° " + l.Number + " — " + l.Title + ", daté du " + l.DatedOn.French()})
+		}
+	}
+	outside := v.Status == "reported"
+	if outside {
+		letters = append(letters, option{outsideNotice, "Courrier d'information produit hors du service"})
+	}
+	if len(letters) == 1 {
+		return formData{}, false
+	}
+	modes := []option{{"", "— choisir —"}}
+	for _, m := range []string{"recommande_ar", "remise_main", "electronique", "simple"} {
+		modes = append(modes, option{m, domain.LetterModes[m]})
+	}
+	fields := []fieldData{
+		field("", "courrier", "Courrier envoyé", "select", letters...),
+		field("", "mode", "Mode d'envoi", "select", modes...),
+		field("", "sent_on", "Envoyé le", "date"),
+		field("", "received_on", "Reçu le (si connu : accusé de réception ou remise)", "date"),
+	}
+	if len(letters) == 2 {
+		fields[0].Value = letters[1].Value // the one letter to send
+	}
+	if outside {
+		kinds := []option{{"", "— choisir —"}, {"suspension", "Suspension"}, {"suppression", "Suppression"}}
+		fields = append(fields,
+			field("", "planned_kind", "Sanction envisagée (courrier produit hors du service seulement)", "select", kinds...),
+			field("", "planned_percent", "Pourcentage (courrier produit hors du service seulement)", "number"),
+			field("", "planned_months", "Durée en mois (courrier produit hors du service seulement)", "number"))
+	}
+	for i := range fields {
+		fields[i].ID = "envoi-" + fields[i].Name
+	}
+	markRequired("envoi", fields)
+	return formData{Name: "envoi", Title: "Envoi d'un courrier", Action: "/examens/" + v.ID + "/envoi",
+		Submit: "Enregistrer l'envoi (le courrier ne changera plus)", CSRF: csrf, Once: uuid.NewString(), Fields: fields}, true
+}
+
+// sendLetter runs the sending form: the letter chosen is recorded as sent
+// (as /courriers/{lid}/envoi does), or the notice produced outside the
+// service is (as the « courrier » command does).
+func (h *Handler) sendLetter(w http.ResponseWriter, r *http.Request) {
+	rid := chi.URLParam(r, "rid")
+	send := func(ctx context.Context, a domain.Actor, id string, form url.Values) error {
+		switch lid := form.Get("courrier"); lid {
+		case "":
+			return domain.FieldError("courrier", "Choisissez le courrier envoyé.")
+		case outsideNotice:
+			return run(h.Service.SendNotice)(ctx, a, id, form)
+		default:
+			var in domain.LetterSending
+			if err := decodeForm(form, &in); err != nil {
+				return err
+			}
+			if in.Mode == "" {
+				return domain.FieldError("mode", "Choisissez le mode d'envoi.")
+			}
+			l, err := h.Service.Letter(ctx, a, lid)
+			if err == nil && l.ReviewID != id {
+				err = domain.FieldError("courrier", "Ce courrier n'est pas un courrier de ce dossier.")
+			}
+			if err != nil {
+				return err
+			}
+			_, err = h.Service.RecordLetterSent(ctx, a, lid, in)
+			return err
+		}
+	}
+	h.submitLetterForm(w, r, send, rid, "envoi")
 }
 
 func (h *Handler) produceLetter(w http.ResponseWriter, r *http.Request) {

@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"strings"
 	"testing"
 	"time"
 
@@ -58,6 +59,9 @@ func TestLetterPages(t *testing.T) {
 	require.Contains(t, text, "Fait à Auch")
 	require.Contains(t, page, letters.Hash([]byte(pdf))[:16], "the page shows the hash of what it serves")
 
+	// One form records a letter's sending: the draft is among its choices.
+	require.Equal(t, 1, strings.Count(page, `action="/examens/`+rid+`/envoi"`))
+	require.Contains(t, page, `<option value="`+link[2]+`">n° `)
 	status, _, loc = dep.post("/examens/"+rid+"/courriers/"+link[2]+"/envoi", url.Values{"csrf": {csrf(t, page)}, "mode": {"recommande_ar"}, "sent_on": {today.String()}})
 	require.Equal(t, http.StatusSeeOther, status)
 	_, page, _ = dep.get(loc)
@@ -69,6 +73,22 @@ func TestLetterPages(t *testing.T) {
 	_, page, _ = dep.get(loc)
 	require.Contains(t, page, "délai d&#39;observation")
 	require.Contains(t, page, "observations jusqu'au "+today.AddDays(10).French())
+
+	// A convocation produced, sent through the case's one sending form.
+	status, _, loc = dep.post("/examens/"+rid+"/produire/convocation", url.Values{"csrf": {csrf(t, page)}, "address": {"4 rue Gambetta\n32000 Auch"},
+		"appointment_on": {today.AddDays(5).String()}, "appointment_at": {"14:30"}, "place": {"Hôtel du Département"}})
+	require.Equal(t, http.StatusSeeOther, status)
+	_, page, _ = dep.get(loc)
+	convocation := regexp.MustCompile(`<option value="([^"]+)" selected>n° [^<]*Convocation`).FindStringSubmatch(page)
+	require.NotNil(t, convocation, "the one letter to send is chosen")
+	status, body, _ = dep.post("/examens/"+rid+"/envoi", url.Values{"csrf": {csrf(t, page)}, "courrier": {convocation[1]}, "sent_on": {today.String()}})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, body, `id="envoi-mode-err">Choisissez le mode d&#39;envoi.`)
+	status, _, loc = dep.post("/examens/"+rid+"/envoi", url.Values{"csrf": {csrf(t, page)}, "courrier": {convocation[1]}, "mode": {"remise_main"}, "sent_on": {today.String()}})
+	require.Equal(t, http.StatusSeeOther, status)
+	_, page, _ = dep.get(loc)
+	require.Contains(t, page, "envoyé le "+today.French()+" (")
+	require.NotContains(t, page, `/envoi"`, "nothing left to send")
 
 	// A référent sees the case, not the letter forms.
 	lea := newBrowser(t)

@@ -240,7 +240,7 @@ func TestDepartmentOrientsFromTheDossier(t *testing.T) {
 	pid := oriented(t, "WEB-2", "")
 	dep := newBrowser(t)
 	dep.login("dep@cd.fr")
-	_, page, _ := dep.get("/dossiers/" + pid)
+	_, page, _ := dep.get("/dossiers/" + pid + "?onglet=enregistrer")
 	require.Contains(t, page, "Enregistrer l&#39;orientation")
 	today := domain.DateOf(time.Now())
 	status, body, _ := dep.post("/dossiers/"+pid+"/orientation", url.Values{"csrf": {csrf(t, page)}, "track": {"social"},
@@ -258,6 +258,7 @@ func TestDepartmentOrientsFromTheDossier(t *testing.T) {
 	// letter's receipt is recorded from the dossier (D5411-14-1 code du travail).
 	_, page, _ = dep.get("/dossiers/" + pid)
 	require.Contains(t, page, "notification non enregistrée (le mois du contrat court de la date de décision)")
+	_, page, _ = dep.get("/dossiers/" + pid + "?onglet=enregistrer")
 	require.Contains(t, page, "Notification de l&#39;orientation")
 	status, _, _ = dep.post("/dossiers/"+pid+"/notification-orientation", url.Values{"csrf": {csrf(t, page)}, "notified_on": {today.String()}})
 	require.Equal(t, http.StatusSeeOther, status)
@@ -442,6 +443,19 @@ func TestAuditLogPages(t *testing.T) {
 	require.Equal(t, 5, strings.Count(older, "a consulté le dossier de"), "the rest, filters kept")
 	require.Contains(t, older, ">Plus récents</a>")
 	require.NotContains(t, older, `rel="next"`)
+	require.Contains(t, page, `<th scope="col" aria-sort="descending"><a href="/journal?action=read&amp;dossier=`+pid+`&amp;tri=quand" class="sort">Quand`)
+
+	// « Quand » sorts it the other way: the oldest first, a page at a time.
+	_, page, _ = admin.get("/journal?action=read&dossier=" + pid + "&tri=quand")
+	require.Contains(t, page, `aria-sort="ascending"`)
+	require.Equal(t, auditPageSizeForTest, strings.Count(page, "a consulté le dossier de"))
+	next = regexp.MustCompile(`<a href="(/journal\?[^"]+)" rel="next">Plus récents</a>`).FindStringSubmatch(page)
+	require.NotNil(t, next)
+	require.Contains(t, next[1], "apres=")
+	_, newer, _ := admin.get(html.UnescapeString(next[1]))
+	require.Equal(t, 5, strings.Count(newer, "a consulté le dossier de"), "the rest, filters and order kept")
+	require.Contains(t, newer, ">Les plus anciens</a>")
+	require.NotContains(t, newer, `rel="next"`)
 }
 
 func TestAccountAdministration(t *testing.T) {
@@ -556,11 +570,31 @@ func TestDossierSummary(t *testing.T) {
 	require.Regexp(t, `en retard de \d+ jours`, page)
 	require.Contains(t, page, `<a href="#f-contrat">l'enregistrer</a>`)
 	require.Contains(t, page, `id="f-contrat"`, "the link's target")
-	for _, id := range []string{"synthese", "echeances", "enregistrer", "historique"} {
-		require.Contains(t, page, `<a href="#`+id+`">`, "the dossier's sections are linked from its top")
-		require.Contains(t, page, `id="`+id+`"`)
-	}
+	// Tabs: Synthèse, Enregistrer, Historique, each a page of its own
+	// (links, no script), the current one marked.
+	require.Contains(t, page, `<a href="/dossiers/`+pid+`" aria-current="page">Synthèse</a>`)
+	require.Regexp(t, `<a href="/dossiers/`+pid+`\?onglet=enregistrer">Enregistrer \(\d+ formulaires\)</a>`, page)
+	require.Contains(t, page, `<a href="/dossiers/`+pid+`?onglet=historique">Historique</a>`)
+	require.Contains(t, page, `<title>Nguyen Maï — Synthèse`)
+	require.Contains(t, page, `id="echeances"`)
+	require.NotContains(t, page, `id="f-action"`, "the other forms are on « Enregistrer »")
+	require.NotContains(t, page, `id="historique"`)
 	clean(t, page)
+	_, record, _ := dep.get("/dossiers/" + pid + "?onglet=enregistrer")
+	require.Contains(t, record, `aria-current="page">Enregistrer`)
+	require.Contains(t, record, `id="f-action"`)
+	require.Contains(t, record, `id="f-contrat"`)
+	require.NotContains(t, record, `id="echeances"`)
+	clean(t, record)
+	_, history, _ := dep.get("/dossiers/" + pid + "?onglet=historique")
+	require.Contains(t, history, `<h2 id="historique">Historique</h2>`)
+	require.Contains(t, history, `<title>Nguyen Maï — Historique`)
+	require.NotContains(t, history, `id="f-contrat"`)
+	clean(t, history)
+	// A refused form shows « Enregistrer », with its errors.
+	status, refused, _ := dep.post("/dossiers/"+pid+"/action", url.Values{"csrf": {csrf(t, page)}, "name": {""}})
+	require.Equal(t, http.StatusBadRequest, status)
+	require.Contains(t, refused, `aria-current="page">Enregistrer`)
 
 	today := domain.DateOf(time.Now())
 	_, err := fx.env.Service.RecordContract(context.Background(), domain.Actor{ID: "test", Role: domain.RoleAdmin}, pid,
@@ -568,6 +602,8 @@ func TestDossierSummary(t *testing.T) {
 	require.NoError(t, err)
 	_, page, _ = dep.get("/dossiers/" + pid)
 	require.Regexp(t, `tenue le `+regexp.QuoteMeta(today.French())+`, \d+ jours après l&#39;échéance`, page)
+	clean(t, page)
+	_, page, _ = dep.get("/dossiers/" + pid + "?onglet=historique")
 	require.Regexp(t, `Délai dépassé : contrat dû le [^<]*\. Tenu depuis, le `+regexp.QuoteMeta(today.French())+`\.`, page,
 		"the timeline's overdue line says it was met since")
 	require.Regexp(t, `revient à France Travail \(D262-65-2 CASF\)\. Depuis, orientation enregistrée \(décidée le `, page,
@@ -647,7 +683,7 @@ func TestFormErrorsSummaryAndRequiredFields(t *testing.T) {
 
 	status, page, _ := lea.post("/dossiers/"+pid+"/contrat", url.Values{"csrf": {csrf(t, page)}, "kind": {"cer"}, "starts_on": {"2026-01-01"}})
 	require.Equal(t, http.StatusBadRequest, status)
-	require.Contains(t, page, "<title>Erreur : Nguyen Maï — parcours</title>")
+	require.Contains(t, page, "<title>Erreur : Nguyen Maï — Enregistrer — parcours</title>", "the refused form's tab")
 	require.Contains(t, page, `<div class="error-summary" role="alert" tabindex="-1" id="erreurs">`)
 	require.Contains(t, page, `<li><a href="#contrat-signed_on">La date de signature est obligatoire.</a></li>`)
 	require.Contains(t, page, `id="contrat-signed_on-err">La date de signature est obligatoire.`)
