@@ -105,3 +105,21 @@ func TestSettingsLocation(t *testing.T) {
 	require.Equal(t, time.Date(2026, 3, 1, 3, 0, 0, 0, time.UTC), NewDate(2026, 3, 1).TimeIn(s.Location()).UTC())
 	require.Equal(t, NewDate(2026, 3, 1).Time(), NewDate(2026, 3, 1).TimeIn(Paris))
 }
+
+func TestMidnightAt(t *testing.T) {
+	for _, at := range []time.Time{
+		time.Date(2026, 12, 6, 20, 45, 17, 0, time.UTC),
+		time.Date(2028, 3, 30, 23, 59, 59, 0, time.UTC), // 31/03 in a zone: no 31/02 to count a month from
+		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
+	} {
+		off, day, entered, ok := MidnightAt(at, WorkingDay)
+		require.True(t, ok, at)
+		loc := Settings{ZoneOffset: &off}.Location()
+		require.True(t, at.Equal(day.TimeIn(loc)), "midnight of the day found is at: %s", day.TimeIn(loc))
+		require.True(t, WorkingDay(day))
+		due := day.AddDays(-1)
+		require.Equal(t, due, entered.AddMonths(1), "the one-month target is the day before")
+		d := DeadlineState{Deadline: Deadline{DueOn: due}}
+		require.True(t, at.Equal(d.OverdueFromIn(loc)), "overdue at at")
+	}
+}

@@ -186,24 +186,11 @@ func (m *mailSink) env() []string {
 // all at once. As the bench's burst does in its own process.
 func burstCalendar(t *testing.T, at time.Time) (offset int, today, entered domain.Date) {
 	t.Helper()
-	base := -int(at.Unix() % 86400)
-	for back := 0; back < 7; back++ {
-		// Offsets a day apart keep midnight at at and move the date by one.
-		offset = base - back*86400
-		lt := at.In(time.FixedZone("essai", offset))
-		day := domain.NewDate(lt.Year(), lt.Month(), lt.Day())
-		if !domain.WorkingDay(day) {
-			continue
-		}
-		today = day.AddDays(-1)
-		for d := 27; d <= 31; d++ {
-			if e := today.AddDays(-d); e.AddMonths(1) == today {
-				return offset, today, e
-			}
-		}
+	offset, day, entered, ok := domain.MidnightAt(at, domain.WorkingDay)
+	if !ok {
+		t.Fatalf("no calendar with a working day starting at %s", at)
 	}
-	t.Fatalf("no calendar with a working day starting at %s", at)
-	return 0, domain.Date{}, domain.Date{}
+	return offset, day.AddDays(-1), entered
 }
 
 // postJSON is s.call for goroutines: no require, the error comes back.

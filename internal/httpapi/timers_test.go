@@ -152,12 +152,18 @@ func TestReadModelWriteFallsBackToAnActivity(t *testing.T) {
 // and waits for its first write.
 func startRevision2(t *testing.T, pid string, entered domain.Date, queue string) {
 	t.Helper()
+	restart(t, pid, workflows.ParcoursInput{Revision: 2, ParcoursID: pid, Policy: domain.DefaultPolicy, EnteredOn: entered}, queue)
+}
+
+// restart replaces parcours pid's run by one started with in on queue, and
+// waits for its first write.
+func restart(t *testing.T, pid string, in workflows.ParcoursInput, queue string) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	wid := workflows.ParcoursWorkflowID(pid)
-	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run of revision 2 replaces it"))
-	_, err := fixture.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: queue}, workflows.ParcoursWorkflow,
-		workflows.ParcoursInput{Revision: 2, ParcoursID: pid, Policy: domain.DefaultPolicy, EnteredOn: entered})
+	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: another run replaces it"))
+	_, err := fixture.tc.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: wid, TaskQueue: queue}, workflows.ParcoursWorkflow, in)
 	require.NoError(t, err)
 	h, err := fixture.tc.UpdateWorkflow(ctx, client.UpdateWorkflowOptions{
 		WorkflowID: wid, UpdateName: workflows.RegisterUpdate, WaitForStage: client.WorkflowUpdateStageCompleted})
@@ -228,44 +234,34 @@ func TestSocialReviewHistory(t *testing.T) {
 	recordHistory(t, pid, "parcours_v11_social_review")
 }
 
-// A deadline whose timer fired: a real timer fires at midnight in Paris
-// only, so this records it only when make record-history runs in the 20
-// minutes before a midnight (the timer fires while it waits).
+// A deadline whose timer fired, on the real server: the orientation task
+// turns overdue when it does, and make record-history keeps the history.
 func TestDeadlineTimerFiredHistory(t *testing.T) {
-	if os.Getenv("PARCOURS_RECORD_HISTORY") == "" {
-		t.Skip("records a history only (make record-history)")
-	}
-	now := time.Now().In(domain.Paris)
-	midnight := today().AddDays(1).Time()
-	if midnight.Sub(now) > 20*time.Minute {
-		t.Skipf("a deadline's timer fires at midnight in Paris: run make record-history between 23:40 and 00:00 (now %s)", now.Format("15:04"))
-	}
 	t.Parallel()
-	pid := newParcours(t, today().AddMonths(-1))
-	var due string
-	for _, task := range items(call(t, "department", "GET", "/api/v1/parcours/"+pid, nil), "tasks") {
-		if task["kind"] == "orient" {
-			due, _ = task["due_on"].(string)
+	// A calendar whose midnight is 20 s away (domain.Settings.ZoneOffset,
+	// as the bench's burst): a run started in it fires its orientation
+	// target's timer then, whatever the hour in Paris.
+	at := time.Now().Add(20 * time.Second).Truncate(time.Second)
+	off, _, entered, ok := domain.MidnightAt(at, nil)
+	require.True(t, ok)
+	pid := newParcours(t, entered)
+	settings := domain.DefaultSettings()
+	settings.ZoneOffset = &off
+	restart(t, pid, workflows.ParcoursInput{Revision: workflows.CurrentRevision, ParcoursID: pid, Policy: domain.DefaultPolicy,
+		EnteredOn: entered, ReceivedOn: entered, Settings: &settings}, workflows.TaskQueue)
+	_, fired, _ := timersIn(eventsOf(t, pid))
+	require.Zero(t, fired, "nothing fired before the zone's midnight")
+	require.Eventually(t, func() bool {
+		for _, task := range items(call(t, "department", "GET", "/api/v1/parcours/"+pid, nil), "tasks") {
+			if task["kind"] == "orient" && task["overdue_at"] != nil {
+				return true
+			}
 		}
-	}
-	require.Equal(t, today().String(), due, "the orientation is due today: overdue from midnight")
-	deadline := midnight.Add(5 * time.Minute)
-	for time.Now().Before(deadline) {
-		if _, fired, _ := timersIn(eventsOf(t, pid)); fired > 0 {
-			require.Eventually(t, func() bool {
-				for _, task := range items(call(t, "department", "GET", "/api/v1/parcours/"+pid, nil), "tasks") {
-					if task["kind"] == "orient" && task["overdue_at"] != nil {
-						return true
-					}
-				}
-				return false
-			}, time.Minute, time.Second, "the overdue task written")
-			recordHistory(t, pid, "parcours_v11_deadline_timer_fired")
-			return
-		}
-		time.Sleep(5 * time.Second)
-	}
-	t.Fatal("no timer fired by 00:05")
+		return false
+	}, 3*time.Minute, time.Second, "the orientation task turns overdue at the zone's midnight")
+	_, fired, _ = timersIn(eventsOf(t, pid))
+	require.Equal(t, 1, fired, "its timer fired")
+	recordHistory(t, pid, "parcours_v11_deadline_timer_fired")
 }
 
 // versionMarkers are the change ids of a history's version markers.
