@@ -29,7 +29,7 @@ import (
 // child workflows: one entity, one history, one writer of the read model.
 // After an exit the workflow stays alive until its follow-ups are answered
 // (or cancelled, on a death), which is the point of them.
-func Parcours(ctx workflow.Context, in ParcoursInput) error {
+func parcours(ctx workflow.Context, in ParcoursInput, laws domain.Catalogue) error {
 	// Version 1 of "all-2026-12": every change below at once. A run of
 	// Revision 1 has them all without asking (no marker, no
 	// TemporalChangeVersion upsert: see ParcoursInput.Revision). Runs of
@@ -64,6 +64,7 @@ func Parcours(ctx workflow.Context, in ParcoursInput) error {
 	}
 	p.sanctions, p.handover, p.once, p.localSync = sanctions, handover, once, local
 	p.revision, p.reprise = in.Revision, in.Reprise
+	p.watchRules(ctx, laws)
 	return p.run(ctx)
 }
 
@@ -71,6 +72,9 @@ type parcoursImpl struct {
 	id         string
 	policy     domain.Policy
 	lifecycle  bool
+	laws       domain.Catalogue        // the legal rule sets (parcours_rules.go)
+	rules      workflow.ReceiveChannel // RulesSignal: new rule sets deployed
+	today      func() domain.Date      // the workflow's date (Europe/Paris)
 	sanctions  bool
 	handover   bool
 	once       bool                    // updates are recorded by ID (see ParcoursState.Applied)
@@ -167,12 +171,14 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		p.begin()
 		p.addEvent(now, EventEntered, p.s.Facts.EnteredOn, fmt.Sprintf(
 			"Entrée en droits et devoirs le %s (règle de délais : %s).", p.s.Facts.EnteredOn.French(), p.policy.Label), domain.Recorded{})
-		for _, d := range p.policy.Schedule(p.s.Facts) {
+		for _, d := range p.policy.ScheduleWith(p.laws, p.s.Facts) {
 			p.addDeadline(d, 1, domain.TaskFor(d.Kind), domain.Date{})
 		}
+		p.adoptRules(ctx, now)
 		p.openTask(domain.TaskOrient, 1, "")
 		if p.revision >= 2 {
 			p.resume(ctx, now)
+			p.adoptRules(ctx, now)
 			p.settle(now)
 		} else {
 			p.fireDue(now)
@@ -188,7 +194,7 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		}
 		seen := p.s.Version
 		wake := func() bool {
-			return p.s.Version != seen || p.news.Len() > 0 || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+			return p.s.Version != seen || p.news.Len() > 0 || p.rulesAnnounced() || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		}
 		now := workflow.Now(ctx)
 		if next, ok := p.nextWake(); ok {
@@ -200,7 +206,8 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		}
 		now = workflow.Now(ctx)
 		heard := p.receiveNews(now)
-		if p.settle(now) || heard {
+		adopted := p.adoptRules(ctx, now)
+		if p.settle(now) || heard || adopted {
 			if err := p.sync(ctx); err != nil {
 				return err
 			}
@@ -479,6 +486,9 @@ func (p *parcoursImpl) nextWake() (time.Time, bool) {
 			consider(d.OpensOn.Time())
 		}
 		consider(d.OverdueFrom())
+	}
+	if t, ok := p.nextTakeover(); ok {
+		consider(t)
 	}
 	return next, !next.IsZero()
 }
