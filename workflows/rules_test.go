@@ -29,6 +29,25 @@ var decretFictif = domain.RuleSet{
 // fictionalLaws is the service's catalogue and the fictional decree.
 var fictionalLaws = domain.Laws.With(decretFictif)
 
+// decretFictif2026 is another decree that does not exist, in force since
+// 1 December 2026 (before parcours_v13_* was recorded): 4 months for the
+// contract, taking over the deadlines still running that day.
+var decretFictif2026 = domain.RuleSet{
+	Name:        "decret-fictif-2026",
+	Basis:       domain.BasisLegal,
+	Label:       "délai légal",
+	Source:      "décret fictif n° 2026-1 (essai)",
+	InForceFrom: domain.NewDate(2026, 12, 1),
+	Transition:  domain.TransitionRunning,
+	Rules: []domain.Rule{
+		{Kind: domain.DeadlineContract, Delay: domain.Delay{Months: 4}, From: domain.AnchorNotification, Source: "décret fictif n° 2026-1"},
+	},
+}
+
+// LawsOfV13 are the rule sets the parcours_v13_* histories were recorded
+// under (exported for the recording test, package workflows_test).
+var LawsOfV13 = domain.Laws.With(decretFictif2026, decretFictif)
+
 // eventsOf are the events of a kind the read model received.
 func (tb *testBundle) eventsOf(kind string) []Event {
 	var out []Event
