@@ -58,13 +58,12 @@ func parcours(ctx workflow.Context, in ParcoursInput, laws domain.Catalogue) err
 	// activity, inside the workflow task that changed the state: one round
 	// trip to the server instead of three per change (make bench).
 	local := since("localsync")
-	p, err := newParcoursImpl(ctx, in, lifecycle)
+	p, err := newParcoursImpl(ctx, in, lifecycle, laws)
 	if err != nil {
 		return err
 	}
 	p.sanctions, p.handover, p.once, p.localSync = sanctions, handover, once, local
 	p.revision, p.reprise = in.Revision, in.Reprise
-	p.watchRules(ctx, laws)
 	return p.run(ctx)
 }
 
@@ -74,7 +73,7 @@ type parcoursImpl struct {
 	lifecycle  bool
 	laws       domain.Catalogue        // the legal rule sets (parcours_rules.go)
 	rules      workflow.ReceiveChannel // RulesSignal: new rule sets deployed
-	today      func() domain.Date      // the workflow's date (Europe/Paris)
+	ctx        workflow.Context        // the root context (rule sets' version gates)
 	sanctions  bool
 	handover   bool
 	once       bool                    // updates are recorded by ID (see ParcoursState.Applied)
@@ -89,7 +88,7 @@ type parcoursImpl struct {
 	reprise    *Reprise       // the situation the first run starts from (revision 2)
 }
 
-func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*parcoursImpl, error) {
+func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool, laws domain.Catalogue) (*parcoursImpl, error) {
 	policy, ok := domain.LookupPolicy(in.Policy)
 	if !ok {
 		return nil, temporal.NewNonRetryableApplicationError(
@@ -119,6 +118,9 @@ func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*p
 			NextSeq:  1,
 		}
 	}
+	// Before the handlers: an update delivered with the first task runs
+	// as they are set.
+	p.watchRules(ctx, laws)
 	if err := p.setHandlers(ctx); err != nil {
 		return nil, err
 	}
@@ -171,7 +173,7 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		p.begin()
 		p.addEvent(now, EventEntered, p.s.Facts.EnteredOn, fmt.Sprintf(
 			"Entrée en droits et devoirs le %s (règle de délais : %s).", p.s.Facts.EnteredOn.French(), p.policy.Label), domain.Recorded{})
-		for _, d := range p.policy.ScheduleWith(p.laws, p.s.Facts) {
+		for _, d := range p.schedule() {
 			p.addDeadline(d, 1, domain.TaskFor(d.Kind), domain.Date{})
 		}
 		p.adoptRules(ctx, now)

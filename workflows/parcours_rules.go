@@ -2,6 +2,7 @@ package workflows
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"go.temporal.io/sdk/workflow"
@@ -42,8 +43,54 @@ func NewParcours(laws domain.Catalogue) func(workflow.Context, ParcoursInput) er
 
 // watchRules sets the catalogue and listens to RulesSignal.
 func (p *parcoursImpl) watchRules(ctx workflow.Context, laws domain.Catalogue) {
-	p.laws, p.rules = laws, workflow.GetSignalChannel(ctx, RulesSignal)
-	p.today = func() domain.Date { return domain.DateOf(workflow.Now(ctx)) }
+	p.ctx, p.laws, p.rules = ctx, laws, workflow.GetSignalChannel(ctx, RulesSignal)
+}
+
+func (p *parcoursImpl) today() domain.Date { return domain.DateOf(workflow.Now(p.ctx)) }
+
+// adopt reports whether the parcours may follow the rule set named name.
+// The 2012 and 2025 laws, that every recorded history followed without a
+// gate, always; a newer set once adopted (ParcoursState.RuleSets), and to
+// adopt it a version gate of its own, "rules-<set>-<history length>": a
+// workflow task that ran before the set was deployed has no such marker,
+// replays as it ran (the gate says no), and the first task after the
+// deployment records it. The history length makes each attempt a change of
+// its own: a gate once refused in replay would otherwise refuse for the
+// whole run (the SDK keeps a change's first answer).
+func (p *parcoursImpl) adopt(name string) bool {
+	if name == domain.Law2012.Name || name == domain.Law2025.Name || slices.Contains(p.s.RuleSets, name) {
+		return true
+	}
+	change := fmt.Sprintf("rules-%s-%d", name, workflow.GetInfo(p.ctx).GetCurrentHistoryLength())
+	if workflow.GetVersion(p.ctx, change, workflow.DefaultVersion, 1) < 1 {
+		return false
+	}
+	p.s.RuleSets = append(p.s.RuleSets, name)
+	return true
+}
+
+// law is the legal deadline of a kind for the parcours' facts, under the
+// sets it may follow (adopt).
+func (p *parcoursImpl) law(kind domain.DeadlineKind) (domain.Deadline, bool) {
+	laws := p.laws
+	for {
+		d, ok := laws.LawDeadline(kind, p.s.Facts)
+		if !ok || p.adopt(d.RuleSet) {
+			return d, ok
+		}
+		laws = laws.Without(d.RuleSet)
+	}
+}
+
+// schedule is the policy's schedule at intake (its targets, then the law).
+func (p *parcoursImpl) schedule() []domain.Deadline {
+	out := p.policy.ScheduleWith(nil, p.s.Facts)
+	for _, kind := range []domain.DeadlineKind{domain.DeadlineOrientation, domain.DeadlineContract} {
+		if d, ok := p.law(kind); ok {
+			out = append(out, d)
+		}
+	}
+	return out
 }
 
 // rulesAnnounced: a RulesSignal waits (the loop wakes up to plan again).
@@ -74,8 +121,8 @@ func (p *parcoursImpl) nextTakeover() (time.Time, bool) {
 
 // adoptRules counts again, with the rule set that takes them over today,
 // the running deadlines a new set changes, and says so in the timeline.
-// Each set is adopted behind its own version gate ("rules-" + its name), so
-// that a history recorded before the set existed replays as it ran.
+// A set is adopted behind its version gate (adopt), so that a history
+// recorded before it was deployed replays as it ran.
 func (p *parcoursImpl) adoptRules(ctx workflow.Context, now time.Time) bool {
 	for p.rules.ReceiveAsync(nil) {
 	}
@@ -87,7 +134,7 @@ func (p *parcoursImpl) adoptRules(ctx workflow.Context, now time.Time) bool {
 			continue
 		}
 		next, ok := p.laws.Running(d.Deadline, p.s.Facts, today)
-		if !ok || workflow.GetVersion(ctx, "rules-"+next.RuleSet, workflow.DefaultVersion, 1) < 1 {
+		if !ok || !p.adopt(next.RuleSet) {
 			continue
 		}
 		if !changed {

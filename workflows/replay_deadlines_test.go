@@ -156,10 +156,16 @@ func (o *captureOutbound) ExecuteLocalActivity(ctx workflow.Context, activity st
 // replayDeadlines replays one history and returns the dates it computed.
 func replayDeadlines(t *testing.T, history string) goldenDeadlines {
 	t.Helper()
+	return replayUnder(t, history, lawsFor(history))
+}
+
+// replayUnder replays a history with the workflow under a catalogue.
+func replayUnder(t *testing.T, history string, laws domain.Catalogue) goldenDeadlines {
+	t.Helper()
 	c := &capture{}
 	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{Interceptors: []interceptor.WorkerInterceptor{c}})
 	require.NoError(t, err)
-	replayer.RegisterWorkflowWithOptions(NewParcours(lawsFor(history)), RegisterOptions())
+	replayer.RegisterWorkflowWithOptions(NewParcours(laws), RegisterOptions())
 	replayer.RegisterWorkflowWithOptions(SuspensionReview, RegisterReviewOptions())
 	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, history), history)
@@ -191,6 +197,27 @@ func TestReplayedHistoriesComputeTheirDeadlines(t *testing.T) {
 		require.Equal(t, want, got, "%s: the dates this history computed when it was recorded differ from today's code: running parcours would change (put the change behind workflow.GetVersion, or fix internal/domain)", f)
 	}
 	require.Greater(t, computed, len(files), "the interceptor saw the writes")
+}
+
+// TestNewRuleSetLeavesOlderHistoriesAsTheyRan: deployed with decrees that
+// take over running deadlines (in force since 1 December 2026, after some of
+// these histories ran), the workflow replays every history recorded before
+// them with the same commands and the same dates: a run adopts a set only
+// behind its version gate, and none of them has it.
+func TestNewRuleSetLeavesOlderHistoriesAsTheyRan(t *testing.T) {
+	t.Parallel()
+	files, err := filepath.Glob("testdata/parcours_*.json")
+	require.NoError(t, err)
+	for _, f := range files {
+		if strings.HasPrefix(filepath.Base(f), "parcours_v13_") {
+			continue
+		}
+		b, err := os.ReadFile(strings.TrimSuffix(f, ".json") + goldenSuffix)
+		require.NoError(t, err)
+		var want goldenDeadlines
+		require.NoError(t, json.Unmarshal(b, &want))
+		require.Equal(t, want, replayUnder(t, f, LawsOfV13), f)
+	}
 }
 
 // TestGoldenFilesHaveTheirHistory: no golden file without its history.

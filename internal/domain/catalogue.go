@@ -28,6 +28,11 @@ type Catalogue []RuleSet
 // With is a new catalogue: c followed by sets (c is not changed).
 func (c Catalogue) With(sets ...RuleSet) Catalogue { return slices.Concat(c, sets) }
 
+// Without is a new catalogue: c without the set named name.
+func (c Catalogue) Without(name string) Catalogue {
+	return slices.DeleteFunc(slices.Clone(c), func(rs RuleSet) bool { return rs.Name == name })
+}
+
 // Lookup finds a set by name.
 func (c Catalogue) Lookup(name string) (RuleSet, bool) {
 	i := slices.IndexFunc(c, func(rs RuleSet) bool { return rs.Name == name })
