@@ -144,11 +144,16 @@ func (p *parcoursImpl) adoptRules(ctx workflow.Context, now time.Time) bool {
 		was := d.DueOn
 		d.Deadline, d.Rev = next, p.s.Version
 		rs, _ := p.laws.Lookup(next.RuleSet)
-		p.addEvent(now, EventRuleChanged, rs.InForceFrom, fmt.Sprintf("Nouvelle règle en vigueur le %s (%s) : %s, au lieu du %s.",
-			rs.InForceFrom.French(), rs.Source, next.Explain(), was.French()), domain.Recorded{})
+		p.addEvent(now, EventRuleChanged, rs.InForceFrom, RuleChangeSummary(rs, next, was), domain.Recorded{})
 	}
 	if changed {
 		p.refreshTasks()
 	}
 	return changed
+}
+
+// RuleChangeSummary is the timeline's line when rule set rs takes over a
+// deadline that was due on was.
+func RuleChangeSummary(rs domain.RuleSet, next domain.Deadline, was domain.Date) string {
+	return fmt.Sprintf("Nouvelle règle en vigueur le %s (%s) : %s, au lieu du %s.", rs.InForceFrom.French(), rs.Source, next.Explain(), was.French())
 }
