@@ -158,7 +158,7 @@ func TestRecordRuleTakeover(t *testing.T) {
 // notification. A decree that takes over running deadlines came into force
 // two days ago and is deployed late: the worker restarts with it. The
 // parcours, asleep until a later deadline, learns of it from the
-// rules_deployed signal; the new code replays the tasks that ran before the
+// rules_deployed signal (parcours admin regles); the new code replays the tasks that ran before the
 // deployment as they ran (their version gate says no), then adopts the
 // decree in the signal's task.
 func TestDeployedDecreeReachesASleepingParcours(t *testing.T) {
@@ -181,6 +181,12 @@ func TestDeployedDecreeReachesASleepingParcours(t *testing.T) {
 
 	after := startWorker(t, c, domain.Laws.With(decree))
 	defer after.Stop()
-	require.NoError(t, c.SignalWorkflow(ctx, id, "", workflows.RulesSignal, nil))
+	// parcours admin regles: every running parcours (visibility lists it
+	// a moment after its start).
+	require.Eventually(t, func() bool {
+		n, err := temporal.AnnounceRules(ctx, c, nil)
+		require.NoError(t, err)
+		return n == 1
+	}, time.Minute, 200*time.Millisecond, "the parcours is signalled")
 	awaitContract(ctx, t, c, id, "decret-deploye", oriented.AddMonths(2))
 }
