@@ -55,8 +55,10 @@ bin/workflowcheck:
 	GOBIN=$(CURDIR)/bin $(GO) install go.temporal.io/sdk/contrib/tools/workflowcheck@$(WORKFLOWCHECK_VERSION)
 
 .PHONY: record-history
-record-history: deps build bin/workflowcheck ## Record the missing workflow histories of the replay tests (never overwrites)
-	@RECORD_HISTORY=$(CURDIR)/workflows/testdata scripts/test.sh -run 'TestRepriseStockThenContract|TestMarkStockOnRevision1Run|TestParcoursLifecycleOverHTTP|TestLifecycleOverHTTP|TestManyMessages|TestListAndTaskFilters|TestEscalationOverHTTP|TestLettersOverHTTP|TestDecisionLetterOverHTTP|TestComplianceDuringSuppression|TestAppealWindowFromTheNotification|TestReorientationWithinSixMonths|TestObstacleDatedBefore|TestContractMonthFromTheOrientationsNotification|TestRepeatWindowFromTheNotification|TestFreeTextStaysOutOfHistories|TestReadModelWriteFailedThenRetried|TestReadModelWriteFallsBackToAnActivity|TestRelancesBreachHearingDecisionHistories|TestSocialReviewHistory|TestRevision2RunCancelsFromItsFirstLiveWait|TestRunningRunSwitchesAtItsFirstLiveWait|TestDeadlineTimerFiredHistory|TestResyncRebuildsTheReadModel' ./internal/httpapi/
+record-history: deps build bin/workflowcheck ## Record the missing workflow histories of the replay tests and their golden deadlines (never overwrites)
+	@RECORD_HISTORY=$(CURDIR)/workflows/testdata scripts/test.sh -run 'TestRepriseStockThenContract|TestMarkStockOnRevision1Run|TestParcoursLifecycleOverHTTP|TestLifecycleOverHTTP|TestManyMessages|TestListAndTaskFilters|TestEscalationOverHTTP|TestLettersOverHTTP|TestDecisionLetterOverHTTP|TestComplianceDuringSuppression|TestAppealWindowFromTheNotification|TestReorientationWithinSixMonths|TestObstacleDatedBefore|TestContractMonthFromTheOrientationsNotification|TestRepeatWindowFromTheNotification|TestFreeTextStaysOutOfHistories|TestReadModelWriteFailedThenRetried|TestReadModelWriteFallsBackToAnActivity|TestRelancesBreachHearingDecisionHistories|TestSocialReviewHistory|TestRevision2RunCancelsFromItsFirstLiveWait|TestRunningRunSwitchesAtItsFirstLiveWait|TestDeadlineTimerFiredHistory|TestResyncRebuildsTheReadModel|TestUpdateInTheFirstTaskSeesTheRunsFlags' ./internal/httpapi/
+	@PARCOURS_RECORD_HISTORY=$(CURDIR)/workflows/testdata $(GO) test -count=1 -run 'TestRecordRuleTakeover' ./workflows/
+	@PARCOURS_GOLDEN=missing $(GO) test -count=1 -run 'TestReplayedHistoriesComputeTheirDeadlines' ./workflows/
 
 .PHONY: screenshots
 screenshots: build bin/workflowcheck ## Refresh docs/screenshots from the browser test

@@ -198,6 +198,9 @@ type ParcoursState struct {
 	Orientation *domain.Orientation `json:"orientation,omitempty"`
 	Contract    *domain.Contract    `json:"contract,omitempty"`
 	Exit        *domain.Exit        `json:"exit,omitempty"`
+	// RuleSets are the legal rule sets newer than the 2025 law this
+	// parcours adopted (parcours_rules.go), each behind its version gate.
+	RuleSets []string `json:"rule_sets,omitempty"`
 
 	Orientations  int           `json:"orientations"` // how many so far
 	Contracts     int           `json:"contracts"`    // how many signed so far

@@ -31,7 +31,7 @@ import (
 // child workflows: one entity, one history, one writer of the read model.
 // After an exit the workflow stays alive until its follow-ups are answered
 // (or cancelled, on a death), which is the point of them.
-func Parcours(ctx workflow.Context, in ParcoursInput) error {
+func parcours(ctx workflow.Context, in ParcoursInput, laws domain.Catalogue) error {
 	// Version 1 of "all-2026-12": every change below at once. A run of
 	// Revision 1 has them all without asking (no marker, no
 	// TemporalChangeVersion upsert: see ParcoursInput.Revision). Runs of
@@ -60,7 +60,7 @@ func Parcours(ctx workflow.Context, in ParcoursInput) error {
 	// activity, inside the workflow task that changed the state: one round
 	// trip to the server instead of three per change (make bench).
 	local := since("localsync")
-	p, err := newParcoursImpl(ctx, in, lifecycle)
+	p, err := newParcoursImpl(ctx, in, lifecycle, laws)
 	if err != nil {
 		return err
 	}
@@ -76,6 +76,9 @@ type parcoursImpl struct {
 	id         string
 	policy     domain.Policy
 	lifecycle  bool
+	laws       domain.Catalogue        // the legal rule sets (parcours_rules.go)
+	rules      workflow.ReceiveChannel // RulesSignal: new rule sets deployed
+	ctx        workflow.Context        // the root context (rule sets' version gates)
 	sanctions  bool
 	handover   bool
 	once       bool                    // updates are recorded by ID (see ParcoursState.Applied)
@@ -91,7 +94,7 @@ type parcoursImpl struct {
 	waiter     *waiter        // waits for the next date due, cancelling its timer
 }
 
-func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*parcoursImpl, error) {
+func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool, laws domain.Catalogue) (*parcoursImpl, error) {
 	policy, ok := domain.LookupPolicy(in.Policy)
 	if !ok {
 		return nil, temporal.NewNonRetryableApplicationError(
@@ -121,6 +124,9 @@ func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool) (*p
 			NextSeq:  1,
 		}
 	}
+	// Before the handlers: an update delivered with the first task runs
+	// as they are set.
+	p.watchRules(ctx, laws)
 	if err := p.setHandlers(ctx); err != nil {
 		return nil, err
 	}
@@ -174,12 +180,14 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		p.begin()
 		p.addEvent(now, EventEntered, p.s.Facts.EnteredOn, fmt.Sprintf(
 			"Entrée en droits et devoirs le %s (règle de délais : %s).", p.s.Facts.EnteredOn.French(), p.policy.Label), domain.Recorded{})
-		for _, d := range p.policy.Schedule(p.s.Facts) {
+		for _, d := range p.schedule() {
 			p.addDeadline(d, 1, domain.TaskFor(d.Kind), domain.Date{})
 		}
+		p.adoptRules(ctx, now)
 		p.openTask(domain.TaskOrient, 1, "")
 		if p.revision >= 2 {
 			p.resume(ctx, now)
+			p.adoptRules(ctx, now)
 			p.settle(now)
 		} else {
 			p.fireDue(now)
@@ -195,7 +203,7 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		}
 		seen := p.s.Version
 		wake := func() bool {
-			return p.s.Version != seen || p.news.Len() > 0 || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
+			return p.s.Version != seen || p.news.Len() > 0 || p.rulesAnnounced() || workflow.GetInfo(ctx).GetContinueAsNewSuggested()
 		}
 		if next, ok := p.nextWake(); ok {
 			if err := p.waiter.until(ctx, next, wake); err != nil {
@@ -206,7 +214,8 @@ func (p *parcoursImpl) run(ctx workflow.Context) error {
 		}
 		now := workflow.Now(ctx)
 		heard := p.receiveNews(now)
-		if p.settle(now) || heard {
+		adopted := p.adoptRules(ctx, now)
+		if p.settle(now) || heard || adopted {
 			if err := p.sync(ctx); err != nil {
 				return err
 			}
@@ -489,6 +498,9 @@ func (p *parcoursImpl) nextWake() (time.Time, bool) {
 			consider(d.OpensOn.TimeIn(p.zone()))
 		}
 		consider(d.OverdueFromIn(p.zone()))
+	}
+	if t, ok := p.nextTakeover(); ok {
+		consider(t)
 	}
 	return next, !next.IsZero()
 }

@@ -99,7 +99,7 @@ func (p *parcoursImpl) applyOrientation(now time.Time, o domain.Orientation) {
 	p.closeTasks(domain.TaskDone, now, func(t TaskState) bool {
 		return t.Kind == domain.TaskOrient || t.Kind == domain.TaskAwaitFranceTravail
 	})
-	if d, ok := domain.LawDeadline(domain.DeadlineContract, p.s.Facts); ok {
+	if d, ok := p.law(domain.DeadlineContract); ok {
 		p.addDeadline(d, 1, domain.TaskSignContract, domain.Date{})
 	}
 	p.openTask(domain.TaskSignContract, 1, o.ReferentID)
@@ -146,7 +146,7 @@ func (p *parcoursImpl) recordOrientationNotified(ctx workflow.Context, n domain.
 	p.s.Orientation = &o
 	p.s.Facts.Orient(o)
 	due, reopened := "", false
-	if law, ok := domain.LawDeadline(domain.DeadlineContract, p.s.Facts); ok {
+	if law, ok := p.law(domain.DeadlineContract); ok {
 		for i := range p.s.Deadlines {
 			d := &p.s.Deadlines[i]
 			if d.Kind == domain.DeadlineContract && d.Basis == domain.BasisLegal && open(d.Status) {
@@ -353,7 +353,7 @@ func (p *parcoursImpl) decideReorientation(ctx workflow.Context, d domain.Reorie
 	p.closeTasks(domain.TaskCancelled, now, func(t TaskState) bool {
 		return t.Kind == domain.TaskSignContract || t.Kind == domain.TaskRenewContract || t.Kind == domain.TaskReviewSocial
 	})
-	if law, ok := domain.LawDeadline(domain.DeadlineContract, p.s.Facts); ok {
+	if law, ok := p.law(domain.DeadlineContract); ok {
 		p.addDeadline(law, next, domain.TaskSignContract, domain.Date{})
 	}
 	p.openTask(domain.TaskSignContract, next, o.ReferentID)

@@ -30,12 +30,19 @@ type testBundle struct {
 
 func setup(t *testing.T, start time.Time) *testBundle {
 	t.Helper()
+	return setupWith(t, start, Parcours)
+}
+
+// setupWith registers parcours (NewParcours' under other rule sets) as the
+// Parcours workflow: start it by name (ParcoursWorkflow).
+func setupWith(t *testing.T, start time.Time, parcours func(workflow.Context, ParcoursInput) error) *testBundle {
+	t.Helper()
 	var suite testsuite.WorkflowTestSuite
 	suite.SetLogger(log.NewStructuredLogger(slog.New(slog.NewTextHandler(tlog{t}, &slog.HandlerOptions{Level: slog.LevelWarn}))))
 	tb := &testBundle{env: suite.NewTestWorkflowEnvironment()}
 	tb.env.SetStartTime(start)
 	tb.env.SetStartWorkflowOptions(client.StartWorkflowOptions{ID: ParcoursWorkflowID("p1")})
-	tb.env.RegisterWorkflowWithOptions(Parcours, RegisterOptions())
+	tb.env.RegisterWorkflowWithOptions(parcours, RegisterOptions())
 	tb.env.RegisterActivityWithOptions(func(ctx context.Context, in SyncInput) error {
 		tb.mu.Lock()
 		defer tb.mu.Unlock()

@@ -63,7 +63,7 @@ func (p *parcoursImpl) resync(ctx workflow.Context, r ResyncRequest) (ResyncResu
 	}
 	p.s.Epoch = nextEpoch(p.s.Epoch, r.Epoch)
 	now := workflow.Now(ctx)
-	p.addEvent(now, EventResync, domain.DateOf(now),
+	p.addEvent(now, EventResync, domain.DateIn(now, p.zone()),
 		"Dossier réécrit depuis le moteur de suivi (resynchronisation) : les éléments antérieurs peuvent manquer à l'historique.", domain.Recorded{})
 	if err := p.sync(ctx); err != nil {
 		return ResyncResult{}, err

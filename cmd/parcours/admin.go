@@ -27,6 +27,9 @@ const adminUsage = `Usage :
                                       resynchronisé (parcours resync ID, docs/resync.md)
   parcours admin arreter ID --raison TEXTE --confirmer
                                       arrête le workflow (ses délais ne tombent plus) : préférez reinitialiser
+  parcours admin regles --raison TEXTE
+                                      après le déploiement d'une nouvelle règle de délais, réveille tous les
+                                      parcours en cours pour qu'ils l'appliquent (docs/rule-changes.md)
 `
 
 // admin runs the operators' commands on workflows (docs/engine-operations.md).
@@ -55,12 +58,14 @@ func (m *Main) admin(ctx context.Context, args []string) error {
 	}
 	needID := cmd == "workflow" || cmd == "reinitialiser" || cmd == "arreter"
 	switch {
-	case cmd != "bloques" && !needID:
+	case cmd != "bloques" && cmd != "regles" && !needID:
 		fmt.Fprint(m.Stderr, adminUsage)
 		return fmt.Errorf("sous-commande inconnue %q", cmd)
 	case needID && id == "":
 		fmt.Fprint(m.Stderr, adminUsage)
 		return fmt.Errorf("parcours admin %s : indiquez l'identifiant du parcours ou du workflow", cmd)
+	case cmd == "regles" && *reason == "":
+		return fmt.Errorf("parcours admin regles : indiquez --raison (le décret déployé), gardée dans le journal d'audit")
 	case cmd == "arreter" && !*confirm:
 		return fmt.Errorf("parcours admin arreter : l'arrêt abandonne les délais du parcours ; ajoutez --confirmer (ou préférez parcours admin reinitialiser)")
 	}
@@ -95,6 +100,14 @@ func (m *Main) admin(ctx context.Context, args []string) error {
 			fmt.Fprintf(m.Stdout, "%d workflow(s) à examiner.\n", len(list))
 		}
 		return err
+	case "regles":
+		n, err := temporal.AnnounceRules(ctx, c, func(n int) { fmt.Fprintf(m.Stderr, "%d parcours réveillés…\n", n) })
+		if err != nil {
+			return err
+		}
+		fmt.Fprintf(m.Stdout, "%d parcours en cours réveillés : chacun applique les règles déployées à ses délais en cours.\n", n)
+		wid = "parcours"
+		return audit("rules_announced", map[string]any{"parcours": n})
 	case "reinitialiser":
 		run, err := temporal.ResetWorkflow(ctx, c, cfg.TemporalNamespace, wid, *event, *reason)
 		if err != nil {

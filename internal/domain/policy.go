@@ -108,7 +108,10 @@ type RuleSet struct {
 	// InForceFrom and InForceUntil bound a legal rule set (inclusive); the set
 	// applying to a deadline is the one in force on its anchor event's date.
 	InForceFrom, InForceUntil Date
-	Rules                     []Rule
+	// Transition: how the set reaches deadlines counted from events before
+	// InForceFrom (catalogue.go). Zero: it does not (the 2025 law).
+	Transition Transition
+	Rules      []Rule
 }
 
 func (rs RuleSet) inForce(d Date) bool {
@@ -159,12 +162,15 @@ var (
 			{Kind: DeadlineContract, Delay: Delay{Months: 1}, From: AnchorNotification, Source: "D5411-14-1 code du travail"},
 		},
 	}
-	laws = []RuleSet{Law2012, Law2025}
+	// Laws is the catalogue of the legal rule sets the service applies, in
+	// the order they came into force (docs/rule-changes.md: how to add one).
+	// Read only: a test with other rules builds its own Catalogue.
+	Laws = Catalogue{Law2012, Law2025}
 )
 
 // LawInForce is the legal rule set in force on date d.
 func LawInForce(d Date) RuleSet {
-	for _, rs := range laws {
+	for _, rs := range Laws {
 		if rs.inForce(d) {
 			return rs
 		}
@@ -255,7 +261,10 @@ func (d Deadline) Key() string { return string(d.Kind) + "/" + string(d.Basis) }
 // target rule set of the policy, then the law in force on each anchor date.
 // A deadline whose anchor has not happened yet (the contract before any
 // orientation, under the law) is not in the list.
-func (p Policy) Schedule(f Facts) []Deadline {
+func (p Policy) Schedule(f Facts) []Deadline { return p.ScheduleWith(Laws, f) }
+
+// ScheduleWith is Schedule under a catalogue of legal rule sets.
+func (p Policy) ScheduleWith(laws Catalogue, f Facts) []Deadline {
 	var out []Deadline
 	for _, rs := range p.Targets {
 		for _, r := range rs.Rules {
@@ -265,7 +274,7 @@ func (p Policy) Schedule(f Facts) []Deadline {
 		}
 	}
 	for _, kind := range []DeadlineKind{DeadlineOrientation, DeadlineContract} {
-		if d, ok := lawDeadline(kind, f); ok {
+		if d, ok := laws.LawDeadline(kind, f); ok {
 			out = append(out, d)
 		}
 	}
@@ -274,24 +283,14 @@ func (p Policy) Schedule(f Facts) []Deadline {
 
 // LawDeadline is the legal deadline of a kind for these facts, if its
 // anchor event has happened.
-func LawDeadline(kind DeadlineKind, f Facts) (Deadline, bool) { return lawDeadline(kind, f) }
+func LawDeadline(kind DeadlineKind, f Facts) (Deadline, bool) { return Laws.LawDeadline(kind, f) }
 
-// lawDeadline applies, for one kind, the legal rule set in force on the date
-// of the event that kind counts from (domain.md: "the applicable set is the one
-// in force on the date of the triggering event").
-func lawDeadline(kind DeadlineKind, f Facts) (Deadline, bool) {
-	for _, rs := range laws {
-		for _, r := range rs.Rules {
-			on := f.anchorDate(r.From)
-			if r.Kind == kind && !on.IsZero() && rs.inForce(on) {
-				return rs.apply(r, f)
-			}
-		}
-	}
-	return Deadline{}, false
-}
+func (rs RuleSet) apply(r Rule, f Facts) (Deadline, bool) { return rs.applyRunning(r, f, Date{}) }
 
-func (rs RuleSet) apply(r Rule, f Facts) (Deadline, bool) {
+// applyRunning applies a rule; running, when set, is the day the rule set
+// took over the deadlines still running (TransitionRunning): the deadline
+// says so and never falls before that day.
+func (rs RuleSet) applyRunning(r Rule, f Facts, running Date) (Deadline, bool) {
 	on := f.anchorDate(r.From)
 	if on.IsZero() {
 		return Deadline{}, false
@@ -312,6 +311,13 @@ func (rs RuleSet) apply(r Rule, f Facts) (Deadline, bool) {
 		from = AnchorOrientation
 		if f.NotifiedAssumed {
 			why = " ; notification non enregistrée : la date de la décision en tient lieu"
+		}
+	}
+	if !running.IsZero() {
+		why += fmt.Sprintf(" ; règle en vigueur le %s, appliquée aux délais en cours", running.French())
+		if due.Before(running) {
+			due = running
+			why += fmt.Sprintf(", sans échéance avant le %s", running.French())
 		}
 	}
 	if moved := NextWorkingDay(due); f.Art642 && moved != due {

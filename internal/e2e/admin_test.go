@@ -17,7 +17,8 @@ import (
 // TestRealBinaryAdminCommands: the operators' commands of the real binary
 // reach the running service's embedded Temporal server as parcours stock
 // and import do: a parcours' workflow described, none stuck, a terminate
-// refused without its confirmation.
+// refused without its confirmation, the running parcours woken after a rule
+// deployment.
 func TestRealBinaryAdminCommands(t *testing.T) {
 	t.Parallel()
 	s := newService(t, map[string]string{"DATABASE_URL": pgtest.NewURL(t), "PARCOURS_DATA_DIR": t.TempDir()})
@@ -52,6 +53,14 @@ func TestRealBinaryAdminCommands(t *testing.T) {
 	out, err = run("arreter", id, "--raison", "essai")
 	require.Error(t, err)
 	require.Contains(t, out, "--confirmer")
+	// After a rule set's deployment (docs/rule-changes.md): every running
+	// parcours woken, with a reason for the audit log.
+	out, err = run("regles")
+	require.Error(t, err)
+	require.Contains(t, out, "--raison")
+	out, err = run("regles", "--raison", "essai de déploiement")
+	require.NoError(t, err, out)
+	require.Regexp(t, `\d+ parcours en cours réveillés`, out)
 	out, err = run("inconnue")
 	require.Error(t, err)
 	require.Contains(t, out, "sous-commande inconnue")
