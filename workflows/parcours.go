@@ -60,15 +60,22 @@ func parcours(ctx workflow.Context, in ParcoursInput, laws domain.Catalogue) err
 	// activity, inside the workflow task that changed the state: one round
 	// trip to the server instead of three per change (make bench).
 	local := since("localsync")
-	p, err := newParcoursImpl(ctx, in, lifecycle, laws)
+	set := func(p *parcoursImpl) {
+		p.sanctions, p.handover, p.once, p.localSync = sanctions, handover, once, local
+		p.revision, p.reprise = in.Revision, in.Reprise
+		// Revision 3: the wait cancels its timer when an update ends it
+		// (older runs: from their first wait run live, see waiter).
+		p.waiter = newWaiter("timers-cancel", in.Revision >= 3)
+	}
+	p, err := newParcoursImpl(ctx, in, lifecycle, laws, set)
 	if err != nil {
 		return err
 	}
-	p.sanctions, p.handover, p.once, p.localSync = sanctions, handover, once, local
-	p.revision, p.reprise = in.Revision, in.Reprise
-	// Revision 3: the wait cancels its timer when an update ends it (older
-	// runs: from their first wait run live, see waiter).
-	p.waiter = newWaiter("timers-cancel", in.Revision >= 3)
+	if in.Revision < 3 {
+		// As these runs were recorded: an update delivered with the first
+		// task ran its handler before this, without the flags.
+		set(p)
+	}
 	return p.run(ctx)
 }
 
@@ -94,7 +101,10 @@ type parcoursImpl struct {
 	waiter     *waiter        // waits for the next date due, cancelling its timer
 }
 
-func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool, laws domain.Catalogue) (*parcoursImpl, error) {
+// set gives the run its flags; from revision 3, before the handlers are
+// registered (an update delivered with the first task runs its handler
+// then).
+func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool, laws domain.Catalogue, set func(*parcoursImpl)) (*parcoursImpl, error) {
 	policy, ok := domain.LookupPolicy(in.Policy)
 	if !ok {
 		return nil, temporal.NewNonRetryableApplicationError(
@@ -127,6 +137,9 @@ func newParcoursImpl(ctx workflow.Context, in ParcoursInput, lifecycle bool, law
 	// Before the handlers: an update delivered with the first task runs
 	// as they are set.
 	p.watchRules(ctx, laws)
+	if in.Revision >= 3 {
+		set(p)
+	}
 	if err := p.setHandlers(ctx); err != nil {
 		return nil, err
 	}
@@ -338,7 +351,19 @@ func onceOnly[T any](p *parcoursImpl, name string, handler func(workflow.Context
 	return updateHandler{
 		name: name,
 		handler: func(ctx workflow.Context, in T) (UpdateResult, error) {
+			// An update delivered with the first task waits for the run's
+			// first deadlines and write (revision 3: before, it applied to
+			// a state not yet begun).
+			ready := func() error {
+				if p.revision < 3 {
+					return nil
+				}
+				return workflow.Await(ctx, func() bool { return p.registered })
+			}
 			if !p.once {
+				if err := ready(); err != nil {
+					return UpdateResult{}, err
+				}
 				return handler(ctx, in)
 			}
 			id := workflow.GetCurrentUpdateInfo(ctx).ID
@@ -353,7 +378,11 @@ func onceOnly[T any](p *parcoursImpl, name string, handler func(workflow.Context
 				return UpdateResult{}, conflict("La même demande a échoué : recommencez-la.")
 			}
 			p.s.Applied = append(p.s.Applied, AppliedUpdate{ID: id})
-			res, err := handler(ctx, in)
+			err := ready()
+			var res UpdateResult
+			if err == nil {
+				res, err = handler(ctx, in)
+			}
 			i := p.applied(id)
 			if err != nil {
 				p.s.Applied = slices.Delete(p.s.Applied, i, i+1)

@@ -1,0 +1,59 @@
+package httpapi_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.temporal.io/api/enums/v1"
+	"go.temporal.io/sdk/client"
+
+	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/workflows"
+)
+
+// An update delivered in a run's first workflow task (a command sent while
+// no worker had yet taken the start: a worker down, a burst of starts) ran
+// its handler as the handler was registered, before the run's flags were
+// set: its write went through an ordinary activity instead of a local one,
+// with no relance or hand-over rules. From revision 3 the flags are set
+// first.
+func TestUpdateInTheFirstTaskSeesTheRunsFlags(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	entered := today().AddDays(-3)
+	pid := newParcours(t, entered)
+	wid := workflows.ParcoursWorkflowID(pid)
+	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run whose first task holds an update"))
+	h, err := fixture.tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: fixture.tc.NewWithStartWorkflowOperation(
+			client.StartWorkflowOptions{ID: wid, TaskQueue: workflows.TaskQueue, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
+			workflows.ParcoursWorkflow, workflows.ParcoursInput{Revision: workflows.CurrentRevision, ParcoursID: pid,
+				Policy: domain.DefaultPolicy, EnteredOn: entered, ReceivedOn: entered}),
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.RecordOrientationUpdate,
+			Args:         []any{domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-1", DecidedOn: today()}},
+			WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	require.NoError(t, err)
+	var res workflows.UpdateResult
+	require.NoError(t, h.Get(ctx, &res))
+	require.Equal(t, domain.StatusAwaitingContract, res.Status)
+	for _, e := range eventsOf(t, pid) {
+		if a := e.GetActivityTaskScheduledEventAttributes(); a != nil {
+			t.Errorf("activity %s scheduled: every write of a run of revision %d is a local activity", a.GetActivityType().GetName(), workflows.CurrentRevision)
+		}
+	}
+	legal := 0
+	for _, d := range items(call(t, "department", "GET", "/api/v1/parcours/"+pid, nil), "deadlines") {
+		if d["kind"] == "contract" && d["basis"] == string(domain.BasisLegal) && d["status"] != string(domain.DeadlineMet) {
+			legal++
+		}
+		if d["kind"] == "orientation" {
+			require.Equal(t, string(domain.DeadlineMet), d["status"], "the orientation meets the deadlines the run begins with: %v", d)
+		}
+	}
+	require.Equal(t, 1, legal, "one legal contract deadline")
+	recordHistory(t, pid, "parcours_v11_update_in_first_task")
+}
