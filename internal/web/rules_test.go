@@ -64,6 +64,8 @@ func TestDossierSaysWhichRuleADeadlineFollows(t *testing.T) {
 	_, page, _ := dep.get("/dossiers/" + v.ID)
 	require.Contains(t, page, "contrat dû le "+notified.AddMonths(2).French()+" — délai légal, décret fictif n° 9999-1 (2 mois après la notification de l&#39;orientation le "+
 		notified.French()+" ; règle en vigueur le "+decree.InForceFrom.French()+", appliquée aux délais en cours)", "the deadline says which text it follows")
+	clean(t, page, "decret-fictif-web", "deadline_rule_changed")
+	_, page, _ = dep.get("/dossiers/" + v.ID + "?onglet=historique")
 	require.Contains(t, page, "Nouvelle règle en vigueur le "+decree.InForceFrom.French()+" (décret fictif n° 9999-1 (essai))", "the timeline says when it changed")
 	require.Contains(t, page, "au lieu du "+notified.AddMonths(1).French())
 	clean(t, page, "decret-fictif-web", "deadline_rule_changed")
