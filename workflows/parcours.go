@@ -354,11 +354,16 @@ func onceOnly[T any](p *parcoursImpl, name string, handler func(workflow.Context
 			// An update delivered with the first task waits for the run's
 			// first deadlines and write (revision 3: before, it applied to
 			// a state not yet begun).
+			// Its validator judged the state before; it is checked again
+			// against the state it will change.
 			ready := func() error {
 				if p.revision < 3 {
 					return nil
 				}
-				return workflow.Await(ctx, func() bool { return p.registered })
+				if err := workflow.Await(ctx, func() bool { return p.registered }); err != nil {
+					return err
+				}
+				return validator(ctx, in)
 			}
 			if !p.once {
 				if err := ready(); err != nil {

@@ -57,3 +57,33 @@ func TestUpdateInTheFirstTaskSeesTheRunsFlags(t *testing.T) {
 	require.Equal(t, 1, legal, "one legal contract deadline")
 	recordHistory(t, pid, "parcours_v11_update_in_first_task")
 }
+
+// The update waits for the run to begin, then is checked again against
+// the state it will change: a late intake whose orientation limit passed
+// is handed over to France Travail at its first task, and a département
+// orientation sent before that task, accepted against the state not yet
+// begun, is refused (D262-65-2 CASF).
+func TestUpdateInTheFirstTaskIsCheckedAgainstTheBegunRun(t *testing.T) {
+	t.Parallel()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	entered := today().AddDays(-8 * 7)
+	pid := newParcours(t, entered)
+	wid := workflows.ParcoursWorkflowID(pid)
+	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run whose first task holds an update"))
+	h, err := fixture.tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
+		StartWorkflowOperation: fixture.tc.NewWithStartWorkflowOperation(
+			client.StartWorkflowOptions{ID: wid, TaskQueue: workflows.TaskQueue, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
+			workflows.ParcoursWorkflow, workflows.ParcoursInput{Revision: workflows.CurrentRevision, ParcoursID: pid,
+				Policy: domain.DefaultPolicy, EnteredOn: entered, ReceivedOn: entered}),
+		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.RecordOrientationUpdate,
+			Args:         []any{domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-1", DecidedOn: today()}},
+			WaitForStage: client.WorkflowUpdateStageCompleted},
+	})
+	require.NoError(t, err)
+	err = h.Get(ctx, nil)
+	require.Error(t, err, "handed over at the first task: the département's orientation is refused")
+	require.Contains(t, err.Error(), "France Travail")
+	r := call(t, "department", "GET", "/api/v1/parcours/"+pid, nil)
+	require.Equal(t, "awaiting_orientation", r.body["status"], r.raw)
+}
