@@ -9,6 +9,7 @@ package workflows
 
 import (
 	"errors"
+	"strings"
 
 	"go.temporal.io/sdk/temporal"
 
@@ -49,6 +50,12 @@ const (
 // ParcoursWorkflowID is the workflow ID of a parcours: one parcours, one
 // workflow, so a second start finds the first.
 func ParcoursWorkflowID(parcoursID string) string { return "parcours-" + parcoursID }
+
+// ParcoursIDOf is the parcours of a workflow ID that ParcoursWorkflowID
+// made (an id an operator typed); ok is false for any other workflow.
+func ParcoursIDOf(workflowID string) (parcoursID string, ok bool) {
+	return strings.CutPrefix(workflowID, ParcoursWorkflowID(""))
+}
 
 // CurrentRevision is the Revision of the runs this code starts.
 // 2: a run may start from a reprise (ParcoursInput.Reprise), and owes the

@@ -142,3 +142,13 @@ func (tb *testBundle) resyncCase(n int, epoch int64) *outcome {
 	}
 	return out
 }
+
+func TestParcoursIDOf(t *testing.T) {
+	id, ok := ParcoursIDOf(ParcoursWorkflowID("01a2"))
+	require.True(t, ok)
+	require.Equal(t, "01a2", id)
+	_, ok = ParcoursIDOf(ReviewWorkflowID("01a2", 1))
+	require.False(t, ok, "a case's workflow")
+	_, ok = ParcoursIDOf("digest")
+	require.False(t, ok)
+}

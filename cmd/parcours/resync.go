@@ -6,7 +6,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"strings"
 	"sync"
 	"time"
 
@@ -14,6 +13,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/app"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/workflows"
 )
 
 const resyncUsage = `Usage :
@@ -75,9 +75,12 @@ func (m *Main) resync(ctx context.Context, args []string) error {
 			return fmt.Errorf("compter les parcours : %w", err)
 		}
 	}
-	// The epoch: this command's instant, above every epoch given before
-	// (workflows.ResyncRequest).
-	epoch := time.Now().UnixMilli()
+	// The epoch: the database's instant, above every epoch given before
+	// (workflows.ResyncRequest), whatever this machine's clock says.
+	epoch, err := svc.DB.NextEpoch(ctx)
+	if err != nil {
+		return fmt.Errorf("lire l'époque de la resynchronisation : %w", err)
+	}
 	actor := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours resync", Role: domain.RoleAdmin}
 	p := newResyncProgress(m.Stderr, total)
 	p.named = !*all
@@ -188,7 +191,7 @@ func (p *resyncProgress) summary(w io.Writer) {
 // (docs/resync.md). Other workflows (a case, the digests) are left as they
 // are, with a hint.
 func (m *Main) resyncAfterReset(ctx context.Context, svc *app.Service, workflowID string) error {
-	id, ok := strings.CutPrefix(workflowID, "parcours-")
+	id, ok := workflows.ParcoursIDOf(workflowID)
 	if !ok {
 		fmt.Fprintf(m.Stdout, "Pensez à resynchroniser le parcours de ce workflow : parcours resync ID-DU-PARCOURS.\n")
 		return nil
@@ -196,7 +199,11 @@ func (m *Main) resyncAfterReset(ctx context.Context, svc *app.Service, workflowI
 	actor := domain.Actor{ID: "cli:" + currentUser(), Name: "parcours admin", Role: domain.RoleAdmin}
 	rctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
 	defer cancel()
-	if _, err := svc.Resync(rctx, actor, id, time.Now().UnixMilli()); err != nil {
+	epoch, err := svc.DB.NextEpoch(rctx)
+	if err == nil {
+		_, err = svc.Resync(rctx, actor, id, epoch)
+	}
+	if err != nil {
 		return fmt.Errorf("workflow réinitialisé, mais la base n'a pas pu être réécrite : lancez parcours resync %s : %w", id, err)
 	}
 	fmt.Fprintf(m.Stdout, "Parcours %s resynchronisé : la base reflète la nouvelle exécution.\n", id)

@@ -847,6 +847,17 @@ func (db *DB) ResyncPage(ctx context.Context, after string, limit int) ([]string
 	return pgx.CollectRows(rows, pgx.RowTo[string])
 }
 
+// NextEpoch is the epoch of a new resync: the database's clock in
+// milliseconds, or above every epoch a parcours or a case holds when one
+// is ahead of it (a resync run from a machine whose clock ran ahead).
+func (db *DB) NextEpoch(ctx context.Context) (int64, error) {
+	var e int64
+	err := db.Pool.QueryRow(ctx, `
+		SELECT greatest((extract(epoch FROM clock_timestamp()) * 1000)::bigint,
+			(SELECT coalesce(max(epoch), 0) + 1 FROM parcours), (SELECT coalesce(max(epoch), 0) + 1 FROM reviews))`).Scan(&e)
+	return e, err
+}
+
 // ResyncCount is how many parcours ResyncPage walks.
 func (db *DB) ResyncCount(ctx context.Context) (int, error) {
 	var n int

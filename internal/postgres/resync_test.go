@@ -225,3 +225,24 @@ func TestExitedParcoursIsRecreatedClosed(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, res.ParcoursID, open.PreviousID)
 }
+
+// A resync's epoch is above every epoch given before, whatever the clock of
+// the machine the command runs on: one resync from a machine whose clock
+// runs ahead must not leave the next one, from a machine behind, refused
+// (review finding).
+func TestNextEpochIsAboveEveryEpochGiven(t *testing.T) {
+	tb := setup(t)
+	res, err := tb.db.Intake(tb.ctx, domain.System, intake("CAF-E9"), "departement")
+	require.NoError(t, err)
+	before := time.Now().UnixMilli()
+	e, err := tb.db.NextEpoch(tb.ctx)
+	require.NoError(t, err)
+	require.GreaterOrEqual(t, e, before, "the database's clock, in ms, when no epoch is ahead of it")
+	ahead := time.Now().Add(24 * time.Hour).UnixMilli()
+	in := syncInput(res.ParcoursID, 3)
+	in.Epoch, in.Full = ahead, true
+	require.NoError(t, tb.db.ApplySync(tb.ctx, in))
+	e, err = tb.db.NextEpoch(tb.ctx)
+	require.NoError(t, err)
+	require.Equal(t, ahead+1, e)
+}
