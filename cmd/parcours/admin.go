@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -102,11 +103,15 @@ func (m *Main) admin(ctx context.Context, args []string) error {
 		return err
 	case "regles":
 		n, err := temporal.AnnounceRules(ctx, c, func(n int) { fmt.Fprintf(m.Stderr, "%d parcours réveillés…\n", n) })
+		wid = "parcours"
 		if err != nil {
+			// The parcours already woken are in the audit log too.
+			if aerr := audit("rules_announced", map[string]any{"parcours": n, "error": err.Error()}); aerr != nil {
+				return errors.Join(err, aerr)
+			}
 			return err
 		}
 		fmt.Fprintf(m.Stdout, "%d parcours en cours réveillés : chacun applique les règles déployées à ses délais en cours.\n", n)
-		wid = "parcours"
 		return audit("rules_announced", map[string]any{"parcours": n})
 	case "reinitialiser":
 		run, err := temporal.ResetWorkflow(ctx, c, cfg.TemporalNamespace, wid, *event, *reason)

@@ -2,6 +2,7 @@ package web
 
 import (
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -123,6 +124,8 @@ var auditVerbs = map[string]string{
 	"read": "a consulté", "list": "a affiché", "search": "a cherché dans", "create": "a créé",
 	"update": "a modifié", "export": "a exporté", "revoke": "a révoqué", "bind_identity": "a lié son compte à",
 	"import": "a importé", "preview": "a prévisualisé", "resolve": "a tranché",
+	"resync": "a fait réécrire par le moteur de suivi", "rules_announced": "a annoncé les règles déployées à",
+	"workflow_reset": "a réinitialisé", "workflow_terminate": "a arrêté",
 }
 
 // auditObjects name the kind of record, by its code.
@@ -134,7 +137,7 @@ var auditObjects = map[string]string{
 	"identity_conflict": "les identités à vérifier", "referent": "les référents", "structure": "une structure",
 	"account": "le compte", "token": "un jeton d'accès", "audit_log": "le journal d'audit",
 	"letterhead": "l'en-tête des courriers", "letter_template": "un modèle de courrier",
-	"import_mapping": "la correspondance des colonnes",
+	"import_mapping": "la correspondance des colonnes", "workflow": "une exécution du moteur de suivi",
 }
 
 // auditLineOf writes a line of the log as a sentence: « Léa Martin a
@@ -149,12 +152,20 @@ func auditLineOf(r postgres.AuditRow) auditLine {
 		who = "Une personne non connectée"
 	case r.Actor == domain.System.ID:
 		who = "Le service"
+	case strings.HasPrefix(r.Actor, "cli:"):
+		who = "L'exploitant (commande parcours, utilisateur " + strings.TrimPrefix(r.Actor, "cli:") + ")"
 	default:
 		who = "Le compte " + r.Actor
 	}
 	object := auditObjects[r.RecordType]
 	if object == "" {
 		object = r.RecordType
+	}
+	if r.Action == "rules_announced" {
+		object = "tous les parcours en cours"
+		if n, ok := detail["parcours"].(float64); ok {
+			object = fmt.Sprintf("%.0f parcours en cours", n)
+		}
 	}
 	if r.Subject != "" {
 		object += " de " + r.Subject

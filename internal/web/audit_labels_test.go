@@ -39,3 +39,23 @@ func TestErrorSummaryCountsFieldErrors(t *testing.T) {
 	p = page{Errors: map[string]string{"": "Identifiant ou mot de passe incorrect."}}
 	require.Equal(t, []errorItem{{"", "Identifiant ou mot de passe incorrect."}}, p.ErrorSummary())
 }
+
+// TestOperatorCommandsReadInFrench: the lines the operators' commands write
+// (resync, rule announcement, workflow reset and stop) read as sentences,
+// with no code and no « a agi sur » (review finding: « Le compte cli:root
+// a agi sur workflow. »).
+func TestOperatorCommandsReadInFrench(t *testing.T) {
+	for _, r := range []postgres.AuditRow{
+		{Actor: "cli:root", Action: "resync", RecordType: "parcours", RecordID: "01a2", Subject: "Paul Fournier"},
+		{Actor: "cli:root", Action: "rules_announced", RecordType: "workflow", RecordID: "parcours", Detail: `{"parcours": 12}`},
+		{Actor: "cli:exploit", Action: "workflow_reset", RecordType: "workflow", RecordID: "parcours-01a2"},
+		{Actor: "cli:exploit", Action: "workflow_terminate", RecordType: "workflow", RecordID: "parcours-01a2"},
+	} {
+		s := auditLineOf(r).Sentence
+		require.NotContains(t, s, "a agi sur", s)
+		for _, code := range []string{"cli:", "workflow", "rules_announced", "resync"} {
+			require.NotContains(t, s, code, s)
+		}
+		require.Contains(t, s, "commande", s)
+	}
+}
