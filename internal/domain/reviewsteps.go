@@ -39,11 +39,12 @@ type NextDue struct {
 // scale's ObservationDays, L262-37 III CASF), the day a decision may be taken
 // (the day after), the prior administrative appeal's last day (2 months
 // from the decision's notification, R262-88 CASF), then the sanction's
-// last day. v's ObservationEndsOn serves only when no scale is known on
-// the receipt date (a notice received before décret 2025-478).
+// last day. The dates the case recorded (ObservationEndsOn, AppealDueOn)
+// come first: its workflow follows them, and the queue sorts on them
+// (postgres reviewSort); the delays serve when a view lacks them.
 func ReviewNextDue(v ReviewView, today Date) NextDue {
 	observationEnds := v.ObservationEndsOn
-	if sc, ok := ScaleOn(v.NoticeReceivedOn); ok && !v.NoticeReceivedOn.IsZero() {
+	if sc, ok := ScaleOn(v.NoticeReceivedOn); ok && !v.NoticeReceivedOn.IsZero() && observationEnds.IsZero() {
 		observationEnds = v.NoticeReceivedOn.AddDays(sc.ObservationDays)
 	}
 	switch v.Status {
@@ -59,7 +60,11 @@ func ReviewNextDue(v ReviewView, today Date) NextDue {
 		if v.DecisionNotifiedOn.IsZero() {
 			return NextDue{What: "notification de la décision à enregistrer"}
 		}
-		if appeal := v.DecisionNotifiedOn.AddMonths(2); !today.After(appeal) {
+		appeal := v.AppealDueOn
+		if appeal.IsZero() {
+			appeal = v.DecisionNotifiedOn.AddMonths(2)
+		}
+		if !today.After(appeal) {
 			return NextDue{What: "fin du délai de recours", On: appeal}
 		}
 		return NextDue{What: "fin de la sanction", On: Decision{EffectiveOn: v.EffectiveOn, Months: v.Months}.EndsOn()}

@@ -56,4 +56,12 @@ func TestReviewNextDueBoundaries(t *testing.T) {
 	old := domain.ReviewView{Status: "observation", NoticeReceivedOn: domain.NewDate(2025, 5, 2), ObservationEndsOn: domain.NewDate(2025, 6, 2)}
 	require.Equal(t, domain.NewDate(2025, 6, 2), domain.ReviewNextDue(old, domain.NewDate(2025, 5, 3)).On)
 	require.Equal(t, domain.NextDue{}, domain.ReviewNextDue(domain.ReviewView{Status: "closed_compliance"}, received))
+
+	// The dates the case recorded come first: the queue sorts on them and
+	// the workflow follows them (review finding: the page showed one date,
+	// the sort used another).
+	recorded := domain.ReviewView{Status: "observation", NoticeReceivedOn: received, ObservationEndsOn: domain.NewDate(2026, 12, 14)}
+	require.Equal(t, domain.NewDate(2026, 12, 14), domain.ReviewNextDue(recorded, received).On)
+	s.DecisionNotifiedOn, s.AppealDueOn = notified, domain.NewDate(2027, 3, 1)
+	require.Equal(t, domain.NextDue{What: "fin du délai de recours", On: domain.NewDate(2027, 3, 1)}, domain.ReviewNextDue(s, domain.NewDate(2027, 3, 1)))
 }
