@@ -356,6 +356,11 @@ func (c Config) Validate() error {
 	if o := c.TestCalendarOffset; o != nil && (*o <= -maxCalendarOffset || *o >= maxCalendarOffset) {
 		return &Error{"PARCOURS_TEST_CALENDAR_OFFSET", fmt.Sprintf("%d : attendu un décalage en secondes de moins de 8 jours (réservé aux tests)", *o)}
 	}
+	if c.TestCalendarOffset != nil && strings.HasPrefix(c.PublicURL, "https://") {
+		// A service published over TLS is a real one: its parcours would
+		// keep the test's calendar for life (review finding).
+		return &Error{"PARCOURS_TEST_CALENDAR_OFFSET", "réservé aux tests : refusé pour un service publié en https (PARCOURS_PUBLIC_URL), dont chaque parcours garderait ce calendrier"}
+	}
 	if c.DigestHour < 0 || c.DigestHour > 23 {
 		return &Error{"PARCOURS_DIGEST_HOUR", fmt.Sprintf("%d : une heure va de 0 à 23", c.DigestHour)}
 	}

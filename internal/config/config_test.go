@@ -211,6 +211,8 @@ func TestTemporalIPAndTestCalendar(t *testing.T) {
 	c, err = FromEnv(env(map[string]string{"PARCOURS_TEST_CALENDAR_OFFSET": "0"}))
 	require.NoError(t, err)
 	require.Equal(t, 0, *c.TestCalendarOffset, "UTC: set, and not Europe/Paris")
+	_, err = FromEnv(env(map[string]string{"PARCOURS_TEST_CALENDAR_OFFSET": "0", "PARCOURS_PUBLIC_URL": "https://parcours.cd14.fr"}))
+	require.ErrorContains(t, err, "réservé aux tests", "never on a service published over TLS")
 	for name, v := range map[string][]string{
 		"PARCOURS_TEMPORAL_IP":          {"0.0.0.0", "::", "temporal.internal", "10.0.0.5:7233"},
 		"PARCOURS_TEST_CALENDAR_OFFSET": {"une heure", "691200", "-691200"},
