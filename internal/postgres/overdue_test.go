@@ -15,8 +15,9 @@ import (
 // Europe/Paris is overdue in every list and count as soon as it is read,
 // before its workflow marks it (its timer fires at midnight and its write
 // can come seconds or minutes later when many deadlines fall due
-// together). Three open tasks of one référent: one marked overdue by its
-// workflow, one due yesterday not yet marked, one due in ten days.
+// together). Four open tasks of one référent: one marked overdue by its
+// workflow, one due yesterday not yet marked, one due in ten days, one
+// with no due date.
 func TestOverdueCountedAtReadTime(t *testing.T) {
 	tb := setup(t)
 	today := domain.DateOf(time.Now())
@@ -29,6 +30,7 @@ func TestOverdueCountedAtReadTime(t *testing.T) {
 		{"marked", today.AddDays(-3), true},
 		{"unmarked", today.AddDays(-1), false},
 		{"future", today.AddDays(10), false},
+		{"undated", domain.Date{}, false}, // no due date: never overdue
 	} {
 		res, err := tb.db.Intake(tb.ctx, domain.System, intake("CAF-"+c.name), "departement")
 		require.NoError(t, err)
@@ -45,7 +47,7 @@ func TestOverdueCountedAtReadTime(t *testing.T) {
 
 	total, overdue, err := tb.db.CountTasks(tb.ctx, postgres.TaskFilter{})
 	require.NoError(t, err)
-	require.Equal(t, [2]int{3, 2}, [2]int{total, overdue}, "open tasks, overdue among them")
+	require.Equal(t, [2]int{4, 2}, [2]int{total, overdue}, "open tasks, overdue among them")
 	total, overdue, err = tb.db.CountTasks(tb.ctx, postgres.TaskFilter{Status: "overdue"})
 	require.NoError(t, err)
 	require.Equal(t, [2]int{2, 2}, [2]int{total, overdue})
@@ -64,10 +66,11 @@ func TestOverdueCountedAtReadTime(t *testing.T) {
 	c := postgres.CursorOf(page1[0])
 	page2, err := tb.db.ListTasks(tb.ctx, postgres.TaskFilter{Limit: 10, After: &c})
 	require.NoError(t, err)
-	require.Len(t, page2, 2)
-	require.Equal(t, []string{ids["unmarked"], ids["future"]}, []string{page2[0].ParcoursID, page2[1].ParcoursID})
+	require.Len(t, page2, 3)
+	require.Equal(t, []string{ids["unmarked"], ids["future"], ids["undated"]}, []string{page2[0].ParcoursID, page2[1].ParcoursID, page2[2].ParcoursID})
 	require.True(t, page2[0].Overdue)
 	require.False(t, page2[1].Overdue)
+	require.False(t, page2[2].Overdue)
 
 	late, err := tb.db.ListTasks(tb.ctx, postgres.TaskFilter{Status: "overdue", LateBy: 2, Limit: 10})
 	require.NoError(t, err)
@@ -77,13 +80,13 @@ func TestOverdueCountedAtReadTime(t *testing.T) {
 	work, err := tb.db.Workload(tb.ctx, postgres.Scope{}, 14)
 	require.NoError(t, err)
 	require.Len(t, work, 1)
-	require.Equal(t, [3]int{3, 2, 1}, [3]int{work[0].Open, work[0].Overdue, work[0].DueSoon}, "open, overdue, due within 14 days")
+	require.Equal(t, [3]int{4, 2, 1}, [3]int{work[0].Open, work[0].Overdue, work[0].DueSoon}, "open, overdue, due within 14 days")
 
 	parcours, _, err := tb.db.ListParcours(tb.ctx, postgres.ParcoursFilter{Overdue: true, Limit: 10})
 	require.NoError(t, err)
 	require.Len(t, parcours, 2)
 	for _, p := range parcours {
 		require.True(t, p.Overdue, p.ID)
-		require.NotEqual(t, ids["future"], p.ID)
+		require.NotContains(t, []string{ids["future"], ids["undated"]}, p.ID)
 	}
 }

@@ -654,9 +654,11 @@ const ParisToday = `(now() AT TIME ZONE 'Europe/Paris')::date`
 // TaskOverdue is the condition, on the tasks row named alias, that an
 // open task is overdue at read time: its due date has passed in
 // Europe/Paris (a deadline is overdue from 00:00 the day after it), or its
-// workflow marked it overdue. The lists and counts do not wait for the
+// workflow marked it overdue. It is NULL for a task with no due date
+// that is not marked (false in a WHERE or FILTER). The lists and counts do not wait for the
 // workflow's own write, which can come seconds or minutes after midnight
-// when many deadlines fall due together.
+// when many deadlines fall due together. Both terms can use an index of
+// open tasks (tasks_open_by_urgency, tasks_open_by_due).
 func TaskOverdue(alias string) string {
 	return "(" + alias + ".overdue_at IS NOT NULL OR " + alias + ".due_on < " + ParisToday + ")"
 }
@@ -717,7 +719,7 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 	}
 	args = append(args, f.Limit, later, due, id)
 	rows, err := db.Pool.Query(ctx, `
-		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, `+taskOverdueT+`, t.assignee, b.last_name, b.first_name
+		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, coalesce(`+taskOverdueT+`, false), t.assignee, b.last_name, b.first_name
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
 		WHERE `+fmt.Sprintf(taskWhere, visible(5))+`
 		  AND ($11::bool IS NULL OR ((t.overdue_at IS NULL), coalesce(t.due_on, 'infinity'::date), t.id) > ($11, coalesce($12::date, 'infinity'::date), $13::bigint))
