@@ -75,40 +75,48 @@ func (rw *rawWorker) woke(context.Context) error {
 }
 
 // rawStarts starts n empty workflows with callers goroutines, each
-// starting one and waiting for it to complete (its first workflow task
-// run), the way the import waits for a parcours' first write. It returns
-// the workflows per second.
-func rawStarts(ctx context.Context, c client.Client, n, callers int, run string) (float64, error) {
-	var next atomic.Int64
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
+// starting one after another, and returns the starts per second until the
+// last start returned (the server has recorded it and scheduled its first
+// workflow task), and the seconds until every one of them had run and
+// completed (waited for afterwards, so that nothing of theirs runs into
+// the next measure).
+func rawStarts(ctx context.Context, c client.Client, n, callers int, run string) (rate, completed float64, err error) {
+	id := func(k int64) string { return fmt.Sprintf("%s%s-%d", rawIDPrefix, run, k) }
+	each := func(do func(k int64) error) error {
+		var next atomic.Int64
+		errs := make([]error, callers)
+		var wg sync.WaitGroup
+		for i := range callers {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					k := next.Add(1)
+					if k > int64(n) {
+						return
+					}
+					if err := do(k); err != nil {
+						errs[i] = err
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		return errors.Join(errs...)
+	}
 	start := time.Now()
-	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := next.Add(1)
-				if k > int64(n) {
-					return
-				}
-				wr, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%s%s-%d", rawIDPrefix, run, k), TaskQueue: rawTaskQueue}, emptyWorkflow)
-				if err == nil {
-					err = wr.Get(ctx, nil)
-				}
-				if err != nil {
-					errs[i] = err
-					return
-				}
-			}
-		}()
+	if err := each(func(k int64) error {
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id(k), TaskQueue: rawTaskQueue}, emptyWorkflow)
+		return err
+	}); err != nil {
+		return 0, 0, fmt.Errorf("démarrages bruts : %w", err)
 	}
-	wg.Wait()
 	took := time.Since(start)
-	if err := errors.Join(errs...); err != nil {
-		return 0, fmt.Errorf("démarrages bruts : %w", err)
+	if err := each(func(k int64) error { return c.GetWorkflow(ctx, id(k), "").Get(ctx, nil) }); err != nil {
+		return 0, 0, fmt.Errorf("fin des flux bruts : %w", err)
 	}
-	return float64(n) / took.Seconds(), nil
+	return float64(n) / took.Seconds(), time.Since(start).Seconds(), nil
 }
 
 // rawBurstResult is what the raw burst measured, in seconds after the
