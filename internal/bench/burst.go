@@ -129,7 +129,7 @@ func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate
 		return res, fmt.Errorf("import de la rafale : %w", err)
 	}
 	if spec.updates > 0 {
-		if res.updated, err = r.updateBurst(ctx, entered, n, spec.updates); err != nil {
+		if res.updated, err = r.updateBurst(ctx, entered, today, n, spec.updates); err != nil {
 			return res, fmt.Errorf("mises à jour avant l'échéance : %w", err)
 		}
 	}

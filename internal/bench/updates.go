@@ -23,8 +23,9 @@ var benchReferents = []string{"ref-banc-1", "ref-banc-2", "ref-banc-3"}
 // runs from it, past the target), then reassignments from one référent to
 // another. Each update wakes the workflow's wait, which arms its timer for
 // the deadline again. r.o.Workers parcours at a time, each one's updates in
-// order. It returns the updates per second.
-func (r *rig) updateBurst(ctx context.Context, entered domain.Date, n, updates int) (float64, error) {
+// order. today is the date in the burst's zone, the updates' date. It
+// returns the updates per second.
+func (r *rig) updateBurst(ctx context.Context, entered, today domain.Date, n, updates int) (float64, error) {
 	if updates < 3 {
 		return 0, fmt.Errorf("au moins 3 mises à jour par parcours (orientation, notification, changement de référent), %d demandées", updates)
 	}
@@ -52,7 +53,6 @@ func (r *rig) updateBurst(ctx context.Context, entered domain.Date, n, updates i
 		return 0, fmt.Errorf("%d parcours entrés le %s, %d attendus", len(ids), entered, n)
 	}
 	actor := domain.Actor{ID: "bench", Name: "make bench", Role: domain.RoleDepartment}
-	today := domain.DateOf(time.Now())
 	update := func(id string, k int) error {
 		switch k {
 		case 0:
