@@ -32,6 +32,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 	burst := fs.Int("burst", 0, "échéances de la rafale (défaut : min(n, 10 000))")
 	profile := fs.String("profile", "", "répertoire des profils CPU et mémoire de l'import et de la rafale (pprof)")
 	lead := fs.Duration("lead", 0, "avance entre la fin prévue de l'import de la rafale et ses échéances (défaut 1 min)")
+	updates := fs.Int("updates", 0, "mises à jour de chaque parcours de la seconde rafale avant son échéance (défaut 6, négatif : pas de seconde rafale)")
 	store := fs.String("temporal-store", "", "stockage du serveur Temporal embarqué : sqlite (défaut) ou postgres")
 	shards := fs.Int("temporal-shards", 0, "partitions d'historique (history shards) du serveur Temporal embarqué")
 	if err := fs.Parse(args); err != nil || fs.NArg() != 0 {
@@ -56,7 +57,7 @@ func (m *Main) bench(ctx context.Context, args []string) error {
 		return err
 	}
 	_, err = bench.Run(ctx, bench.Options{Scale: *scale, Dir: abs, Port: *port, ResultsDir: *results, Workers: *workers,
-		Commit: commit(), Logger: logger, Out: m.Stdout, N: *n, Burst: *burst, Lead: *lead, ProfileDir: *profile,
+		Commit: commit(), Logger: logger, Out: m.Stdout, N: *n, Burst: *burst, Lead: *lead, Updates: *updates, ProfileDir: *profile,
 		TemporalStore: *store, TemporalShards: *shards, MemoryLimit: limit, GCPercent: gc})
 	return err
 }

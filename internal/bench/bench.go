@@ -47,6 +47,9 @@ type Options struct {
 	// (default 60 s).
 	N, Burst int
 	Lead     time.Duration
+	// Updates each parcours of the second burst receives before its
+	// deadline (default 6; negative: no second burst).
+	Updates int
 	// DatabaseURL, for tests: an existing, migrated database to use
 	// instead of the bench's own cluster.
 	DatabaseURL string
@@ -119,6 +122,9 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	if o.Lead <= 0 {
 		o.Lead = time.Minute
 	}
+	if o.Updates == 0 {
+		o.Updates = 6
+	}
 	rep := Report{StartedAt: time.Now().UTC(), Commit: o.Commit, GoVersion: runtime.Version(), Machine: machine(), Scale: fmt.Sprint(n)}
 	if err := os.MkdirAll(o.Dir, 0o755); err != nil {
 		return rep, err
@@ -187,6 +193,19 @@ func Run(ctx context.Context, o Options) (Report, error) {
 		Note: fmt.Sprintf("%d importer workers; each person: one transaction (with its audit rows), update-with-start, the workflow's first write; embedded Temporal server on %s, %d history shard(s)",
 			o.Workers, cmp.Or(o.TemporalStore, embedded.StoreSQLite), r.srv.Shards())})
 	rep.add(o.Out, Result{Name: "import: ratio to the CopyFrom floor", N: n, Value: starts / floor, Unit: "ratio"})
+	// (2b) The same server's raw rate: n empty workflows, as many callers.
+	raw, err := startRawWorker(r.tc)
+	if err != nil {
+		return rep, err
+	}
+	defer raw.stop()
+	rawRate, rawDone, err := rawStarts(ctx, r.tc, n, o.Workers, "import")
+	if err != nil {
+		return rep, err
+	}
+	rep.add(o.Out, Result{Name: "raw Temporal: empty workflows started", N: n, Value: rawRate, Unit: "starts/s",
+		Note: fmt.Sprintf("the same embedded server, right after the import: %d callers starting workflows with no code (task queue of its own, a worker of this process with the service worker's settings), until the last start returned; all %d had run and completed %.1f s after the first start", o.Workers, n, rawDone)})
+	rep.add(o.Out, Result{Name: "import: ratio to the raw start rate of empty workflows", N: n, Value: starts / rawRate, Unit: "ratio", Target: ">= 0.90"})
 	perStart := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) / float64(n) }
 	rep.add(o.Out, Result{Name: "import: CPU of this process per start", N: n, Value: perStart(cpu1.self - cpu0.self), Unit: "ms",
 		Note: fmt.Sprintf("user + system time of the embedded server, worker and importer during the import (getrusage), divided by n; %.1f s of CPU in %.1f s on %d cores",
@@ -223,7 +242,7 @@ func Run(ctx context.Context, o Options) (Report, error) {
 
 	// (3) and (4) The deadline burst, the views alone and during it, and
 	// the SQL poller on the same deadlines.
-	b, err := runBurst(ctx, o, r, s, burst, starts, disjointSeed(seed, burst, n), o.Lead)
+	b, err := runBurst(ctx, o, r, s, burst, starts, disjointSeed(seed, burst, n), o.Lead, orientationBurst)
 	if err != nil {
 		return rep, fmt.Errorf("rafale d'échéances : %w", err)
 	}
@@ -249,6 +268,55 @@ func Run(ctx context.Context, o Options) (Report, error) {
 	rep.add(o.Out, Result{Name: "burst (SQL poller, SKIP LOCKED): last task after the due instant", N: burst, Value: last, Unit: "s", Note: pollNote})
 	rep.add(o.Out, Result{Name: "burst (SQL poller, SKIP LOCKED): lateness p50", N: burst, Value: p50, Unit: "s", Note: pollNote})
 	rep.add(o.Out, Result{Name: "burst (SQL poller, SKIP LOCKED): lateness p99", N: burst, Value: p99, Unit: "s", Note: pollNote})
+
+	// (6) Parcours that each received several updates before their
+	// deadline.
+	var u burstResult
+	updated := fmt.Sprintf("burst after %d updates each (Temporal timers)", o.Updates)
+	if o.Updates > 0 {
+		spec := burstSpec{months: 2, task: domain.TaskSignContract, updates: o.Updates}
+		u, err = runBurst(ctx, o, r, s, burst, starts, disjointSeed(disjointSeed(seed, burst, n), burst, n+burst), o.Lead, spec)
+		if err != nil {
+			return rep, fmt.Errorf("rafale après mises à jour : %w", err)
+		}
+		total += burst
+		note := fmt.Sprintf("n contract deadlines due at one instant, of parcours that each received %d updates before it through the service (the orientation, its notification, %d changes of référent), none meeting it; ",
+			o.Updates, o.Updates-2)
+		drained := ""
+		if !u.drained {
+			drained = "NOT DRAINED after 10 minutes; "
+		}
+		rep.add(o.Out, Result{Name: "burst after updates: the updates before the deadline", N: burst * o.Updates, Value: u.updated, Unit: "updates/s",
+			Note: fmt.Sprintf("%d updates to each of the burst's parcours, %d callers, each one parcours' updates in order", o.Updates, o.Workers)})
+		rep.add(o.Out, Result{Name: updated + ": last overdue task in the read model after the due instant", N: burst, Value: u.last, Unit: "s", Target: "<= 60 s",
+			Note: drained + note + "time from that instant to the last sign_contract task's write (tasks.updated_at)"})
+		rep.add(o.Out, Result{Name: updated + ": lateness p50", N: burst, Value: u.p50, Unit: "s", Note: "tasks.updated_at minus the due instant"})
+		rep.add(o.Out, Result{Name: updated + ": lateness p99", N: burst, Value: u.p99, Unit: "s",
+			Note: fmt.Sprintf("tasks.updated_at minus the due instant; the workflows' own clock (tasks.overdue_at) p99 %.1f s", u.fire99)})
+		rep.addViews(o, "during the burst after updates", total, u.samples, u.during, true, "; "+u.poolWait)
+	}
+
+	// (7) The raw burst: as many empty workflows sleeping until one
+	// instant, on the same server.
+	rb, err := rawBurst(ctx, raw, r.tc, burst, o.Workers, rawRate, o.Lead)
+	if err != nil {
+		return rep, err
+	}
+	rawNote := "n workflows with no code of their own sleeping until one instant (n durable timers of the same server), each then running one local activity that records the time; "
+	if !rb.drained {
+		rawNote = "NOT DRAINED after 10 minutes; " + rawNote
+	}
+	rep.add(o.Out, Result{Name: "raw Temporal burst: last empty workflow woken after the instant", N: burst, Value: rb.last, Unit: "s", Note: rawNote + "the last one's lateness"})
+	rep.add(o.Out, Result{Name: "raw Temporal burst: lateness p50", N: burst, Value: rb.p50, Unit: "s", Note: rawNote})
+	rep.add(o.Out, Result{Name: "raw Temporal burst: lateness p99", N: burst, Value: rb.p99, Unit: "s", Note: rawNote})
+	if rb.last > 0 {
+		rep.add(o.Out, Result{Name: "burst (Temporal timers): ratio to the raw burst", N: burst, Value: b.last / rb.last, Unit: "ratio",
+			Note: "last overdue task of the parcours burst over the last empty workflow woken"})
+		if o.Updates > 0 {
+			rep.add(o.Out, Result{Name: updated + ": ratio to the raw burst", N: burst, Value: u.last / rb.last, Unit: "ratio",
+				Note: "last overdue task of the burst after updates over the last empty workflow woken"})
+		}
+	}
 	if o.ResultsDir != "" {
 		if err := rep.write(o.ResultsDir); err != nil {
 			return rep, err

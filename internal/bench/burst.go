@@ -28,18 +28,18 @@ import (
 // never moves: only these parcours' settings name another.
 
 // burstZone is a fixed zone whose local midnight falls at t (t whole
-// seconds), with the date at t such that some entry date plus one month is
+// seconds), with the date at t such that some entry date plus months is
 // the day before (months count as art. 641 CPC: not every day is one month
 // after another). It returns the zone, that entry date and the due date.
-func burstZone(t time.Time) (*time.Location, domain.Date, domain.Date, error) {
+func burstZone(t time.Time, months int) (*time.Location, domain.Date, domain.Date, error) {
 	off := -int(t.Unix() % 86400)
 	for k := 0; k < 4; k++ {
 		// Offsets a day apart keep midnight at t and move the date by one.
 		loc := time.FixedZone("banc-rafale", off-k*86400)
 		lt := t.In(loc)
 		due := domain.NewDate(lt.Year(), lt.Month(), lt.Day()).AddDays(-1)
-		for back := 27; back <= 31; back++ {
-			if e := due.AddDays(-back); e.AddMonths(1) == due {
+		for back := 27 * months; back <= 31*months; back++ {
+			if e := due.AddDays(-back); e.AddMonths(months) == due {
 				return loc, e, due, nil
 			}
 		}
@@ -63,9 +63,29 @@ func disjointSeed(seed uint64, n, m int) uint64 {
 	}
 }
 
+// burstSpec says which deadline falls due at the burst's instant.
+type burstSpec struct {
+	// months after entry of the département's target that falls due:
+	// 1, the orientation (its task "orient"); 2, the contract
+	// ("sign_contract": the parcours are oriented first).
+	months int
+	task   domain.TaskKind
+	// updates: with the contract target, the updates each parcours
+	// receives before the deadline, none of which meets it: the
+	// orientation, its notification, then reassignments (at least 2).
+	updates int
+	// alone: sample the views again once the burst is over.
+	alone bool
+}
+
+// orientationBurst is today's burst: parcours with no update since their
+// intake (the best case for the timers).
+var orientationBurst = burstSpec{months: 1, task: domain.TaskOrient, alone: true}
+
 // burstResult is what the burst measured.
 type burstResult struct {
 	due                    domain.Date
+	updated                float64 // the updates' rate (updates/s), with spec.updates
 	n                      int
 	drained                bool
 	last, p50, p99, fire99 float64 // seconds after T
@@ -79,13 +99,13 @@ type burstResult struct {
 // for T, samples the views from T until the last overdue task is in the
 // read model (during the burst), then again once it is over (alone: 200
 // rounds or a minute).
-func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate float64, seed uint64, lead time.Duration) (burstResult, error) {
+func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate float64, seed uint64, lead time.Duration, spec burstSpec) (burstResult, error) {
 	res := burstResult{n: n}
-	// T: after the import (twice the time the first import took per person)
-	// and the lead.
-	predicted := time.Duration(float64(n) / importRate * 2 * float64(time.Second))
+	// T: after the import and the updates (twice the time the first import
+	// took per person, each update counted as one) and the lead.
+	predicted := time.Duration(float64(n*(1+spec.updates)) / importRate * 2 * float64(time.Second))
 	at := time.Now().Add(predicted + lead).Truncate(time.Second).Add(time.Second)
-	loc, entered, due, err := burstZone(at)
+	loc, entered, due, err := burstZone(at, spec.months)
 	if err != nil {
 		return res, err
 	}
@@ -106,6 +126,11 @@ func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate
 	}
 	if _, err := r.importFlux(ctx, g, n, before+n); err != nil {
 		return res, fmt.Errorf("import de la rafale : %w", err)
+	}
+	if spec.updates > 0 {
+		if res.updated, err = r.updateBurst(ctx, entered, today, n, spec.updates); err != nil {
+			return res, fmt.Errorf("mises à jour avant l'échéance : %w", err)
+		}
 	}
 	if left := time.Until(at); left < 2*time.Second {
 		return res, fmt.Errorf("l'import de la rafale a fini %s avant l'échéance commune : recommencez avec une avance plus grande", left.Round(time.Second))
@@ -153,7 +178,7 @@ func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate
 		return res, err
 	}
 	pool := r.db.Pool.Stat()
-	res.drained, err = waitOverdue(ctx, r.db, due, n, 10*time.Minute)
+	res.drained, err = waitOverdue(ctx, r.db, spec.task, due, n, 10*time.Minute)
 	stopProfile()
 	done.Store(true)
 	wg.Wait()
@@ -173,9 +198,12 @@ func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate
 		       coalesce(percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - $2::timestamptz)), 0),
 		       coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM updated_at - $2::timestamptz)), 0),
 		       coalesce(percentile_cont(0.99) WITHIN GROUP (ORDER BY extract(epoch FROM overdue_at - $2::timestamptz)), 0)
-		FROM tasks WHERE kind = 'orient' AND due_on = $1::date AND overdue_at IS NOT NULL`, due.String(), at).
+		FROM tasks WHERE kind = $3 AND due_on = $1::date AND overdue_at IS NOT NULL`, due.String(), at, string(spec.task)).
 		Scan(&res.last, &res.p50, &res.p99, &res.fire99); err != nil {
 		return res, err
+	}
+	if !spec.alone {
+		return res, nil
 	}
 	// The same views once the burst is over: the same overdue tasks in the
 	// read model, nothing else running.
@@ -197,14 +225,14 @@ func poolWait(before, after *pgxpool.Stat) string {
 	return fmt.Sprintf("views' connection pool (the worker has its own): %d of %d acquisitions found no free connection, waiting %.1f ms on average", empty, acquired, mean)
 }
 
-// waitOverdue polls until n orientation tasks due on due are overdue in
+// waitOverdue polls until n tasks of a kind due on due are overdue in
 // the read model, or timeout.
-func waitOverdue(ctx context.Context, db *postgres.DB, due domain.Date, n int, timeout time.Duration) (bool, error) {
+func waitOverdue(ctx context.Context, db *postgres.DB, task domain.TaskKind, due domain.Date, n int, timeout time.Duration) (bool, error) {
 	deadline := time.Now().Add(timeout)
 	for {
 		var overdue int
-		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE kind = 'orient' AND due_on = $1::date AND overdue_at IS NOT NULL`,
-			due.String()).Scan(&overdue); err != nil {
+		if err := db.Pool.QueryRow(ctx, `SELECT count(*) FROM tasks WHERE kind = $2 AND due_on = $1::date AND overdue_at IS NOT NULL`,
+			due.String(), string(task)).Scan(&overdue); err != nil {
 			return false, err
 		}
 		if overdue >= n {

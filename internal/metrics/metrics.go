@@ -20,6 +20,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"go.temporal.io/sdk/client"
+
+	"github.com/parcours-rsa/parcours/internal/postgres"
 )
 
 // Metrics is one process's registry.
@@ -107,7 +109,7 @@ func (c *taskCollector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 	defer cancel()
 	rows, err := c.pool.Query(ctx, `
-		SELECT kind, status, count(*), count(*) FILTER (WHERE status = 'open' AND overdue_at IS NOT NULL)
+		SELECT kind, status, count(*), count(*) FILTER (WHERE status = 'open' AND `+postgres.TaskOverdue("tasks")+`)
 		FROM tasks GROUP BY kind, status ORDER BY kind, status`)
 	if err == nil {
 		overdue := map[string]int64{}

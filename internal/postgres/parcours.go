@@ -642,12 +642,12 @@ func (db *DB) ListParcours(ctx context.Context, f ParcoursFilter) (items []domai
 		FROM parcours p
 		JOIN beneficiaries b ON b.id = p.beneficiary_id
 		LEFT JOIN LATERAL (
-			SELECT min(due_on) AS next_due, bool_or(overdue_at IS NOT NULL) AS overdue
+			SELECT min(due_on) AS next_due, bool_or(`+TaskOverdue("tasks")+`) AS overdue
 			FROM tasks WHERE parcours_id = p.id AND status = 'open'
 		) t ON true
 		WHERE ($1::text IS NULL OR p.status = $1)
 		  AND ($2::text IS NULL OR p.referent_id = $2)
-		  AND (NOT $3 OR EXISTS (SELECT 1 FROM tasks o WHERE o.parcours_id = p.id AND o.status = 'open' AND o.overdue_at IS NOT NULL))
+		  AND (NOT $3 OR EXISTS (SELECT 1 FROM tasks o WHERE o.parcours_id = p.id AND o.status = 'open' AND `+TaskOverdue("o")+`))
 		  AND ($4::uuid IS NULL OR p.id < $4)
 		  AND `+visible(6)+`
 		ORDER BY p.id DESC
@@ -689,8 +689,8 @@ func (db *DB) Workload(ctx context.Context, scope Scope, days int) ([]domain.Wor
 			GROUP BY p.referent_id),
 		open AS (
 			SELECT p.referent_id, count(*) AS open,
-			       count(*) FILTER (WHERE t.overdue_at IS NOT NULL) AS overdue,
-			       count(*) FILTER (WHERE t.overdue_at IS NULL AND t.due_on <= (now() AT TIME ZONE 'Europe/Paris')::date + $3::int) AS soon
+			       count(*) FILTER (WHERE `+TaskOverdue("t")+`) AS overdue,
+			       count(*) FILTER (WHERE NOT `+TaskOverdue("t")+` AND t.due_on <= `+ParisToday+` + $3::int) AS soon
 			FROM tasks t JOIN parcours p ON p.id = t.parcours_id
 			WHERE t.status = 'open' AND p.referent_id IS NOT NULL AND p.closed_at IS NULL AND `+visible(1)+`
 			GROUP BY p.referent_id)
@@ -737,8 +737,11 @@ var taskSort = sortColumns{
 	"referent":     "coalesce(lower(ar.name), '')",
 }
 
-// TaskCursor is a task's place in the list's order: overdue first
-// (Later false), then by due date and id.
+// TaskCursor is a task's place in the list's order: tasks the workflow
+// has marked overdue first (Later false), then by due date and id. A task
+// overdue at read time but not yet marked (its workflow writes seconds
+// after midnight) comes right after them: its due date is past, so it
+// precedes every task not overdue.
 type TaskCursor struct {
 	Later bool
 	DueOn domain.Date
@@ -747,19 +750,37 @@ type TaskCursor struct {
 
 // CursorOf is the place of t in the list's order.
 func CursorOf(t domain.TaskView) TaskCursor {
-	return TaskCursor{Later: !t.Overdue, DueOn: t.DueOn, ID: t.ID}
+	return TaskCursor{Later: t.OverdueAt == nil, DueOn: t.DueOn, ID: t.ID}
 }
+
+// ParisToday is today's date in Europe/Paris when PostgreSQL reads it.
+const ParisToday = `(now() AT TIME ZONE 'Europe/Paris')::date`
+
+// TaskOverdue is the condition, on the tasks row named alias, that an
+// open task is overdue at read time: its due date has passed in
+// Europe/Paris (a deadline is overdue from 00:00 the day after it), or its
+// workflow marked it overdue. It is NULL for a task with no due date
+// that is not marked (false in a WHERE or FILTER). The lists and counts do not wait for the
+// workflow's own write, which can come seconds or minutes after midnight
+// when many deadlines fall due together. Both terms can use an index of
+// open tasks (tasks_open_by_urgency, tasks_open_by_due).
+func TaskOverdue(alias string) string {
+	return "(" + alias + ".overdue_at IS NOT NULL OR " + alias + ".due_on < " + ParisToday + ")"
+}
+
+// taskOverdueT is TaskOverdue of the tasks row t.
+var taskOverdueT = TaskOverdue("t")
 
 // taskWhere is the condition of a task filter, its parameters from $1 on
 // (nine of them).
-const taskWhere = `t.status = $1
-		  AND (NOT $2 OR t.overdue_at IS NOT NULL)
+var taskWhere = `t.status = $1
+		  AND (NOT $2 OR ` + taskOverdueT + `)
 		  AND ($3::text IS NULL OR t.assignee = $3)
 		  AND ($4::uuid IS NULL OR t.parcours_id = $4)
 		  AND ` + "%s" + `
-		  AND ($7::int IS NULL OR t.overdue_at IS NOT NULL OR t.due_on <= (now() AT TIME ZONE 'Europe/Paris')::date + $7::int)
+		  AND ($7::int IS NULL OR ` + taskOverdueT + ` OR t.due_on <= ` + ParisToday + ` + $7::int)
 		  AND ($8::text IS NULL OR t.kind = $8)
-		  AND ($9::int IS NULL OR (t.overdue_at IS NOT NULL AND t.due_on < (now() AT TIME ZONE 'Europe/Paris')::date - $9::int))`
+		  AND ($9::int IS NULL OR t.due_on < ` + ParisToday + ` - $9::int)`
 
 // taskArgs are taskWhere's nine parameters.
 func taskArgs(f TaskFilter) []any {
@@ -785,7 +806,7 @@ func taskArgs(f TaskFilter) []any {
 // them, whatever the page.
 func (db *DB) CountTasks(ctx context.Context, f TaskFilter) (total, overdue int, err error) {
 	err = db.Pool.QueryRow(ctx, `
-		SELECT count(*), count(*) FILTER (WHERE t.overdue_at IS NOT NULL)
+		SELECT count(*), count(*) FILTER (WHERE `+taskOverdueT+`)
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id
 		WHERE `+fmt.Sprintf(taskWhere, visible(5)), taskArgs(f)...).Scan(&total, &overdue)
 	if err != nil {
@@ -812,7 +833,7 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 		args, keyset, order = append(args[:10], more...), cond, by
 	}
 	rows, err := db.Pool.Query(ctx, `
-		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, t.assignee, b.last_name, b.first_name,
+		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, coalesce(`+taskOverdueT+`, false), t.assignee, b.last_name, b.first_name,
 		       `+taskSort.sortValue(f.Sort)+`
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
 		LEFT JOIN referents ar ON ar.id = t.assignee
@@ -826,8 +847,9 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.TaskView, error) {
 		var t domain.TaskView
 		var due pgtype.Date
-		err := r.Scan(&t.ID, &t.ParcoursID, &t.Kind, &t.Cycle, &due, &t.Status, &t.OverdueAt, &t.Assignee, &t.LastName, &t.FirstName, &t.SortKey)
-		t.DueOn, t.Overdue = fromPG(due), t.OverdueAt != nil && t.Status == domain.TaskOpen
+		var overdue bool
+		err := r.Scan(&t.ID, &t.ParcoursID, &t.Kind, &t.Cycle, &due, &t.Status, &t.OverdueAt, &overdue, &t.Assignee, &t.LastName, &t.FirstName, &t.SortKey)
+		t.DueOn, t.Overdue = fromPG(due), overdue && t.Status == domain.TaskOpen
 		return t, err
 	})
 }

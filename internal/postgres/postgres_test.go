@@ -209,6 +209,10 @@ func TestListParcoursPagesAndFilters(t *testing.T) {
 		in := syncInput(res.ParcoursID, 1)
 		if b == "B" || b == "D" {
 			in.Tasks[0].OverdueAt = time.Now()
+		} else {
+			// Not overdue: due in the future (a past due date is overdue
+			// at read time, marked or not: TestOverdueCountedAtReadTime).
+			in.Tasks[0].DueOn = domain.DateOf(time.Now()).AddDays(30)
 		}
 		require.NoError(t, tb.db.ApplySync(tb.ctx, in))
 		ids = append(ids, res.ParcoursID)

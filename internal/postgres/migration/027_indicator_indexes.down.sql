@@ -1,0 +1,2 @@
+DROP INDEX parcours_entered;
+DROP INDEX events_handed_over;
