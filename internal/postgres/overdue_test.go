@@ -90,3 +90,51 @@ func TestOverdueCountedAtReadTime(t *testing.T) {
 		require.NotContains(t, []string{ids["future"], ids["undated"]}, p.ID)
 	}
 }
+
+// « Mes échéances » filters on the structure of the parcours' référent and
+// on the track of its orientation (issue 23), in its counts and its pages.
+func TestTasksFilteredByStructureAndTrack(t *testing.T) {
+	tb := setup(t)
+	require.NoError(t, tb.db.EnsureReferentID(tb.ctx, "CCAS de Lisieux", "ref-lx"))
+	require.NoError(t, tb.db.EnsureReferentID(tb.ctx, "Mission locale de Caen", "ref-caen"))
+	ids := map[string]string{}
+	for _, c := range []struct {
+		name, referent string
+		track          domain.Track
+	}{{"lx-social", "ref-lx", domain.TrackSocial}, {"lx-pro", "ref-lx", domain.TrackProfessional}, {"caen-social", "ref-caen", domain.TrackSocial}} {
+		res, err := tb.db.Intake(tb.ctx, domain.System, intake("CAF-F-"+c.name), "departement")
+		require.NoError(t, err)
+		in := syncInput(res.ParcoursID, 1)
+		in.Status = domain.StatusAwaitingContract
+		in.Orientation = &domain.Orientation{Track: c.track, Organism: "x", ReferentID: c.referent, DecidedOn: date("2026-10-10")}
+		in.Tasks[0] = workflows.TaskState{Kind: domain.TaskSignContract, Cycle: 1, DueOn: date("2026-12-10"), Status: domain.TaskOpen, Assignee: c.referent}
+		require.NoError(t, tb.db.ApplySync(tb.ctx, in))
+		ids[c.name] = res.ParcoursID
+	}
+	for _, c := range []struct {
+		f    postgres.TaskFilter
+		want []string
+	}{
+		{postgres.TaskFilter{Structure: "CCAS de Lisieux"}, []string{"lx-social", "lx-pro"}},
+		{postgres.TaskFilter{Track: domain.TrackSocial}, []string{"lx-social", "caen-social"}},
+		{postgres.TaskFilter{Structure: "CCAS de Lisieux", Track: domain.TrackSocial}, []string{"lx-social"}},
+		{postgres.TaskFilter{Structure: "CCAS de Lisieux", Sort: postgres.Sort{Column: "beneficiaire"}}, []string{"lx-social", "lx-pro"}},
+		{postgres.TaskFilter{Structure: "Inconnue"}, nil},
+	} {
+		total, _, err := tb.db.CountTasks(tb.ctx, c.f)
+		require.NoError(t, err)
+		require.Equal(t, len(c.want), total, "%+v", c.f)
+		c.f.Limit = 10
+		list, err := tb.db.ListTasks(tb.ctx, c.f)
+		require.NoError(t, err)
+		var got []string
+		for _, task := range list {
+			got = append(got, task.ParcoursID)
+		}
+		var want []string
+		for _, n := range c.want {
+			want = append(want, ids[n])
+		}
+		require.ElementsMatch(t, want, got, "%+v", c.f)
+	}
+}

@@ -727,6 +727,26 @@ type TaskFilter struct {
 	// Sort, when its Column is set (TaskSortColumns), replaces the list's
 	// order (overdue first, then by due date) and After.
 	Sort Sort
+	// Structure (a structure's name): only parcours whose référent belongs
+	// to it; Track: only parcours oriented to that track.
+	Structure string
+	Track     domain.Track
+}
+
+// taskMore adds the structure and track filters to a task query whose
+// parameters are args: their own come after every other (the sort's
+// included), so that taskWhere's numbering stays as it is.
+func taskMore(f TaskFilter, args []any) (string, []any) {
+	sql := ""
+	if f.Structure != "" {
+		args = append(args, f.Structure)
+		sql += " AND p.referent_id IN (" + StructureReferents(len(args)) + ")"
+	}
+	if f.Track != "" {
+		args = append(args, string(f.Track))
+		sql += fmt.Sprintf(" AND p.track = $%d", len(args))
+	}
+	return sql, args
 }
 
 // taskSort are the columns a task list sorts on.
@@ -805,10 +825,11 @@ func taskArgs(f TaskFilter) []any {
 // CountTasks counts the tasks a filter selects, and the overdue ones among
 // them, whatever the page.
 func (db *DB) CountTasks(ctx context.Context, f TaskFilter) (total, overdue int, err error) {
+	more, args := taskMore(f, taskArgs(f))
 	err = db.Pool.QueryRow(ctx, `
 		SELECT count(*), count(*) FILTER (WHERE `+taskOverdueT+`)
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id
-		WHERE `+fmt.Sprintf(taskWhere, visible(5)), taskArgs(f)...).Scan(&total, &overdue)
+		WHERE `+fmt.Sprintf(taskWhere, visible(5))+more, args...).Scan(&total, &overdue)
 	if err != nil {
 		return 0, 0, fmt.Errorf("count tasks: %w", err)
 	}
@@ -832,12 +853,13 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 		}
 		args, keyset, order = append(args[:10], more...), cond, by
 	}
+	filters, args := taskMore(f, args)
 	rows, err := db.Pool.Query(ctx, `
 		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, coalesce(`+taskOverdueT+`, false), t.assignee, b.last_name, b.first_name,
 		       `+taskSort.sortValue(f.Sort)+`
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
 		LEFT JOIN referents ar ON ar.id = t.assignee
-		WHERE `+fmt.Sprintf(taskWhere, visible(5))+`
+		WHERE `+fmt.Sprintf(taskWhere, visible(5))+filters+`
 		  AND `+keyset+`
 		ORDER BY `+order+`
 		LIMIT $10`, args...)

@@ -36,7 +36,8 @@ var inboxColumns = []string{"echeance", "tache", "beneficiaire", "referent"}
 // inboxFilter reads the inbox's filters from its query: the task kind,
 // the référent (for those who see several), how late; its sort and page.
 func inboxFilter(q url.Values) (postgres.TaskFilter, listing, error) {
-	f := postgres.TaskFilter{Kind: domain.TaskKind(q.Get("type")), Assignee: q.Get("referent")}
+	f := postgres.TaskFilter{Kind: domain.TaskKind(q.Get("type")), Assignee: q.Get("referent"),
+		Structure: q.Get("structure"), Track: domain.Track(q.Get("parcours"))}
 	l, err := readListing("/echeances", q, "", false, inboxColumns...)
 	if err != nil {
 		return f, l, err
@@ -44,6 +45,9 @@ func inboxFilter(q url.Values) (postgres.TaskFilter, listing, error) {
 	f.Sort = l.Sort
 	if f.Kind != "" && !slices.Contains(inboxKinds, f.Kind) {
 		return f, l, domain.Errorf(domain.EINVALID, "Type de tâche inconnu.")
+	}
+	if f.Track != "" && !slices.Contains(domain.Tracks, f.Track) {
+		return f, l, domain.Errorf(domain.EINVALID, "Type de parcours inconnu.")
 	}
 	if v := q.Get("retard"); v != "" {
 		n, err := strconv.Atoi(v)
@@ -146,7 +150,11 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 		data["Referents"] = dir.referentOptions("Tous")
+		if len(dir.Structures) > 1 {
+			data["Structures"] = dir.structureOptions("Toutes")
+		}
 	}
+	data["Tracks"] = domain.Tracks
 	names, err := h.names(r.Context(), ids...)
 	if err != nil {
 		h.fail(w, r, err)

@@ -221,3 +221,44 @@ func TestCaseStepsQueueAndOneSendingForm(t *testing.T) {
 	status, _, _ = dep.get("/examens?statut=inconnu")
 	require.Equal(t, http.StatusBadRequest, status)
 }
+
+// TestInboxFiltersOnStructureAndTrack: « Mes échéances » filters on the
+// structure of the parcours' référent and on the type of parcours, in its
+// counts, its rows and its CSV link (issue 23).
+func TestInboxFiltersOnStructureAndTrack(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	structure := fmt.Sprintf("CCAS filtre %d", time.Now().UnixNano())
+	require.NoError(t, fx.env.DB.EnsureReferentID(ctx, structure, "web-ref-filtre"))
+	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
+	today := domain.DateOf(time.Now())
+	for i, track := range []domain.Track{domain.TrackSocial, domain.TrackProfessional} {
+		v, _, err := fx.env.Service.Intake(ctx, admin, domain.Intake{BeneficiaryID: fmt.Sprintf("WEB-FILTRE-%d-%d", i, time.Now().UnixNano()),
+			LastName: "Filtre", FirstName: "Inès", BirthDate: domain.NewDate(1990, 1, 1), EnteredAt: today.AddDays(-20)})
+		require.NoError(t, err)
+		_, err = fx.env.Service.RecordOrientation(ctx, admin, v.ID, domain.Orientation{Track: track, Organism: "CCAS", ReferentID: "web-ref-filtre", DecidedOn: today.AddDays(-10)})
+		require.NoError(t, err)
+	}
+	dep := newBrowser(t)
+	dep.login("dep@cd.fr")
+	q := url.Values{"structure": {structure}}
+	_, page, _ := dep.get("/echeances?" + q.Encode())
+	require.Contains(t, page, "<strong>2</strong> tâches")
+	require.Contains(t, page, `<label for="structure">Structure</label>`)
+	require.Contains(t, page, ">"+structure+"</option>")
+	require.Contains(t, page, `<label for="parcours">Type de parcours</label>`)
+	clean(t, page)
+	q.Set("parcours", string(domain.TrackProfessional))
+	_, page, _ = dep.get("/echeances?" + q.Encode())
+	require.Contains(t, page, "<strong>1</strong> tâche,")
+	require.Contains(t, page, `<option value="professional" selected>`)
+	require.Contains(t, page, html.EscapeString("/echeances.csv?"), "the CSV keeps the filters")
+	csvLink := regexp.MustCompile(`href="(/echeances\.csv\?[^"]+)"`).FindStringSubmatch(page)
+	require.NotNil(t, csvLink)
+	link := html.UnescapeString(csvLink[1])
+	require.Contains(t, link, "parcours=professional")
+	_, body, _ := dep.get(link)
+	require.Equal(t, 2, strings.Count(body, "\n"), "the header and the one task: %s", body)
+	status, _, _ := dep.get("/echeances?parcours=inconnu")
+	require.Equal(t, http.StatusBadRequest, status)
+}
