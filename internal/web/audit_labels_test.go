@@ -59,3 +59,30 @@ func TestOperatorCommandsReadInFrench(t *testing.T) {
 		require.Contains(t, s, "commande", s)
 	}
 }
+
+// TestSortLoad: the load per référent sorts on a column, names whatever
+// their case and accents, the référent's id breaking ties.
+func TestSortLoad(t *testing.T) {
+	load := []domain.Workload{
+		{ReferentID: "b", Name: "Émile Zola", Structure: "Nord", Parcours: 3, Open: 4, Overdue: 1},
+		{ReferentID: "a", Name: "ernest Abel", Structure: "Sud", Parcours: 5, Open: 2, Overdue: 2},
+		{ReferentID: "c", Name: "Zoé Martin", Structure: "nord", Parcours: 5, Open: 1, Overdue: 0},
+	}
+	for _, c := range []struct {
+		s    postgres.Sort
+		want string
+	}{
+		{postgres.Sort{Column: "referent"}, "bac"},
+		{postgres.Sort{Column: "retard", Desc: true}, "abc"},
+		{postgres.Sort{Column: "parcours"}, "bac"},
+		{postgres.Sort{Column: "parcours", Desc: true}, "acb"},
+		{postgres.Sort{Column: "structure"}, "bca"},
+	} {
+		sortLoad(load, c.s)
+		got := ""
+		for _, w := range load {
+			got += w.ReferentID
+		}
+		require.Equal(t, c.want, got, "%+v", c.s)
+	}
+}

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"cmp"
 	"encoding/csv"
 	"fmt"
 	"net/http"
@@ -260,6 +261,8 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
+	byLoad := sortedAs("/tableau-de-bord", q, "charge", "charge-ordre", loadColumns...)
+	sortLoad(load, byLoad.Sort)
 	total := domain.Workload{}
 	for _, l := range load {
 		total.Parcours += l.Parcours
@@ -278,7 +281,52 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	h.render(w, http.StatusOK, "dashboard", page{Title: "Tableau de bord", Nav: "tableau", Actor: a, CSRF: csrf, Names: names, Form: q,
 		Data: map[string]any{"Load": load, "Total": total, "Tasks": tasks, "Days": days, "Referents": referents, "Campaign": campaign,
 			"IdentityConflicts": conflicts, "Today": domain.DateOf(time.Now()).String(), "Listed": l.Total, "Overdue": overdue,
-			"List": l, "Back": "/tableau-de-bord?" + back.Encode()}})
+			"List": l, "LoadList": byLoad, "Back": "/tableau-de-bord?" + back.Encode()}})
+}
+
+// loadColumns are the columns « Charge par référent » sorts on.
+var loadColumns = []string{"referent", "structure", "parcours", "ouvertes", "retard", "bientot"}
+
+// sortLoad sorts the load per référent on a column (none: the most
+// overdue first, as the database gives it), the référent's id breaking ties.
+func sortLoad(load []domain.Workload, s postgres.Sort) {
+	if s.Column == "" {
+		return
+	}
+	key := func(w domain.Workload) int {
+		switch s.Column {
+		case "parcours":
+			return w.Parcours
+		case "ouvertes":
+			return w.Open
+		case "retard":
+			return w.Overdue
+		case "bientot":
+			return w.DueSoon
+		}
+		return 0
+	}
+	slices.SortStableFunc(load, func(a, b domain.Workload) int {
+		var c int
+		switch s.Column {
+		case "referent":
+			c = collate(a.Name, b.Name)
+		case "structure":
+			c = collate(a.Structure, b.Structure)
+		default:
+			c = cmp.Compare(key(a), key(b))
+		}
+		if s.Desc {
+			c = -c
+		}
+		return cmp.Or(c, strings.Compare(a.ReferentID, b.ReferentID))
+	})
+}
+
+// collate compares two names as the lists sort them: whatever the case
+// and the accents.
+func collate(a, b string) int {
+	return strings.Compare(domain.FoldName(a), domain.FoldName(b))
 }
 
 // searchPageSize results per page of a search.

@@ -28,6 +28,27 @@ type listing struct {
 	Total   int    // rows of the whole list
 	Next    string // link of the next page, "" on the last
 	First   string // link of the first page, "" on the first
+	// sortParam and orderParam name the query's sort (« tri », « ordre »
+	// unless a second list of the page sorts apart: sortedAs).
+	sortParam, orderParam string
+}
+
+// sortedAs reads a second list of a page, sorted in memory apart from the
+// page's main list (no pages: a few hundred rows at most), its sort under
+// the query parameters sortParam and orderParam.
+func sortedAs(path string, q url.Values, sortParam, orderParam string, columns ...string) listing {
+	l := listing{Path: path, Query: q, From: 1, sortParam: sortParam, orderParam: orderParam}
+	if c := q.Get(sortParam); slices.Contains(columns, c) {
+		l.Sort.Column, l.Sort.Desc = c, q.Get(orderParam) == "desc"
+	}
+	return l
+}
+
+func (l listing) params() (string, string) {
+	if l.sortParam == "" {
+		return "tri", "ordre"
+	}
+	return l.sortParam, l.orderParam
 }
 
 // readListing reads a list's sort and page from its query: columns are
@@ -133,11 +154,12 @@ func (l listing) Col(key, label string) sortHead {
 			next, h.Hint = "desc", "trier par ordre décroissant"
 		}
 	}
+	sortParam, orderParam := l.params()
 	h.Href = l.link(func(q url.Values) {
-		q.Set("tri", key)
-		q.Del("ordre")
+		q.Set(sortParam, key)
+		q.Del(orderParam)
 		if next == "desc" {
-			q.Set("ordre", "desc")
+			q.Set(orderParam, "desc")
 		}
 	})
 	return h

@@ -262,3 +262,18 @@ func TestInboxFiltersOnStructureAndTrack(t *testing.T) {
 	status, _, _ := dep.get("/echeances?parcours=inconnu")
 	require.Equal(t, http.StatusBadRequest, status)
 }
+
+// TestWorkloadSortsOnItsColumns: « Charge par référent » sorts on each of
+// its columns, apart from the task list below it (issue 23: every list
+// sortable on its columns).
+func TestWorkloadSortsOnItsColumns(t *testing.T) {
+	t.Parallel()
+	chef := newBrowser(t)
+	chef.login("chef@cd.fr")
+	status, page, _ := chef.get("/tableau-de-bord?charge=retard&charge-ordre=desc&tri=beneficiaire")
+	require.Equal(t, http.StatusOK, status)
+	require.Contains(t, page, `<th scope="col" aria-sort="descending"><a href="/tableau-de-bord?charge=retard&amp;tri=beneficiaire" class="sort">En retard`)
+	require.Contains(t, page, `<input type="hidden" name="tri" value="beneficiaire"><input type="hidden" name="charge" value="retard"><input type="hidden" name="charge-ordre" value="desc">`,
+		"the filter form keeps both sorts")
+	clean(t, page)
+}
