@@ -82,29 +82,7 @@ func (rw *rawWorker) woke(context.Context) error {
 // the next measure).
 func rawStarts(ctx context.Context, c client.Client, n, callers int, run string) (rate, completed float64, err error) {
 	id := func(k int64) string { return fmt.Sprintf("%s%s-%d", rawIDPrefix, run, k) }
-	each := func(do func(k int64) error) error {
-		var next atomic.Int64
-		errs := make([]error, callers)
-		var wg sync.WaitGroup
-		for i := range callers {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				for {
-					k := next.Add(1)
-					if k > int64(n) {
-						return
-					}
-					if err := do(k); err != nil {
-						errs[i] = err
-						return
-					}
-				}
-			}()
-		}
-		wg.Wait()
-		return errors.Join(errs...)
-	}
+	each := func(do func(k int64) error) error { return callersDo(n, callers, do) }
 	start := time.Now()
 	if err := each(func(k int64) error {
 		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: id(k), TaskQueue: rawTaskQueue}, emptyWorkflow)
@@ -137,27 +115,11 @@ func rawBurst(ctx context.Context, rw *rawWorker, c client.Client, n, callers in
 	rw.woken = rw.woken[:0]
 	rw.mu.Unlock()
 	rw.count.Store(0)
-	var next atomic.Int64
-	errs := make([]error, callers)
-	var wg sync.WaitGroup
-	for i := range callers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for {
-				k := next.Add(1)
-				if k > int64(n) {
-					return
-				}
-				if _, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%ssommeil-%d", rawIDPrefix, k), TaskQueue: rawTaskQueue}, sleepWorkflow, at); err != nil {
-					errs[i] = err
-					return
-				}
-			}
-		}()
-	}
-	wg.Wait()
-	if err := errors.Join(errs...); err != nil {
+	err := callersDo(n, callers, func(k int64) error {
+		_, err := c.ExecuteWorkflow(ctx, client.StartWorkflowOptions{ID: fmt.Sprintf("%ssommeil-%d", rawIDPrefix, k), TaskQueue: rawTaskQueue}, sleepWorkflow, at)
+		return err
+	})
+	if err != nil {
 		return res, fmt.Errorf("rafale brute : %w", err)
 	}
 	if left := time.Until(at); left < 2*time.Second {
@@ -195,4 +157,31 @@ func spread(xs []float64) (last, p50, p99 float64) {
 		return s[min(max(i, 0), len(s)-1)]
 	}
 	return s[len(s)-1], rank(0.5), rank(0.99)
+}
+
+// callersDo runs do(1) to do(n) from callers goroutines at once, each
+// taking the next k; a caller stops at its first error, and the errors
+// are joined.
+func callersDo(n, callers int, do func(k int64) error) error {
+	var next atomic.Int64
+	errs := make([]error, callers)
+	var wg sync.WaitGroup
+	for i := range callers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				k := next.Add(1)
+				if k > int64(n) {
+					return
+				}
+				if err := do(k); err != nil {
+					errs[i] = err
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	return errors.Join(errs...)
 }

@@ -25,18 +25,7 @@ func TestUpdateInTheFirstTaskSeesTheRunsFlags(t *testing.T) {
 	defer cancel()
 	entered := today().AddDays(-3)
 	pid := newParcours(t, entered)
-	wid := workflows.ParcoursWorkflowID(pid)
-	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run whose first task holds an update"))
-	h, err := fixture.tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
-		StartWorkflowOperation: fixture.tc.NewWithStartWorkflowOperation(
-			client.StartWorkflowOptions{ID: wid, TaskQueue: workflows.TaskQueue, WorkflowIDConflictPolicy: enums.WORKFLOW_ID_CONFLICT_POLICY_FAIL},
-			workflows.ParcoursWorkflow, workflows.ParcoursInput{Revision: workflows.CurrentRevision, ParcoursID: pid,
-				Policy: domain.DefaultPolicy, EnteredOn: entered, ReceivedOn: entered}),
-		UpdateOptions: client.UpdateWorkflowOptions{UpdateName: workflows.RecordOrientationUpdate,
-			Args:         []any{domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-1", DecidedOn: today()}},
-			WaitForStage: client.WorkflowUpdateStageCompleted},
-	})
-	require.NoError(t, err)
+	h := orientInFirstTask(ctx, t, pid, entered)
 	var res workflows.UpdateResult
 	require.NoError(t, h.Get(ctx, &res))
 	require.Equal(t, domain.StatusAwaitingContract, res.Status)
@@ -69,6 +58,19 @@ func TestUpdateInTheFirstTaskIsCheckedAgainstTheBegunRun(t *testing.T) {
 	defer cancel()
 	entered := today().AddDays(-8 * 7)
 	pid := newParcours(t, entered)
+	h := orientInFirstTask(ctx, t, pid, entered)
+	err := h.Get(ctx, nil)
+	require.Error(t, err, "handed over at the first task: the département's orientation is refused")
+	require.Contains(t, err.Error(), "France Travail")
+	r := call(t, "department", "GET", "/api/v1/parcours/"+pid, nil)
+	require.Equal(t, "awaiting_orientation", r.body["status"], r.raw)
+}
+
+// orientInFirstTask replaces parcours pid's run by a new one (revision
+// CurrentRevision) whose first workflow task holds an orientation: the
+// start and the update arrive together (update-with-start).
+func orientInFirstTask(ctx context.Context, t *testing.T, pid string, entered domain.Date) client.WorkflowUpdateHandle {
+	t.Helper()
 	wid := workflows.ParcoursWorkflowID(pid)
 	require.NoError(t, fixture.tc.TerminateWorkflow(ctx, wid, "", "test: a run whose first task holds an update"))
 	h, err := fixture.tc.UpdateWithStartWorkflow(ctx, client.UpdateWithStartWorkflowOptions{
@@ -81,9 +83,5 @@ func TestUpdateInTheFirstTaskIsCheckedAgainstTheBegunRun(t *testing.T) {
 			WaitForStage: client.WorkflowUpdateStageCompleted},
 	})
 	require.NoError(t, err)
-	err = h.Get(ctx, nil)
-	require.Error(t, err, "handed over at the first task: the département's orientation is refused")
-	require.Contains(t, err.Error(), "France Travail")
-	r := call(t, "department", "GET", "/api/v1/parcours/"+pid, nil)
-	require.Equal(t, "awaiting_orientation", r.body["status"], r.raw)
+	return h
 }

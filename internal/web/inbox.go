@@ -352,15 +352,7 @@ func (h *Handler) search(w http.ResponseWriter, r *http.Request) {
 		}
 		p.Errors = map[string]string{"q": domain.ErrorMessage(err)}
 		if err == nil {
-			more := len(list) > searchPageSize
-			if more {
-				list = list[:searchPageSize]
-			}
-			after := ""
-			if len(list) > 0 {
-				after = keysetOf(list[len(list)-1].SortKey, list[len(list)-1].ID)
-			}
-			l.paged(len(list), total, more, after)
+			list = keysetPage(&l, list, searchPageSize, total, func(s domain.ParcoursSummary) (string, string) { return s.SortKey, s.ID })
 			ids := make([]string, len(list))
 			for i, s := range list {
 				ids[i] = s.ReferentID

@@ -172,3 +172,18 @@ func (l listing) Reset() string { return l.Path }
 func keysetOf(sortKey, id string) string {
 	return formatKeyset(postgres.Keyset{Value: sortKey, ID: id})
 }
+
+// keysetPage trims list (a page's size+1 rows, read to know whether more
+// follow) to the page, and records it in l with its last row's cursor.
+func keysetPage[T any](l *listing, list []T, size, total int, key func(T) (sortKey, id string)) []T {
+	more := len(list) > size
+	if more {
+		list = list[:size]
+	}
+	after := ""
+	if len(list) > 0 {
+		after = keysetOf(key(list[len(list)-1]))
+	}
+	l.paged(len(list), total, more, after)
+	return list
+}

@@ -51,15 +51,7 @@ func (h *Handler) reviews(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	more := len(list) > reviewsPageSize
-	if more {
-		list = list[:reviewsPageSize]
-	}
-	after := ""
-	if len(list) > 0 {
-		after = keysetOf(list[len(list)-1].SortKey, list[len(list)-1].ID)
-	}
-	l.paged(len(list), total, more, after)
+	list = keysetPage(&l, list, reviewsPageSize, total, func(v domain.ReviewView) (string, string) { return v.SortKey, v.ID })
 	today := domain.DateOf(h.now())
 	rows := make([]queueRow, len(list))
 	var ids []string
