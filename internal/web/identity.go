@@ -9,21 +9,16 @@ import (
 	"github.com/parcours-rsa/parcours/internal/domain"
 )
 
-func init() {
-	funcs["identityReasonFr"] = domain.IdentityReasonFrench
-	funcs["identityDecisionFr"] = domain.IdentityDecisionFrench
-	funcs["maskNIR"] = domain.MaskNIR
-	// num prints a count or a line read back from JSON (a float64) as an
-	// integer: 1234567, never 1.234567e+06.
-	funcs["num"] = func(v any) string {
-		switch n := v.(type) {
-		case float64:
-			return fmt.Sprintf("%.0f", n)
-		case nil:
-			return "0"
-		}
-		return fmt.Sprint(v)
+// num prints a count or a line read back from JSON (a float64) as an
+// integer: 1234567, never 1.234567e+06.
+func num(v any) string {
+	switch n := v.(type) {
+	case float64:
+		return fmt.Sprintf("%.0f", n)
+	case nil:
+		return "0"
 	}
+	return fmt.Sprint(v)
 }
 
 // identityPageSize lines of « Identités à vérifier » per page.

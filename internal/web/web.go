@@ -163,6 +163,10 @@ func (p page) ErrorSummary() []errorItem {
 }
 
 var funcs = template.FuncMap{
+	"identityReasonFr":   domain.IdentityReasonFrench,
+	"identityDecisionFr": domain.IdentityDecisionFrench,
+	"maskNIR":            domain.MaskNIR,
+	"num":                num,
 	"fr": func(d domain.Date) string {
 		if d.IsZero() {
 			return "—"
