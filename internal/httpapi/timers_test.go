@@ -202,6 +202,13 @@ func TestRelancesBreachHearingDecisionHistories(t *testing.T) {
 	require.Equal(t, 201, r.status, r.raw)
 	rid := pid + "-1"
 	noticeReceived(t, rid, now.AddDays(-7), "suspension") // observations until now+3
+	// The case waits for the end of the observation period on a timer
+	// before the hearing comes (on a loaded machine both could otherwise
+	// reach the case in one task, and no timer would ever start).
+	require.Eventually(t, func() bool {
+		started, _, _ := timersIn(workflowEvents(t, workflows.ReviewWorkflowID(pid, 1)))
+		return started >= 1
+	}, time.Minute, 200*time.Millisecond, "the observation period's timer started")
 	r = post(t, "department", "/api/v1/reviews/"+rid+"/hearing", map[string]any{"on": now.AddDays(-5).String()})
 	require.Equal(t, 200, r.status, r.raw)
 	r = post(t, "department", "/api/v1/reviews/"+rid+"/decision", suspension(now.AddDays(-5), now.AddDays(-5), domain.Date{}))

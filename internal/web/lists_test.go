@@ -229,14 +229,17 @@ func TestInboxFiltersOnStructureAndTrack(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	structure := fmt.Sprintf("CCAS filtre %d", time.Now().UnixNano())
-	require.NoError(t, fx.env.DB.EnsureReferentID(ctx, structure, "web-ref-filtre"))
+	st, err := fx.env.DB.CreateStructure(ctx, domain.Structure{Name: structure, Kind: domain.StructureKinds[0]})
+	require.NoError(t, err)
+	ref, err := fx.env.DB.CreateReferent(ctx, domain.Referent{Name: "Inès Filtreuse", StructureID: st.ID})
+	require.NoError(t, err)
 	admin := domain.Actor{ID: "test", Role: domain.RoleAdmin}
 	today := domain.DateOf(time.Now())
 	for i, track := range []domain.Track{domain.TrackSocial, domain.TrackProfessional} {
 		v, _, err := fx.env.Service.Intake(ctx, admin, domain.Intake{BeneficiaryID: fmt.Sprintf("WEB-FILTRE-%d-%d", i, time.Now().UnixNano()),
 			LastName: "Filtre", FirstName: "Inès", BirthDate: domain.NewDate(1990, 1, 1), EnteredAt: today.AddDays(-20)})
 		require.NoError(t, err)
-		_, err = fx.env.Service.RecordOrientation(ctx, admin, v.ID, domain.Orientation{Track: track, Organism: "CCAS", ReferentID: "web-ref-filtre", DecidedOn: today.AddDays(-10)})
+		_, err = fx.env.Service.RecordOrientation(ctx, admin, v.ID, domain.Orientation{Track: track, Organism: "CCAS", ReferentID: ref.ID, DecidedOn: today.AddDays(-10)})
 		require.NoError(t, err)
 	}
 	dep := newBrowser(t)
