@@ -29,22 +29,14 @@ import (
 
 // burstZone is a fixed zone whose local midnight falls at t (t whole
 // seconds), with the date at t such that some entry date plus months is
-// the day before (months count as art. 641 CPC: not every day is one month
-// after another). It returns the zone, that entry date and the due date.
+// the day before (domain.MidnightAt). It returns the zone, that entry date
+// and the due date.
 func burstZone(t time.Time, months int) (*time.Location, domain.Date, domain.Date, error) {
-	off := -int(t.Unix() % 86400)
-	for k := 0; k < 4; k++ {
-		// Offsets a day apart keep midnight at t and move the date by one.
-		loc := time.FixedZone("banc-rafale", off-k*86400)
-		lt := t.In(loc)
-		due := domain.NewDate(lt.Year(), lt.Month(), lt.Day()).AddDays(-1)
-		for back := 27 * months; back <= 31*months; back++ {
-			if e := due.AddDays(-back); e.AddMonths(months) == due {
-				return loc, e, due, nil
-			}
-		}
+	off, day, entered, ok := domain.MidnightAt(t, months, nil)
+	if !ok {
+		return nil, domain.Date{}, domain.Date{}, errors.New("aucune date d'entrée ne donne l'échéance voulue")
 	}
-	return nil, domain.Date{}, domain.Date{}, errors.New("aucune date d'entrée ne donne l'échéance voulue")
+	return domain.Settings{ZoneOffset: &off}.Location(), entered, day.AddDays(-1), nil
 }
 
 // disjointSeed is a seed after seed whose n generated people share no

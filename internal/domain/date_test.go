@@ -112,7 +112,7 @@ func TestMidnightAt(t *testing.T) {
 		time.Date(2028, 3, 30, 23, 59, 59, 0, time.UTC), // 31/03 in a zone: no 31/02 to count a month from
 		time.Date(2027, 1, 1, 0, 0, 0, 0, time.UTC),
 	} {
-		off, day, entered, ok := MidnightAt(at, WorkingDay)
+		off, day, entered, ok := MidnightAt(at, 1, WorkingDay)
 		require.True(t, ok, at)
 		loc := Settings{ZoneOffset: &off}.Location()
 		require.True(t, at.Equal(day.TimeIn(loc)), "midnight of the day found is at: %s", day.TimeIn(loc))

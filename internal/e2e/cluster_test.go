@@ -186,7 +186,7 @@ func (m *mailSink) env() []string {
 // all at once. As the bench's burst does in its own process.
 func burstCalendar(t *testing.T, at time.Time) (offset int, today, entered domain.Date) {
 	t.Helper()
-	offset, day, entered, ok := domain.MidnightAt(at, domain.WorkingDay)
+	offset, day, entered, ok := domain.MidnightAt(at, 1, domain.WorkingDay)
 	if !ok {
 		t.Fatalf("no calendar with a working day starting at %s", at)
 	}

@@ -248,7 +248,7 @@ func TestDeadlineTimerFiredHistory(t *testing.T) {
 	// as the bench's burst): a run started in it fires its orientation
 	// target's timer then, whatever the hour in Paris.
 	at := time.Now().Add(20 * time.Second).Truncate(time.Second)
-	off, _, entered, ok := domain.MidnightAt(at, nil)
+	off, _, entered, ok := domain.MidnightAt(at, 1, nil)
 	require.True(t, ok)
 	pid := newParcours(t, entered)
 	settings := domain.DefaultSettings()
