@@ -225,6 +225,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 	defer w.Stop()
 
 	svc := &app.Service{DB: db, Temporal: tc, Policy: policy, Settings: cfg.Settings(), Logger: logger}
+	svc.Caches = app.NewCaches(cfg.IndicatorsCache, cfg.CountsCache)
 	go reconcileLoop(ctx, svc, logger)
 	go purgeLoop(ctx, db, time.Duration(cfg.AuditRetentionDays)*24*time.Hour, logger)
 	if opsLn != nil {

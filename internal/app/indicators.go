@@ -24,7 +24,18 @@ func (s *Service) Indicators(ctx context.Context, a domain.Actor, f indicators.F
 		f.Structure = a.Structure
 	}
 	f.Today = s.today()
-	r, err := indicators.Compute(ctx, s.DB.Pool, f)
+	compute := func(ctx context.Context, f indicators.Filter) (indicators.Report, error) {
+		return indicators.Compute(ctx, s.DB.Pool, f)
+	}
+	var r indicators.Report
+	var err error
+	if s.Caches != nil && s.Caches.Indicators != nil {
+		var at time.Time
+		r, at, err = s.Caches.Indicators.Get(ctx, f, func(ctx context.Context) (indicators.Report, error) { return compute(ctx, f) })
+		r.ComputedAt = at
+	} else if r, err = compute(ctx, f); err == nil {
+		r.ComputedAt = s.now()
+	}
 	if err != nil {
 		return r, err
 	}

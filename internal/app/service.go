@@ -19,6 +19,8 @@ import (
 	"github.com/google/uuid"
 	"github.com/parcours-rsa/parcours/internal/auth"
 	"github.com/parcours-rsa/parcours/internal/domain"
+	"github.com/parcours-rsa/parcours/internal/indicators"
+	"github.com/parcours-rsa/parcours/internal/memo"
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/workflows"
 )
@@ -33,13 +35,65 @@ type Service struct {
 	NowFunc  func() time.Time
 	// LoginGuard throttles password logins; nil: one shared by the process.
 	LoginGuard *auth.LoginGuard
+	// Caches keeps costly figures a while; nil: computed at each request.
+	Caches *Caches
 }
 
-func (s *Service) today() domain.Date {
-	if s.NowFunc != nil {
-		return domain.DateOf(s.NowFunc())
+// Caches are the figures the service keeps a while, each computed from
+// every parcours in scope: at 100,000 parcours they take tens of
+// milliseconds alone, several times that during a burst of deadlines
+// (issue 21 item 8). A nil field: computed at each request.
+type Caches struct {
+	// Indicators: the published figures of a period
+	// (PARCOURS_INDICATORS_CACHE), a report saying when it was computed.
+	Indicators *memo.Cache[indicators.Filter, indicators.Report]
+	// Workload and TaskCounts: the load per référent and the task lists'
+	// counts (PARCOURS_COUNTS_CACHE), dropped at each write the service
+	// makes, so that whoever reassigns or records sees it at once; the
+	// workflows' own writes (a deadline passing) show within the TTL.
+	Workload   *memo.Cache[workloadKey, []domain.Workload]
+	TaskCounts *memo.Cache[postgres.TaskFilter, [2]int]
+}
+
+type workloadKey struct {
+	scope postgres.Scope
+	days  int
+}
+
+// NewCaches keeps the indicators for indicators and the counts for counts
+// (0: not kept).
+func NewCaches(indicatorsTTL, counts time.Duration) *Caches {
+	c := &Caches{}
+	if indicatorsTTL > 0 {
+		c.Indicators = memo.New[indicators.Filter, indicators.Report](indicatorsTTL)
 	}
-	return domain.DateOf(time.Now())
+	if counts > 0 {
+		c.Workload = memo.New[workloadKey, []domain.Workload](counts)
+		c.TaskCounts = memo.New[postgres.TaskFilter, [2]int](counts)
+	}
+	return c
+}
+
+// written drops the counts after a write of the service's own.
+func (c *Caches) written() {
+	if c == nil {
+		return
+	}
+	if c.Workload != nil {
+		c.Workload.Invalidate()
+	}
+	if c.TaskCounts != nil {
+		c.TaskCounts.Invalidate()
+	}
+}
+
+func (s *Service) today() domain.Date { return domain.DateOf(s.now()) }
+
+func (s *Service) now() time.Time {
+	if s.NowFunc != nil {
+		return s.NowFunc()
+	}
+	return time.Now()
 }
 
 func authorize(a domain.Actor, what string, roles ...domain.Role) error {
@@ -50,6 +104,11 @@ func authorize(a domain.Actor, what string, roles ...domain.Role) error {
 }
 
 func (s *Service) audit(ctx context.Context, a domain.Actor, action, recordType, recordID string, detail map[string]any) error {
+	switch action {
+	case "read", "list", "search", "export", "denied":
+	default: // a write has been made: the counts kept are no longer right
+		s.Caches.written()
+	}
 	return s.DB.Audit(ctx, postgres.AuditEntry{Actor: a, Action: action, RecordType: recordType, RecordID: recordID, Detail: detail})
 }
 
@@ -215,7 +274,15 @@ func (s *Service) ExportTasks(ctx context.Context, a domain.Actor, f postgres.Ta
 // CountTasks counts what Tasks lists with the same filter, whatever the
 // page: all, and the overdue ones.
 func (s *Service) CountTasks(ctx context.Context, a domain.Actor, f postgres.TaskFilter) (total, overdue int, err error) {
-	return s.DB.CountTasks(ctx, taskScope(a, f))
+	f = taskScope(a, f)
+	if s.Caches == nil || s.Caches.TaskCounts == nil {
+		return s.DB.CountTasks(ctx, f)
+	}
+	n, _, err := s.Caches.TaskCounts.Get(ctx, f, func(ctx context.Context) ([2]int, error) {
+		total, overdue, err := s.DB.CountTasks(ctx, f)
+		return [2]int{total, overdue}, err
+	})
+	return n[0], n[1], err
 }
 
 // taskScope narrows a task filter to what the actor may see.
@@ -627,7 +694,17 @@ func (s *Service) Workload(ctx context.Context, a domain.Actor, days int) ([]dom
 	if err := authorize(a, "voir le tableau de bord", managers...); err != nil {
 		return nil, err
 	}
-	list, err := s.DB.Workload(ctx, postgres.ScopeOf(a), days)
+	scope := postgres.ScopeOf(a)
+	var list []domain.Workload
+	var err error
+	if s.Caches == nil || s.Caches.Workload == nil {
+		list, err = s.DB.Workload(ctx, scope, days)
+	} else {
+		list, _, err = s.Caches.Workload.Get(ctx, workloadKey{scope, days}, func(ctx context.Context) ([]domain.Workload, error) {
+			return s.DB.Workload(ctx, scope, days)
+		})
+		list = slices.Clone(list) // the page sorts it
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -14,6 +14,7 @@ import (
 	"go.temporal.io/sdk/worker"
 
 	"github.com/parcours-rsa/parcours/internal/app"
+	"github.com/parcours-rsa/parcours/internal/config"
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/importer"
 	"github.com/parcours-rsa/parcours/internal/postgres"
@@ -87,7 +88,11 @@ func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig
 		r.srv.Stop()
 		return nil, err
 	}
-	r.svc = &app.Service{DB: db, Temporal: r.tc, Policy: domain.PolicyDepartement, Logger: o.Logger}
+	// The caches as parcours serve has them by default
+	// (PARCOURS_INDICATORS_CACHE, PARCOURS_COUNTS_CACHE); the bench also
+	// samples the views without them.
+	r.svc = &app.Service{DB: db, Temporal: r.tc, Policy: domain.PolicyDepartement, Logger: o.Logger,
+		Caches: app.NewCaches(config.DefaultIndicatorsCache, config.DefaultCountsCache)}
 	return r, nil
 }
 

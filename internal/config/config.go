@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/payloadcodec"
@@ -77,6 +78,13 @@ type Config struct {
 	// collections, in percent of the live heap (PARCOURS_GC_PERCENT; GOGC,
 	// when set, wins).
 	GCPercent int
+	// IndicatorsCache is how long a computed indicators report is kept
+	// (PARCOURS_INDICATORS_CACHE, default DefaultIndicatorsCache; 0: none).
+	IndicatorsCache time.Duration
+	// CountsCache is how long the workload per référent and the task
+	// lists' counts are kept (PARCOURS_COUNTS_CACHE, default
+	// DefaultCountsCache; 0: none).
+	CountsCache time.Duration
 }
 
 // DefaultMemoryLimitMiB is the memory limit when none is set: none. A
@@ -228,6 +236,12 @@ func FromEnv(getenv func(string) string) (Config, error) {
 	if c.GCPercent, err = GCPercent(getenv); err != nil {
 		return c, err
 	}
+	if c.IndicatorsCache, err = cacheVar(getenv, "PARCOURS_INDICATORS_CACHE", DefaultIndicatorsCache); err != nil {
+		return c, err
+	}
+	if c.CountsCache, err = cacheVar(getenv, "PARCOURS_COUNTS_CACHE", DefaultCountsCache); err != nil {
+		return c, err
+	}
 	if v := getenv("PARCOURS_LOG_LEVEL"); v != "" {
 		if err := c.LogLevel.UnmarshalText([]byte(v)); err != nil {
 			return c, &Error{"PARCOURS_LOG_LEVEL", fmt.Sprintf("%q : attendu debug, info, warn ou error", v)}
@@ -274,6 +288,33 @@ func escalation(getenv func(string) string) (domain.EscalationSettings, error) {
 		*s.dst = n
 	}
 	return e, nil
+}
+
+// DefaultIndicatorsCache is how long an indicators report is kept when
+// PARCOURS_INDICATORS_CACHE is unset: the figures of a period, a minute
+// old at most, computed once a minute rather than at each request.
+const DefaultIndicatorsCache = time.Minute
+
+// DefaultCountsCache is how long the workload per référent and the task
+// lists' counts are kept when PARCOURS_COUNTS_CACHE is unset. A write
+// through the service drops them at once; the workflows' writes (a
+// deadline passing, a burst at midnight) show within this delay.
+const DefaultCountsCache = 15 * time.Second
+
+// cacheVar reads a cache's duration: 30s, 5m, 0 for none, at most an hour.
+func cacheVar(getenv func(string) string, name string, def time.Duration) (time.Duration, error) {
+	v := getenv(name)
+	if v == "" {
+		return def, nil
+	}
+	if v == "0" {
+		return 0, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < 0 || d > time.Hour {
+		return 0, &Error{name, fmt.Sprintf("%q : attendu une durée de 0 à 1h (par exemple 30s, 5m ; 0 : aucun cache)", v)}
+	}
+	return d, nil
 }
 
 func intVar(getenv func(string) string, name string) (int, error) {

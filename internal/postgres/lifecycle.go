@@ -47,79 +47,60 @@ func (db *DB) SetObstacles(ctx context.Context, parcoursID string, categories []
 }
 
 // children reads a parcours' orientations, contracts, actions and follow-ups.
-func (db *DB) children(ctx context.Context, id string, v *domain.ParcoursView) error {
-	rows, err := db.Pool.Query(ctx, `
-		SELECT o.seq, o.track, o.organism, o.referent_id, o.decided_on, o.within_6_months, coalesce(n.body, '')
-		FROM orientations o LEFT JOIN notes n ON n.id = o.note_id
-		WHERE o.parcours_id = $1 ORDER BY o.seq`, id)
-	if err != nil {
-		return err
-	}
-	if v.Orientations, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.OrientationView, error) {
+// queueChildren queues the reads of a parcours' orientations, contracts,
+// actions and their follow-ups (queued after the actions they join).
+func queueChildren(b *pgx.Batch, id string, v *domain.ParcoursView) {
+	rowsInto(b, &v.Orientations, "orientations", func(r pgx.CollectableRow) (domain.OrientationView, error) {
 		var o domain.OrientationView
 		var on pgtype.Date
 		err := r.Scan(&o.Seq, &o.Track, &o.Organism, &o.ReferentID, &on, &o.Within6Months, &o.Reason)
 		o.DecidedOn = fromPG(on)
 		return o, err
-	}); err != nil {
-		return fmt.Errorf("orientations: %w", err)
-	}
-	rows, err = db.Pool.Query(ctx, `
-		SELECT c.seq, c.kind, c.signed_on, c.starts_on, c.ends_on, coalesce(n.body, '')
-		FROM contracts c LEFT JOIN notes n ON n.id = c.assessment_note_id
-		WHERE c.parcours_id = $1 ORDER BY c.seq`, id)
-	if err != nil {
-		return err
-	}
-	if v.Contracts, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.ContractView, error) {
+	}, `
+		SELECT o.seq, o.track, o.organism, o.referent_id, o.decided_on, o.within_6_months, coalesce(n.body, '')
+		FROM orientations o LEFT JOIN notes n ON n.id = o.note_id
+		WHERE o.parcours_id = $1 ORDER BY o.seq`, id)
+	rowsInto(b, &v.Contracts, "contracts", func(r pgx.CollectableRow) (domain.ContractView, error) {
 		var c domain.ContractView
 		var signed, starts, ends pgtype.Date
 		err := r.Scan(&c.Seq, &c.Kind, &signed, &starts, &ends, &c.Assessment)
 		c.SignedOn, c.StartsOn, c.EndsOn = fromPG(signed), fromPG(starts), fromPG(ends)
 		return c, err
-	}); err != nil {
-		return fmt.Errorf("contracts: %w", err)
-	}
-	rows, err = db.Pool.Query(ctx, `
-		SELECT a.seq, coalesce(nn.body, a.name), a.kind, coalesce(sn.body, a.structure), a.starts_on, a.planned_end_on, a.ended_on,
-		       coalesce(a.outcome_category, ''), coalesce(a.outcome_detail, '')
-		FROM actions a LEFT JOIN notes nn ON nn.id = a.name_note_id LEFT JOIN notes sn ON sn.id = a.structure_note_id
-		WHERE a.parcours_id = $1 ORDER BY a.seq`, id)
-	if err != nil {
-		return err
-	}
-	if v.Actions, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.ActionView, error) {
+	}, `
+		SELECT c.seq, c.kind, c.signed_on, c.starts_on, c.ends_on, coalesce(n.body, '')
+		FROM contracts c LEFT JOIN notes n ON n.id = c.assessment_note_id
+		WHERE c.parcours_id = $1 ORDER BY c.seq`, id)
+	rowsInto(b, &v.Actions, "actions", func(r pgx.CollectableRow) (domain.ActionView, error) {
 		var a domain.ActionView
 		var starts, planned, ended pgtype.Date
 		err := r.Scan(&a.Number, &a.Name, &a.Kind, &a.Structure, &starts, &planned, &ended, &a.Category, &a.Detail)
 		a.StartsOn, a.PlannedEndOn, a.EndedOn = fromPG(starts), fromPG(planned), fromPG(ended)
 		a.FollowUps = []domain.FollowUpView{}
 		return a, err
-	}); err != nil {
-		return fmt.Errorf("actions: %w", err)
-	}
-	rows, err = db.Pool.Query(ctx, `
+	}, `
+		SELECT a.seq, coalesce(nn.body, a.name), a.kind, coalesce(sn.body, a.structure), a.starts_on, a.planned_end_on, a.ended_on,
+		       coalesce(a.outcome_category, ''), coalesce(a.outcome_detail, '')
+		FROM actions a LEFT JOIN notes nn ON nn.id = a.name_note_id LEFT JOIN notes sn ON sn.id = a.structure_note_id
+		WHERE a.parcours_id = $1 ORDER BY a.seq`, id)
+	b.Queue(`
 		SELECT f.action_seq, f.months, f.opens_on, f.due_on, f.answered_on, coalesce(f.situation, ''),
 		       coalesce(f.employment_kind, ''), coalesce(n.body, ''), f.cancelled
 		FROM follow_ups f LEFT JOIN notes n ON n.id = f.note_id
-		WHERE f.parcours_id = $1 ORDER BY f.action_seq, f.months`, id)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var f domain.FollowUpView
-		var action int
-		var opens, due, answered pgtype.Date
-		if err := rows.Scan(&action, &f.Months, &opens, &due, &answered, &f.Situation, &f.EmploymentKind, &f.Note, &f.Cancelled); err != nil {
-			return err
-		}
-		f.OpensOn, f.DueOn, f.AnsweredOn = fromPG(opens), fromPG(due), fromPG(answered)
-		for i := range v.Actions {
-			if v.Actions[i].Number == action {
-				v.Actions[i].FollowUps = append(v.Actions[i].FollowUps, f)
+		WHERE f.parcours_id = $1 ORDER BY f.action_seq, f.months`, id).Query(func(rows pgx.Rows) error {
+		for rows.Next() {
+			var f domain.FollowUpView
+			var action int
+			var opens, due, answered pgtype.Date
+			if err := rows.Scan(&action, &f.Months, &opens, &due, &answered, &f.Situation, &f.EmploymentKind, &f.Note, &f.Cancelled); err != nil {
+				return fmt.Errorf("follow-ups: %w", err)
+			}
+			f.OpensOn, f.DueOn, f.AnsweredOn = fromPG(opens), fromPG(due), fromPG(answered)
+			for i := range v.Actions {
+				if v.Actions[i].Number == action {
+					v.Actions[i].FollowUps = append(v.Actions[i].FollowUps, f)
+				}
 			}
 		}
-	}
-	return rows.Err()
+		return rows.Err()
+	})
 }

@@ -508,7 +508,9 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 	var contract []byte
 	var payer domain.PayerView
 	var payerSince, payerSeen pgtype.Date
-	err := db.Pool.QueryRow(ctx, `
+	b := &pgx.Batch{}
+	found := false
+	b.Queue(`
 		SELECT p.id::text, b.external_id, p.status, b.last_name, b.first_name, b.birth_date, p.entered_on, p.received_on,
 		       p.policy, p.track, p.organism, p.referent_id, p.oriented_on, p.contract, p.created_at,
 		       coalesce(p.previous_id::text, ''), p.exit_reason, p.exited_on, p.obstacles,
@@ -517,17 +519,39 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 		       p.orientation_notified_on, p.orientation_notified_assumed
 		FROM parcours p JOIN beneficiaries b ON b.id = p.beneficiary_id
 		WHERE p.id = $1 AND `+visible(2), append([]any{id}, scope.args()...)...,
-	).Scan(&v.ID, &v.BeneficiaryID, &v.Status, &v.LastName, &v.FirstName, &birth, &entered, &received,
-		&v.Policy, &track, &organism, &referent, &oriented, &contract, &v.CreatedAt,
-		&v.PreviousID, &exitReason, &exited, &v.Obstacles,
-		&payer.Body, &payer.Number, &payer.Role, &payer.Phone, &payer.Email,
-		&payer.Situation.State, &payer.Situation.Code, &payer.Situation.Reason, &payerSince, &payerSeen,
-		&notified, &assumed)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return v, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
+	).QueryRow(func(row pgx.Row) error {
+		err := row.Scan(&v.ID, &v.BeneficiaryID, &v.Status, &v.LastName, &v.FirstName, &birth, &entered, &received,
+			&v.Policy, &track, &organism, &referent, &oriented, &contract, &v.CreatedAt,
+			&v.PreviousID, &exitReason, &exited, &v.Obstacles,
+			&payer.Body, &payer.Number, &payer.Role, &payer.Phone, &payer.Email,
+			&payer.Situation.State, &payer.Situation.Code, &payer.Situation.Reason, &payerSince, &payerSeen,
+			&notified, &assumed)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return nil // not found, or not in the scope: the other results are dropped
+		}
+		if err != nil {
+			return fmt.Errorf("load parcours %s: %w", id, err)
+		}
+		found = true
+		return nil
+	})
+	// The rest of the dossier in the same batch: one round trip in all
+	// (there were ten, each waiting for a busy machine's scheduler in a
+	// burst of deadlines: issue 21 item 8).
+	queueDeadlines(b, id, &v.Deadlines)
+	queueChildren(b, id, &v)
+	if err := queueReviews(b, ReviewFilter{ParcoursID: id, Limit: 100}, &v.Reviews); err != nil {
+		return v, err
 	}
-	if err != nil {
-		return v, fmt.Errorf("load parcours %s: %w", id, err)
+	if err := queueTasks(b, TaskFilter{ParcoursID: id, Status: "open", Limit: 100}, &v.Tasks); err != nil {
+		return v, err
+	}
+	queueTimeline(b, "events", "parcours_id", id, &v.Events)
+	if err := db.Pool.SendBatch(ctx, b).Close(); err != nil {
+		return v, err
+	}
+	if !found {
+		return domain.ParcoursView{}, domain.Errorf(domain.ENOTFOUND, "Parcours introuvable.")
 	}
 	v.BirthDate, v.EnteredAt, v.ReceivedOn = fromPG(birth), fromPG(entered), fromPG(received)
 	if payer != (domain.PayerView{}) {
@@ -550,20 +574,7 @@ func (db *DB) GetParcours(ctx context.Context, id string, scope Scope) (domain.P
 	if exitReason != nil {
 		v.Exit = &domain.ExitView{Reason: *exitReason, On: fromPG(exited)}
 	}
-	if v.Deadlines, err = db.deadlines(ctx, id); err != nil {
-		return v, err
-	}
-	if err := db.children(ctx, id, &v); err != nil {
-		return v, err
-	}
-	if v.Reviews, err = db.ListReviews(ctx, ReviewFilter{ParcoursID: id, Limit: 100}); err != nil {
-		return v, err
-	}
-	if v.Tasks, err = db.ListTasks(ctx, TaskFilter{ParcoursID: id, Status: "open", Limit: 100}); err != nil {
-		return v, err
-	}
-	v.Events, err = db.events(ctx, id)
-	return v, err
+	return v, nil
 }
 
 func deref(s *string) string {
@@ -573,47 +584,57 @@ func deref(s *string) string {
 	return *s
 }
 
-func (db *DB) deadlines(ctx context.Context, id string) ([]domain.DeadlineView, error) {
-	rows, err := db.Pool.Query(ctx, `
-		SELECT kind, basis, cycle, due_on, status, rule, rule_set, met_on, overdue_at, opens_on
-		FROM deadlines WHERE parcours_id = $1 ORDER BY due_on, kind, basis, cycle`, id)
-	if err != nil {
-		return nil, err
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.DeadlineView, error) {
+// queueDeadlines queues the read of a parcours' deadlines into *out.
+func queueDeadlines(b *pgx.Batch, id string, out *[]domain.DeadlineView) {
+	rowsInto(b, out, "deadlines", func(r pgx.CollectableRow) (domain.DeadlineView, error) {
 		var d domain.DeadlineView
 		var due, met, opens pgtype.Date
 		err := r.Scan(&d.Kind, &d.Basis, &d.Cycle, &due, &d.Status, &d.Rule, &d.RuleSet, &met, &d.OverdueAt, &opens)
 		d.DueOn, d.MetOn, d.OpensOn = fromPG(due), fromPG(met), fromPG(opens)
 		d.Explanation = domain.Deadline{Kind: d.Kind, DueOn: d.DueOn, Rule: d.Rule}.Explain()
 		return d, err
-	})
+	}, `
+		SELECT kind, basis, cycle, due_on, status, rule, rule_set, met_on, overdue_at, opens_on
+		FROM deadlines WHERE parcours_id = $1 ORDER BY due_on, kind, basis, cycle`, id)
 }
 
-func (db *DB) events(ctx context.Context, id string) ([]domain.EventView, error) {
-	return db.timeline(ctx, "events", "parcours_id", id)
+// rowsInto queues sql on b: its rows, scanned by scan, fill *out when the
+// batch's results are read.
+func rowsInto[T any](b *pgx.Batch, out *[]T, what string, scan pgx.RowToFunc[T], sql string, args ...any) {
+	b.Queue(sql, args...).Query(func(rows pgx.Rows) error {
+		list, err := pgx.CollectRows(rows, scan)
+		if err != nil {
+			return fmt.Errorf("%s: %w", what, err)
+		}
+		*out = list
+		return nil
+	})
 }
 
 // timeline reads a table of dated, attributed steps (events of a parcours,
 // steps of a case) with their author's name and note.
 func (db *DB) timeline(ctx context.Context, table, key, id string) ([]domain.EventView, error) {
-	rows, err := db.Pool.Query(ctx, `
+	var out []domain.EventView
+	b := &pgx.Batch{}
+	queueTimeline(b, table, key, id, &out)
+	return out, db.Pool.SendBatch(ctx, b).Close()
+}
+
+// queueTimeline queues timeline's read into *out.
+func queueTimeline(b *pgx.Batch, table, key, id string, out *[]domain.EventView) {
+	rowsInto(b, out, table+" of "+id, func(r pgx.CollectableRow) (domain.EventView, error) {
+		var e domain.EventView
+		var on pgtype.Date
+		err := r.Scan(&e.Seq, &e.Kind, &on, &e.At, &e.Summary, &e.RecordedBy, &e.Author, &e.Note)
+		e.OccurredOn = fromPG(on)
+		return e, err
+	}, `
 		SELECT e.seq, e.kind, e.occurred_on, e.at, e.summary, coalesce(e.actor, ''), coalesce(t.name, a.name, ''), coalesce(n.body, '')
 		FROM `+table+` e
 		LEFT JOIN api_tokens t ON e.actor = 'token:' || t.id
 		LEFT JOIN accounts a ON e.actor = 'account:' || a.id::text
 		LEFT JOIN notes n ON n.id = e.note_id
 		WHERE e.`+key+` = $1 ORDER BY e.seq`, id)
-	if err != nil {
-		return nil, fmt.Errorf("%s of %s: %w", table, id, err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.EventView, error) {
-		var e domain.EventView
-		var on pgtype.Date
-		err := r.Scan(&e.Seq, &e.Kind, &on, &e.At, &e.Summary, &e.RecordedBy, &e.Author, &e.Note)
-		e.OccurredOn = fromPG(on)
-		return e, err
-	})
 }
 
 // ParcoursFilter selects a page of parcours.
@@ -838,6 +859,16 @@ func (db *DB) CountTasks(ctx context.Context, f TaskFilter) (total, overdue int,
 
 // ListTasks lists tasks by due date, the most urgent first.
 func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, error) {
+	var out []domain.TaskView
+	b := &pgx.Batch{}
+	if err := queueTasks(b, f, &out); err != nil {
+		return nil, err
+	}
+	return out, db.Pool.SendBatch(ctx, b).Close()
+}
+
+// queueTasks queues ListTasks' read into *out.
+func queueTasks(b *pgx.Batch, f TaskFilter, out *[]domain.TaskView) error {
 	args := taskArgs(f)
 	var later, due, id any
 	if c := f.After; c != nil {
@@ -849,31 +880,29 @@ func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, e
 	if f.Sort.Column != "" {
 		cond, by, more, err := taskSort.clauses(f.Sort, "lpad(t.id::text, 20, '0')", 11)
 		if err != nil {
-			return nil, err
+			return err
 		}
 		args, keyset, order = append(args[:10], more...), cond, by
 	}
 	filters, args := taskMore(f, args)
-	rows, err := db.Pool.Query(ctx, `
-		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, coalesce(`+taskOverdueT+`, false), t.assignee, b.last_name, b.first_name,
-		       `+taskSort.sortValue(f.Sort)+`
+	sql := `
+		SELECT t.id, t.parcours_id::text, t.kind, t.cycle, t.due_on, t.status, t.overdue_at, coalesce(` + taskOverdueT + `, false), t.assignee, b.last_name, b.first_name,
+		       ` + taskSort.sortValue(f.Sort) + `
 		FROM tasks t JOIN parcours p ON p.id = t.parcours_id JOIN beneficiaries b ON b.id = p.beneficiary_id
 		LEFT JOIN referents ar ON ar.id = t.assignee
-		WHERE `+fmt.Sprintf(taskWhere, visible(5))+filters+`
-		  AND `+keyset+`
-		ORDER BY `+order+`
-		LIMIT $10`, args...)
-	if err != nil {
-		return nil, fmt.Errorf("list tasks: %w", err)
-	}
-	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (domain.TaskView, error) {
+		WHERE ` + fmt.Sprintf(taskWhere, visible(5)) + filters + `
+		  AND ` + keyset + `
+		ORDER BY ` + order + `
+		LIMIT $10`
+	rowsInto(b, out, "list tasks", func(r pgx.CollectableRow) (domain.TaskView, error) {
 		var t domain.TaskView
 		var due pgtype.Date
 		var overdue bool
 		err := r.Scan(&t.ID, &t.ParcoursID, &t.Kind, &t.Cycle, &due, &t.Status, &t.OverdueAt, &overdue, &t.Assignee, &t.LastName, &t.FirstName, &t.SortKey)
 		t.DueOn, t.Overdue = fromPG(due), overdue && t.Status == domain.TaskOpen
 		return t, err
-	})
+	}, sql, args...)
+	return nil
 }
 
 // ResyncPage lists the parcours known to parcours_identity (those whose

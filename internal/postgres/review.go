@@ -121,22 +121,29 @@ func (db *DB) CountReviews(ctx context.Context, f ReviewFilter) (int, error) {
 // ListReviews lists cases, oldest report first (the queue's order), or in
 // the order of f.Sort, a page at a time.
 func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) ([]domain.ReviewView, error) {
+	var out []domain.ReviewView
+	b := &pgx.Batch{}
+	if err := queueReviews(b, f, &out); err != nil {
+		return nil, err
+	}
+	return out, db.Pool.SendBatch(ctx, b).Close()
+}
+
+// queueReviews queues ListReviews' read into *out.
+func queueReviews(b *pgx.Batch, f ReviewFilter, out *[]domain.ReviewView) error {
 	sort := f.Sort
 	if sort.Column == "" {
 		sort.Column = "signale"
 	}
 	cond, order, more, err := reviewSort.clauses(sort, "r.id::text", 6)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	rows, err := db.Pool.Query(ctx, reviewSelect(reviewSort.sortValue(sort))+`
+	rowsInto(b, out, "list reviews", scanReview, reviewSelect(reviewSort.sortValue(sort))+`
 		WHERE `+reviewWhere+` AND `+cond+`
 		ORDER BY `+order+` LIMIT $5`,
 		append([]any{nullText(f.Status), nullText(f.ParcoursID), nullText(f.Scope.ReferentID), nullText(f.Scope.Structure), f.Limit}, more...)...)
-	if err != nil {
-		return nil, fmt.Errorf("list reviews: %w", err)
-	}
-	return pgx.CollectRows(rows, scanReview)
+	return nil
 }
 
 // GetReview reads one case with its steps; outside the scope it is not found.

@@ -21,7 +21,11 @@ import (
 
 func (h *Handler) dossier(w http.ResponseWriter, r *http.Request) {
 	a, _ := from(r.Context())
-	v, err := h.Service.Get(r.Context(), a, chi.URLParam(r, "id"))
+	var v domain.ParcoursView
+	var dir directory
+	err := together(
+		func() (err error) { v, err = h.Service.Get(r.Context(), a, chi.URLParam(r, "id")); return },
+		func() (err error) { dir, err = h.directoryFor(r.Context(), a); return })
 	if err != nil {
 		h.fail(w, r, err)
 		return
@@ -30,18 +34,28 @@ func (h *Handler) dossier(w http.ResponseWriter, r *http.Request) {
 	if ok := r.URL.Query().Get("ok"); ok != "" {
 		flash = "Enregistré."
 	}
-	h.showDossier(w, r, http.StatusOK, v, flash, "", nil, nil)
+	h.showDossierWith(w, r, http.StatusOK, v, &dir, flash, "", nil, nil)
 }
 
 func (h *Handler) showDossier(w http.ResponseWriter, r *http.Request, status int, v domain.ParcoursView, flash, failedForm string,
 	failed url.Values, errs map[string]string) {
+	h.showDossierWith(w, r, status, v, nil, flash, failedForm, failed, errs)
+}
+
+// showDossierWith shows the dossier with the forms' directory, read here
+// when dir is nil.
+func (h *Handler) showDossierWith(w http.ResponseWriter, r *http.Request, status int, v domain.ParcoursView, dir *directory, flash, failedForm string,
+	failed url.Values, errs map[string]string) {
 	a, csrf := from(r.Context())
-	dir, err := h.directoryFor(r.Context(), a)
-	if err != nil {
-		h.fail(w, r, err)
-		return
+	if dir == nil {
+		d, err := h.directoryFor(r.Context(), a)
+		if err != nil {
+			h.fail(w, r, err)
+			return
+		}
+		dir = &d
 	}
-	forms := withDirectory(formsFor(a, v, csrf), dir)
+	forms := withDirectory(formsFor(a, v, csrf), *dir)
 	names, err := h.dossierNames(r.Context(), &v)
 	if err != nil {
 		h.fail(w, r, err)

@@ -72,13 +72,12 @@ func inboxFilter(q url.Values) (postgres.TaskFilter, listing, error) {
 func (h *Handler) taskPage(r *http.Request, a domain.Actor, f postgres.TaskFilter, l *listing, size int) ([]domain.TaskView, int, error) {
 	count := f
 	count.After, count.Sort = nil, postgres.Sort{}
-	total, overdue, err := h.Service.CountTasks(r.Context(), a, count)
-	if err != nil {
-		return nil, 0, err
-	}
 	f.Limit = size + 1
-	tasks, err := h.Service.Tasks(r.Context(), a, f)
-	if err != nil {
+	var total, overdue int
+	var tasks []domain.TaskView
+	if err := together(
+		func() (err error) { total, overdue, err = h.Service.CountTasks(r.Context(), a, count); return },
+		func() (err error) { tasks, err = h.Service.Tasks(r.Context(), a, f); return }); err != nil {
 		return nil, 0, err
 	}
 	more := len(tasks) > size
@@ -136,8 +135,12 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 		h.fail(w, r, err)
 		return
 	}
-	tasks, overdue, err := h.taskPage(r, a, f, &l, inboxPageSize)
-	if err != nil {
+	var tasks []domain.TaskView
+	var overdue int
+	var dir directory
+	if err := together(
+		func() (err error) { tasks, overdue, err = h.taskPage(r, a, f, &l, inboxPageSize); return },
+		func() (err error) { dir, err = h.directoryFor(r.Context(), a); return }); err != nil {
 		h.fail(w, r, err)
 		return
 	}
@@ -145,11 +148,6 @@ func (h *Handler) inbox(w http.ResponseWriter, r *http.Request) {
 		"CSV": "/echeances.csv" + strings.TrimPrefix(l.link(nil), "/echeances"), "Tasks": tasks}
 	ids := assignees(tasks)
 	if a.Role != domain.RoleReferent {
-		dir, err := h.directoryFor(r.Context(), a)
-		if err != nil {
-			h.fail(w, r, err)
-			return
-		}
 		data["Referents"] = dir.referentOptions("Tous")
 		if len(dir.Structures) > 1 {
 			data["Structures"] = dir.structureOptions("Toutes")
@@ -234,30 +232,20 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 		}
 		f.After = &c
 	}
-	load, err := h.Service.Workload(r.Context(), a, days)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
 	// The headline counts the whole list, the département's own tasks
 	// included (it counted the référents' only: « 9 en retard » above 900).
-	tasks, overdue, err := h.taskPage(r, a, f, &l, dashboardTasks)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	referents, err := h.Service.Referents(r.Context(), a)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	campaign, err := h.Service.Campaign(r.Context(), a)
-	if err != nil {
-		h.fail(w, r, err)
-		return
-	}
-	conflicts, err := h.Service.CountIdentityConflicts(r.Context(), a)
-	if err != nil {
+	var load []domain.Workload
+	var tasks []domain.TaskView
+	var overdue, conflicts int
+	var referents []domain.Referent
+	var campaign postgres.CampaignSummary
+	ctx := r.Context()
+	if err := together(
+		func() (err error) { load, err = h.Service.Workload(ctx, a, days); return },
+		func() (err error) { tasks, overdue, err = h.taskPage(r, a, f, &l, dashboardTasks); return },
+		func() (err error) { referents, err = h.Service.Referents(ctx, a); return },
+		func() (err error) { campaign, err = h.Service.Campaign(ctx, a); return },
+		func() (err error) { conflicts, err = h.Service.CountIdentityConflicts(ctx, a); return }); err != nil {
 		h.fail(w, r, err)
 		return
 	}

@@ -515,6 +515,7 @@ func TestIndicatorsPage(t *testing.T) {
 	require.Contains(t, page, "cohortes mûres")
 	require.Contains(t, page, "<svg")
 	require.Contains(t, page, "médiane ", "the median delay of the oriented")
+	require.Regexp(t, `Chiffres calculés le \d\d/\d\d/\d{4} \d\d:\d\d:\d\d \(heure de Paris\)`, page, "when the figures were computed")
 	clean(t, page)
 	status, csvBody, _ := dep.get("/indicateurs.csv?from=" + today.AddMonths(-6).String() + "&to=" + today.String())
 	require.Equal(t, http.StatusOK, status)

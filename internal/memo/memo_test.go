@@ -1,0 +1,128 @@
+package memo_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/parcours-rsa/parcours/internal/memo"
+)
+
+type clock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func (c *clock) Now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.now }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// The cache computes a value once for concurrent requests, keeps it for
+// its TTL, computes it again after or once invalidated, and keeps no
+// failure.
+func TestCacheComputesOnceAndExpires(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := &clock{now: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
+	c := memo.New[string, string](time.Minute)
+	c.Now = clk.Now
+
+	var calls atomic.Int32
+	release := make(chan struct{})
+	compute := func(context.Context) (string, error) {
+		calls.Add(1)
+		<-release
+		return "rapport", nil
+	}
+	var wg sync.WaitGroup
+	for range 8 {
+		wg.Go(func() {
+			v, at, err := c.Get(ctx, "2026", compute)
+			require.NoError(t, err)
+			require.Equal(t, "rapport", v)
+			require.Equal(t, clk.Now(), at)
+		})
+	}
+	require.Eventually(t, func() bool { return calls.Load() == 1 }, 10*time.Second, time.Millisecond)
+	close(release)
+	wg.Wait()
+	require.EqualValues(t, 1, calls.Load(), "one computation for concurrent requests")
+
+	computed := clk.Now()
+	clk.advance(59 * time.Second)
+	_, at, err := c.Get(ctx, "2026", compute)
+	require.NoError(t, err)
+	require.EqualValues(t, 1, calls.Load(), "kept within its TTL")
+	require.Equal(t, computed, at, "the value says when it was computed")
+
+	clk.advance(time.Second)
+	_, at, err = c.Get(ctx, "2026", compute)
+	require.NoError(t, err)
+	require.EqualValues(t, 2, calls.Load(), "computed again after its TTL")
+	require.Equal(t, clk.Now(), at)
+
+	_, _, err = c.Get(ctx, "2025", compute)
+	require.NoError(t, err)
+	require.EqualValues(t, 3, calls.Load(), "another key, another value")
+
+	c.Invalidate()
+	_, _, err = c.Get(ctx, "2026", compute)
+	require.NoError(t, err)
+	require.EqualValues(t, 4, calls.Load(), "computed again once invalidated")
+
+	failing := func(context.Context) (string, error) { calls.Add(1); return "", errors.New("base indisponible") }
+	_, _, err = c.Get(ctx, "2024", failing)
+	require.Error(t, err)
+	_, _, err = c.Get(ctx, "2024", compute)
+	require.NoError(t, err, "a failure is not kept")
+	require.EqualValues(t, 6, calls.Load())
+}
+
+// A request that gives up does not fail the computation others wait for,
+// and the cache keeps a bounded number of values.
+func TestCacheOutlivesACancelledRequestAndStaysBounded(t *testing.T) {
+	t.Parallel()
+	c := memo.New[string, int](time.Hour)
+	started, release := make(chan struct{}), make(chan struct{})
+	compute := func(ctx context.Context) (int, error) {
+		close(started)
+		<-release
+		return 1, ctx.Err()
+	}
+	first, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, _, err := c.Get(first, "k", compute)
+		done <- err
+	}()
+	<-started
+	waiter, cancelWaiter := context.WithCancel(context.Background())
+	waited := make(chan error, 1)
+	go func() {
+		_, _, err := c.Get(waiter, "k", compute)
+		waited <- err
+	}()
+	cancel()
+	cancelWaiter()
+	require.ErrorIs(t, <-waited, context.Canceled, "a waiting request gives up with its own context")
+	close(release)
+	require.NoError(t, <-done, "the computation does not run under the caller's cancelled context")
+
+	n := 0
+	count := func(context.Context) (int, error) { n++; return n, nil }
+	for i := range 1000 {
+		_, _, err := c.Get(context.Background(), fmt.Sprint("filtre-", i), count)
+		require.NoError(t, err)
+	}
+	require.Equal(t, 1000, n)
+	require.LessOrEqual(t, c.Len(), memo.Max, "a bounded number of values")
+}
