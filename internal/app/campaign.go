@@ -26,7 +26,16 @@ func (s *Service) Campaign(ctx context.Context, a domain.Actor) (postgres.Campai
 	if err := authorize(a, "voir la campagne du 1er janvier 2027", campaignRoles...); err != nil {
 		return postgres.CampaignSummary{}, err
 	}
-	sum, err := s.DB.CampaignSummary(ctx, postgres.ScopeOf(a))
+	scope := postgres.ScopeOf(a)
+	var sum postgres.CampaignSummary
+	var err error
+	if s.Caches == nil || s.Caches.Campaign == nil {
+		sum, err = s.DB.CampaignSummary(ctx, scope)
+	} else { // kept with the counts: the pages only read it
+		sum, _, err = s.Caches.Campaign.Get(ctx, scope, func(ctx context.Context) (postgres.CampaignSummary, error) {
+			return s.DB.CampaignSummary(ctx, scope)
+		})
+	}
 	if err != nil {
 		return sum, err
 	}

@@ -53,6 +53,8 @@ type Caches struct {
 	// workflows' own writes (a deadline passing) show within the TTL.
 	Workload   *memo.Cache[workloadKey, []domain.Workload]
 	TaskCounts *memo.Cache[postgres.TaskFilter, [2]int]
+	// Campaign: the 1 January 2027 campaign's counts, with the counts.
+	Campaign *memo.Cache[postgres.Scope, postgres.CampaignSummary]
 }
 
 type workloadKey struct {
@@ -70,6 +72,7 @@ func NewCaches(indicatorsTTL, counts time.Duration) *Caches {
 	if counts > 0 {
 		c.Workload = memo.New[workloadKey, []domain.Workload](counts)
 		c.TaskCounts = memo.New[postgres.TaskFilter, [2]int](counts)
+		c.Campaign = memo.New[postgres.Scope, postgres.CampaignSummary](counts)
 	}
 	return c
 }
@@ -84,6 +87,9 @@ func (c *Caches) written() {
 	}
 	if c.TaskCounts != nil {
 		c.TaskCounts.Invalidate()
+	}
+	if c.Campaign != nil {
+		c.Campaign.Invalidate()
 	}
 }
 

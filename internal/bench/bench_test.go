@@ -98,10 +98,14 @@ func TestRun(t *testing.T) {
 			require.True(t, 0 < p50 && p50 <= r.Value && r.Value < 5000, "%s: p50 %v p95 %v", name, p50, r.Value)
 		}
 	}
-	require.Equal(t, 12, views, "four views, alone and during the burst, and during the burst after updates")
+	require.Equal(t, 18, views, "four views and two without the caches, alone and during the burst, and during the burst after updates")
 	for _, r := range rep.Results {
 		if strings.HasPrefix(r.Name, "views during") && strings.HasSuffix(r.Name, " p95") {
-			require.Equal(t, "< 100 ms p95 during the burst", r.Target, r.Name)
+			target := "< 100 ms p95 during the burst"
+			if strings.Contains(r.Name, "(no cache)") {
+				target = "" // what a miss costs: printed beside the target's line
+			}
+			require.Equal(t, target, r.Target, r.Name)
 		}
 	}
 	files, err := filepath.Glob(filepath.Join(results, "*.json"))
