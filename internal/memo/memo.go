@@ -5,7 +5,9 @@
 // milliseconds alone and several times that while a burst of deadlines
 // takes the machine (issue 21 item 8). Concurrent requests for the same key
 // wait for one computation; a failure is not kept; Invalidate drops every
-// result (a write of the service's own).
+// result (a write of the service's own). A value older than its TTL but
+// not twice as old is still served while one computation in the background
+// replaces it: requests that come often never wait for it.
 package memo
 
 import (
@@ -21,13 +23,15 @@ type Cache[K comparable, V any] struct {
 	Now func() time.Time
 	mu  sync.Mutex
 	m   map[K]*entry[V]
+	gen uint64 // raised by Invalidate: a refresh begun before is not kept
 }
 
 type entry[V any] struct {
-	done chan struct{} // closed when the computation ended
-	v    V
-	at   time.Time
-	err  error
+	done       chan struct{} // closed when the computation ended
+	v          V
+	at         time.Time
+	err        error
+	refreshing bool // a computation in the background will replace it (under mu)
 }
 
 // Max bounds the values kept: keys are the clients' (periods, scopes,
@@ -50,7 +54,8 @@ func (c *Cache[K, V]) now() time.Time {
 }
 
 // Get returns the value of key computed less than TTL ago, and when it was
-// computed, or computes it. The computation does not run under the
+// computed, or computes it; a value less than twice TTL old is returned
+// while a computation in the background replaces it. The computation does not run under the
 // caller's cancellation: a request that gives up does not fail the others
 // waiting for it.
 func (c *Cache[K, V]) Get(ctx context.Context, key K, compute func(context.Context) (V, error)) (V, time.Time, error) {
@@ -59,7 +64,12 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K, compute func(context.Conte
 	if ok {
 		select {
 		case <-e.done:
-			ok = e.err == nil && c.now().Sub(e.at) < c.ttl
+			age := c.now().Sub(e.at)
+			ok = e.err == nil && age < 2*c.ttl
+			if ok && age >= c.ttl && !e.refreshing {
+				e.refreshing = true
+				go c.refresh(ctx, key, e, c.gen, compute)
+			}
 		default: // being computed: wait for it below
 		}
 	}
@@ -92,11 +102,31 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K, compute func(context.Conte
 	}
 }
 
+// refresh computes key's value again in the background and puts it in
+// place of e, unless the cache was invalidated since gen.
+func (c *Cache[K, V]) refresh(ctx context.Context, key K, e *entry[V], gen uint64, compute func(context.Context) (V, error)) {
+	v, err := compute(context.WithoutCancel(ctx))
+	at := c.now()
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.m[key] != e || c.gen != gen {
+		return // invalidated, or computed again meanwhile
+	}
+	if err != nil {
+		e.refreshing = false // the next request past the TTL tries again
+		return
+	}
+	done := make(chan struct{})
+	close(done)
+	c.m[key] = &entry[V]{done: done, v: v, at: at}
+}
+
 // Invalidate drops every value: the next Get computes again. Computations
 // under way finish for those waiting on them, and are not kept.
 func (c *Cache[K, V]) Invalidate() {
 	c.mu.Lock()
 	clear(c.m)
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -107,14 +137,14 @@ func (c *Cache[K, V]) Len() int {
 	return len(c.m)
 }
 
-// prune drops the values older than TTL and, while the cache is still
+// prune drops the values too old to serve and, while the cache is still
 // full, others computed (those being computed stay). Called with mu held.
 func (c *Cache[K, V]) prune() {
 	now := c.now()
 	for k, e := range c.m {
 		select {
 		case <-e.done:
-			if len(c.m) >= Max || now.Sub(e.at) >= c.ttl {
+			if len(c.m) >= Max || now.Sub(e.at) >= 2*c.ttl {
 				delete(c.m, k)
 			}
 		default:

@@ -64,27 +64,83 @@ func TestCacheComputesOnceAndExpires(t *testing.T) {
 	require.EqualValues(t, 1, calls.Load(), "kept within its TTL")
 	require.Equal(t, computed, at, "the value says when it was computed")
 
+	// Past its TTL: served at once while it is computed again behind.
 	clk.advance(time.Second)
 	_, at, err = c.Get(ctx, "2026", compute)
 	require.NoError(t, err)
-	require.EqualValues(t, 2, calls.Load(), "computed again after its TTL")
+	require.Equal(t, computed, at, "the value kept, served while it is computed again")
+	require.Eventually(t, func() bool {
+		_, at, err = c.Get(ctx, "2026", compute)
+		return err == nil && at.Equal(clk.Now())
+	}, 10*time.Second, time.Millisecond, "replaced by the computation in the background")
+	require.EqualValues(t, 2, calls.Load(), "one computation in the background")
+
+	// Twice its TTL: too old to serve, computed before the answer.
+	clk.advance(2 * time.Minute)
+	_, at, err = c.Get(ctx, "2026", compute)
+	require.NoError(t, err)
 	require.Equal(t, clk.Now(), at)
+	require.EqualValues(t, 3, calls.Load())
 
 	_, _, err = c.Get(ctx, "2025", compute)
 	require.NoError(t, err)
-	require.EqualValues(t, 3, calls.Load(), "another key, another value")
+	require.EqualValues(t, 4, calls.Load(), "another key, another value")
 
 	c.Invalidate()
 	_, _, err = c.Get(ctx, "2026", compute)
 	require.NoError(t, err)
-	require.EqualValues(t, 4, calls.Load(), "computed again once invalidated")
+	require.EqualValues(t, 5, calls.Load(), "computed again once invalidated")
 
 	failing := func(context.Context) (string, error) { calls.Add(1); return "", errors.New("base indisponible") }
 	_, _, err = c.Get(ctx, "2024", failing)
 	require.Error(t, err)
 	_, _, err = c.Get(ctx, "2024", compute)
 	require.NoError(t, err, "a failure is not kept")
-	require.EqualValues(t, 6, calls.Load())
+	require.EqualValues(t, 7, calls.Load())
+}
+
+// A computation in the background begun before a write is not kept: the
+// write's own change must show.
+func TestCacheRefreshBeforeAWriteIsDropped(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := &clock{now: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
+	c := memo.New[string, int](time.Minute)
+	c.Now = clk.Now
+	value := atomic.Int32{}
+	value.Store(1)
+	started, release, finished := make(chan struct{}, 1), make(chan struct{}), make(chan struct{}, 2)
+	slow := func(context.Context) (int, error) {
+		defer func() { finished <- struct{}{} }()
+		v := int(value.Load())
+		started <- struct{}{}
+		<-release
+		return v, nil
+	}
+	close(release)
+	v, _, err := c.Get(ctx, "k", slow)
+	require.NoError(t, err)
+	require.Equal(t, 1, v)
+	<-started
+
+	release = make(chan struct{})
+	clk.advance(90 * time.Second)
+	v, _, err = c.Get(ctx, "k", slow) // stale: a refresh starts, reading 1
+	require.NoError(t, err)
+	require.Equal(t, 1, v)
+	<-started
+	value.Store(2)
+	c.Invalidate() // the write
+	close(release) // the refresh ends with the value before the write
+	v, _, err = c.Get(ctx, "k", func(context.Context) (int, error) { return int(value.Load()), nil })
+	require.NoError(t, err)
+	require.Equal(t, 2, v, "the value after the write")
+	<-finished // the first computation
+	<-finished // the refresh's: it must not replace the value after the write
+	require.Never(t, func() bool {
+		v, _, err = c.Get(ctx, "k", slow)
+		return err != nil || v != 2
+	}, 200*time.Millisecond, 5*time.Millisecond)
 }
 
 // A request that gives up does not fail the computation others wait for,
