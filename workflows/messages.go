@@ -62,7 +62,8 @@ func ParcoursIDOf(workflowID string) (parcoursID string, ok bool) {
 // stock contract deadline when entered before 1 January 2025.
 // 3: the wait for the next date due cancels its timer when an update ends
 // it, and the read model's write falls back from a local activity to an
-// ordinary one after syncLocalLimit (docs/decisions/0006).
+// ordinary one after its local limit (ParcoursOptions.SyncLocalLimit,
+// docs/decisions/0006).
 const CurrentRevision = 3
 
 // ParcoursInput starts a Parcours workflow. State is set only when the

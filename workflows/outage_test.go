@@ -19,7 +19,7 @@ import (
 // first 8 attempts fail (over 3 minutes of backoff), the 9th writes, and
 // the workflow runs on. Before ScheduleToCloseTimeout was set, the
 // retries stopped after 30 s and the workflow failed. (Since revision 3
-// the attempts past syncLocalLimit are an ordinary activity's, whose
+// the attempts past DefaultSyncLocalLimit are an ordinary activity's, whose
 // attempts count from 1 again: the attempts are counted here.)
 func TestReadModelWriteOutlivesADatabaseOutage(t *testing.T) {
 	t.Parallel()
@@ -48,7 +48,7 @@ func TestReadModelWriteOutlivesADatabaseOutage(t *testing.T) {
 }
 
 // A PostgreSQL outage of 3 days keeps the history small: the local
-// activity retries for syncLocalLimit, then the write goes on as an
+// activity retries for DefaultSyncLocalLimit, then the write goes on as an
 // ordinary activity, whose retries are the server's and add no event
 // (issue 21, item 2). Each retry of a local activity after its backoff is
 // a timer, a marker and a workflow task (about 6 events): before, the 3
@@ -92,7 +92,7 @@ func TestMultiDayOutageKeepsTheHistorySmall(t *testing.T) {
 			require.WithinDuration(t, start.Add(outage), time.Unix(writtenAt.Load(), 0), 2*time.Minute,
 				"written within a retry interval of the database's return")
 			t.Logf("local attempts %d, timers %d, ordinary attempts %d", local.Load(), timers.Load(), ordinary.Load())
-			require.LessOrEqual(t, local.Load(), int32(8), "the local activity gave up after syncLocalLimit")
+			require.LessOrEqual(t, local.Load(), int32(8), "the local activity gave up after DefaultSyncLocalLimit")
 			require.Greater(t, ordinary.Load(), int32(4000), "the ordinary activity retried about once a minute")
 			// Timers: the local activity's backoffs (in the test environment
 			// each retry is one) and none else: every deadline had passed at

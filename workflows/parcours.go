@@ -31,7 +31,7 @@ import (
 // child workflows: one entity, one history, one writer of the read model.
 // After an exit the workflow stays alive until its follow-ups are answered
 // (or cancelled, on a death), which is the point of them.
-func parcours(ctx workflow.Context, in ParcoursInput, laws domain.Catalogue) error {
+func parcours(ctx workflow.Context, in ParcoursInput, o ParcoursOptions) error {
 	// Version 1 of "all-2026-12": every change below at once. A run of
 	// Revision 1 has them all without asking (no marker, no
 	// TemporalChangeVersion upsert: see ParcoursInput.Revision). Runs of
@@ -62,12 +62,13 @@ func parcours(ctx workflow.Context, in ParcoursInput, laws domain.Catalogue) err
 	local := since("localsync")
 	set := func(p *parcoursImpl) {
 		p.sanctions, p.handover, p.once, p.localSync = sanctions, handover, once, local
+		p.syncLimit = o.syncLocalLimit()
 		p.revision, p.reprise = in.Revision, in.Reprise
 		// Revision 3: the wait cancels its timer when an update ends it
 		// (older runs: from their first wait run live, see waiter).
 		p.waiter = newWaiter("timers-cancel", in.Revision >= 3)
 	}
-	p, err := newParcoursImpl(ctx, in, lifecycle, laws, set)
+	p, err := newParcoursImpl(ctx, in, lifecycle, o.laws(), set)
 	if err != nil {
 		return err
 	}
@@ -90,6 +91,7 @@ type parcoursImpl struct {
 	handover   bool
 	once       bool                    // updates are recorded by ID (see ParcoursState.Applied)
 	localSync  bool                    // SyncParcours runs as a local activity
+	syncLimit  time.Duration           // for this long (ParcoursOptions.SyncLocalLimit)
 	news       workflow.ReceiveChannel // ReviewNews from the parcours' cases
 	s          ParcoursState
 	logger     log.Logger
@@ -633,21 +635,23 @@ func (p *parcoursImpl) result(ref int) UpdateResult {
 // workflow gives up: far longer than any database outage.
 const syncPatience = 30 * 24 * time.Hour
 
-// syncLocalLimit is how long the local activity retries a write before the
-// write goes on as an ordinary activity (revision 3, or the gate
-// "timers-sync-fallback"). Past the workflow-task timeout (10 s), each
-// retry of a local activity is a marker, a timer and a workflow task in the
-// history, about 6 events: at one retry a minute, a few days of outage
-// reached Temporal's limit of 51,200 events and the server terminated the
-// workflow. The retries of an ordinary activity are the server's and
-// record nothing until the last. 2 minutes covers a PostgreSQL restart or
-// a failover on the fast path (one round trip per change) for about 40
-// events; then each write costs 3 events and a trip through the task queue
-// until the database answers. Local activity options are not in the
-// history: the limit applies to every run, and only the fallback, where a
-// run recorded before it failed, is gated. See
+// DefaultSyncLocalLimit is how long the local activity retries a write
+// before the write goes on as an ordinary activity (revision 3, or the gate
+// "timers-sync-fallback"), unless the worker says otherwise
+// (ParcoursOptions.SyncLocalLimit, PARCOURS_SYNC_LOCAL_LIMIT). Past the
+// workflow-task timeout (10 s), each retry of a local activity is a marker,
+// a timer and a workflow task in the history, about 6 events: at one retry
+// a minute, a few days of outage reached Temporal's limit of 51,200 events
+// and the server terminated the workflow. The retries of an ordinary
+// activity are the server's and record nothing until the last. 2 minutes
+// covers a PostgreSQL restart or a failover on the fast path (one round
+// trip per change) for about 40 events; then each write costs 3 events and
+// a trip through the task queue until the database answers. Local activity
+// options are not in the history: the limit applies to every run, may
+// differ from one worker to the next, and only the fallback, where a run
+// recorded before it failed, is gated. See
 // docs/decisions/0006-timers-and-sync-fallback.md.
-const syncLocalLimit = 2 * time.Minute
+const DefaultSyncLocalLimit = 2 * time.Minute
 
 // syncRetry is how a write of the read model is retried: soon, then once a
 // minute.
@@ -658,7 +662,7 @@ var syncRetry = temporal.RetryPolicy{
 	NonRetryableErrorTypes: []string{"InvalidInput"},
 }
 
-// write runs SyncParcoursActivity: a local activity for syncLocalLimit,
+// write runs SyncParcoursActivity: a local activity for p.syncLimit,
 // then, while the database does not answer, an ordinary activity for
 // syncPatience.
 func (p *parcoursImpl) write(ctx workflow.Context, in SyncInput) error {
@@ -671,7 +675,7 @@ func (p *parcoursImpl) write(ctx workflow.Context, in SyncInput) error {
 	// StartToCloseTimeout, so that retries stopped after 30 s and a
 	// 30-s PostgreSQL outage failed the workflow.
 	lctx := workflow.WithLocalActivityOptions(ctx, workflow.LocalActivityOptions{
-		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: syncLocalLimit, RetryPolicy: &retry,
+		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: p.localLimit(), RetryPolicy: &retry,
 	})
 	err := workflow.ExecuteLocalActivity(lctx, SyncParcoursActivity, in).Get(ctx, nil)
 	if err == nil || !retryable(err) || !p.fallsBack(ctx) {
@@ -685,6 +689,14 @@ func (p *parcoursImpl) write(ctx workflow.Context, in SyncInput) error {
 		StartToCloseTimeout: 30 * time.Second, ScheduleToCloseTimeout: syncPatience, RetryPolicy: &retry,
 	})
 	return workflow.ExecuteActivity(actx, SyncParcoursActivity, in).Get(ctx, nil)
+}
+
+// localLimit is the run's syncLimit, DefaultSyncLocalLimit unset.
+func (p *parcoursImpl) localLimit() time.Duration {
+	if p.syncLimit > 0 {
+		return p.syncLimit
+	}
+	return DefaultSyncLocalLimit
 }
 
 // fallsBack: a local write that gave up goes on as an ordinary activity.

@@ -32,13 +32,42 @@ const (
 	EventRuleChanged = "deadline_rule_changed"
 )
 
-// Parcours is the parcours workflow under the service's legal rule sets.
-func Parcours(ctx workflow.Context, in ParcoursInput) error { return parcours(ctx, in, domain.Laws) }
+// Parcours is the parcours workflow with the default options: the
+// service's legal rule sets, DefaultSyncLocalLimit.
+func Parcours(ctx workflow.Context, in ParcoursInput) error {
+	return parcours(ctx, in, ParcoursOptions{})
+}
 
-// NewParcours is the parcours workflow under another catalogue of legal
-// rule sets (tests: a fictional decree); register it with RegisterOptions.
-func NewParcours(laws domain.Catalogue) func(workflow.Context, ParcoursInput) error {
-	return func(ctx workflow.Context, in ParcoursInput) error { return parcours(ctx, in, laws) }
+// ParcoursOptions are the worker's options of the parcours workflow. None
+// is recorded in a history: a worker may run with options another did not.
+type ParcoursOptions struct {
+	// Laws is the catalogue of legal rule sets (tests: a fictional
+	// decree); empty, domain.Laws.
+	Laws domain.Catalogue
+	// SyncLocalLimit is how long a write of the read model retries as a
+	// local activity before it goes on as an ordinary one; 0,
+	// DefaultSyncLocalLimit (PARCOURS_SYNC_LOCAL_LIMIT).
+	SyncLocalLimit time.Duration
+}
+
+func (o ParcoursOptions) laws() domain.Catalogue {
+	if len(o.Laws) == 0 {
+		return domain.Laws
+	}
+	return o.Laws
+}
+
+func (o ParcoursOptions) syncLocalLimit() time.Duration {
+	if o.SyncLocalLimit <= 0 {
+		return DefaultSyncLocalLimit
+	}
+	return o.SyncLocalLimit
+}
+
+// NewParcours is the parcours workflow with options o; register it with
+// RegisterOptions.
+func NewParcours(o ParcoursOptions) func(workflow.Context, ParcoursInput) error {
+	return func(ctx workflow.Context, in ParcoursInput) error { return parcours(ctx, in, o) }
 }
 
 // watchRules sets the catalogue and listens to RulesSignal.

@@ -165,7 +165,7 @@ func replayUnder(t *testing.T, history string, laws domain.Catalogue) goldenDead
 	c := &capture{}
 	replayer, err := worker.NewWorkflowReplayerWithOptions(worker.WorkflowReplayerOptions{Interceptors: []interceptor.WorkerInterceptor{c}})
 	require.NoError(t, err)
-	replayer.RegisterWorkflowWithOptions(NewParcours(laws), RegisterOptions())
+	replayer.RegisterWorkflowWithOptions(NewParcours(ParcoursOptions{Laws: laws}), RegisterOptions())
 	replayer.RegisterWorkflowWithOptions(SuspensionReview, RegisterReviewOptions())
 	logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, history), history)

@@ -25,7 +25,7 @@ func TestReplayRecordedHistories(t *testing.T) {
 	require.NotEmpty(t, files, "no recorded history in testdata/")
 	for _, f := range files {
 		replayer := worker.NewWorkflowReplayer()
-		replayer.RegisterWorkflowWithOptions(NewParcours(lawsFor(f)), RegisterOptions())
+		replayer.RegisterWorkflowWithOptions(NewParcours(ParcoursOptions{Laws: lawsFor(f)}), RegisterOptions())
 		replayer.RegisterWorkflowWithOptions(SuspensionReview, RegisterReviewOptions())
 		logger := log.NewStructuredLogger(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 		require.NoError(t, replayer.ReplayWorkflowHistoryFromJSONFile(logger, f), f)

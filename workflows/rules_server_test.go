@@ -45,7 +45,7 @@ func startServer(t *testing.T) client.Client {
 func startWorker(t *testing.T, c client.Client, laws domain.Catalogue) worker.Worker {
 	t.Helper()
 	w := worker.New(c, workflows.TaskQueue, worker.Options{})
-	w.RegisterWorkflowWithOptions(workflows.NewParcours(laws), workflows.RegisterOptions())
+	w.RegisterWorkflowWithOptions(workflows.NewParcours(workflows.ParcoursOptions{Laws: laws}), workflows.RegisterOptions())
 	w.RegisterActivityWithOptions(func(context.Context, workflows.SyncInput) error { return nil },
 		activity.RegisterOptions{Name: workflows.SyncParcoursActivity})
 	require.NoError(t, w.Start())

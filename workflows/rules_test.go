@@ -67,7 +67,7 @@ func (tb *testBundle) eventsOf(kind string) []Event {
 func TestNewRuleSetTakesOverTheRunningContractDeadline(t *testing.T) {
 	t.Parallel()
 	start := paris(2027, 1, 18, 10, 0)
-	tb := setupWith(t, start, NewParcours(fictionalLaws))
+	tb := setupWith(t, start, NewParcours(ParcoursOptions{Laws: fictionalLaws}))
 	orient := domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-1",
 		DecidedOn: d(2027, 2, 20), NotifiedOn: d(2027, 2, 20)}
 	tb.script(start, []step{
@@ -108,7 +108,7 @@ func TestNewRuleSetTakesOverTheRunningContractDeadline(t *testing.T) {
 func TestPassedDeadlineKeepsTheRuleOfItsTime(t *testing.T) {
 	t.Parallel()
 	start := paris(2027, 1, 18, 10, 0)
-	tb := setupWith(t, start, NewParcours(fictionalLaws))
+	tb := setupWith(t, start, NewParcours(ParcoursOptions{Laws: fictionalLaws}))
 	orient := domain.Orientation{Track: domain.TrackSocial, Organism: "CCAS", ReferentID: "ref-1",
 		DecidedOn: d(2027, 1, 20), NotifiedOn: d(2027, 1, 20)}
 	var before DeadlineState

@@ -202,7 +202,7 @@ func (m *Main) serve(ctx context.Context, withHTTP bool) error {
 		return err
 	}
 	defer wdb.Close()
-	w := temporal.NewWorker(tc, wdb)
+	w := temporal.NewWorker(tc, wdb, workflows.ParcoursOptions{SyncLocalLimit: cfg.SyncLocalLimit})
 	if cfg.SMTPHost != "" {
 		// The processes with SMTP own the digests: their schedule and
 		// queue (temporal.StartDigests); the others leave them alone.

@@ -94,8 +94,10 @@ type burstResult struct {
 func runBurst(ctx context.Context, o Options, r *rig, s *site, n int, importRate float64, seed uint64, lead time.Duration, spec burstSpec) (burstResult, error) {
 	res := burstResult{n: n}
 	// T: after the import and the updates (twice the time the first import
-	// took per person, each update counted as one) and the lead.
-	predicted := time.Duration(float64(n*(1+spec.updates)) / importRate * 2 * float64(time.Second))
+	// took per person, each update counted as half a person: the updates
+	// ran 1.5 to 2.6 times faster than the starts, in bench/results of 2,000
+	// and 5,000 people and make test's 150) and the lead.
+	predicted := time.Duration(float64(2*n+n*spec.updates) / 2 / importRate * 2 * float64(time.Second))
 	at := time.Now().Add(predicted + lead).Truncate(time.Second).Add(time.Second)
 	loc, entered, due, err := burstZone(at, spec.months)
 	if err != nil {

@@ -20,6 +20,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/postgres"
 	"github.com/parcours-rsa/parcours/internal/temporal"
 	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
+	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // benchTemporalDatabase is the embedded server's database on the bench's
@@ -81,7 +82,7 @@ func startRig(ctx context.Context, o Options, db *postgres.DB, url string) (*rig
 		r.srv.Stop()
 		return nil, err
 	}
-	r.worker = temporal.NewWorker(r.tc, r.wdb)
+	r.worker = temporal.NewWorker(r.tc, r.wdb, workflows.ParcoursOptions{})
 	if err := r.worker.Start(); err != nil {
 		r.wdb.Close()
 		r.tc.Close()

@@ -14,6 +14,7 @@ import (
 
 	"github.com/parcours-rsa/parcours/internal/domain"
 	"github.com/parcours-rsa/parcours/internal/payloadcodec"
+	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // Config is the whole configuration. Every field has a documented default
@@ -85,6 +86,36 @@ type Config struct {
 	// lists' counts are kept (PARCOURS_COUNTS_CACHE, default
 	// DefaultCountsCache; 0: none).
 	CountsCache time.Duration
+	// SyncLocalLimit is how long a parcours' write of the read model
+	// retries as a local activity before it goes on as an ordinary
+	// activity (PARCOURS_SYNC_LOCAL_LIMIT, a Go duration; default
+	// workflows.DefaultSyncLocalLimit): an option of the worker, not
+	// recorded in the workflows' histories.
+	SyncLocalLimit time.Duration
+}
+
+// MinSyncLocalLimit and MaxSyncLocalLimit bound PARCOURS_SYNC_LOCAL_LIMIT:
+// at 5 s the local activity makes 3 attempts (backoffs of 1 and 2 s)
+// before the write leaves the fast path; past an hour, a write held up by
+// an outage records about 6 events a minute in its history, one retry a
+// minute (docs/decisions/0006-timers-and-sync-fallback.md).
+const (
+	MinSyncLocalLimit = 5 * time.Second
+	MaxSyncLocalLimit = time.Hour
+)
+
+// SyncLocalLimit reads PARCOURS_SYNC_LOCAL_LIMIT
+// (workflows.DefaultSyncLocalLimit when unset).
+func SyncLocalLimit(getenv func(string) string) (time.Duration, error) {
+	v := getenv("PARCOURS_SYNC_LOCAL_LIMIT")
+	if v == "" {
+		return workflows.DefaultSyncLocalLimit, nil
+	}
+	d, err := time.ParseDuration(v)
+	if err != nil || d < MinSyncLocalLimit || d > MaxSyncLocalLimit {
+		return 0, &Error{"PARCOURS_SYNC_LOCAL_LIMIT", fmt.Sprintf("%q : attendu une durée de 5s à 1h, par exemple 2m ou 90s", v)}
+	}
+	return d, nil
 }
 
 // DefaultMemoryLimitMiB is the memory limit when none is set: none. A
@@ -240,6 +271,9 @@ func FromEnv(getenv func(string) string) (Config, error) {
 		return c, err
 	}
 	if c.CountsCache, err = cacheVar(getenv, "PARCOURS_COUNTS_CACHE", DefaultCountsCache); err != nil {
+		return c, err
+	}
+	if c.SyncLocalLimit, err = SyncLocalLimit(getenv); err != nil {
 		return c, err
 	}
 	if v := getenv("PARCOURS_LOG_LEVEL"); v != "" {

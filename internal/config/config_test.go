@@ -2,6 +2,7 @@ package config
 
 import (
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/require"
 )
@@ -27,6 +28,7 @@ func TestDefaults(t *testing.T) {
 	require.Empty(t, c.TemporalDatabase)
 	require.Equal(t, DefaultMemoryLimitMiB, c.MemoryLimitMiB)
 	require.Equal(t, DefaultGCPercent, c.GCPercent)
+	require.Equal(t, 2*time.Minute, c.SyncLocalLimit)
 }
 
 // intSetting checks that name reads good values into field and refuses bad
@@ -49,6 +51,20 @@ func TestGCPercent(t *testing.T) {
 	intSetting(t, "PARCOURS_GC_PERCENT", func(c Config) int { return c.GCPercent },
 		map[string]int{"": DefaultGCPercent, "10": 10, "100": 100, "1000": 1000},
 		[]string{"0", "9", "1001", "-1", "off"})
+}
+
+func TestSyncLocalLimit(t *testing.T) {
+	t.Parallel()
+	for v, want := range map[string]time.Duration{"": 2 * time.Minute, "5s": 5 * time.Second, "90s": 90 * time.Second, "1h": time.Hour, "1m30s": 90 * time.Second} {
+		c, err := FromEnv(env(map[string]string{"PARCOURS_SYNC_LOCAL_LIMIT": v}))
+		require.NoError(t, err, v)
+		require.Equal(t, want, c.SyncLocalLimit, v)
+	}
+	for _, v := range []string{"4s", "61m", "0", "-2m", "120", "deux minutes"} {
+		_, err := FromEnv(env(map[string]string{"PARCOURS_SYNC_LOCAL_LIMIT": v}))
+		require.ErrorContains(t, err, "PARCOURS_SYNC_LOCAL_LIMIT", v)
+		require.ErrorContains(t, err, "attendu une durée de 5s à 1h", v)
+	}
 }
 
 func TestMemoryLimit(t *testing.T) {

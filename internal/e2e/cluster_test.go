@@ -228,6 +228,10 @@ func (s *service) postJSON(token, path string, body any) (int, map[string]any, e
 // burst parcours overdue once, no workflow failed, and the staff digests
 // (owned by the three processes with SMTP: both workers and one serve),
 // triggered twice the same day, reached each référent once.
+// burstLead is how long before the burst's instant the test starts the
+// processes: they must start and the intakes be made within it.
+const burstLead = 90 * time.Second
+
 func TestRealBinaryStandaloneTemporalCluster(t *testing.T) {
 	t.Parallel()
 	const burst, oriented, referents = 300, 12, 4
@@ -241,8 +245,9 @@ func TestRealBinaryStandaloneTemporalCluster(t *testing.T) {
 
 	// T leaves time for the processes to start and the intakes to be
 	// made, slow as they may be on a loaded machine: the burst's
-	// parcours must all be registered before it.
-	at := time.Now().Add(150 * time.Second).Truncate(time.Second)
+	// parcours must all be registered before it, or the test fails
+	// saying so (below). Run alone (load average 3) they took 12 s.
+	at := time.Now().Add(burstLead).Truncate(time.Second)
 	offset, today, entered := burstCalendar(t, at)
 	t.Logf("burst at %s: calendar offset %d s, today %s, entries of %s due today", at.Format(time.TimeOnly), offset, today, entered)
 	common := map[string]string{"DATABASE_URL": url, "PARCOURS_TEST_CALENDAR_OFFSET": fmt.Sprint(offset),
@@ -265,7 +270,16 @@ func TestRealBinaryStandaloneTemporalCluster(t *testing.T) {
 		return s
 	}
 	s1, s2 := newServe(true), newServe(false) // only s1 of the serves sends digests
-	t.Cleanup(func() { logFailures(t, s1) })
+	t.Cleanup(func() {
+		for i, s := range []*service{s1, s2} {
+			select {
+			case err := <-s.done:
+				t.Logf("serve %d had exited: %v", i+1, err)
+			default:
+			}
+			logFailures(t, s)
+		}
+	})
 	workerEnv := append(append([]string{}, s2.env...), sink.env()...) // s2's: the cluster's settings, without SMTP
 	workers := []*worker{startWorkerEnv(t, bin, workerEnv), startWorkerEnv(t, bin, workerEnv)}
 	t.Logf("parcours temporal, 2 serves and 2 workers ready in %s", time.Since(started).Round(time.Second))
@@ -334,7 +348,7 @@ func TestRealBinaryStandaloneTemporalCluster(t *testing.T) {
 	}
 	t.Logf("%d intakes and %d orientations made %s before the burst (answers: %v)", len(ids), oriented, time.Until(at).Round(time.Second), statuses)
 	require.Greater(t, time.Until(at), time.Second,
-		"the intakes ended after the instant of the burst: the machine was slower than the test allows (150 s to start and make the intakes)")
+		"the intakes ended after the instant of the burst: the machine was slower than the test allows (burstLead, %s to start the processes and make the intakes)", burstLead)
 
 	conn := dbConn(t, url)
 	var burstIDs []string

@@ -17,18 +17,22 @@ import (
 )
 
 // TestRealBinaryReadModelCatchesUpAfterALongOutage stops PostgreSQL for
-// longer than the local activity's limit (2 minutes, itself far past the
-// workflow-task timeout of 10 s) while parcours have changes to write: the
-// orientations are sent to the workflows straight through Temporal, since
-// the HTTP API needs PostgreSQL. The workflows survive, their writes go on
-// as ordinary activities (issue 21, item 2), the read model catches up
-// once PostgreSQL is back, and the histories stay small.
+// longer than the local activity's limit and than the workflow-task
+// timeout (10 s) while parcours have changes to write: the orientations
+// are sent to the workflows straight through Temporal, since the HTTP API
+// needs PostgreSQL. The workflows survive, their writes go on as ordinary
+// activities (issue 21, item 2), the read model catches up once PostgreSQL
+// is back, and the histories stay small. The service runs with a local
+// limit of 20 s (PARCOURS_SYNC_LOCAL_LIMIT: the local activity's last
+// attempt comes 15 s after its first, past the workflow-task timeout) and
+// PostgreSQL is down 45 s; make soak keeps the default limit (2 minutes)
+// and stops it 10 minutes.
 func TestRealBinaryReadModelCatchesUpAfterALongOutage(t *testing.T) {
 	t.Parallel()
-	n, outage := 3, pick(3*time.Minute, 10*time.Minute)
+	n, limit, outage := 3, pick(20*time.Second, workflows.DefaultSyncLocalLimit), pick(45*time.Second, 10*time.Minute)
 	bin := binary(t)
 	url, stopPG, startPG := privateCluster(t, bin)
-	s := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir()})
+	s := newService(t, map[string]string{"DATABASE_URL": url, "PARCOURS_DATA_DIR": t.TempDir(), "PARCOURS_SYNC_LOCAL_LIMIT": limit.String()})
 	s.start()
 	defer s.interrupt()
 	t.Cleanup(func() { logFailures(t, s) })
@@ -97,11 +101,11 @@ func TestRealBinaryReadModelCatchesUpAfterALongOutage(t *testing.T) {
 				activities++
 			}
 		}
-		t.Logf("%s: %d events after a %s outage", wid, events, outage)
+		t.Logf("%s: %d events after a %s outage (local limit %s)", wid, events, outage, limit)
 		require.Equal(t, 1, activities, "%s: the write went on as an ordinary activity", wid)
-		// About 40 events of local retries over 2 minutes, then 3 for the
-		// ordinary activity whatever the outage's length; at one local
-		// retry a minute (6 events each) 3 minutes cost the same, but 10
+		// At most about 40 events of local retries (the default limit, 2
+		// minutes), then 3 for the ordinary activity whatever the outage's
+		// length; at one local retry a minute (6 events each) 10 minutes
 		// (make soak) would be past 80 and a day 8,000.
 		require.Less(t, events, 90, "%s: the history stays small", wid)
 	}

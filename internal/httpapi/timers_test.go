@@ -107,13 +107,26 @@ func TestReadModelWriteFailedThenRetried(t *testing.T) {
 	recordHistory(t, pid, "parcours_v11_write_failed_then_retried")
 }
 
-// A write refused longer than the local activity's limit (2 minutes) goes
-// on as an ordinary activity, then is written: the history stays small. A
-// run of revision 2 (open at the upgrade) asks the gate
-// "timers-sync-fallback" at that point. Both histories are recorded for the
-// replay tests (make record-history).
+// fallbackLimit is the local activity's limit of the worker of
+// TestReadModelWriteFallsBackToAnActivity, instead of the service's 2
+// minutes (workflows.ParcoursOptions.SyncLocalLimit: an option of the
+// worker, not in the history). At 20 s the local activity's last attempt
+// (15 s after the first: backoffs of 1, 2, 4 and 8 s) comes after the
+// workflow-task timeout (10 s), as with the service's limit.
+const fallbackLimit = 20 * time.Second
+
+// A write refused longer than the local activity's limit goes on as an
+// ordinary activity, then is written: the history stays small. A run of
+// revision 2 (open at the upgrade) asks the gate "timers-sync-fallback" at
+// that point. The runs are on a queue of the test's own, whose worker has
+// the limit fallbackLimit. Both histories are recorded for the replay
+// tests (make record-history).
 func TestReadModelWriteFallsBackToAnActivity(t *testing.T) {
 	t.Parallel()
+	queue := fmt.Sprintf("timers-fallback-%d", seq.Add(1))
+	w := parcoursWorker(queue, sdkworker.Options{}, workflows.ParcoursOptions{SyncLocalLimit: fallbackLimit})
+	require.NoError(t, w.Start())
+	t.Cleanup(w.Stop) // after the subtests
 	for _, revision := range []int{workflows.CurrentRevision, 2} {
 		t.Run(fmt.Sprintf("revision %d", revision), func(t *testing.T) {
 			t.Parallel()
@@ -121,10 +134,12 @@ func TestReadModelWriteFallsBackToAnActivity(t *testing.T) {
 			pid := newParcours(t, entered)
 			name := "parcours_v11_sync_fallback"
 			if revision < 3 {
-				startRevision2(t, pid, entered, workflows.TaskQueue)
+				startRevision2(t, pid, entered, queue)
 				name = "parcours_v11_sync_fallback_gate"
+			} else {
+				restart(t, pid, workflows.ParcoursInput{Revision: revision, ParcoursID: pid, Policy: domain.DefaultPolicy, EnteredOn: entered}, queue)
 			}
-			refuseWrites(t, pid, 2*time.Minute+20*time.Second)
+			refuseWrites(t, pid, fallbackLimit+20*time.Second)
 			res := orientThroughTemporal(t, pid, 5*time.Minute)
 			require.Equal(t, domain.StatusAwaitingContract, res.Status)
 			require.Equal(t, "awaiting_contract", call(t, "department", "GET", "/api/v1/parcours/"+pid, nil).body["status"])
@@ -343,11 +358,11 @@ func (o *beforeRevision3Outbound) GetVersion(ctx workflow.Context, changeID stri
 	return o.Next.GetVersion(ctx, changeID, minSupported, maxSupported)
 }
 
-// parcoursWorker is a worker of its own queue with Parcours and the
-// activities registered.
-func parcoursWorker(queue string, opts sdkworker.Options) sdkworker.Worker {
+// parcoursWorker is a worker of its own queue with Parcours (of options
+// parcours) and the activities registered.
+func parcoursWorker(queue string, opts sdkworker.Options, parcours workflows.ParcoursOptions) sdkworker.Worker {
 	w := sdkworker.New(fixture.tc, queue, opts)
-	w.RegisterWorkflowWithOptions(workflows.Parcours, workflows.RegisterOptions())
+	w.RegisterWorkflowWithOptions(workflows.NewParcours(parcours), workflows.RegisterOptions())
 	(&activities.Activities{Store: fixture.db}).Register(w)
 	return w
 }
@@ -365,7 +380,7 @@ func TestRunningRunSwitchesAtItsFirstLiveWait(t *testing.T) {
 	pid := newParcours(t, entered)
 	wid := workflows.ParcoursWorkflowID(pid)
 	queue := fmt.Sprintf("timers-switch-%d", seq.Add(1))
-	before := parcoursWorker(queue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{&beforeRevision3{}}})
+	before := parcoursWorker(queue, sdkworker.Options{Interceptors: []interceptor.WorkerInterceptor{&beforeRevision3{}}}, workflows.ParcoursOptions{})
 	require.NoError(t, before.Start())
 	// Registered (first write done, the loop waits), then oriented: two
 	// waits run as before.
@@ -376,7 +391,7 @@ func TestRunningRunSwitchesAtItsFirstLiveWait(t *testing.T) {
 	_, _, cancelled := timersIn(eventsOf(t, pid))
 	require.Zero(t, cancelled, "the code before left the wait's timer running")
 
-	current := parcoursWorker(queue, sdkworker.Options{})
+	current := parcoursWorker(queue, sdkworker.Options{}, workflows.ParcoursOptions{})
 	require.NoError(t, current.Start())
 	defer current.Stop()
 	for _, referent := range []string{"ref-2", "ref-1"} {

@@ -58,8 +58,9 @@ const WorkflowTaskPollers = 32
 const StickyScheduleToStartTimeout = time.Minute
 
 // NewWorker is a worker of the service's task queue with every workflow and
-// activity registered.
-func NewWorker(c client.Client, store activities.Store) worker.Worker {
+// activity registered; parcours are the parcours workflow's options (the
+// zero value: its defaults).
+func NewWorker(c client.Client, store activities.Store, parcours workflows.ParcoursOptions) worker.Worker {
 	ConfigureProcess()
 	w := worker.New(c, workflows.TaskQueue, worker.Options{
 		WorkflowTaskPollerBehavior: worker.NewPollerBehaviorAutoscaling(worker.PollerBehaviorAutoscalingOptions{
@@ -67,7 +68,7 @@ func NewWorker(c client.Client, store activities.Store) worker.Worker {
 		}),
 		StickyScheduleToStartTimeout: StickyScheduleToStartTimeout,
 	})
-	w.RegisterWorkflowWithOptions(workflows.Parcours, workflows.RegisterOptions())
+	w.RegisterWorkflowWithOptions(workflows.NewParcours(parcours), workflows.RegisterOptions())
 	w.RegisterWorkflowWithOptions(workflows.SuspensionReview, workflows.RegisterReviewOptions())
 	(&activities.Activities{Store: store}).Register(w)
 	return w

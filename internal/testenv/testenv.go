@@ -19,6 +19,7 @@ import (
 	"github.com/parcours-rsa/parcours/internal/postgres/pgtest"
 	"github.com/parcours-rsa/parcours/internal/temporal"
 	"github.com/parcours-rsa/parcours/internal/temporal/embedded"
+	"github.com/parcours-rsa/parcours/workflows"
 )
 
 // Env is a running test environment.
@@ -76,7 +77,7 @@ func Start(dynamic map[string]any) (*Env, error) {
 		return nil, err
 	}
 	e.stops = append(e.stops, e.Temporal.Close)
-	w := temporal.NewWorker(e.Temporal, e.DB)
+	w := temporal.NewWorker(e.Temporal, e.DB, workflows.ParcoursOptions{})
 	if err := w.Start(); err != nil {
 		return nil, err
 	}
