@@ -2,7 +2,7 @@
 # Runs every test: workflowcheck on the workflow code, then `go test` on all
 # packages against a private PostgreSQL cluster (fsync off) that this script
 # starts and stops. Extra arguments go to `go test -tags e2e` (default: every
-# package, then the end-to-end tests as their own step).
+# package and, beside them, the end-to-end tests as their own step).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,19 +27,34 @@ if [ -n "${RECORD_HISTORY:-}" ]; then
 fi
 
 # The end-to-end tests (internal/e2e, build tag e2e) drive the real binary:
-# they run as their own step, after every other package.
+# they run as their own step, beside the other packages.
 if [ $# -eq 0 ]; then
-  echo "== go test (unit, store, workflow, HTTP tiers)"
-  start=$SECONDS
+  # The two tiers run side by side: the end-to-end tests mostly wait (a
+  # burst's instant, PostgreSQL held down, a process killed and its tasks
+  # taken over), the others mostly compute. Each line says its tier; a
+  # tier's time is printed when it ends; the script fails if either does.
+  echo "== go test (unit, store, workflow, HTTP tiers: \"unit |\") and, beside it,"
+  echo "   go test -tags e2e ./internal/e2e/ (the real binary: \"e2e |\")"
+  tiers=$(mktemp -d)
+  tier() { # name, then go test's arguments
+    local name=$1 start=$SECONDS rc=0
+    shift
+    go test "$@" 2>&1 | sed -u "s/^/$name | /" || rc=$?
+    echo "$name | $((SECONDS - start)) s"
+    echo "$rc" > "$tiers/$name"
+  }
   # Many tests wait on clocks (an outage, a refused write, a burst's
   # instant) more than they compute: 4 at a time per package, not
   # GOMAXPROCS (2 here), keeps the machine busy without overloading it.
-  go test -count=1 -timeout 30m -parallel 4 ./...
-  echo "   $((SECONDS - start)) s"
-  echo "== go test -tags e2e ./internal/e2e/ (the real binary)"
-  start=$SECONDS
-  go test -tags e2e -count=1 -timeout 40m -parallel 4 ./internal/e2e/
-  echo "   $((SECONDS - start)) s"
+  tier unit -count=1 -timeout 30m -parallel 4 ./... &
+  tier e2e -tags e2e -count=1 -timeout 40m -parallel 4 ./internal/e2e/ &
+  wait
+  for name in unit e2e; do
+    if [ "$(cat "$tiers/$name")" != 0 ]; then
+      echo "== the $name tier failed (lines \"$name | …\" above)"
+      exit 1
+    fi
+  done
   # The fuzz tests, briefly (their seed corpus already ran above);
   # minimizing a new input is capped, or it takes the whole time. Budgets
   # are counts of executions, not durations: a duration's deadline races
