@@ -36,6 +36,8 @@ if [ $# -eq 0 ]; then
   echo "== go test (unit, store, workflow, HTTP tiers: \"unit |\") and, beside it,"
   echo "   go test -tags e2e ./internal/e2e/ (the real binary: \"e2e |\")"
   tiers=$(mktemp -d)
+  # Stopped (Ctrl-C, a CI timeout): the tiers too, before PostgreSQL.
+  trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$tiers"; PARCOURS_LOG_LEVEL=warn "$BIN" postgres stop --dir "$DIR" --port "$PORT" || true' EXIT
   tier() { # name, then go test's arguments
     local name=$1 start=$SECONDS rc=0
     shift

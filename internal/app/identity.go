@@ -52,6 +52,7 @@ func (s *Service) ResolveIdentity(ctx context.Context, a domain.Actor, id, decis
 	if err := authorize(a, "vérifier les identités", domain.RoleDepartment); err != nil {
 		return "", err
 	}
+	defer s.Caches.written() // a new or changed parcours: the counts kept are no longer right
 	if decision != domain.IdentitySame && decision != domain.IdentityDifferent {
 		return "", domain.FieldError("decision", "Choisissez « Même personne » ou « Personnes différentes ».")
 	}

@@ -53,6 +53,7 @@ func (s *Service) ImportPerson(ctx context.Context, a domain.Actor, p domain.Imp
 	if err := authorize(a, "importer des bénéficiaires", departmentOnly...); err != nil {
 		return ImportOutcome{}, err
 	}
+	defer s.Caches.written() // a new or changed parcours: the counts kept are no longer right
 	p.Normalize()
 	if err := p.Validate(s.today()); err != nil {
 		return ImportOutcome{}, err

@@ -35,6 +35,7 @@ func (s *Service) Resync(ctx context.Context, a domain.Actor, parcoursID string,
 	if err := authorize(a, "resynchroniser les parcours", domain.RoleAdmin); err != nil {
 		return rep, err
 	}
+	defer s.Caches.written() // a new or changed parcours: the counts kept are no longer right
 	res, err := s.resyncOne(ctx, workflows.ParcoursWorkflowID(parcoursID), epoch)
 	if err != nil {
 		if errors.Is(err, ErrNoWorkflow) {

@@ -77,7 +77,10 @@ func NewCaches(indicatorsTTL, counts time.Duration) *Caches {
 	return c
 }
 
-// written drops the counts after a write of the service's own.
+// written drops the counts after a write of the service's own: every
+// command audits its write (Service.audit); intakes, imports, resyncs and
+// identity decisions, whose audit lines are written with their rows, call
+// it themselves.
 func (c *Caches) written() {
 	if c == nil {
 		return
@@ -124,6 +127,7 @@ func (s *Service) Intake(ctx context.Context, a domain.Actor, in domain.Intake) 
 	if err := authorize(a, "enregistrer une entrée en droits et devoirs", domain.RoleAdmin, domain.RoleDepartment); err != nil {
 		return v, false, err
 	}
+	defer s.Caches.written() // a new or changed parcours: the counts kept are no longer right
 	in.Normalize()
 	if err := in.Validate(s.today()); err != nil {
 		return v, false, err

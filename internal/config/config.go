@@ -332,7 +332,8 @@ const DefaultIndicatorsCache = time.Minute
 // DefaultCountsCache is how long the workload per référent and the task
 // lists' counts are kept when PARCOURS_COUNTS_CACHE is unset. A write
 // through the service drops them at once; the workflows' writes (a
-// deadline passing, a burst at midnight) show within this delay.
+// deadline passing, a burst at midnight) show within twice this delay (a
+// value past it is served while it is counted again).
 const DefaultCountsCache = 15 * time.Second
 
 // cacheVar reads a cache's duration: 30s, 5m, 0 for none, at most an hour.

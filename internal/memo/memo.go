@@ -12,6 +12,7 @@ package memo
 
 import (
 	"context"
+	"fmt"
 	"sync"
 	"time"
 )
@@ -55,9 +56,9 @@ func (c *Cache[K, V]) now() time.Time {
 
 // Get returns the value of key computed less than TTL ago, and when it was
 // computed, or computes it; a value less than twice TTL old is returned
-// while a computation in the background replaces it. The computation does not run under the
-// caller's cancellation: a request that gives up does not fail the others
-// waiting for it.
+// while a computation in the background replaces it. A computation does
+// not run under the caller's cancellation (run): a request that gives up
+// returns its context's error, and the others waiting for it go on.
 func (c *Cache[K, V]) Get(ctx context.Context, key K, compute func(context.Context) (V, error)) (V, time.Time, error) {
 	c.mu.Lock()
 	e, ok := c.m[key]
@@ -79,18 +80,18 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K, compute func(context.Conte
 		}
 		e = &entry[V]{done: make(chan struct{})}
 		c.m[key] = e
-		c.mu.Unlock()
-		e.v, e.err = compute(context.WithoutCancel(ctx))
-		e.at = c.now()
-		close(e.done)
-		if e.err != nil {
-			c.mu.Lock()
-			if c.m[key] == e {
-				delete(c.m, key)
+		go func() {
+			e.v, e.err = run(ctx, compute)
+			e.at = c.now()
+			close(e.done)
+			if e.err != nil {
+				c.mu.Lock()
+				if c.m[key] == e {
+					delete(c.m, key)
+				}
+				c.mu.Unlock()
 			}
-			c.mu.Unlock()
-		}
-		return e.v, e.at, e.err
+		}()
 	}
 	c.mu.Unlock()
 	select {
@@ -105,7 +106,7 @@ func (c *Cache[K, V]) Get(ctx context.Context, key K, compute func(context.Conte
 // refresh computes key's value again in the background and puts it in
 // place of e, unless the cache was invalidated since gen.
 func (c *Cache[K, V]) refresh(ctx context.Context, key K, e *entry[V], gen uint64, compute func(context.Context) (V, error)) {
-	v, err := compute(context.WithoutCancel(ctx))
+	v, err := run(ctx, compute)
 	at := c.now()
 	c.mu.Lock()
 	defer c.mu.Unlock()
@@ -119,6 +120,24 @@ func (c *Cache[K, V]) refresh(ctx context.Context, key K, e *entry[V], gen uint6
 	done := make(chan struct{})
 	close(done)
 	c.m[key] = &entry[V]{done: done, v: v, at: at}
+}
+
+// Timeout bounds a computation: it runs on its own, not under the
+// cancellation of the request that started it (others may wait for it).
+const Timeout = time.Minute
+
+// run computes under a context of its own, with the request's values but
+// neither its cancellation nor its deadline, bounded by Timeout; a panic
+// is an error, so that nobody waits for a computation that never ends.
+func run[V any](ctx context.Context, compute func(context.Context) (V, error)) (v V, err error) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), Timeout)
+	defer cancel()
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("memo: computation failed: %v", p)
+		}
+	}()
+	return compute(ctx)
 }
 
 // Invalidate drops every value: the next Get computes again. Computations

@@ -170,8 +170,11 @@ func TestCacheOutlivesACancelledRequestAndStaysBounded(t *testing.T) {
 	cancel()
 	cancelWaiter()
 	require.ErrorIs(t, <-waited, context.Canceled, "a waiting request gives up with its own context")
+	require.ErrorIs(t, <-done, context.Canceled, "so does the request that started the computation")
 	close(release)
-	require.NoError(t, <-done, "the computation does not run under the caller's cancelled context")
+	v, _, err := c.Get(context.Background(), "k", func(context.Context) (int, error) { return 2, nil })
+	require.NoError(t, err, "the computation did not run under the cancelled context")
+	require.Equal(t, 1, v, "and its value is kept")
 
 	n := 0
 	count := func(context.Context) (int, error) { n++; return n, nil }
@@ -181,4 +184,16 @@ func TestCacheOutlivesACancelledRequestAndStaysBounded(t *testing.T) {
 	}
 	require.Equal(t, 1000, n)
 	require.LessOrEqual(t, c.Len(), memo.Max, "a bounded number of values")
+}
+
+// A computation that panics is an error for those waiting, not a value
+// awaited for ever nor a crash of the process.
+func TestCachePanicIsAnError(t *testing.T) {
+	t.Parallel()
+	c := memo.New[string, int](time.Hour)
+	_, _, err := c.Get(context.Background(), "k", func(context.Context) (int, error) { panic("boom") })
+	require.ErrorContains(t, err, "boom")
+	v, _, err := c.Get(context.Background(), "k", func(context.Context) (int, error) { return 3, nil })
+	require.NoError(t, err)
+	require.Equal(t, 3, v)
 }

@@ -234,14 +234,19 @@ func (h *Handler) dashboard(w http.ResponseWriter, r *http.Request) {
 	}
 	// The headline counts the whole list, the département's own tasks
 	// included (it counted the référents' only: « 9 en retard » above 900).
-	var load []domain.Workload
+	// The workload first: it says whether the actor may see the
+	// dashboard, before any other read is made (and audited) for it.
+	ctx := r.Context()
+	load, err := h.Service.Workload(ctx, a, days)
+	if err != nil {
+		h.fail(w, r, err)
+		return
+	}
 	var tasks []domain.TaskView
 	var overdue, conflicts int
 	var referents []domain.Referent
 	var campaign postgres.CampaignSummary
-	ctx := r.Context()
 	if err := together(
-		func() (err error) { load, err = h.Service.Workload(ctx, a, days); return },
 		func() (err error) { tasks, overdue, err = h.taskPage(r, a, f, &l, dashboardTasks); return },
 		func() (err error) { referents, err = h.Service.Referents(ctx, a); return },
 		func() (err error) { campaign, err = h.Service.Campaign(ctx, a); return },

@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -70,7 +71,16 @@ func together(reads ...func() error) error {
 	errs := make([]error, len(reads))
 	var wg sync.WaitGroup
 	for i, read := range reads {
-		wg.Go(func() { errs[i] = read() })
+		wg.Go(func() {
+			// A panic here is outside the request's goroutine, where the
+			// router's recoverer would have caught it: an error instead.
+			defer func() {
+				if p := recover(); p != nil {
+					errs[i] = fmt.Errorf("page read failed: %v", p)
+				}
+			}()
+			errs[i] = read()
+		})
 	}
 	wg.Wait()
 	for _, err := range errs {

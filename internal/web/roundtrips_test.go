@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"sync"
@@ -140,4 +141,15 @@ func TestCountsKeptUntilAWrite(t *testing.T) {
 	_, err := svc.ReassignReferent(ctx, admin, id, domain.Reassignment{ReferentID: "web-ref-4", Reason: "congé", On: domain.DateOf(time.Now())})
 	require.NoError(t, err)
 	require.GreaterOrEqual(t, parcoursOf("web-ref-4"), before+2, "dropped by the service's write: both parcours counted")
+
+	// An intake's audit line is written with its rows: it drops them too.
+	open()
+	parcoursOf("web-ref-4")
+	require.Positive(t, svc.Caches.TaskCounts.Len())
+	require.Positive(t, svc.Caches.Workload.Len())
+	_, _, err = svc.Intake(ctx, admin, domain.Intake{BeneficiaryID: fmt.Sprintf("compteurs-3-%d", time.Now().UnixNano()), LastName: "Nguyen",
+		FirstName: "Maï", BirthDate: domain.NewDate(1991, 3, 3), EnteredAt: domain.DateOf(time.Now()).AddDays(-10)})
+	require.NoError(t, err)
+	require.Zero(t, svc.Caches.TaskCounts.Len(), "counts dropped by the intake")
+	require.Zero(t, svc.Caches.Workload.Len(), "workload dropped by the intake")
 }
