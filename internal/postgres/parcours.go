@@ -598,6 +598,16 @@ func queueDeadlines(b *pgx.Batch, id string, out *[]domain.DeadlineView) {
 		FROM deadlines WHERE parcours_id = $1 ORDER BY due_on, kind, basis, cycle`, id)
 }
 
+// batch sends the reads queue puts in a batch, in one round trip, and reads
+// their results (each query's callback) before it returns.
+func (db *DB) batch(ctx context.Context, queue func(*pgx.Batch) error) error {
+	b := &pgx.Batch{}
+	if err := queue(b); err != nil {
+		return err
+	}
+	return db.Pool.SendBatch(ctx, b).Close()
+}
+
 // rowsInto queues sql on b: its rows, scanned by scan, fill *out when the
 // batch's results are read.
 func rowsInto[T any](b *pgx.Batch, out *[]T, what string, scan pgx.RowToFunc[T], sql string, args ...any) {
@@ -615,9 +625,11 @@ func rowsInto[T any](b *pgx.Batch, out *[]T, what string, scan pgx.RowToFunc[T],
 // steps of a case) with their author's name and note.
 func (db *DB) timeline(ctx context.Context, table, key, id string) ([]domain.EventView, error) {
 	var out []domain.EventView
-	b := &pgx.Batch{}
-	queueTimeline(b, table, key, id, &out)
-	return out, db.Pool.SendBatch(ctx, b).Close()
+	err := db.batch(ctx, func(b *pgx.Batch) error {
+		queueTimeline(b, table, key, id, &out)
+		return nil
+	})
+	return out, err
 }
 
 // queueTimeline queues timeline's read into *out.
@@ -860,11 +872,8 @@ func (db *DB) CountTasks(ctx context.Context, f TaskFilter) (total, overdue int,
 // ListTasks lists tasks by due date, the most urgent first.
 func (db *DB) ListTasks(ctx context.Context, f TaskFilter) ([]domain.TaskView, error) {
 	var out []domain.TaskView
-	b := &pgx.Batch{}
-	if err := queueTasks(b, f, &out); err != nil {
-		return nil, err
-	}
-	return out, db.Pool.SendBatch(ctx, b).Close()
+	err := db.batch(ctx, func(b *pgx.Batch) error { return queueTasks(b, f, &out) })
+	return out, err
 }
 
 // queueTasks queues ListTasks' read into *out.

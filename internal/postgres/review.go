@@ -122,11 +122,8 @@ func (db *DB) CountReviews(ctx context.Context, f ReviewFilter) (int, error) {
 // the order of f.Sort, a page at a time.
 func (db *DB) ListReviews(ctx context.Context, f ReviewFilter) ([]domain.ReviewView, error) {
 	var out []domain.ReviewView
-	b := &pgx.Batch{}
-	if err := queueReviews(b, f, &out); err != nil {
-		return nil, err
-	}
-	return out, db.Pool.SendBatch(ctx, b).Close()
+	err := db.batch(ctx, func(b *pgx.Batch) error { return queueReviews(b, f, &out) })
+	return out, err
 }
 
 // queueReviews queues ListReviews' read into *out.
