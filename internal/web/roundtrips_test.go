@@ -74,10 +74,10 @@ func TestViewsRoundTrips(t *testing.T) {
 		path string
 		max  int32
 	}{
-		// The session; the workload, the list and its count, the
-		// référents, the campaign (and its names, when it has parcours)
-		// and the identities to check, at once, with their audit lines;
-		// the names.
+		// The session; the workload (its check of the role first); the
+		// list and its count, the référents, the campaign (and its names,
+		// when it has parcours) and the identities to check, at once,
+		// with their audit lines; the names.
 		{"/tableau-de-bord", 11},
 		// The session; the dossier in one batch (it was ten queries), its
 		// audit line, the référents and structures of the forms, at once;
