@@ -26,15 +26,21 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// clocked is a cache of a minute on a clock the test moves.
+func clocked[V any]() (*memo.Cache[string, V], *clock) {
+	clk := &clock{now: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
+	c := memo.New[string, V](time.Minute)
+	c.Now = clk.Now
+	return c, clk
+}
+
 // The cache computes a value once for concurrent requests, keeps it for
 // its TTL, computes it again after or once invalidated, and keeps no
 // failure.
 func TestCacheComputesOnceAndExpires(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{now: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
-	c := memo.New[string, string](time.Minute)
-	c.Now = clk.Now
+	c, clk := clocked[string]()
 
 	var calls atomic.Int32
 	release := make(chan struct{})
@@ -104,9 +110,7 @@ func TestCacheComputesOnceAndExpires(t *testing.T) {
 func TestCacheRefreshBeforeAWriteIsDropped(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	clk := &clock{now: time.Date(2026, 12, 6, 10, 0, 0, 0, time.UTC)}
-	c := memo.New[string, int](time.Minute)
-	c.Now = clk.Now
+	c, clk := clocked[int]()
 	value := atomic.Int32{}
 	value.Store(1)
 	started, release, finished := make(chan struct{}, 1), make(chan struct{}), make(chan struct{}, 2)
